@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Emporium's entry point for people: set up and run the shop, or set up and run the tests.
+
+    python3 make.py run     install everything, migrate, load the demo data once, create the admin, serve
+    python3 make.py test    install everything the tests need, then lint, type-check and run the tests
+    python3 make.py lock    re-pin the Python dependencies after changing pyproject.toml
+
+Only the Python standard library is used here, so a fresh machine with Python 3.11+ can run it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("EMPORIUM_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+UV_VERSION = "0.13.9"
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    completed = subprocess.run([str(a) for a in args], cwd=ROOT, env=env)  # noqa: S603
+    if completed.returncode != 0:
+        sys.exit(completed.returncode)
+
+
+def ensure_venv() -> None:
+    if not PYTHON.exists():
+        say(f"creating the virtual environment in {VENV.name}/")
+        venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
+
+
+def install_python(lock: str) -> None:
+    """Install the pinned packages; skipped when the lock file has not changed since the last install."""
+    ensure_venv()
+    lock_path = ROOT / lock
+    marker = VENV / f".installed-{lock}"
+    digest = hashlib.sha256(lock_path.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if marker.exists() and marker.read_text() == digest:
+        return
+    say(f"installing Python packages from {lock}")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", lock_path)
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "-e", ROOT)
+    marker.write_text(digest)
+
+
+def install_frontend() -> None:
+    if not (ROOT / "package.json").exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("npm is needed for the front-end packages: install Node.js 20 or newer")
+    lock = ROOT / "package-lock.json"
+    marker = ROOT / "node_modules" / ".installed"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest() if lock.exists() else ""
+    if marker.exists() and marker.read_text() == digest:
+        return
+    say("installing front-end packages")
+    run(npm, "ci", "--no-audit", "--no-fund")
+    marker.write_text(digest)
+
+
+def emporium(*args: str) -> None:
+    run(BIN / "emporium", *args)
+
+
+def cmd_run() -> None:
+    install_python("requirements.lock")
+    install_frontend()
+    emporium("setup")
+    port = os.environ.get("EMPORIUM_PORT", "8000")
+    os.execv(str(BIN / "emporium"), [str(BIN / "emporium"), "serve", "--port", port])  # noqa: S606
+
+
+def cmd_test(pytest_args: list[str]) -> None:
+    install_python("requirements-dev.lock")
+    install_frontend()
+    say("ruff")
+    run(BIN / "ruff", "check", "src", "tests", "make.py", "bench")
+    run(BIN / "ruff", "format", "--check", "src", "tests", "make.py", "bench")
+    say("mypy")
+    run(BIN / "mypy")
+    database = os.environ.get("EMPORIUM_DATABASE_URL", "SQLite (a temporary file)")
+    say(f"pytest on {database.split('@')[-1]}")
+    run(PYTHON, "-m", "pytest", *pytest_args)
+
+
+def cmd_lock() -> None:
+    ensure_venv()
+    run(PYTHON, "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}")
+    common = ["pip", "compile", "pyproject.toml", "--quiet", "--python-version", "3.11", "--no-emit-index-url",
+              "--no-emit-find-links", "--custom-compile-command", "python3 make.py lock"]
+    run(BIN / "uv", *common, "-o", "requirements.lock")
+    run(BIN / "uv", *common, "--extra", "test", "-o", "requirements-dev.lock")
+
+
+def main() -> None:
+    commands = {"run": cmd_run, "test": cmd_test, "lock": cmd_lock}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        sys.exit(2)
+    if sys.argv[1] == "test":
+        cmd_test(sys.argv[2:])
+    else:
+        commands[sys.argv[1]]()  # type: ignore[operator]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Accounts API: /api/v1/auth/* and /api/v1/users/*."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import JSONResponse
+
+from emporium.accounts import schemas
+from emporium.accounts.auth import CurrentUser, MaybePrincipal, SignedIn
+from emporium.accounts.privacy import erase_user, export_user
+from emporium.accounts.profile import profiles
+from emporium.accounts.service import ClientInfo, auth, to_read
+from emporium.core.context import Ctx
+from emporium.core.errors import Unauthorized
+from emporium.core.params import IdPath
+from emporium.core.responses import Envelope, ok
+from emporium.core.session import DbSession
+
+
+def client_info(request: Request) -> ClientInfo:
+    return ClientInfo(
+        ip=request.client.host if request.client else "unknown",
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+async def auth_rate_limit(request: Request, ctx: Ctx) -> None:
+    """Per-client-address limit on every /auth route, against credential stuffing and mail bombing."""
+    limit = ctx.limiter.parse(ctx.settings.auth_rate_limit)
+    await ctx.limiter.enforce(limit, "auth", client_info(request).ip)
+
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(auth_rate_limit)])
+users_router = APIRouter(prefix="/users", tags=["users"])
+
+ACCEPTED = "If the address can receive it, an e-mail is on its way."
+
+
+@auth_router.post("/register", status_code=status.HTTP_201_CREATED)
+async def register(data: schemas.RegisterIn, session: DbSession, ctx: Ctx) -> Envelope[dict[str, str]]:
+    """Create a customer account. The answer is the same whether or not the address was already taken."""
+    await auth.register(session, ctx, data)
+    return ok(
+        {"email": data.email.lower()},
+        "Registration received. Check your e-mail to confirm your address, then sign in.",
+    )
+
+
+@auth_router.post("/login")
+async def login(data: schemas.LoginIn, request: Request, session: DbSession, ctx: Ctx) -> Envelope[schemas.TokenPair]:
+    return ok(await auth.login(session, ctx, data, client_info(request)))
+
+
+@auth_router.post("/refresh")
+async def refresh(data: schemas.RefreshIn, session: DbSession, ctx: Ctx) -> Envelope[schemas.TokenPair]:
+    """Trade a refresh token for a new pair. The old refresh token stops working."""
+    return ok(await auth.refresh(session, ctx, data.refresh_token))
+
+
+@auth_router.post("/logout")
+async def logout(principal: MaybePrincipal, session: DbSession, data: schemas.LogoutIn | None = None) -> Envelope[None]:
+    """End the session: its refresh token and its access tokens stop working."""
+    refresh_token = data.refresh_token if data else None
+    if principal is None and not refresh_token:
+        raise Unauthorized("Send the access token or the refresh token of the session to end.")
+    await auth.logout(
+        session,
+        user_id=principal.user.id if principal else None,
+        session_id=principal.session_id if principal else None,
+        refresh_token=refresh_token,
+    )
+    return ok(None, "Signed out.")
+
+
+@auth_router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED)
+async def forgot_password(data: schemas.EmailIn, session: DbSession, ctx: Ctx) -> Envelope[None]:
+    await auth.forgot_password(session, ctx, data.email)
+    return ok(None, ACCEPTED)
+
+
+@auth_router.post("/reset-password")
+async def reset_password(data: schemas.ResetPasswordIn, session: DbSession, ctx: Ctx) -> Envelope[None]:
+    await auth.reset_password(session, ctx, data.token, data.password)
+    return ok(None, "Your password was changed. Sign in with the new one.")
+
+
+@auth_router.post("/verify-email")
+async def verify_email(data: schemas.VerifyEmailIn, session: DbSession) -> Envelope[schemas.UserRead]:
+    return ok(to_read(await auth.verify_email(session, data.token)), "Your e-mail address is confirmed.")
+
+
+@auth_router.post("/resend-verification", status_code=status.HTTP_202_ACCEPTED)
+async def resend_verification(data: schemas.EmailIn, session: DbSession, ctx: Ctx) -> Envelope[None]:
+    await auth.resend_verification(session, ctx, data.email)
+    return ok(None, ACCEPTED)
+
+
+@users_router.get("/profile")
+async def get_profile(user: CurrentUser) -> Envelope[schemas.UserRead]:
+    return ok(to_read(user))
+
+
+@users_router.put("/profile")
+async def update_profile(data: schemas.ProfileUpdate, user: CurrentUser, session: DbSession) -> Envelope[schemas.UserRead]:
+    profiles.update_profile(user, data)
+    await session.flush()
+    return ok(to_read(user), "Profile updated.")
+
+
+@users_router.put("/password")
+async def change_password(
+    data: schemas.PasswordChange, principal: SignedIn, session: DbSession, ctx: Ctx
+) -> Envelope[None]:
+    """Needs the current password; signs out every other session."""
+    await profiles.change_password(session, ctx, principal.user, data, principal.session_id)
+    return ok(None, "Password changed. Other devices were signed out.")
+
+
+@users_router.delete("/account")
+async def delete_account(data: schemas.AccountDelete, user: CurrentUser, session: DbSession, ctx: Ctx) -> Envelope[None]:
+    """Erase personal data (orders stay, anonymised, for the books). Needs the password."""
+    await erase_user(session, ctx, user, data.password)
+    return ok(None, "Your account was deleted and your personal data erased.")
+
+
+@users_router.get("/export")
+async def export_account(user: CurrentUser, session: DbSession) -> JSONResponse:
+    """Everything held about the caller, as a JSON download."""
+    data: dict[str, Any] = await export_user(session, user)
+    return JSONResponse(
+        {"success": True, "data": data, "message": None},
+        headers={"Content-Disposition": f'attachment; filename="emporium-export-{user.id}.json"'},
+    )
+
+
+@users_router.get("/addresses")
+async def list_addresses(user: CurrentUser, session: DbSession) -> Envelope[list[schemas.AddressRead]]:
+    return ok([schemas.AddressRead.model_validate(a) for a in await profiles.addresses(session, user)])
+
+
+@users_router.post("/addresses", status_code=status.HTTP_201_CREATED)
+async def add_address(data: schemas.AddressCreate, user: CurrentUser, session: DbSession) -> Envelope[schemas.AddressRead]:
+    address = await profiles.add_address(session, user, data)
+    await session.refresh(address)
+    return ok(schemas.AddressRead.model_validate(address), "Address saved.")
+
+
+@users_router.get("/addresses/{address_id}")
+async def get_address(address_id: IdPath, user: CurrentUser, session: DbSession) -> Envelope[schemas.AddressRead]:
+    return ok(schemas.AddressRead.model_validate(await profiles.address(session, user, address_id)))
+
+
+@users_router.put("/addresses/{address_id}")
+async def update_address(
+    address_id: IdPath, data: schemas.AddressUpdate, user: CurrentUser, session: DbSession
+) -> Envelope[schemas.AddressRead]:
+    address = await profiles.update_address(session, user, address_id, data)
+    return ok(schemas.AddressRead.model_validate(address), "Address updated.")
+
+
+@users_router.delete("/addresses/{address_id}")
+async def delete_address(address_id: IdPath, user: CurrentUser, session: DbSession) -> Envelope[None]:
+    await profiles.delete_address(session, user, address_id)
+    return ok(None, "Address deleted.")
+
+
+@users_router.get("/preferences/notifications")
+async def get_preferences(user: CurrentUser, session: DbSession) -> Envelope[schemas.PreferencesRead]:
+    return ok(schemas.PreferencesRead.model_validate(await profiles.preferences(session, user)))
+
+
+@users_router.put("/preferences/notifications")
+async def update_preferences(
+    data: schemas.PreferencesUpdate, user: CurrentUser, session: DbSession
+) -> Envelope[schemas.PreferencesRead]:
+    prefs = await profiles.update_preferences(session, user, data)
+    return ok(schemas.PreferencesRead.model_validate(prefs), "Preferences saved.")

@@ -1,0 +1,80 @@
+"""Who is calling: dependencies that authenticate a request and check permissions on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from emporium.accounts.models import User
+from emporium.accounts.repository import AccountRepository
+from emporium.core.context import AppContext, Ctx
+from emporium.core.db import utcnow
+from emporium.core.errors import Forbidden, Unauthorized
+from emporium.core.permissions import Permission, has_permission
+from emporium.core.session import DbSession
+from emporium.core.security import InvalidToken
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    session_id: int
+
+
+async def _authenticate(
+    ctx: AppContext, session: DbSession, credentials: HTTPAuthorizationCredentials | None
+) -> Principal | None:
+    if credentials is None:
+        return None
+    try:
+        claims = ctx.tokens.decode(credentials.credentials, "access")
+    except InvalidToken as exc:
+        raise Unauthorized("The access token is not valid.", code="INVALID_TOKEN",
+                           headers={"WWW-Authenticate": "Bearer"}) from exc
+    user = await AccountRepository(session).user_for_session(claims.subject, claims.session_id, utcnow())
+    if user is None:
+        raise Unauthorized("The session has ended; sign in again.", code="SESSION_ENDED",
+                           headers={"WWW-Authenticate": "Bearer"})
+    return Principal(user=user, session_id=claims.session_id)
+
+
+async def optional_principal(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    principal = await _authenticate(ctx, session, credentials)
+    request.state.principal = principal
+    return principal
+
+
+async def required_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    if principal is None:
+        raise Unauthorized(headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+async def current_user(principal: Annotated[Principal, Depends(required_principal)]) -> User:
+    return principal.user
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+SignedIn = Annotated[Principal, Depends(required_principal)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def StaffWith(permission: Permission) -> object:  # noqa: N802 - reads as a type in route signatures
+    """A dependency that lets through only users whose role grants ``permission``."""
+
+    async def check(user: CurrentUser) -> User:
+        if not has_permission(user.role, permission):
+            raise Forbidden(code="PERMISSION_DENIED")
+        return user
+
+    return Depends(check)

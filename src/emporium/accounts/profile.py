@@ -1,0 +1,126 @@
+"""A signed-in customer's own data: profile, password, addresses and notification preferences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.accounts import schemas
+from emporium.accounts.models import Address, NotificationPreferences, User
+from emporium.accounts.repository import AccountRepository
+from emporium.core.context import AppContext
+from emporium.core.db import utcnow
+from emporium.core.errors import NotFound, ValidationFailed
+from emporium.notifications.service import notifications
+
+
+def wrong_password(field: str) -> ValidationFailed:
+    return ValidationFailed(
+        "The password is not correct.",
+        code="INVALID_PASSWORD",
+        details=[{"field": field, "message": "The password is not correct."}],
+    )
+
+
+class ProfileService:
+    def update_profile(self, user: User, data: schemas.ProfileUpdate) -> User:
+        for field in data.model_fields_set:
+            setattr(user, field, getattr(data, field))
+        return user
+
+    async def change_password(
+        self, session: AsyncSession, ctx: AppContext, user: User, data: schemas.PasswordChange, current_session_id: int
+    ) -> None:
+        if not ctx.passwords.verify(user.password_hash, data.current_password):
+            raise wrong_password("current_password")
+        user.password_hash = ctx.passwords.hash(data.new_password)
+        await AccountRepository(session).revoke_user_sessions(
+            user.id, utcnow(), "password_changed", keep=current_session_id
+        )
+        notifications.queue_email(
+            session,
+            to=user.email,
+            template="password_changed",
+            context={"shop_name": ctx.settings.shop_name, "first_name": user.first_name},
+        )
+
+    # Addresses
+    async def addresses(self, session: AsyncSession, user: User) -> Sequence[Address]:
+        return await AccountRepository(session).addresses_of(user.id)
+
+    async def address(self, session: AsyncSession, user: User, address_id: int) -> Address:
+        address = await AccountRepository(session).address_of(user.id, address_id)
+        if address is None:
+            raise NotFound("Address not found.", code="ADDRESS_NOT_FOUND")
+        return address
+
+    async def add_address(self, session: AsyncSession, user: User, data: schemas.AddressCreate) -> Address:
+        repo = AccountRepository(session)
+        existing = await repo.addresses_of(user.id)
+        make_default = data.is_default or not existing
+        if make_default:
+            await repo.clear_default_address(user.id)
+        address = Address(user_id=user.id, **data.model_dump(exclude={"is_default"}), is_default=make_default)
+        session.add(address)
+        await session.flush()
+        return address
+
+    async def update_address(
+        self, session: AsyncSession, user: User, address_id: int, data: schemas.AddressUpdate
+    ) -> Address:
+        address = await self.address(session, user, address_id)
+        changes = data.model_dump(exclude_unset=True)
+        becomes_default = changes.pop("is_default", None)
+        for field, value in changes.items():
+            setattr(address, field, value)
+        if becomes_default and not address.is_default:
+            await AccountRepository(session).clear_default_address(user.id)
+            address.is_default = True
+        elif becomes_default is False and address.is_default:
+            # Hand the default to another address; a customer's only address stays the default.
+            others = [a for a in await AccountRepository(session).addresses_of(user.id) if a.id != address.id]
+            if others:
+                address.is_default = False
+                await session.flush()
+                others[0].is_default = True
+        await session.flush()
+        await session.refresh(address)
+        return address
+
+    async def delete_address(self, session: AsyncSession, user: User, address_id: int) -> None:
+        address = await self.address(session, user, address_id)
+        was_default = address.is_default
+        await session.delete(address)
+        await session.flush()
+        if was_default:
+            await self._promote_default(session, user)
+
+    async def _promote_default(self, session: AsyncSession, user: User) -> None:
+        """A customer with addresses always has a default one: the oldest remaining takes over."""
+        remaining = await AccountRepository(session).addresses_of(user.id)
+        if remaining:
+            remaining[0].is_default = True
+
+    # Notification preferences
+    async def preferences(self, session: AsyncSession, user: User) -> NotificationPreferences:
+        prefs = await AccountRepository(session).preferences(user.id)
+        if prefs is None:
+            prefs = NotificationPreferences(user_id=user.id, email=True, sms=True, push=True, whatsapp=False,
+                                            promotional=False)
+            session.add(prefs)
+            await session.flush()
+        return prefs
+
+    async def update_preferences(
+        self, session: AsyncSession, user: User, data: schemas.PreferencesUpdate
+    ) -> NotificationPreferences:
+        prefs = await self.preferences(session, user)
+        for field, value in data.model_dump(exclude_unset=True).items():
+            if value is None:
+                raise ValidationFailed(details=[{"field": field, "message": "Use true or false."}])
+            setattr(prefs, field, value)
+        return prefs
+
+
+profiles = ProfileService()

@@ -1,0 +1,69 @@
+"""The application factory: ``uvicorn --factory emporium.app:create_app``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from emporium import __version__, registry
+from emporium.accounts.api import auth_router, users_router
+from emporium.core import health
+from emporium.core.config import Settings, get_settings
+from emporium.core.context import AppContext, build_context
+from emporium.core.errors import install_error_handlers
+from emporium.core.logging import configure_logging
+from emporium.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from emporium.notifications.api import router as mailbox_router
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+    for domain_router in (auth_router, users_router, mailbox_router):
+        router.include_router(domain_router)
+    return router
+
+
+def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
+    settings = settings or (ctx.settings if ctx else get_settings())
+    configure_logging(settings.log_level, json=settings.log_json)
+    registry.load()
+    context = ctx or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        relay: asyncio.Task[None] | None = None
+        if settings.jobs_run_in_process:
+            relay = asyncio.create_task(context.jobs.run_forever(stop), name="emporium-jobs")
+        try:
+            yield
+        finally:
+            stop.set()
+            if relay is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(relay, timeout=10)
+            if ctx is None:  # a context handed in (tests) is closed by whoever made it
+                await context.close()
+
+    app = FastAPI(
+        title=f"{settings.shop_name} API",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url="/api/redoc",
+        openapi_url="/api/openapi.json",
+        debug=settings.debug,
+        lifespan=lifespan,
+    )
+    app.state.ctx = context
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    # Outermost first: the request id wraps everything, including a refused oversized body.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

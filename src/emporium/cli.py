@@ -1,0 +1,175 @@
+"""The ``emporium`` command: serve the shop, run migrations, load demo data, create an admin, run workers."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from emporium import registry
+from emporium.core.config import Settings, get_settings
+from emporium.core.context import AppContext, build_context
+from emporium.core.migrations import upgrade
+
+app = typer.Typer(help="Emporium, an open-source commerce platform.", no_args_is_help=True, add_completion=False)
+
+
+def _context(settings: Settings) -> AppContext:
+    registry.load()
+    return build_context(settings)
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Bring the database schema up to date (creates the SQLite file if needed)."""
+    settings = get_settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"Database is at revision {revision}.")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo data into the shop, once: running it again changes nothing."""
+    from emporium.demo import DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD, load_demo
+
+    async def run() -> bool:
+        ctx = _context(get_settings())
+        try:
+            return await load_demo(ctx)
+        finally:
+            await ctx.close()
+
+    loaded = asyncio.run(run())
+    typer.echo("Demo data loaded." if loaded else "Demo data was already loaded; nothing changed.")
+    typer.echo(f"Demo customer: {DEMO_CUSTOMER_EMAIL} / {DEMO_CUSTOMER_PASSWORD}")
+
+
+async def _ensure_admin(ctx: AppContext, email: str, password: str | None, reset: bool) -> tuple[str, str | None]:
+    """Create the super admin, or reuse it. Returns the e-mail and the password when one was set now."""
+    from emporium.accounts.models import User
+    from emporium.accounts.password_policy import password_problem
+    from emporium.accounts.service import auth
+    from emporium.core.permissions import Role
+
+    if password is not None and (problem := password_problem(password)):
+        raise typer.BadParameter(f"admin password refused: {problem}")
+    async with ctx.db.session() as session:
+        existing = (await session.execute(select(User).where(User.email == email.lower()))).scalar_one_or_none()
+        if existing is None:
+            password = password or secrets.token_urlsafe(12)
+            await auth.create_user(session, ctx, email=email, password=password, role=Role.SUPER_ADMIN,
+                                   first_name="Shop", last_name="Admin")
+            return email.lower(), password
+        if password is None and not reset:
+            return existing.email, None
+        password = password or secrets.token_urlsafe(12)
+        existing.password_hash = ctx.passwords.hash(password)
+        existing.role = Role.SUPER_ADMIN
+        existing.is_active = True
+        return existing.email, password
+
+
+def _print_admin(email: str, password: str | None) -> None:
+    typer.echo(f"Admin e-mail:    {email}")
+    if password:
+        typer.echo(f"Admin password:  {password}")
+    else:
+        typer.echo("Admin password:  unchanged (set at first setup; `emporium create-admin --reset` makes a new one)")
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str | None, typer.Option(help="Defaults to EMPORIUM_ADMIN_EMAIL.")] = None,
+    password: Annotated[str | None, typer.Option(help="Defaults to EMPORIUM_ADMIN_PASSWORD, else generated.")] = None,
+    reset: Annotated[bool, typer.Option(help="Give an existing admin a new generated password.")] = False,
+) -> None:
+    """Create the super admin (or reuse it) and print the e-mail and, when set now, the password."""
+    settings = get_settings()
+    email = email or settings.admin_email
+    password = password or (settings.admin_password.get_secret_value() if settings.admin_password else None)
+
+    async def run() -> tuple[str, str | None]:
+        ctx = _context(settings)
+        try:
+            return await _ensure_admin(ctx, email, password, reset)
+        finally:
+            await ctx.close()
+
+    _print_admin(*asyncio.run(run()))
+
+
+@app.command()
+def setup(
+    demo_data: Annotated[bool, typer.Option("--demo/--no-demo", help="Load the demo data once.")] = True,
+) -> None:
+    """Migrate, load the demo data once and make sure an admin exists. Safe to run again: keeps every row."""
+    migrate("head")
+    if demo_data:
+        demo()
+    create_admin(email=None, password=None, reset=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Web processes (each runs the job relay unless disabled).")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Serve the shop and its API (docs at /api/docs) with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    typer.echo(f"{settings.shop_name} is starting on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    uvicorn.run(
+        "emporium.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Run the jobs that are due now, then exit.")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once (with a broker).")] = 10,
+) -> None:
+    """Run background jobs: from the broker when EMPORIUM_JOBS_BROKER_URL is set, else from the outbox table."""
+    settings = get_settings()
+    from emporium.core.logging import configure_logging
+
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    async def run() -> None:
+        ctx = _context(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await ctx.jobs.start()
+            if once:
+                count = await ctx.jobs.run_until_idle()
+                typer.echo(f"Ran {count} job(s).")
+                return
+            tasks = [asyncio.create_task(ctx.jobs.run_forever(stop))]
+            if not ctx.jobs.in_process:
+                tasks.append(asyncio.create_task(ctx.jobs.consume(stop, concurrency)))
+            await asyncio.gather(*tasks)
+        finally:
+            await ctx.close()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

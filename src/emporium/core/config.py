@@ -1,0 +1,110 @@
+"""Settings, read from the environment (prefix ``EMPORIUM_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Published in the source, so it must never protect a real shop: production refuses it.
+DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """A setting makes the app unsafe or unable to start; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EMPORIUM_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    debug: bool = False
+    shop_name: str = "Emporium"
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+
+    database_url: str = "sqlite+aiosqlite:///./var/emporium.db"
+    database_echo: bool = False
+    redis_url: str | None = None
+
+    # Background jobs: rows in the outbox table, carried by taskiq. Without a broker URL the
+    # jobs run inside the web process; with one (redis:// or amqp://) `emporium worker` runs them.
+    jobs_broker_url: str | None = None
+    jobs_run_in_process: bool = True
+    jobs_poll_seconds: float = 1.0
+    jobs_max_attempts: int = Field(default=6, ge=1, le=50)
+    jobs_backoff_base_seconds: float = Field(default=10.0, ge=0)
+    jobs_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    jobs_lease_seconds: float = Field(default=300.0, gt=0)
+
+    # Tokens.
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=30)
+    refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    reset_token_ttl_seconds: int = Field(default=3600, ge=60)
+    verify_token_ttl_seconds: int = Field(default=48 * 3600, ge=60)
+
+    # argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Abuse limits.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+    login_lockout_seconds: int = Field(default=15 * 60, ge=1)
+    auth_rate_limit: str = "30/minute"
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # E-mail. Without an SMTP host, mail goes to the development mailbox the admin can read.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_use_tls: bool = False
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "Emporium <no-reply@emporium.localhost>"
+
+    # First admin, created by `emporium create-admin` and the setup command.
+    admin_email: str = "admin@emporium.localhost"
+    admin_password: SecretStr | None = None
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite or ":memory:" in self.database_url:
+            return None
+        return Path(self.database_url.split(":///", 1)[1])
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        secret = self.secret_key.get_secret_value()
+        if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_SECRET_LENGTH:
+            problems.append(
+                f"EMPORIUM_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters"
+            )
+        if self.is_sqlite:
+            problems.append("EMPORIUM_DATABASE_URL must point at PostgreSQL, not SQLite, in production")
+        if self.debug:
+            problems.append("EMPORIUM_DEBUG must be off in production")
+        if problems:
+            raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

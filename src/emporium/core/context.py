@@ -1,0 +1,57 @@
+"""The composition root: everything a request or a job needs, built once per process from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+
+from emporium.core.cache import Cache, create_cache
+from emporium.core.config import Settings
+from emporium.core.db import Database
+from emporium.core.ratelimit import RateLimiter
+from emporium.core.security import Passwords, Tokens
+
+if TYPE_CHECKING:
+    from emporium.core.jobs.runner import JobRunner
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    cache: Cache
+    limiter: RateLimiter
+    passwords: Passwords
+    tokens: Tokens
+    jobs: JobRunner = field(init=False)
+
+    async def close(self) -> None:
+        await self.jobs.stop()
+        await self.cache.close()
+        await self.db.dispose()
+
+
+def build_context(settings: Settings, db: Database | None = None) -> AppContext:
+    from emporium.core.jobs.runner import JobRunner
+
+    ctx = AppContext(
+        settings=settings,
+        db=db or Database(settings.database_url, echo=settings.database_echo,
+                          session_info={"jobs_max_attempts": settings.jobs_max_attempts}),
+        cache=create_cache(settings.redis_url),
+        limiter=RateLimiter(settings.redis_url),
+        passwords=Passwords(settings),
+        tokens=Tokens(settings),
+    )
+    ctx.jobs = JobRunner(ctx)
+    return ctx
+
+
+def _get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(_get_context)]

@@ -1,0 +1,173 @@
+"""One error base for the whole shop, and the handlers that turn every failure into the error body.
+
+Body: ``{"success": false, "error": {"code", "message", "details": [{"field", "message"}]}}``.
+No stack trace ever leaves the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class EmporiumError(Exception):
+    """A refusal the client can act on. Subclasses fix the HTTP status; each raise names a code."""
+
+    status_code: int = 400
+    code: str = "BAD_REQUEST"
+    message: str = "The request cannot be processed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.details = list(details or [])
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequest(EmporiumError):
+    status_code = 400
+    code = "BAD_REQUEST"
+
+
+class Unauthorized(EmporiumError):
+    status_code = 401
+    code = "UNAUTHORIZED"
+    message = "Authentication is required."
+
+
+class Forbidden(EmporiumError):
+    status_code = 403
+    code = "FORBIDDEN"
+    message = "You do not have permission to do this."
+
+
+class NotFound(EmporiumError):
+    status_code = 404
+    code = "NOT_FOUND"
+    message = "Not found."
+
+
+class Conflict(EmporiumError):
+    status_code = 409
+    code = "CONFLICT"
+    message = "The request conflicts with the current state."
+
+
+class PayloadTooLarge(EmporiumError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+    message = "The request body is too large."
+
+
+class ValidationFailed(EmporiumError):
+    status_code = 422
+    code = "VALIDATION_ERROR"
+    message = "The request is not valid."
+
+
+class RateLimited(EmporiumError):
+    status_code = 429
+    code = "RATE_LIMITED"
+    message = "Too many requests; try again later."
+
+    def __init__(self, retry_after: int, message: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after))})
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(EmporiumError):
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    message = "The service is not ready."
+
+
+def error_body(code: str, message: str, details: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    return {"success": False, "error": {"code": code, "message": message, "details": list(details)}}
+
+
+def error_response(
+    status: int, code: str, message: str, details: Sequence[dict[str, Any]] = (), headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+_STATUS_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+}
+
+
+def _field_path(loc: Sequence[str | int]) -> str:
+    # "body" / "query" / "path" is where, not what: drop it so clients see the field name.
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"body", "query", "path", "header", "cookie"} else [
+        str(p) for p in loc
+    ]
+    return ".".join(parts) or str(loc[0] if loc else "")
+
+
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    details = []
+    for err in errors:
+        message = str(err.get("msg", "Invalid value."))
+        message = message.removeprefix("Value error, ")
+        details.append({"field": _field_path(err.get("loc", ())), "message": message})
+    return details
+
+
+async def _emporium_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, EmporiumError)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers or None)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return error_response(400, "MALFORMED_JSON", "The request body is not valid JSON.")
+    return error_response(422, "VALIDATION_ERROR", "The request is not valid.", validation_details(errors))
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = _STATUS_CODES.get(status, "ERROR" if status < 500 else "INTERNAL_ERROR")
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else f"{phrase}."
+    return error_response(status, code, message, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(EmporiumError, _emporium_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,38 @@
+"""Job handlers by name. Domains declare theirs in ``tasks.py`` with ``@job("domain.what")``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from emporium.core.context import AppContext
+
+Handler = Callable[["AppContext", dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    handler: Handler
+    max_attempts: int | None = None
+
+
+HANDLERS: dict[str, JobSpec] = {}
+
+
+def job(name: str, *, max_attempts: int | None = None) -> Callable[[Handler], Handler]:
+    """Register a handler. It receives the app context and the JSON payload, and opens its own session."""
+
+    def register(handler: Handler) -> Handler:
+        if name in HANDLERS and HANDLERS[name].handler is not handler:
+            raise RuntimeError(f"job {name!r} is registered twice")
+        HANDLERS[name] = JobSpec(name=name, handler=handler, max_attempts=max_attempts)
+        return handler
+
+    return register
+
+
+class PermanentJobError(Exception):
+    """Retrying cannot help (the payload points at something gone): the job goes straight to dead."""

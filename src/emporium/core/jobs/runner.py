@@ -1,0 +1,228 @@
+"""Running the outbox: claim due jobs, hand them to taskiq, record the outcome.
+
+The table is the truth; taskiq is the transport. Without a broker URL taskiq's in-memory broker runs each
+job in this process. With one (redis:// or amqp://) the claimed job ids travel through it to
+`emporium worker` processes. A runner that dies mid-job leaves a claim that lapses at ``locked_until``; the
+next relay claims it again, so a job is never lost (delivery is at least once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+import traceback
+import weakref
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy.orm import Session
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, InMemoryBroker
+
+from emporium.core.db import utcnow
+from emporium.core.jobs.models import Job, JobStatus
+from emporium.core.jobs.outbox import ENQUEUED_FLAG
+from emporium.core.jobs.registry import HANDLERS, PermanentJobError
+
+if TYPE_CHECKING:
+    from emporium.core.context import AppContext
+
+log = structlog.get_logger(__name__)
+TASK_NAME = "emporium.run_job"
+_RUNNERS: weakref.WeakSet[JobRunner] = weakref.WeakSet()
+
+
+def make_broker(url: str | None) -> AsyncBroker:
+    if not url:
+        return InMemoryBroker(await_inplace=True, propagate_exceptions=False)
+    if url.startswith(("redis://", "rediss://")):
+        from taskiq_redis import ListQueueBroker
+
+        broker: AsyncBroker = ListQueueBroker(url, queue_name="emporium:jobs")
+        return broker
+    if url.startswith(("amqp://", "amqps://")):
+        from taskiq_aio_pika import AioPikaBroker
+
+        broker = AioPikaBroker(url)
+        return broker
+    raise ValueError("EMPORIUM_JOBS_BROKER_URL must start with redis://, rediss://, amqp:// or amqps://")
+
+
+class JobRunner:
+    def __init__(self, ctx: AppContext, broker: AsyncBroker | None = None) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.broker = broker or make_broker(ctx.settings.jobs_broker_url)
+        self.in_process = isinstance(self.broker, InMemoryBroker)
+
+        async def run_job(job_id: int, token: str) -> None:
+            await self.execute(job_id, token)
+
+        self._task: AsyncTaskiqDecoratedTask[[int, str], None] = self.broker.register_task(
+            run_job, task_name=TASK_NAME
+        )
+        self._wake = asyncio.Event()
+        self._started = False
+        _RUNNERS.add(self)
+
+    async def start(self) -> None:
+        if not self._started:
+            await self.broker.startup()
+            self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            await self.broker.shutdown()
+            self._started = False
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def backoff_seconds(self, attempts: int) -> float:
+        base = self.settings.jobs_backoff_base_seconds * (2 ** max(attempts - 1, 0))
+        delay = min(base, self.settings.jobs_backoff_max_seconds)
+        return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+
+    async def claim(self, limit: int = 20) -> list[tuple[int, str]]:
+        """Atomically take up to ``limit`` due jobs; safe with many relays on PostgreSQL and SQLite."""
+        now = utcnow()
+        token = secrets.token_hex(16)
+        async with self.ctx.db.session() as session:
+            # A claim that lapsed on its last allowed attempt means the runner kept dying: stop there.
+            await session.execute(
+                update(Job)
+                .where(Job.status == JobStatus.RUNNING, Job.locked_until < now, Job.attempts >= Job.max_attempts)
+                .values(status=JobStatus.DEAD, finished_at=now, last_error="claim lapsed on the last attempt")
+            )
+            due = (
+                select(Job.id)
+                .where(
+                    or_(
+                        and_(Job.status == JobStatus.PENDING, Job.run_after <= now),
+                        and_(Job.status == JobStatus.RUNNING, Job.locked_until < now),
+                    )
+                )
+                .order_by(Job.run_after, Job.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            result = await session.execute(
+                update(Job)
+                .where(Job.id.in_(due.scalar_subquery()))
+                .values(
+                    status=JobStatus.RUNNING,
+                    attempts=Job.attempts + 1,
+                    claim_token=token,
+                    locked_until=now + timedelta(seconds=self.settings.jobs_lease_seconds),
+                )
+                .returning(Job.id)
+                .execution_options(synchronize_session=False)
+            )
+            ids = sorted(result.scalars().all())
+        return [(job_id, token) for job_id in ids]
+
+    async def dispatch(self, claimed: list[tuple[int, str]]) -> None:
+        for job_id, token in claimed:
+            await self._task.kiq(job_id, token)
+
+    async def execute(self, job_id: int, token: str) -> None:
+        """Run one claimed job and record how it ended. Stale deliveries (an older claim) are dropped."""
+        async with self.ctx.db.session() as session:
+            job = await session.get(Job, job_id)
+            if job is None or job.status != JobStatus.RUNNING or job.claim_token != token:
+                log.info("job_stale_delivery", job_id=job_id)
+                return
+            name, payload, attempts, max_attempts = job.name, dict(job.payload), job.attempts, job.max_attempts
+        spec = HANDLERS.get(name)
+        error: str | None = None
+        permanent = False
+        try:
+            if spec is None:
+                raise PermanentJobError(f"no handler registered for {name!r}")
+            await spec.handler(self.ctx, payload)
+        except PermanentJobError as exc:
+            error, permanent = f"{type(exc).__name__}: {exc}", True
+        except Exception as exc:
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            log.warning("job_failed", job_id=job_id, job=name, attempt=attempts, error=error)
+        await self._record_outcome(job_id, token, attempts, max_attempts, error, permanent)
+
+    async def _record_outcome(
+        self, job_id: int, token: str, attempts: int, max_attempts: int, error: str | None, permanent: bool
+    ) -> None:
+        now = utcnow()
+        values: dict[str, Any]
+        if error is None:
+            values = {"status": JobStatus.DONE, "finished_at": now, "last_error": None}
+        elif permanent or attempts >= max_attempts:
+            values = {"status": JobStatus.DEAD, "finished_at": now, "last_error": error[:4000]}
+            log.error("job_dead", job_id=job_id, attempts=attempts, error=error)
+        else:
+            retry_at = now + timedelta(seconds=self.backoff_seconds(attempts))
+            values = {"status": JobStatus.PENDING, "run_after": retry_at, "last_error": error[:4000]}
+        values.update(locked_until=None, claim_token=None)
+        async with self.ctx.db.session() as session:
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.claim_token == token)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def consume(self, stop: asyncio.Event, concurrency: int) -> None:
+        """Execute jobs delivered by an external broker (the `emporium worker` side)."""
+        from taskiq.receiver import Receiver
+
+        receiver = Receiver(self.broker, run_startup=False, max_async_tasks=concurrency)
+        await receiver.listen(stop)
+
+    async def run_once(self, limit: int = 20) -> int:
+        await self.start()
+        claimed = await self.claim(limit)
+        await self.dispatch(claimed)
+        return len(claimed)
+
+    async def run_until_idle(self, max_rounds: int = 1000) -> int:
+        """Run every job that is due now (tests, `emporium worker --once`); returns how many were claimed."""
+        total = 0
+        for _ in range(max_rounds):
+            count = await self.run_once()
+            if count == 0:
+                break
+            total += count
+        return total
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        await self.start()
+        while not stop.is_set():
+            try:
+                count = await self.run_once()
+            except Exception:
+                log.exception("job_relay_error")
+                count = 0
+            if count:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    _first_of(self._wake, stop), timeout=self.settings.jobs_poll_seconds
+                )
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_runners(session: Session) -> None:
+    if session.info.pop(ENQUEUED_FLAG, False):
+        for runner in list(_RUNNERS):
+            runner.nudge()

@@ -1,0 +1,61 @@
+"""Running Alembic from code: the CLI, the setup command and the tests build databases the same way."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from emporium.core.db import create_engine
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("emporium").joinpath("migrations")))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    if url.startswith("sqlite") and ":memory:" not in url:
+        Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database to ``revision``. Call from synchronous code (env.py runs its own loop)."""
+    _ensure_sqlite_folder(url)
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+async def upgrade_async(url: str, revision: str = "head") -> None:
+    await asyncio.to_thread(upgrade, url, revision)
+
+
+def _diff(connection: Connection) -> list[Any]:
+    from emporium.models import metadata
+
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "render_as_batch": connection.dialect.name == "sqlite"}
+    )
+    return list(compare_metadata(context, metadata))
+
+
+async def differences(url: str) -> list[Any]:
+    """What autogenerate would write now: empty when the models and the migrations agree."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(_diff)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,11 @@
+"""Path parameters shared by every domain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path
+
+# Ids beyond BIGINT would overflow in PostgreSQL; refuse them as invalid input instead.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

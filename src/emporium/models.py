@@ -1,0 +1,11 @@
+"""Every table of every domain, gathered for Alembic and the models-versus-migrations test."""
+
+from emporium import demo as demo_models
+from emporium.accounts import models as accounts_models
+from emporium.core.db import Base
+from emporium.core.jobs import models as jobs_models
+from emporium.notifications import models as notifications_models
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "demo_models", "jobs_models", "metadata", "notifications_models"]

@@ -1,0 +1,42 @@
+"""Staff view of the development mailbox (mail kept when no SMTP server is configured)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from emporium.accounts.auth import StaffWith
+from emporium.accounts.models import User
+from emporium.core.errors import NotFound
+from emporium.core.pagination import Page
+from emporium.core.params import IdPath
+from emporium.core.permissions import Permission
+from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
+from emporium.core.session import DbSession
+from emporium.notifications.schemas import MailRead
+from emporium.notifications.service import notifications
+
+router = APIRouter(prefix="/admin/mailbox", tags=["admin"])
+MailboxReader = Annotated[User, StaffWith(Permission.MAILBOX_READ)]
+
+
+@router.get("")
+async def list_mail(
+    _: MailboxReader,
+    session: DbSession,
+    page: Page,
+    to: Annotated[str | None, Query(max_length=320)] = None,
+) -> ListEnvelope[MailRead]:
+    rows, total = await notifications.mailbox(session, page, to)
+    return ListEnvelope(
+        data=[MailRead.model_validate(r) for r in rows], pagination=Pagination.of(page.page, page.limit, total)
+    )
+
+
+@router.get("/{message_id}")
+async def get_mail(message_id: IdPath, _: MailboxReader, session: DbSession) -> Envelope[MailRead]:
+    message = await notifications.mail_message(session, message_id)
+    if message is None:
+        raise NotFound("No such message.")
+    return ok(MailRead.model_validate(message))

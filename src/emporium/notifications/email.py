@@ -1,0 +1,86 @@
+"""E-mail: Jinja2 templates (plain text + HTML) and delivery by SMTP or to the development mailbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from functools import lru_cache
+from typing import Any
+
+import aiosmtplib
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from emporium.core.config import Settings
+from emporium.core.db import Database
+from emporium.notifications.models import DevMailMessage
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    template: str
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    # Autoescape the HTML templates only: escaping the plain-text part would show "&amp;" to readers.
+    return Environment(
+        loader=PackageLoader("emporium", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render_email(template: str, to: str, context: dict[str, Any]) -> RenderedEmail:
+    env = _environment()
+    text_template = env.get_template(f"emails/{template}.txt.j2")
+    html_template = env.get_template(f"emails/{template}.html.j2")
+    text_ctx = text_template.new_context(context)
+    subject = "".join(text_template.blocks["subject"](text_ctx)).strip()
+    text = "".join(text_template.blocks["body"](text_template.new_context(context))).strip() + "\n"
+    html = html_template.render(subject=subject, **context)
+    return RenderedEmail(to=to, subject=subject, text=text, html=html, template=template)
+
+
+def build_message(settings: Settings, mail: RenderedEmail, message_id_seed: str | None = None) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message["Message-ID"] = make_msgid(idstring=message_id_seed, domain="emporium.localhost")
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    return message
+
+
+async def deliver(settings: Settings, db: Database, mail: RenderedEmail, *, job_id: int | None = None) -> None:
+    """Send by SMTP when configured; otherwise keep the mail in the development mailbox."""
+    if settings.smtp_host:
+        await aiosmtplib.send(
+            build_message(settings, mail, message_id_seed=f"job{job_id}" if job_id else None),
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls=settings.smtp_starttls,
+            use_tls=settings.smtp_use_tls,
+            timeout=settings.smtp_timeout_seconds,
+        )
+        return
+    async with db.session() as session:
+        session.add(
+            DevMailMessage(
+                to_address=mail.to,
+                from_address=settings.mail_from,
+                subject=mail.subject,
+                text_body=mail.text,
+                html_body=mail.html,
+                template=mail.template,
+                job_id=job_id,
+            )
+        )

@@ -1,0 +1,18 @@
+"""Imports every module that registers something at import time: job handlers and privacy hooks.
+
+The app, the worker and the CLI call ``load()`` so that all of them know the same jobs.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = (
+    "emporium.notifications.tasks",
+    "emporium.notifications.privacy",
+)
+
+
+def load() -> None:
+    for module in MODULES:
+        importlib.import_module(module)

@@ -1,0 +1,156 @@
+"""Test fixtures. Every test runs against a database built by the migrations, inside a transaction that
+is rolled back at the end; set EMPORIUM_DATABASE_URL to a PostgreSQL database whose name contains "test"
+to run the same tests there (without it they use a temporary SQLite file)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from emporium import registry
+from emporium.app import create_app
+from emporium.core.config import Settings
+from emporium.core.context import AppContext, build_context
+from emporium.core.db import Base, Database, create_engine
+from emporium.core.migrations import upgrade_async
+from tests.support import STRONG_PASSWORD, SmtpServer, bearer, data
+
+registry.load()
+
+
+def _database_url(tmp_root: Path) -> str:
+    url = os.environ.get("EMPORIUM_DATABASE_URL")
+    if not url:
+        return f"sqlite+aiosqlite:///{tmp_root / 'emporium-test.db'}"
+    if "test" not in (make_url(url).database or ""):
+        raise pytest.UsageError("the tests empty the database they get: its name must contain 'test'")
+    return url
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _database_url(tmp_path_factory.mktemp("db"))
+
+
+def make_settings(database_url: str, smtp_port: int | None, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "database_url": database_url,
+        "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+        "redis_url": None,
+        "argon2_memory_cost_kib": 256,
+        "argon2_time_cost": 1,
+        "argon2_parallelism": 1,
+        "auth_rate_limit": "10000/minute",
+        "jobs_run_in_process": False,
+        "jobs_backoff_base_seconds": 0,
+        "smtp_host": "127.0.0.1" if smtp_port else None,
+        "smtp_port": smtp_port or 25,
+        "log_level": "WARNING",
+        "public_url": "http://shop.test",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, smtp: SmtpServer) -> Settings:
+    return make_settings(database_url, smtp.port)
+
+
+async def _empty_database(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.database_url)
+    await _empty_database(engine)
+    await upgrade_async(settings.database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Database]:
+    """A database whose every change is rolled back when the test ends."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        yield Database.bound_to(conn, engine, {"jobs_max_attempts": settings.jobs_max_attempts})
+        await outer.rollback()
+
+
+@pytest.fixture
+async def ctx(settings: Settings, db: Database, smtp: SmtpServer) -> AsyncIterator[AppContext]:
+    smtp.sink.clear()
+    context = build_context(settings, db=db)
+    yield context
+    await context.jobs.stop()
+    await context.cache.close()
+
+
+@pytest.fixture
+async def client(ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(ctx=ctx)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def clear_all_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(table.delete())
+
+
+@pytest.fixture
+async def committed_db(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Database]:
+    """A database whose commits are real (for tests across processes); emptied afterwards."""
+    await clear_all_tables(engine)
+    database = Database(settings.database_url, session_info={"jobs_max_attempts": settings.jobs_max_attempts})
+    yield database
+    await database.dispose()
+    await clear_all_tables(engine)
+
+
+class Shopper:
+    """A registered, signed-in customer driving the API."""
+
+    def __init__(self, client: httpx.AsyncClient, email: str, password: str, tokens: dict[str, object]) -> None:
+        self.client = client
+        self.email = email
+        self.password = password
+        self.tokens = tokens
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(str(self.tokens["access_token"]))
+
+
+async def sign_up(client: httpx.AsyncClient, email: str, password: str = STRONG_PASSWORD, **extra: object) -> Shopper:
+    data(await client.post("/api/v1/auth/register", json={"email": email, "password": password, **extra}), 201)
+    tokens = data(await client.post("/api/v1/auth/login", json={"email": email, "password": password}))
+    return Shopper(client, email, password, tokens)
+
+
+@pytest.fixture
+async def shopper(client: httpx.AsyncClient) -> Shopper:
+    return await sign_up(client, "ada@example.com", first_name="Ada", last_name="Lovelace")
