@@ -99,8 +99,18 @@ def cmd_test(pytest_args: list[str]) -> None:
 def cmd_lock() -> None:
     ensure_venv()
     run(PYTHON, "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}")
-    common = ["pip", "compile", "pyproject.toml", "--quiet", "--python-version", "3.11", "--no-emit-index-url",
-              "--no-emit-find-links", "--custom-compile-command", "python3 make.py lock"]
+    common = [
+        "pip",
+        "compile",
+        "pyproject.toml",
+        "--quiet",
+        "--python-version",
+        "3.11",
+        "--no-emit-index-url",
+        "--no-emit-find-links",
+        "--custom-compile-command",
+        "python3 make.py lock",
+    ]
     run(BIN / "uv", *common, "-o", "requirements.lock")
     run(BIN / "uv", *common, "--extra", "test", "-o", "requirements-dev.lock")
 

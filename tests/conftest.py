@@ -134,7 +134,9 @@ async def committed_db(engine: AsyncEngine, settings: Settings) -> AsyncIterator
 class Shopper:
     """A registered, signed-in customer driving the API."""
 
-    def __init__(self, client: httpx.AsyncClient, email: str, password: str, tokens: dict[str, object]) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, email: str, password: str, tokens: dict[str, object]
+    ) -> None:
         self.client = client
         self.email = email
         self.password = password
@@ -145,8 +147,12 @@ class Shopper:
         return bearer(str(self.tokens["access_token"]))
 
 
-async def sign_up(client: httpx.AsyncClient, email: str, password: str = STRONG_PASSWORD, **extra: object) -> Shopper:
-    data(await client.post("/api/v1/auth/register", json={"email": email, "password": password, **extra}), 201)
+async def sign_up(
+    client: httpx.AsyncClient, email: str, password: str = STRONG_PASSWORD, **extra: object
+) -> Shopper:
+    data(
+        await client.post("/api/v1/auth/register", json={"email": email, "password": password, **extra}), 201
+    )
     tokens = data(await client.post("/api/v1/auth/login", json={"email": email, "password": password}))
     return Shopper(client, email, password, tokens)
 

@@ -15,7 +15,9 @@ from emporium.core.config import Settings, get_settings
 from emporium.core.context import AppContext, build_context
 from emporium.core.migrations import upgrade
 
-app = typer.Typer(help="Emporium, an open-source commerce platform.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Emporium, an open-source commerce platform.", no_args_is_help=True, add_completion=False
+)
 
 
 def _context(settings: Settings) -> AppContext:
@@ -48,7 +50,9 @@ def demo() -> None:
     typer.echo(f"Demo customer: {DEMO_CUSTOMER_EMAIL} / {DEMO_CUSTOMER_PASSWORD}")
 
 
-async def _ensure_admin(ctx: AppContext, email: str, password: str | None, reset: bool) -> tuple[str, str | None]:
+async def _ensure_admin(
+    ctx: AppContext, email: str, password: str | None, reset: bool
+) -> tuple[str, str | None]:
     """Create the super admin, or reuse it. Returns the e-mail and the password when one was set now."""
     from emporium.accounts.models import User
     from emporium.accounts.password_policy import password_problem
@@ -58,11 +62,20 @@ async def _ensure_admin(ctx: AppContext, email: str, password: str | None, reset
     if password is not None and (problem := password_problem(password)):
         raise typer.BadParameter(f"admin password refused: {problem}")
     async with ctx.db.session() as session:
-        existing = (await session.execute(select(User).where(User.email == email.lower()))).scalar_one_or_none()
+        existing = (
+            await session.execute(select(User).where(User.email == email.lower()))
+        ).scalar_one_or_none()
         if existing is None:
             password = password or secrets.token_urlsafe(12)
-            await auth.create_user(session, ctx, email=email, password=password, role=Role.SUPER_ADMIN,
-                                   first_name="Shop", last_name="Admin")
+            await auth.create_user(
+                session,
+                ctx,
+                email=email,
+                password=password,
+                role=Role.SUPER_ADMIN,
+                first_name="Shop",
+                last_name="Admin",
+            )
             return email.lower(), password
         if password is None and not reset:
             return existing.email, None
@@ -78,13 +91,17 @@ def _print_admin(email: str, password: str | None) -> None:
     if password:
         typer.echo(f"Admin password:  {password}")
     else:
-        typer.echo("Admin password:  unchanged (set at first setup; `emporium create-admin --reset` makes a new one)")
+        typer.echo(
+            "Admin password:  unchanged (set at first setup; `emporium create-admin --reset` makes a new one)"
+        )
 
 
 @app.command("create-admin")
 def create_admin(
     email: Annotated[str | None, typer.Option(help="Defaults to EMPORIUM_ADMIN_EMAIL.")] = None,
-    password: Annotated[str | None, typer.Option(help="Defaults to EMPORIUM_ADMIN_PASSWORD, else generated.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Defaults to EMPORIUM_ADMIN_PASSWORD, else generated.")
+    ] = None,
     reset: Annotated[bool, typer.Option(help="Give an existing admin a new generated password.")] = False,
 ) -> None:
     """Create the super admin (or reuse it) and print the e-mail and, when set now, the password."""
@@ -117,14 +134,18 @@ def setup(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Web processes (each runs the job relay unless disabled).")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Web processes (each runs the job relay unless disabled).")
+    ] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
 ) -> None:
     """Serve the shop and its API (docs at /api/docs) with uvicorn."""
     import uvicorn
 
     settings = get_settings()
-    typer.echo(f"{settings.shop_name} is starting on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    typer.echo(
+        f"{settings.shop_name} is starting on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)"
+    )
     uvicorn.run(
         "emporium.app:create_app",
         factory=True,
@@ -143,7 +164,7 @@ def worker(
     once: Annotated[bool, typer.Option(help="Run the jobs that are due now, then exit.")] = False,
     concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once (with a broker).")] = 10,
 ) -> None:
-    """Run background jobs: from the broker when EMPORIUM_JOBS_BROKER_URL is set, else from the outbox table."""
+    """Run background jobs: from the broker if EMPORIUM_JOBS_BROKER_URL is set, else from the outbox table."""
     settings = get_settings()
     from emporium.core.logging import configure_logging
 

@@ -27,7 +27,9 @@ class AppliedSeed(Base):
 
 
 async def _already_applied(session: AsyncSession, name: str) -> bool:
-    return (await session.execute(select(AppliedSeed.name).where(AppliedSeed.name == name))).first() is not None
+    return (
+        await session.execute(select(AppliedSeed.name).where(AppliedSeed.name == name))
+    ).first() is not None
 
 
 async def load_demo(ctx: AppContext) -> bool:
@@ -39,14 +41,26 @@ async def load_demo(ctx: AppContext) -> bool:
         customer = existing.scalar_one_or_none()
         if customer is None:
             customer = await auth.create_user(
-                session, ctx, email=DEMO_CUSTOMER_EMAIL, password=DEMO_CUSTOMER_PASSWORD,
-                role="customer", first_name="Dana", last_name="Demo",
+                session,
+                ctx,
+                email=DEMO_CUSTOMER_EMAIL,
+                password=DEMO_CUSTOMER_PASSWORD,
+                role="customer",
+                first_name="Dana",
+                last_name="Demo",
             )
             session.add(
                 Address(
-                    user_id=customer.id, label="Home", full_name="Dana Demo", phone="+1 555 0100",
-                    line1="1 Market Street", city="Springfield", region="IL", postal_code="62701",
-                    country="US", is_default=True,
+                    user_id=customer.id,
+                    label="Home",
+                    full_name="Dana Demo",
+                    phone="+1 555 0100",
+                    line1="1 Market Street",
+                    city="Springfield",
+                    region="IL",
+                    postal_code="62701",
+                    country="US",
+                    is_default=True,
                 )
             )
         session.add(AppliedSeed(name="demo:accounts"))

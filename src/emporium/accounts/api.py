@@ -49,7 +49,9 @@ async def register(data: schemas.RegisterIn, session: DbSession, ctx: Ctx) -> En
 
 
 @auth_router.post("/login")
-async def login(data: schemas.LoginIn, request: Request, session: DbSession, ctx: Ctx) -> Envelope[schemas.TokenPair]:
+async def login(
+    data: schemas.LoginIn, request: Request, session: DbSession, ctx: Ctx
+) -> Envelope[schemas.TokenPair]:
     return ok(await auth.login(session, ctx, data, client_info(request)))
 
 
@@ -60,7 +62,9 @@ async def refresh(data: schemas.RefreshIn, session: DbSession, ctx: Ctx) -> Enve
 
 
 @auth_router.post("/logout")
-async def logout(principal: MaybePrincipal, session: DbSession, data: schemas.LogoutIn | None = None) -> Envelope[None]:
+async def logout(
+    principal: MaybePrincipal, session: DbSession, data: schemas.LogoutIn | None = None
+) -> Envelope[None]:
     """End the session: its refresh token and its access tokens stop working."""
     refresh_token = data.refresh_token if data else None
     if principal is None and not refresh_token:
@@ -103,7 +107,9 @@ async def get_profile(user: CurrentUser) -> Envelope[schemas.UserRead]:
 
 
 @users_router.put("/profile")
-async def update_profile(data: schemas.ProfileUpdate, user: CurrentUser, session: DbSession) -> Envelope[schemas.UserRead]:
+async def update_profile(
+    data: schemas.ProfileUpdate, user: CurrentUser, session: DbSession
+) -> Envelope[schemas.UserRead]:
     profiles.update_profile(user, data)
     await session.flush()
     return ok(to_read(user), "Profile updated.")
@@ -119,7 +125,9 @@ async def change_password(
 
 
 @users_router.delete("/account")
-async def delete_account(data: schemas.AccountDelete, user: CurrentUser, session: DbSession, ctx: Ctx) -> Envelope[None]:
+async def delete_account(
+    data: schemas.AccountDelete, user: CurrentUser, session: DbSession, ctx: Ctx
+) -> Envelope[None]:
     """Erase personal data (orders stay, anonymised, for the books). Needs the password."""
     await erase_user(session, ctx, user, data.password)
     return ok(None, "Your account was deleted and your personal data erased.")
@@ -141,14 +149,18 @@ async def list_addresses(user: CurrentUser, session: DbSession) -> Envelope[list
 
 
 @users_router.post("/addresses", status_code=status.HTTP_201_CREATED)
-async def add_address(data: schemas.AddressCreate, user: CurrentUser, session: DbSession) -> Envelope[schemas.AddressRead]:
+async def add_address(
+    data: schemas.AddressCreate, user: CurrentUser, session: DbSession
+) -> Envelope[schemas.AddressRead]:
     address = await profiles.add_address(session, user, data)
     await session.refresh(address)
     return ok(schemas.AddressRead.model_validate(address), "Address saved.")
 
 
 @users_router.get("/addresses/{address_id}")
-async def get_address(address_id: IdPath, user: CurrentUser, session: DbSession) -> Envelope[schemas.AddressRead]:
+async def get_address(
+    address_id: IdPath, user: CurrentUser, session: DbSession
+) -> Envelope[schemas.AddressRead]:
     return ok(schemas.AddressRead.model_validate(await profiles.address(session, user, address_id)))
 
 

@@ -14,8 +14,8 @@ from emporium.core.context import AppContext, Ctx
 from emporium.core.db import utcnow
 from emporium.core.errors import Forbidden, Unauthorized
 from emporium.core.permissions import Permission, has_permission
-from emporium.core.session import DbSession
 from emporium.core.security import InvalidToken
+from emporium.core.session import DbSession
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login.")
 
@@ -34,12 +34,16 @@ async def _authenticate(
     try:
         claims = ctx.tokens.decode(credentials.credentials, "access")
     except InvalidToken as exc:
-        raise Unauthorized("The access token is not valid.", code="INVALID_TOKEN",
-                           headers={"WWW-Authenticate": "Bearer"}) from exc
+        raise Unauthorized(
+            "The access token is not valid.", code="INVALID_TOKEN", headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
     user = await AccountRepository(session).user_for_session(claims.subject, claims.session_id, utcnow())
     if user is None:
-        raise Unauthorized("The session has ended; sign in again.", code="SESSION_ENDED",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "The session has ended; sign in again.",
+            code="SESSION_ENDED",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return Principal(user=user, session_id=claims.session_id)
 
 
@@ -54,7 +58,9 @@ async def optional_principal(
     return principal
 
 
-async def required_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+async def required_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
     if principal is None:
         raise Unauthorized(headers={"WWW-Authenticate": "Bearer"})
     return principal
@@ -69,7 +75,7 @@ SignedIn = Annotated[Principal, Depends(required_principal)]
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def StaffWith(permission: Permission) -> object:  # noqa: N802 - reads as a type in route signatures
+def StaffWith(permission: Permission) -> object:
     """A dependency that lets through only users whose role grants ``permission``."""
 
     async def check(user: CurrentUser) -> User:

@@ -85,7 +85,9 @@ class RefreshToken(IdMixin, Base):
 
     __tablename__ = "refresh_tokens"
 
-    session_id: Mapped[int] = mapped_column(BigId, ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

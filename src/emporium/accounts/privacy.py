@@ -25,7 +25,9 @@ EXPORTERS: dict[str, Exporter] = {}
 ERASERS: dict[str, Eraser] = {}
 
 
-def register_privacy_hooks(name: str, *, exporter: Exporter | None = None, eraser: Eraser | None = None) -> None:
+def register_privacy_hooks(
+    name: str, *, exporter: Exporter | None = None, eraser: Eraser | None = None
+) -> None:
     if exporter is not None:
         EXPORTERS[name] = exporter
     if eraser is not None:
@@ -54,10 +56,24 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
             "last_login_at": _iso(user.last_login_at),
         },
         "addresses": [
-            {c: _iso(getattr(a, c)) for c in (
-                "id", "label", "full_name", "phone", "line1", "line2", "city", "region", "postal_code",
-                "country", "is_default", "created_at", "updated_at",
-            )}
+            {
+                c: _iso(getattr(a, c))
+                for c in (
+                    "id",
+                    "label",
+                    "full_name",
+                    "phone",
+                    "line1",
+                    "line2",
+                    "city",
+                    "region",
+                    "postal_code",
+                    "country",
+                    "is_default",
+                    "created_at",
+                    "updated_at",
+                )
+            }
             for a in await repo.addresses_of(user.id)
         ],
         "notification_preferences": None

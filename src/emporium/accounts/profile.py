@@ -30,7 +30,12 @@ class ProfileService:
         return user
 
     async def change_password(
-        self, session: AsyncSession, ctx: AppContext, user: User, data: schemas.PasswordChange, current_session_id: int
+        self,
+        session: AsyncSession,
+        ctx: AppContext,
+        user: User,
+        data: schemas.PasswordChange,
+        current_session_id: int,
     ) -> None:
         if not ctx.passwords.verify(user.password_hash, data.current_password):
             raise wrong_password("current_password")
@@ -106,8 +111,9 @@ class ProfileService:
     async def preferences(self, session: AsyncSession, user: User) -> NotificationPreferences:
         prefs = await AccountRepository(session).preferences(user.id)
         if prefs is None:
-            prefs = NotificationPreferences(user_id=user.id, email=True, sms=True, push=True, whatsapp=False,
-                                            promotional=False)
+            prefs = NotificationPreferences(
+                user_id=user.id, email=True, sms=True, push=True, whatsapp=False, promotional=False
+            )
             session.add(prefs)
             await session.flush()
         return prefs

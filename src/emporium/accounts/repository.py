@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.accounts.models import Address, AuthSession, NotificationPreferences, OneTimeToken, RefreshToken, User
+from emporium.accounts.models import (
+    Address,
+    AuthSession,
+    NotificationPreferences,
+    OneTimeToken,
+    RefreshToken,
+    User,
+)
 
 
 class AccountRepository:
@@ -70,7 +77,9 @@ class AccountRepository:
             .execution_options(synchronize_session=False)
         )
 
-    async def revoke_user_sessions(self, user_id: int, now: datetime, reason: str, *, keep: int | None = None) -> None:
+    async def revoke_user_sessions(
+        self, user_id: int, now: datetime, reason: str, *, keep: int | None = None
+    ) -> None:
         stmt = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         if keep is not None:
             stmt = stmt.where(AuthSession.id != keep)
@@ -103,7 +112,11 @@ class AccountRepository:
     async def void_one_time_tokens(self, user_id: int, purpose: str, now: datetime) -> None:
         await self.session.execute(
             update(OneTimeToken)
-            .where(OneTimeToken.user_id == user_id, OneTimeToken.purpose == purpose, OneTimeToken.used_at.is_(None))
+            .where(
+                OneTimeToken.user_id == user_id,
+                OneTimeToken.purpose == purpose,
+                OneTimeToken.used_at.is_(None),
+            )
             .values(used_at=now)
             .execution_options(synchronize_session=False)
         )

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from emporium.accounts.password_policy import MAX_LENGTH, check_new_password
 
@@ -72,7 +80,7 @@ class UserRead(BaseModel):
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     user: UserRead
 
@@ -120,7 +128,9 @@ class AddressCreate(Input):
 
 class AddressUpdate(Input):
     label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = None
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    full_name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None
+    ) = None
     phone: Phone | None = None
     line1: Line | None = None
     line2: Line | None = None

@@ -70,7 +70,9 @@ class AuthService:
                     session,
                     to=existing.email,
                     template="account_exists",
-                    context=self._mail_context(ctx, existing, reset_page_url=f"{ctx.settings.public_url}/account/forgot-password"),
+                    context=self._mail_context(
+                        ctx, existing, reset_page_url=f"{ctx.settings.public_url}/account/forgot-password"
+                    ),
                 )
             return
         user = User(
@@ -85,13 +87,23 @@ class AuthService:
         session.add(user)
         await session.flush()
         session.add(NotificationPreferences(user_id=user.id))
-        notifications.queue_email(session, to=email, template="welcome", context=self._mail_context(ctx, user))
+        notifications.queue_email(
+            session, to=email, template="welcome", context=self._mail_context(ctx, user)
+        )
         await self._send_verification(session, ctx, user)
         log.info("user_registered", user_id=user.id)
 
     async def create_user(
-        self, session: AsyncSession, ctx: AppContext, *, email: str, password: str, role: str,
-        first_name: str | None = None, last_name: str | None = None, verified: bool = True,
+        self,
+        session: AsyncSession,
+        ctx: AppContext,
+        *,
+        email: str,
+        password: str,
+        role: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        verified: bool = True,
     ) -> User:
         """For the CLI and demo data: no e-mails, the role as given."""
         user = User(
@@ -112,12 +124,13 @@ class AuthService:
     async def login(
         self, session: AsyncSession, ctx: AppContext, data: schemas.LoginIn, client: ClientInfo
     ) -> schemas.TokenPair:
-        settings = ctx.settings
         key = _email_key(data.email)
         lock_key = f"login-lock:{key}"
         remaining = await ctx.cache.ttl(lock_key)
         if remaining:
-            raise RateLimited(remaining, "Too many failed sign-ins; try again later.", code="TOO_MANY_ATTEMPTS")
+            raise RateLimited(
+                remaining, "Too many failed sign-ins; try again later.", code="TOO_MANY_ATTEMPTS"
+            )
         repo = AccountRepository(session)
         user = await repo.user_by_email(data.email)
         stored = user.password_hash if user is not None and user.is_active else None
@@ -165,7 +178,9 @@ class AuthService:
         access, _ = ctx.tokens.issue(user.id, auth_session.id, "access")
         refresh, claims = ctx.tokens.issue(user.id, auth_session.id, "refresh")
         session.add(
-            RefreshToken(session_id=auth_session.id, token_hash=hash_token(refresh), expires_at=claims.expires_at)
+            RefreshToken(
+                session_id=auth_session.id, token_hash=hash_token(refresh), expires_at=claims.expires_at
+            )
         )
         auth_session.expires_at = claims.expires_at
         return schemas.TokenPair(
@@ -227,7 +242,9 @@ class AuthService:
             to=user.email,
             template="verify_email",
             context=self._mail_context(
-                ctx, user, token=token,
+                ctx,
+                user,
+                token=token,
                 verify_url=f"{ctx.settings.public_url}/account/verify-email?token={token}",
                 expires_hours=ctx.settings.verify_token_ttl_seconds // 3600,
             ),
@@ -271,7 +288,9 @@ class AuthService:
             to=user.email,
             template="reset_password",
             context=self._mail_context(
-                ctx, user, token=token,
+                ctx,
+                user,
+                token=token,
                 reset_url=f"{ctx.settings.public_url}/account/reset-password?token={token}",
                 expires_minutes=ttl // 60,
             ),
@@ -282,7 +301,12 @@ class AuthService:
         record = await repo.one_time_token(hash_token(token), RESET_PASSWORD)
         now = utcnow()
         user = await repo.user(record.user_id) if record else None
-        if record is None or user is None or not user.is_active or not await repo.consume_one_time_token(record.id, now):
+        if (
+            record is None
+            or user is None
+            or not user.is_active
+            or not await repo.consume_one_time_token(record.id, now)
+        ):
             raise BadRequest("The reset link is not valid or has expired.", code="INVALID_TOKEN")
         user.password_hash = ctx.passwords.hash(password)
         # Whoever knew the old password is signed out everywhere.

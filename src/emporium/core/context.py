@@ -38,8 +38,12 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
 
     ctx = AppContext(
         settings=settings,
-        db=db or Database(settings.database_url, echo=settings.database_echo,
-                          session_info={"jobs_max_attempts": settings.jobs_max_attempts}),
+        db=db
+        or Database(
+            settings.database_url,
+            echo=settings.database_echo,
+            session_info={"jobs_max_attempts": settings.jobs_max_attempts},
+        ),
         cache=create_cache(settings.redis_url),
         limiter=RateLimiter(settings.redis_url),
         passwords=Passwords(settings),

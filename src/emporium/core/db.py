@@ -9,7 +9,13 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -109,7 +115,9 @@ class Database:
         )
 
     @classmethod
-    def bound_to(cls, connection: AsyncConnection, engine: AsyncEngine, session_info: dict[str, Any] | None = None) -> Database:
+    def bound_to(
+        cls, connection: AsyncConnection, engine: AsyncEngine, session_info: dict[str, Any] | None = None
+    ) -> Database:
         """Sessions that join ``connection``'s open transaction through savepoints.
 
         Tests use it to roll every test back; a commit inside only releases a savepoint.

@@ -103,7 +103,11 @@ def error_body(code: str, message: str, details: Sequence[dict[str, Any]] = ()) 
 
 
 def error_response(
-    status: int, code: str, message: str, details: Sequence[dict[str, Any]] = (), headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: Sequence[dict[str, Any]] = (),
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
@@ -124,9 +128,11 @@ _STATUS_CODES = {
 
 def _field_path(loc: Sequence[str | int]) -> str:
     # "body" / "query" / "path" is where, not what: drop it so clients see the field name.
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"body", "query", "path", "header", "cookie"} else [
-        str(p) for p in loc
-    ]
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in {"body", "query", "path", "header", "cookie"}
+        else [str(p) for p in loc]
+    )
     return ".".join(parts) or str(loc[0] if loc else "")
 
 

@@ -30,7 +30,8 @@ async def list_mail(
 ) -> ListEnvelope[MailRead]:
     rows, total = await notifications.mailbox(session, page, to)
     return ListEnvelope(
-        data=[MailRead.model_validate(r) for r in rows], pagination=Pagination.of(page.page, page.limit, total)
+        data=[MailRead.model_validate(r) for r in rows],
+        pagination=Pagination.of(page.page, page.limit, total),
     )
 
 

@@ -47,7 +47,9 @@ def render_email(template: str, to: str, context: dict[str, Any]) -> RenderedEma
     return RenderedEmail(to=to, subject=subject, text=text, html=html, template=template)
 
 
-def build_message(settings: Settings, mail: RenderedEmail, message_id_seed: str | None = None) -> EmailMessage:
+def build_message(
+    settings: Settings, mail: RenderedEmail, message_id_seed: str | None = None
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = mail.to
@@ -58,7 +60,9 @@ def build_message(settings: Settings, mail: RenderedEmail, message_id_seed: str 
     return message
 
 
-async def deliver(settings: Settings, db: Database, mail: RenderedEmail, *, job_id: int | None = None) -> None:
+async def deliver(
+    settings: Settings, db: Database, mail: RenderedEmail, *, job_id: int | None = None
+) -> None:
     """Send by SMTP when configured; otherwise keep the mail in the development mailbox."""
     if settings.smtp_host:
         await aiosmtplib.send(

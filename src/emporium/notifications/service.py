@@ -19,7 +19,9 @@ class NotificationService:
         """Render and send later, after the transaction that caused the mail has committed."""
         enqueue(session, SEND_EMAIL_JOB, {"to": to, "template": template, "context": context})
 
-    async def mailbox(self, session: AsyncSession, page: PageParams, to: str | None) -> tuple[list[DevMailMessage], int]:
+    async def mailbox(
+        self, session: AsyncSession, page: PageParams, to: str | None
+    ) -> tuple[list[DevMailMessage], int]:
         query = select(DevMailMessage)
         if to:
             query = query.where(DevMailMessage.to_address == to.lower())

@@ -27,7 +27,9 @@ def enqueue(
     spec = HANDLERS.get(name)
     if spec is None:
         raise LookupError(f"no job handler is registered as {name!r}")
-    attempts = max_attempts or spec.max_attempts or session.info.get("jobs_max_attempts", DEFAULT_MAX_ATTEMPTS)
+    attempts = (
+        max_attempts or spec.max_attempts or session.info.get("jobs_max_attempts", DEFAULT_MAX_ATTEMPTS)
+    )
     job = Job(
         name=name,
         payload=payload,

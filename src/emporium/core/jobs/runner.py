@@ -61,7 +61,7 @@ class JobRunner:
         async def run_job(job_id: int, token: str) -> None:
             await self.execute(job_id, token)
 
-        self._task: AsyncTaskiqDecoratedTask[[int, str], None] = self.broker.register_task(
+        self._task: AsyncTaskiqDecoratedTask[[int, str], Any] = self.broker.register_task(
             run_job, task_name=TASK_NAME
         )
         self._wake = asyncio.Event()
@@ -84,7 +84,8 @@ class JobRunner:
     def backoff_seconds(self, attempts: int) -> float:
         base = self.settings.jobs_backoff_base_seconds * (2 ** max(attempts - 1, 0))
         delay = min(base, self.settings.jobs_backoff_max_seconds)
-        return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+        jitter: float = random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+        return float(delay * jitter)
 
     async def claim(self, limit: int = 20) -> list[tuple[int, str]]:
         """Atomically take up to ``limit`` due jobs; safe with many relays on PostgreSQL and SQLite."""
@@ -94,7 +95,9 @@ class JobRunner:
             # A claim that lapsed on its last allowed attempt means the runner kept dying: stop there.
             await session.execute(
                 update(Job)
-                .where(Job.status == JobStatus.RUNNING, Job.locked_until < now, Job.attempts >= Job.max_attempts)
+                .where(
+                    Job.status == JobStatus.RUNNING, Job.locked_until < now, Job.attempts >= Job.max_attempts
+                )
                 .values(status=JobStatus.DEAD, finished_at=now, last_error="claim lapsed on the last attempt")
             )
             due = (
@@ -135,7 +138,12 @@ class JobRunner:
             if job is None or job.status != JobStatus.RUNNING or job.claim_token != token:
                 log.info("job_stale_delivery", job_id=job_id)
                 return
-            name, payload, attempts, max_attempts = job.name, dict(job.payload), job.attempts, job.max_attempts
+            name, payload, attempts, max_attempts = (
+                job.name,
+                dict(job.payload),
+                job.attempts,
+                job.max_attempts,
+            )
         spec = HANDLERS.get(name)
         error: str | None = None
         permanent = False
@@ -207,9 +215,7 @@ class JobRunner:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    _first_of(self._wake, stop), timeout=self.settings.jobs_poll_seconds
-                )
+                await asyncio.wait_for(_first_of(self._wake, stop), timeout=self.settings.jobs_poll_seconds)
 
 
 async def _first_of(*events: asyncio.Event) -> None:
