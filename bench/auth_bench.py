@@ -52,7 +52,9 @@ async def run(url: str, scenario: str, requests: int, concurrency: int) -> None:
             if scenario == "profile":
                 return await client.get("/api/v1/users/profile", headers=headers)
             if scenario == "login":
-                return await client.post("/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+                return await client.post(
+                    "/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+                )
             return await client.get("/health")
 
         async def worker() -> None:
@@ -80,7 +82,9 @@ async def run(url: str, scenario: str, requests: int, concurrency: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--scenario", choices=("profile", "login", "health"), default="profile")
     parser.add_argument("--requests", type=int, default=2000)

@@ -5,7 +5,8 @@ to run the same tests there (without it they use a temporary SQLite file)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -115,6 +116,38 @@ async def client(ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+MakeContext = Callable[..., AppContext]
+
+
+@asynccontextmanager
+async def _context_factory(
+    settings: Settings, smtp: SmtpServer, database: Database
+) -> AsyncIterator[MakeContext]:
+    made: list[AppContext] = []
+
+    def build(*, with_smtp: bool = True, smtp_port: int | None = None, **overrides: object) -> AppContext:
+        port = smtp_port or (smtp.port if with_smtp else None)
+        context = build_context(make_settings(settings.database_url, port, **overrides), db=database)
+        made.append(context)
+        return context
+
+    smtp.sink.clear()
+    try:
+        yield build
+    finally:
+        for context in made:
+            await context.jobs.stop()
+            await context.cache.close()
+
+
+@pytest.fixture
+async def make_context(settings: Settings, db: Database, smtp: SmtpServer) -> AsyncIterator[MakeContext]:
+    """``make_context(with_smtp=False, smtp_port=..., **overrides)``: a context with other settings on
+    the test's rolled-back database; its services are closed when the test ends."""
+    async with _context_factory(settings, smtp, db) as build:
+        yield build
+
+
 async def clear_all_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
@@ -129,6 +162,16 @@ async def committed_db(engine: AsyncEngine, settings: Settings) -> AsyncIterator
     yield database
     await database.dispose()
     await clear_all_tables(engine)
+
+
+@pytest.fixture
+async def make_committed_context(
+    settings: Settings, committed_db: Database, smtp: SmtpServer
+) -> AsyncIterator[MakeContext]:
+    """Like ``make_context``, on ``committed_db`` (do not combine with ``db`` or ``ctx``: on SQLite the
+    rolled-back database's open transaction holds the write lock)."""
+    async with _context_factory(settings, smtp, committed_db) as build:
+        yield build
 
 
 class Shopper:

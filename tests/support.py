@@ -132,3 +132,9 @@ def error(response: httpx.Response, status: int) -> dict[str, Any]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def asgi_client(app: Any) -> httpx.AsyncClient:
+    """An HTTP client talking to ``app`` in-process (its lifespan is not run)."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")

@@ -63,7 +63,8 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router())
-    # Outermost first: the request id wraps everything, including a refused oversized body.
+    # The middleware added last is the outermost: the request id wraps everything, including a refused
+    # oversized body and the answer to an unhandled exception.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from emporium import registry
 from emporium.core.config import Settings, get_settings
 from emporium.core.context import AppContext, build_context
+from emporium.core.db import utcnow
 from emporium.core.migrations import upgrade
 
 app = typer.Typer(
@@ -56,6 +57,7 @@ async def _ensure_admin(
     """Create the super admin, or reuse it. Returns the e-mail and the password when one was set now."""
     from emporium.accounts.models import User
     from emporium.accounts.password_policy import password_problem
+    from emporium.accounts.repository import AccountRepository
     from emporium.accounts.service import auth
     from emporium.core.permissions import Role
 
@@ -78,11 +80,22 @@ async def _ensure_admin(
             )
             return email.lower(), password
         if password is None and not reset:
+            if existing.role != Role.SUPER_ADMIN or not existing.is_active:
+                # Anyone may register this address through the shop: never report such an account as
+                # the admin, and never promote it silently.
+                typer.echo(
+                    f"Error: {existing.email} exists but is not an active super admin; "
+                    "`emporium create-admin --reset` makes it one with a new password and ends its sessions.",
+                    err=True,
+                )
+                raise typer.Exit(1)
             return existing.email, None
         password = password or secrets.token_urlsafe(12)
         existing.password_hash = ctx.passwords.hash(password)
         existing.role = Role.SUPER_ADMIN
         existing.is_active = True
+        # Whoever held a session of this account (or knew its old password) must sign in again.
+        await AccountRepository(session).revoke_user_sessions(existing.id, utcnow(), "admin_reset")
         return existing.email, password
 
 
@@ -161,7 +174,10 @@ def serve(
 
 @app.command()
 def worker(
-    once: Annotated[bool, typer.Option(help="Run the jobs that are due now, then exit.")] = False,
+    once: Annotated[
+        bool,
+        typer.Option(help="Run the jobs that are due now in this process (even with a broker), then exit."),
+    ] = False,
     concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once (with a broker).")] = 10,
 ) -> None:
     """Run background jobs: from the broker if EMPORIUM_JOBS_BROKER_URL is set, else from the outbox table."""
@@ -172,6 +188,11 @@ def worker(
 
     async def run() -> None:
         ctx = _context(settings)
+        if once:
+            # "Run the jobs due now" means here: handed to a broker they would still be waiting at exit.
+            from emporium.core.jobs.runner import JobRunner, make_broker
+
+            ctx.jobs = JobRunner(ctx, broker=make_broker(None))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

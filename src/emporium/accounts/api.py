@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
 from emporium.accounts import schemas
-from emporium.accounts.auth import CurrentUser, MaybePrincipal, SignedIn
+from emporium.accounts.auth import CurrentUser, SignedIn, SigningOut
 from emporium.accounts.privacy import erase_user, export_user
 from emporium.accounts.profile import profiles
-from emporium.accounts.service import ClientInfo, auth, to_read
+from emporium.accounts.service import ClientInfo, RefreshTokenReused, auth, to_read
 from emporium.core.context import Ctx
 from emporium.core.errors import Unauthorized
 from emporium.core.params import IdPath
@@ -58,12 +58,18 @@ async def login(
 @auth_router.post("/refresh")
 async def refresh(data: schemas.RefreshIn, session: DbSession, ctx: Ctx) -> Envelope[schemas.TokenPair]:
     """Trade a refresh token for a new pair. The old refresh token stops working."""
-    return ok(await auth.refresh(session, ctx, data.refresh_token))
+    try:
+        pair = await auth.refresh(session, ctx, data.refresh_token)
+    except RefreshTokenReused:
+        # The revocation of the reused token's session must outlive the refusal.
+        await session.commit()
+        raise
+    return ok(pair)
 
 
 @auth_router.post("/logout")
 async def logout(
-    principal: MaybePrincipal, session: DbSession, data: schemas.LogoutIn | None = None
+    principal: SigningOut, session: DbSession, data: schemas.LogoutIn | None = None
 ) -> Envelope[None]:
     """End the session: its refresh token and its access tokens stop working."""
     refresh_token = data.refresh_token if data else None

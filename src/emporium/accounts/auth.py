@@ -58,6 +58,20 @@ async def optional_principal(
     return principal
 
 
+async def lenient_principal(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """For signing out: an expired or ended access token must not keep a client from ending its session
+    with the refresh token it also sends."""
+    try:
+        return await optional_principal(request, ctx, session, credentials)
+    except Unauthorized:
+        return None
+
+
 async def required_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
@@ -71,6 +85,7 @@ async def current_user(principal: Annotated[Principal, Depends(required_principa
 
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+SigningOut = Annotated[Principal | None, Depends(lenient_principal)]
 SignedIn = Annotated[Principal, Depends(required_principal)]
 CurrentUser = Annotated[User, Depends(current_user)]
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.accounts import schemas
 from emporium.accounts.models import Address, NotificationPreferences, User
 from emporium.accounts.repository import AccountRepository
+from emporium.accounts.service import RESET_PASSWORD
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import NotFound, ValidationFailed
@@ -40,9 +41,11 @@ class ProfileService:
         if not ctx.passwords.verify(user.password_hash, data.current_password):
             raise wrong_password("current_password")
         user.password_hash = ctx.passwords.hash(data.new_password)
-        await AccountRepository(session).revoke_user_sessions(
-            user.id, utcnow(), "password_changed", keep=current_session_id
-        )
+        repo = AccountRepository(session)
+        now = utcnow()
+        await repo.revoke_user_sessions(user.id, now, "password_changed", keep=current_session_id)
+        # A reset link mailed before the change must not undo it.
+        await repo.void_one_time_tokens(user.id, RESET_PASSWORD, now)
         notifications.queue_email(
             session,
             to=user.email,

@@ -28,6 +28,15 @@ OpaqueToken = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 class Input(BaseModel):
     model_config = ConfigDict(extra="ignore", str_max_length=10_000)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL cannot store NUL in text (the query would fail with a 500), and no name, address,
+        # e-mail or password needs one.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters are not allowed.")
+        return value
+
 
 class RegisterIn(Input):
     email: EmailStr

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import structlog
 from limits import RateLimitItem
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts import schemas
@@ -25,6 +26,17 @@ log = structlog.get_logger(__name__)
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a secret
 INVALID_CREDENTIALS = "The e-mail address or the password is not correct."
+
+
+class RefreshTokenReused(Unauthorized):
+    """A rotated refresh token was presented again; its session was revoked in the caller's transaction.
+
+    The caller must commit that transaction before answering with this error: rolling it back, as the
+    request does for any other error, would bring the session back to life.
+    """
+
+    code = "TOKEN_REUSED"
+    message = "This refresh token was already used; sign in again."
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,15 @@ class AuthService:
             role="customer",
             is_active=True,
         )
-        session.add(user)
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                session.add(user)
+                await session.flush()
+        except IntegrityError:
+            # A concurrent registration of the same address (a double-click) committed first: answer
+            # as for a taken address rather than with a 500.
+            log.info("register_raced", email_key=_email_key(email))
+            return
         session.add(NotificationPreferences(user_id=user.id))
         notifications.queue_email(
             session, to=email, template="welcome", context=self._mail_context(ctx, user)
@@ -205,19 +224,15 @@ class AuthService:
         if auth_session.revoked_at is not None or auth_session.expires_at <= now or stored.expires_at <= now:
             raise Unauthorized("The session has ended; sign in again.", code="SESSION_ENDED")
         if stored.used_at is not None or not await repo.mark_refresh_used(stored.id, now):
-            await self._revoke_family(ctx, auth_session.id)
-            raise Unauthorized("This refresh token was already used; sign in again.", code="TOKEN_REUSED")
+            # A rotated token came back: whoever holds the family may be a thief, so end the session.
+            await repo.revoke_session(auth_session.id, now, "refresh_token_reuse")
+            log.warning("refresh_token_reuse", session_id=auth_session.id)
+            raise RefreshTokenReused()
         user = await repo.user_for_session(claims.subject, auth_session.id, now)
         if user is None:
             raise Unauthorized("The session has ended; sign in again.", code="SESSION_ENDED")
         auth_session.last_used_at = now
         return await self._issue_pair(session, ctx, user, auth_session)
-
-    async def _revoke_family(self, ctx: AppContext, session_id: int) -> None:
-        # Its own transaction: the request's is rolled back by the 401 that follows, this must stay.
-        async with ctx.db.session() as own:
-            await AccountRepository(own).revoke_session(session_id, utcnow(), "refresh_token_reuse")
-        log.warning("refresh_token_reuse", session_id=session_id)
 
     async def logout(
         self, session: AsyncSession, *, user_id: int | None, session_id: int | None, refresh_token: str | None

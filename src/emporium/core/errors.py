@@ -123,6 +123,8 @@ _STATUS_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RATE_LIMITED",
+    501: "NOT_IMPLEMENTED",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 
@@ -158,8 +160,19 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "VALIDATION_ERROR", "The request is not valid.", validation_details(errors))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+# What FastAPI raises when a body cannot even be decoded (e.g. JSON that is not UTF-8).
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY and _is_json(request):
+        return error_response(400, "MALFORMED_JSON", "The request body is not valid JSON.")
     status = exc.status_code
     code = _STATUS_CODES.get(status, "ERROR" if status < 500 else "INTERNAL_ERROR")
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"

@@ -15,7 +15,8 @@ from emporium.core.errors import error_body
 log = structlog.get_logger("emporium.access")
 
 REQUEST_ID_HEADER = b"x-request-id"
-_WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+_WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+INTERNAL_ERROR_MESSAGE = "Something went wrong on our side."
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -39,16 +40,19 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, REQUEST_ID_HEADER)
-        request_id = incoming if incoming and _WELL_FORMED_ID.match(incoming) else uuid.uuid4().hex
+        # fullmatch: "$" alone would let a trailing newline through into the response header and logs.
+        request_id = incoming if incoming and _WELL_FORMED_ID.fullmatch(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k != REQUEST_ID_HEADER]
                 headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
@@ -57,6 +61,13 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answer here, inside the request id and the access log, and never with Starlette's debug
+            # page: no stack trace leaves the server, whatever EMPORIUM_DEBUG says.
+            if response_started:
+                raise
+            log.exception("unhandled_error", path=scope["path"], error_type=type(exc).__name__)
+            await _send_error(send_with_id, 500, "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
         finally:
             log.info(
                 "request",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from functools import lru_cache
 from typing import Any
 
@@ -47,26 +48,41 @@ def render_email(template: str, to: str, context: dict[str, Any]) -> RenderedEma
     return RenderedEmail(to=to, subject=subject, text=text, html=html, template=template)
 
 
-def build_message(
-    settings: Settings, mail: RenderedEmail, message_id_seed: str | None = None
-) -> EmailMessage:
+_MESSAGE_KEY = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def message_id(settings: Settings, message_key: str | None = None) -> str:
+    """``<key@domain>``: fixed by the key chosen when the mail was queued, so a mail sent again after a
+    crash carries the same Message-ID and the receiving side can drop the duplicate."""
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "emporium.localhost"
+    if message_key and _MESSAGE_KEY.fullmatch(message_key):
+        return f"<{message_key}@{domain}>"
+    return make_msgid(domain=domain)
+
+
+def build_message(settings: Settings, mail: RenderedEmail, message_key: str | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = mail.to
     message["Subject"] = mail.subject
-    message["Message-ID"] = make_msgid(idstring=message_id_seed, domain="emporium.localhost")
+    message["Message-ID"] = message_id(settings, message_key)
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     return message
 
 
 async def deliver(
-    settings: Settings, db: Database, mail: RenderedEmail, *, job_id: int | None = None
+    settings: Settings,
+    db: Database,
+    mail: RenderedEmail,
+    *,
+    job_id: int | None = None,
+    message_key: str | None = None,
 ) -> None:
     """Send by SMTP when configured; otherwise keep the mail in the development mailbox."""
     if settings.smtp_host:
         await aiosmtplib.send(
-            build_message(settings, mail, message_id_seed=f"job{job_id}" if job_id else None),
+            build_message(settings, mail, message_key),
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,

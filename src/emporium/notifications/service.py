@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,8 +17,15 @@ SEND_EMAIL_JOB = "notifications.send_email"
 
 class NotificationService:
     def queue_email(self, session: AsyncSession, *, to: str, template: str, context: dict[str, Any]) -> None:
-        """Render and send later, after the transaction that caused the mail has committed."""
-        enqueue(session, SEND_EMAIL_JOB, {"to": to, "template": template, "context": context})
+        """Render and send later, after the transaction that caused the mail has committed.
+
+        The message key, chosen now, becomes the Message-ID: every attempt sends the same one.
+        """
+        enqueue(
+            session,
+            SEND_EMAIL_JOB,
+            {"to": to, "template": template, "context": context, "message_key": uuid.uuid4().hex},
+        )
 
     async def mailbox(
         self, session: AsyncSession, page: PageParams, to: str | None

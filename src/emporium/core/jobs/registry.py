@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,13 @@ class JobSpec:
 
 
 HANDLERS: dict[str, JobSpec] = {}
+
+# The id of the job whose handler is running, for handlers that record it (the runner sets it).
+CURRENT_JOB_ID: ContextVar[int | None] = ContextVar("emporium_current_job_id", default=None)
+
+
+def current_job_id() -> int | None:
+    return CURRENT_JOB_ID.get()
 
 
 def job(name: str, *, max_attempts: int | None = None) -> Callable[[Handler], Handler]:

@@ -25,7 +25,7 @@ from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, InMemoryBroker
 from emporium.core.db import utcnow
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.jobs.outbox import ENQUEUED_FLAG
-from emporium.core.jobs.registry import HANDLERS, PermanentJobError
+from emporium.core.jobs.registry import CURRENT_JOB_ID, HANDLERS, PermanentJobError
 
 if TYPE_CHECKING:
     from emporium.core.context import AppContext
@@ -82,10 +82,10 @@ class JobRunner:
         self._wake.set()
 
     def backoff_seconds(self, attempts: int) -> float:
-        base = self.settings.jobs_backoff_base_seconds * (2 ** max(attempts - 1, 0))
-        delay = min(base, self.settings.jobs_backoff_max_seconds)
+        """Exponential, with jitter so failed jobs do not all come back at once; never above the cap."""
+        base = self.settings.jobs_backoff_base_seconds * (2 ** min(max(attempts - 1, 0), 62))
         jitter: float = random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
-        return float(delay * jitter)
+        return float(min(base * jitter, self.settings.jobs_backoff_max_seconds))
 
     async def claim(self, limit: int = 20) -> list[tuple[int, str]]:
         """Atomically take up to ``limit`` due jobs; safe with many relays on PostgreSQL and SQLite."""
@@ -93,19 +93,30 @@ class JobRunner:
         token = secrets.token_hex(16)
         async with self.ctx.db.session() as session:
             # A claim that lapsed on its last allowed attempt means the runner kept dying: stop there.
-            await session.execute(
-                update(Job)
+            # Rows another relay holds are skipped, here as below, so relays never wait on each other.
+            lapsed_on_last_attempt = (
+                select(Job.id)
                 .where(
                     Job.status == JobStatus.RUNNING, Job.locked_until < now, Job.attempts >= Job.max_attempts
                 )
+                .with_for_update(skip_locked=True)
+            )
+            await session.execute(
+                update(Job)
+                .where(Job.id.in_(lapsed_on_last_attempt.scalar_subquery()))
                 .values(status=JobStatus.DEAD, finished_at=now, last_error="claim lapsed on the last attempt")
+                .execution_options(synchronize_session=False)
             )
             due = (
                 select(Job.id)
                 .where(
                     or_(
                         and_(Job.status == JobStatus.PENDING, Job.run_after <= now),
-                        and_(Job.status == JobStatus.RUNNING, Job.locked_until < now),
+                        and_(
+                            Job.status == JobStatus.RUNNING,
+                            Job.locked_until < now,
+                            Job.attempts < Job.max_attempts,
+                        ),
                     )
                 )
                 .order_by(Job.run_after, Job.id)
@@ -147,15 +158,26 @@ class JobRunner:
         spec = HANDLERS.get(name)
         error: str | None = None
         permanent = False
+        running = CURRENT_JOB_ID.set(job_id)
+        # Past its lease another relay may claim the job again: give up on this run before that.
+        lease = asyncio.timeout(self.settings.jobs_lease_seconds)
         try:
             if spec is None:
                 raise PermanentJobError(f"no handler registered for {name!r}")
-            await spec.handler(self.ctx, payload)
+            async with lease:
+                await spec.handler(self.ctx, payload)
         except PermanentJobError as exc:
             error, permanent = f"{type(exc).__name__}: {exc}", True
         except Exception as exc:
-            error = "".join(traceback.format_exception_only(exc)).strip()
+            if isinstance(exc, TimeoutError) and lease.expired():
+                error = (
+                    f"TimeoutError: still running when its {self.settings.jobs_lease_seconds:g} s lease ended"
+                )
+            else:
+                error = "".join(traceback.format_exception_only(exc)).strip()
             log.warning("job_failed", job_id=job_id, job=name, attempt=attempts, error=error)
+        finally:
+            CURRENT_JOB_ID.reset(running)
         await self._record_outcome(job_id, token, attempts, max_attempts, error, permanent)
 
     async def _record_outcome(
