@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         finally:
             stop.set()
             if relay is not None:
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(relay, timeout=10)
             if ctx is None:  # a context handed in (tests) is closed by whoever made it
                 await context.close()

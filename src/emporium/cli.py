@@ -91,7 +91,7 @@ async def _ensure_admin(
                 raise typer.Exit(1)
             return existing.email, None
         password = password or secrets.token_urlsafe(12)
-        existing.password_hash = ctx.passwords.hash(password)
+        existing.password_hash = await ctx.passwords.hash(password)
         existing.role = Role.SUPER_ADMIN
         existing.is_active = True
         # Whoever held a session of this account (or knew its old password) must sign in again.

@@ -75,7 +75,7 @@ async def test_a_hash_with_older_parameters_is_upgraded_at_login(custom_app: Cus
         assert upgraded != old_hash
         assert "t=2" in upgraded
         assert not ctx.passwords.needs_rehash(upgraded)
-        assert ctx.passwords.verify(upgraded, STRONG_PASSWORD)
+        assert await ctx.passwords.verify(upgraded, STRONG_PASSWORD)
         assert PasswordHasher().verify(upgraded, STRONG_PASSWORD)
         # And the customer still signs in with the same password.
         await login(client, "old@example.com", STRONG_PASSWORD)

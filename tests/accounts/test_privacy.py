@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 
 from emporium.accounts.models import Address, AuthSession, NotificationPreferences, OneTimeToken
 from emporium.core.context import AppContext
+from emporium.core.jobs.models import Job
+from emporium.notifications.service import SEND_EMAIL_JOB
 from tests.accounts.helpers import login, login_body, user_id_of, user_row, users_with_email
 from tests.conftest import Shopper, sign_up
-from tests.support import bearer, data, error
+from tests.support import SmtpServer, bearer, data, error
 
 EXPORT = "/api/v1/users/export"
 ACCOUNT = "/api/v1/users/account"
@@ -162,3 +164,25 @@ async def test_delete_account_needs_the_password(
 async def test_delete_account_needs_a_session(client: httpx.AsyncClient) -> None:
     error(await client.request("DELETE", ACCOUNT, json={"password": "whatever it is"}), 401)
     error(await client.get(EXPORT), 401)
+
+
+async def test_erasure_forgets_the_address_in_mail_jobs_and_sends_nothing_queued(
+    client: httpx.AsyncClient, ctx: AppContext, smtp: SmtpServer, shopper: Shopper
+) -> None:
+    await ctx.jobs.run_until_idle()  # the welcome and verification mails go out
+    await client.post("/api/v1/auth/forgot-password", json={"email": shopper.email})  # stays queued
+    smtp.sink.clear()
+
+    response = await client.request(
+        "DELETE", ACCOUNT, json={"password": shopper.password}, headers=shopper.headers
+    )
+    assert data(response) is None
+    await ctx.jobs.run_until_idle()
+
+    assert smtp.sink.to(shopper.email) == []
+    async with ctx.db.session() as session:
+        jobs = (await session.execute(select(Job).where(Job.name == SEND_EMAIL_JOB))).scalars().all()
+    assert jobs, "the mails of this test are jobs"
+    assert all(shopper.email not in json.dumps(job.payload) for job in jobs)
+    assert {job.status for job in jobs} == {"done", "dead"}
+    assert any(job.status == "dead" and job.last_error == "recipient erased their account" for job in jobs)

@@ -97,7 +97,7 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
 
 async def erase_user(session: AsyncSession, ctx: AppContext, user: User, password: str) -> None:
     """Delete what is personal, anonymise what the books must keep, and sign the user out everywhere."""
-    if not ctx.passwords.verify(user.password_hash, password):
+    if not await ctx.passwords.verify(user.password_hash, password):
         raise wrong_password("password")
     for eraser in ERASERS.values():
         await eraser(session, user)

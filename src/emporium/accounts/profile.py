@@ -38,9 +38,9 @@ class ProfileService:
         data: schemas.PasswordChange,
         current_session_id: int,
     ) -> None:
-        if not ctx.passwords.verify(user.password_hash, data.current_password):
+        if not await ctx.passwords.verify(user.password_hash, data.current_password):
             raise wrong_password("current_password")
-        user.password_hash = ctx.passwords.hash(data.new_password)
+        user.password_hash = await ctx.passwords.hash(data.new_password)
         repo = AccountRepository(session)
         now = utcnow()
         await repo.revoke_user_sessions(user.id, now, "password_changed", keep=current_session_id)

@@ -74,7 +74,7 @@ class AuthService:
         """
         repo = AccountRepository(session)
         email = data.email.lower()
-        password_hash = ctx.passwords.hash(data.password)
+        password_hash = await ctx.passwords.hash(data.password)
         existing = await repo.user_by_email(email)
         if existing is not None:
             if existing.is_active:
@@ -127,7 +127,7 @@ class AuthService:
         """For the CLI and demo data: no e-mails, the role as given."""
         user = User(
             email=email.lower(),
-            password_hash=ctx.passwords.hash(password),
+            password_hash=await ctx.passwords.hash(password),
             first_name=first_name,
             last_name=last_name,
             role=role,
@@ -153,12 +153,12 @@ class AuthService:
         repo = AccountRepository(session)
         user = await repo.user_by_email(data.email)
         stored = user.password_hash if user is not None and user.is_active else None
-        if not ctx.passwords.verify(stored, data.password) or user is None:
+        if not await ctx.passwords.verify(stored, data.password) or user is None:
             await self._count_failure(ctx, key, lock_key)
             raise Unauthorized(INVALID_CREDENTIALS, code="INVALID_CREDENTIALS")
         await ctx.limiter.clear(self._failure_limit(ctx), "login-fail", key)
         if stored and ctx.passwords.needs_rehash(stored):
-            user.password_hash = ctx.passwords.hash(data.password)
+            user.password_hash = await ctx.passwords.hash(data.password)
         user.last_login_at = utcnow()
         log.info("user_logged_in", user_id=user.id)
         return await self._start_session(session, ctx, user, client)
@@ -323,7 +323,7 @@ class AuthService:
             or not await repo.consume_one_time_token(record.id, now)
         ):
             raise BadRequest("The reset link is not valid or has expired.", code="INVALID_TOKEN")
-        user.password_hash = ctx.passwords.hash(password)
+        user.password_hash = await ctx.passwords.hash(password)
         # Whoever knew the old password is signed out everywhere.
         await repo.revoke_user_sessions(user.id, now, "password_reset")
         await repo.void_one_time_tokens(user.id, RESET_PASSWORD, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -35,10 +36,15 @@ class Passwords:
         # real check, so response time does not reveal which e-mails are registered.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 
-    def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+    # Hashing takes tens of milliseconds of CPU by design; argon2 releases the GIL, so a worker thread
+    # keeps the event loop serving other requests meanwhile.
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
 
-    def verify(self, stored_hash: str | None, password: str) -> bool:
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        return await asyncio.to_thread(self._verify, stored_hash, password)
+
+    def _verify(self, stored_hash: str | None, password: str) -> bool:
         try:
             return self._hasher.verify(stored_hash or self._dummy_hash, password) and stored_hash is not None
         except (VerificationError, InvalidHashError):
