@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from emporium import __version__, registry
 from emporium.accounts.api import auth_router, users_router
-from emporium.core import health
+from emporium.core import health, metrics
 from emporium.core.config import Settings, get_settings
 from emporium.core.context import AppContext, build_context
 from emporium.core.errors import install_error_handlers
@@ -19,12 +19,8 @@ from emporium.core.logging import configure_logging
 from emporium.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from emporium.notifications.api import router as mailbox_router
 
-
-def api_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
-    for domain_router in (auth_router, users_router, mailbox_router):
-        router.include_router(domain_router)
-    return router
+# Each domain router carries the full /api/v1 prefix itself (see core/params.py).
+DOMAIN_ROUTERS: tuple[APIRouter, ...] = (auth_router, users_router, mailbox_router)
 
 
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
@@ -62,7 +58,9 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(api_router())
+    app.include_router(metrics.router)
+    for router in DOMAIN_ROUTERS:
+        app.include_router(router)
     # The middleware added last is the outermost: the request id wraps everything, including a refused
     # oversized body and the answer to an unhandled exception.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)

@@ -14,7 +14,7 @@ from emporium.accounts.profile import profiles
 from emporium.accounts.service import ClientInfo, RefreshTokenReused, auth, to_read
 from emporium.core.context import Ctx
 from emporium.core.errors import Unauthorized
-from emporium.core.params import IdPath
+from emporium.core.params import API_PREFIX, IdPath
 from emporium.core.responses import Envelope, ok
 from emporium.core.session import DbSession
 
@@ -32,8 +32,8 @@ async def auth_rate_limit(request: Request, ctx: Ctx) -> None:
     await ctx.limiter.enforce(limit, "auth", client_info(request).ip)
 
 
-auth_router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(auth_rate_limit)])
-users_router = APIRouter(prefix="/users", tags=["users"])
+auth_router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], dependencies=[Depends(auth_rate_limit)])
+users_router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 
 ACCEPTED = "If the address can receive it, an e-mail is on its way."
 

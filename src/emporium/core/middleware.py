@@ -11,6 +11,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emporium.core.errors import error_body
+from emporium.core.metrics import LATENCY, REQUESTS
 
 log = structlog.get_logger("emporium.access")
 
@@ -69,12 +70,17 @@ class RequestContextMiddleware:
             log.exception("unhandled_error", path=scope["path"], error_type=type(exc).__name__)
             await _send_error(send_with_id, 500, "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
         finally:
+            elapsed = time.perf_counter() - started
+            # The route template, not the path: /users/addresses/{address_id} is one series, not millions.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed)
             log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.clear_contextvars()
 

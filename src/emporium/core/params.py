@@ -6,6 +6,9 @@ from typing import Annotated
 
 from fastapi import Path
 
+# Every API route lives under this prefix; routers carry it whole so route templates are complete.
+API_PREFIX = "/api/v1"
+
 # Ids beyond BIGINT would overflow in PostgreSQL; refuse them as invalid input instead.
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

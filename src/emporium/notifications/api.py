@@ -10,14 +10,14 @@ from emporium.accounts.auth import StaffWith
 from emporium.accounts.models import User
 from emporium.core.errors import NotFound
 from emporium.core.pagination import Page
-from emporium.core.params import IdPath
+from emporium.core.params import API_PREFIX, IdPath
 from emporium.core.permissions import Permission
 from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
 from emporium.core.session import DbSession
 from emporium.notifications.schemas import MailRead
 from emporium.notifications.service import notifications
 
-router = APIRouter(prefix="/admin/mailbox", tags=["admin"])
+router = APIRouter(prefix=f"{API_PREFIX}/admin/mailbox", tags=["admin"])
 MailboxReader = Annotated[User, StaffWith(Permission.MAILBOX_READ)]
 
 

@@ -26,6 +26,7 @@ from emporium.core.db import utcnow
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.jobs.outbox import ENQUEUED_FLAG
 from emporium.core.jobs.registry import CURRENT_JOB_ID, HANDLERS, PermanentJobError
+from emporium.core.metrics import JOBS
 
 if TYPE_CHECKING:
     from emporium.core.context import AppContext
@@ -178,21 +179,32 @@ class JobRunner:
             log.warning("job_failed", job_id=job_id, job=name, attempt=attempts, error=error)
         finally:
             CURRENT_JOB_ID.reset(running)
-        await self._record_outcome(job_id, token, attempts, max_attempts, error, permanent)
+        await self._record_outcome(name, job_id, token, attempts, max_attempts, error, permanent)
 
     async def _record_outcome(
-        self, job_id: int, token: str, attempts: int, max_attempts: int, error: str | None, permanent: bool
+        self,
+        name: str,
+        job_id: int,
+        token: str,
+        attempts: int,
+        max_attempts: int,
+        error: str | None,
+        permanent: bool,
     ) -> None:
         now = utcnow()
         values: dict[str, Any]
         if error is None:
             values = {"status": JobStatus.DONE, "finished_at": now, "last_error": None}
+            outcome = "done"
         elif permanent or attempts >= max_attempts:
             values = {"status": JobStatus.DEAD, "finished_at": now, "last_error": error[:4000]}
             log.error("job_dead", job_id=job_id, attempts=attempts, error=error)
+            outcome = "dead"
         else:
             retry_at = now + timedelta(seconds=self.backoff_seconds(attempts))
             values = {"status": JobStatus.PENDING, "run_after": retry_at, "last_error": error[:4000]}
+            outcome = "retry"
+        JOBS.labels(name, outcome).inc()
         values.update(locked_until=None, claim_token=None)
         async with self.ctx.db.session() as session:
             await session.execute(
