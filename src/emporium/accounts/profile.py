@@ -112,19 +112,20 @@ class ProfileService:
 
     # Notification preferences
     async def preferences(self, session: AsyncSession, user: User) -> NotificationPreferences:
+        """The saved preferences, or the defaults, unsaved: reading them never writes."""
         prefs = await AccountRepository(session).preferences(user.id)
         if prefs is None:
             prefs = NotificationPreferences(
                 user_id=user.id, email=True, sms=True, push=True, whatsapp=False, promotional=False
             )
-            session.add(prefs)
-            await session.flush()
         return prefs
 
     async def update_preferences(
         self, session: AsyncSession, user: User, data: schemas.PreferencesUpdate
     ) -> NotificationPreferences:
         prefs = await self.preferences(session, user)
+        if prefs not in session:
+            session.add(prefs)
         for field, value in data.model_dump(exclude_unset=True).items():
             if value is None:
                 raise ValidationFailed(details=[{"field": field, "message": "Use true or false."}])

@@ -9,6 +9,10 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.context import AppContext
+from emporium.core.db import READ_ONLY_OPTION
+
+# Safe methods must not change anything, so their transactions are read-only (see core/db.py).
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -16,6 +20,8 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     # scope="function" below: commit before the response is sent, so a client never sees a success
     # whose transaction then failed.
     async with ctx.db.session() as session:
+        if request.method in READ_ONLY_METHODS:
+            await session.connection(execution_options={READ_ONLY_OPTION: True})
         yield session
 
 
