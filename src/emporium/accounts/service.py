@@ -150,10 +150,16 @@ class AuthService:
             raise RateLimited(
                 remaining, "Too many failed sign-ins; try again later.", code="TOO_MANY_ATTEMPTS"
             )
-        repo = AccountRepository(session)
-        user = await repo.user_by_email(data.email)
-        stored = user.password_hash if user is not None and user.is_active else None
-        if not await ctx.passwords.verify(stored, data.password) or user is None:
+        # The password is checked before the request's transaction starts: argon2 takes a noticeable
+        # time, and on SQLite a write transaction would hold the database's write lock all along.
+        async with ctx.db.read_session() as reader:
+            found = await AccountRepository(reader).user_by_email(data.email)
+            stored = found.password_hash if found is not None and found.is_active else None
+            user_id = found.id if found is not None else None
+        verified = await ctx.passwords.verify(stored, data.password)
+        user = await AccountRepository(session).user(user_id) if verified and user_id is not None else None
+        # Re-read in the writing transaction: the account may have changed during the check.
+        if user is None or not user.is_active or user.password_hash != stored:
             await self._count_failure(ctx, key, lock_key)
             raise Unauthorized(INVALID_CREDENTIALS, code="INVALID_CREDENTIALS")
         await ctx.limiter.clear(self._failure_limit(ctx), "login-fail", key)

@@ -152,5 +152,15 @@ class Database:
                 await session.rollback()
                 raise
 
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads: never commits, and on SQLite never takes the write lock."""
+        async with self.sessionmaker() as session:
+            try:
+                await session.connection(execution_options={READ_ONLY_OPTION: True})
+                yield session
+            finally:
+                await session.rollback()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
