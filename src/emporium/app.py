@@ -11,16 +11,31 @@ from fastapi import APIRouter, FastAPI
 
 from emporium import __version__, registry
 from emporium.accounts.api import auth_router, users_router
+from emporium.catalog.api import router as catalog_router
+from emporium.catalog.csv_api import router as csv_router
+from emporium.catalog.media_api import router as media_router
+from emporium.catalog.search_api import router as search_router
 from emporium.core import health, metrics
 from emporium.core.config import Settings, get_settings
 from emporium.core.context import AppContext, build_context
 from emporium.core.errors import install_error_handlers
 from emporium.core.logging import configure_logging
 from emporium.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
-DOMAIN_ROUTERS: tuple[APIRouter, ...] = (auth_router, users_router, mailbox_router)
+# Order matters where paths overlap: /products/search must come before /products/{id_or_slug}.
+DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    users_router,
+    mailbox_router,
+    search_router,
+    csv_router,
+    media_router,
+    catalog_router,
+    inventory_router,
+)
 
 
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:

@@ -2,10 +2,20 @@
 
 from emporium import demo as demo_models
 from emporium.accounts import models as accounts_models
+from emporium.catalog import models as catalog_models
 from emporium.core.db import Base
 from emporium.core.jobs import models as jobs_models
+from emporium.inventory import models as inventory_models
 from emporium.notifications import models as notifications_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "demo_models", "jobs_models", "metadata", "notifications_models"]
+__all__ = [
+    "accounts_models",
+    "catalog_models",
+    "demo_models",
+    "inventory_models",
+    "jobs_models",
+    "metadata",
+    "notifications_models",
+]

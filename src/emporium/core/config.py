@@ -73,6 +73,28 @@ class Settings(BaseSettings):
     admin_email: str = "admin@emporium.localhost"
     admin_password: SecretStr | None = None
 
+    # Catalog: the shop prices in one currency; crypto prices are for display (seed 001 priceInCrypto).
+    currency: str = "USD"
+    crypto_display_currencies: list[str] = ["BTC", "LTC", "XRP"]
+    # Units of each crypto currency per one unit of the shop currency. Illustrative defaults: set real ones,
+    # or EMPORIUM_CRYPTO_RATES_URL for an HTTP provider (JSON {"BTC": "0.0000105", ...}).
+    crypto_rates: dict[str, str] = {"BTC": "0.0000105", "LTC": "0.0115", "XRP": "0.43"}
+    crypto_rates_url: str | None = None
+    crypto_rates_ttl_seconds: int = Field(default=300, ge=5)
+    catalog_cache_ttl_seconds: int = Field(default=60, ge=0)
+
+    # Product media: local disk by default, or any S3-compatible store.
+    media_storage: Literal["local", "s3"] = "local"
+    media_dir: str = "./var/media"
+    media_url_prefix: str = "/media"
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_public_url: str | None = None
+
     log_level: str = "INFO"
     log_json: bool = True
 

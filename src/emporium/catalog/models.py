@@ -1,0 +1,138 @@
+"""Categories, brands, products, their variants, tags and images."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from emporium.core.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
+
+
+class ProductStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class Category(IdMixin, TimestampMixin, Base):
+    """A node of the category tree. ``path`` ("/1/5/12/") makes "this category and its descendants" one
+    indexed prefix match."""
+
+    __tablename__ = "categories"
+
+    parent_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("categories.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(140), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    path: Mapped[str] = mapped_column(String(1000), default="/", index=True)
+
+
+class Brand(IdMixin, TimestampMixin, Base):
+    __tablename__ = "brands"
+
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    slug: Mapped[str] = mapped_column(String(140), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Product(IdMixin, TimestampMixin, Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        Index("ix_products_status_featured", "status", "is_featured"),
+        Index("ix_products_status_price_min", "status", "price_min_minor"),
+        Index("ix_products_status_created_at", "status", "created_at"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(220), unique=True)
+    # Sanitised on the server before it is stored: safe to render as HTML.
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    brand_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("brands.id", ondelete="SET NULL"), index=True
+    )
+    category_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("categories.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=ProductStatus.DRAFT)
+    is_featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    seo_title: Mapped[str | None] = mapped_column(String(200))
+    seo_description: Mapped[str | None] = mapped_column(String(500))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # Kept equal to the cheapest and dearest active variant by the catalog service, for sorts and filters.
+    price_min_minor: Mapped[int | None] = mapped_column(BigInteger)
+    price_max_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # Maintained by the reviews domain.
+    rating_average: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("0"))
+    rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Units sold, maintained by the orders domain; the "popularity" sort.
+    sold_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProductTag(Base):
+    __tablename__ = "product_tags"
+
+    product_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
+
+
+class ProductVariant(IdMixin, TimestampMixin, Base):
+    __tablename__ = "product_variants"
+    __table_args__ = (
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        CheckConstraint("compare_at_minor IS NULL OR compare_at_minor >= 0", name="compare_at_not_negative"),
+        CheckConstraint("draw_per_unit >= 1", name="draw_positive"),
+    )
+
+    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Option values, e.g. {"size": "M", "colour": "Red"} or {"weight": "500 g"}.
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    compare_at_minor: Mapped[int | None] = mapped_column(BigInteger)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    pool_id: Mapped[int] = mapped_column(BigId, ForeignKey("stock_pools.id", ondelete="RESTRICT"), index=True)
+    draw_per_unit: Mapped[int] = mapped_column(BigInteger, default=1)
+    weight_grams: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProductImage(IdMixin, Base):
+    """An uploaded picture, re-encoded to WebP in several sizes; ``files`` maps size name to storage key."""
+
+    __tablename__ = "product_images"
+
+    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("product_variants.id", ondelete="SET NULL")
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    alt_text: Mapped[str] = mapped_column(String(300), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,9 @@
+"""Routes of the inventory part of the catalog issue (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from emporium.core.params import API_PREFIX
+
+router = APIRouter(prefix=API_PREFIX, tags=["inventory"])

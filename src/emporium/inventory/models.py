@@ -1,0 +1,53 @@
+"""Stock pools and the record of every change to them.
+
+A variant draws ``draw_per_unit`` from a pool: a T-shirt size owns a pool drawing 1 piece; the 250 g,
+500 g and 1 kg boxes of one sweet share one pool counted in grams (DESIGN.md, "Stock pools").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from emporium.core.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
+
+
+class StockUnit(StrEnum):
+    PIECE = "pc"
+    GRAM = "g"
+
+
+class StockPool(IdMixin, TimestampMixin, Base):
+    __tablename__ = "stock_pools"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        CheckConstraint("low_stock_threshold >= 0", name="threshold_not_negative"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(8), default=StockUnit.PIECE)
+    on_hand: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+    low_stock_threshold: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class StockAdjustment(IdMixin, Base):
+    """Who changed a pool, when, by how much and why; never updated or deleted."""
+
+    __tablename__ = "stock_adjustments"
+
+    pool_id: Mapped[int] = mapped_column(BigId, ForeignKey("stock_pools.id", ondelete="CASCADE"), index=True)
+    delta: Mapped[int] = mapped_column(BigInteger)
+    on_hand_after: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500))
+    actor_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
