@@ -35,19 +35,35 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    products: Annotated[
+        int | None,
+        typer.Option(min=1, max=5_000_000, help="Top the catalog up to this many products (for benchmarks)."),
+    ] = None,
+) -> None:
     """Load the demo data into the shop, once: running it again changes nothing."""
-    from emporium.demo import DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD, load_demo
+    from emporium.demo import DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD, load_demo, top_up_products
 
-    async def run() -> bool:
+    async def run() -> tuple[bool, int]:
         ctx = _context(get_settings())
         try:
-            return await load_demo(ctx)
+            loaded = await load_demo(ctx)
+            if products is None:
+                return loaded, 0
+            async with ctx.db.session() as session:
+                from emporium.catalog.demo_catalog import product_count
+
+                missing = max(products - await product_count(session), 0)
+            with typer.progressbar(length=missing, label="Generating products") as bar:
+                added = await top_up_products(ctx, products, bar.update)
+            return loaded, added
         finally:
             await ctx.close()
 
-    loaded = asyncio.run(run())
+    loaded, added = asyncio.run(run())
     typer.echo("Demo data loaded." if loaded else "Demo data was already loaded; nothing changed.")
+    if products is not None:
+        typer.echo(f"Added {added} generated products (the catalog now holds at least {products}).")
     typer.echo(f"Demo customer: {DEMO_CUSTOMER_EMAIL} / {DEMO_CUSTOMER_PASSWORD}")
 
 
@@ -139,7 +155,7 @@ def setup(
     """Migrate, load the demo data once and make sure an admin exists. Safe to run again: keeps every row."""
     migrate("head")
     if demo_data:
-        demo()
+        demo(products=None)
     create_admin(email=None, password=None, reset=False)
 
 

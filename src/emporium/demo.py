@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from emporium.accounts.models import Address, User
 from emporium.accounts.service import auth
+from emporium.catalog.demo_catalog import Progress, bulk_plan, curated_plan, insert_products, product_count
 from emporium.core.context import AppContext
 from emporium.core.db import Base, UTCDateTime, utcnow
 
@@ -33,7 +34,40 @@ async def _already_applied(session: AsyncSession, name: str) -> bool:
 
 
 async def load_demo(ctx: AppContext) -> bool:
-    """Load the demo data unless it was loaded before; True when it was loaded now."""
+    """Load the demo data (accounts, catalog) unless loaded before; True when anything was loaded now."""
+    loaded_accounts = await _load_demo_accounts(ctx)
+    loaded_catalog = await _load_demo_catalog(ctx)
+    return loaded_accounts or loaded_catalog
+
+
+async def _load_demo_catalog(ctx: AppContext) -> bool:
+    async with ctx.db.session() as session:
+        if await _already_applied(session, "demo:catalog"):
+            return False
+        await insert_products(session, curated_plan(ctx.settings.currency), ctx.settings.currency)
+        session.add(AppliedSeed(name="demo:catalog"))
+    return True
+
+
+async def top_up_products(ctx: AppContext, total: int, progress: Progress | None = None) -> int:
+    """Add generated products until the shop holds ``total``; returns how many were added.
+
+    Committed in chunks so a large run (100,000 products) keeps memory flat and shows steady progress.
+    """
+    added = 0
+    chunk = 5000
+    while True:
+        async with ctx.db.session() as session:
+            existing = await product_count(session)
+            missing = min(total - existing, chunk)
+            if missing <= 0:
+                return added
+            plan = list(bulk_plan(existing, missing, ctx.settings.currency))
+            await insert_products(session, plan, ctx.settings.currency, progress)
+        added += missing
+
+
+async def _load_demo_accounts(ctx: AppContext) -> bool:
     async with ctx.db.session() as session:
         if await _already_applied(session, "demo:accounts"):
             return False

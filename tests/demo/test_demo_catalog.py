@@ -1,0 +1,66 @@
+"""The demo shop: a believable catalog, loaded once, and bulk products for benchmarks."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from emporium.catalog.models import Category, Product, ProductVariant
+from emporium.core.context import AppContext
+from emporium.demo import load_demo, top_up_products
+from emporium.inventory.models import StockPool
+
+
+async def _count(ctx: AppContext, model: type) -> int:
+    async with ctx.db.session() as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_the_demo_catalog_is_believable_and_loaded_once(ctx: AppContext) -> None:
+    assert await load_demo(ctx) is True
+    products, variants = await _count(ctx, Product), await _count(ctx, ProductVariant)
+    assert products >= 150
+    async with ctx.db.session() as session:
+        departments = (
+            (await session.execute(select(Category).where(Category.parent_id.is_(None)))).scalars().all()
+        )
+        assert len(departments) >= 8
+        # The sweet shop: the boxes of one sweet draw 250, 500 and 1000 g from one gram pool.
+        gulab = (await session.execute(select(Product).where(Product.slug == "gulab-jamun"))).scalar_one()
+        boxes = (
+            (await session.execute(select(ProductVariant).where(ProductVariant.product_id == gulab.id)))
+            .scalars()
+            .all()
+        )
+        assert sorted(v.draw_per_unit for v in boxes) == [250, 500, 1000]
+        assert len({v.pool_id for v in boxes}) == 1
+        assert (await session.get(StockPool, boxes[0].pool_id)).unit == "g"  # type: ignore[union-attr]
+        # Apparel comes in sizes and colours, each with its own stock.
+        tee = (
+            await session.execute(select(Product).where(Product.slug == "classic-crew-t-shirt"))
+        ).scalar_one()
+        shirts = (
+            (await session.execute(select(ProductVariant).where(ProductVariant.product_id == tee.id)))
+            .scalars()
+            .all()
+        )
+        assert {v.options["size"] for v in shirts} == {"S", "M", "L", "XL"}
+        assert len({v.pool_id for v in shirts}) == len(shirts)
+        # Some stock is out, some is low.
+        pools = (await session.execute(select(StockPool))).scalars().all()
+        assert any(p.on_hand == 0 for p in pools)
+        assert any(0 < p.on_hand <= p.low_stock_threshold for p in pools)
+        # Price ranges agree with the variants.
+        assert tee.price_min_minor == min(v.price_minor for v in shirts)
+        assert gulab.price_max_minor == max(v.price_minor for v in boxes)
+
+    assert await load_demo(ctx) is False
+    assert (await _count(ctx, Product), await _count(ctx, ProductVariant)) == (products, variants)
+
+
+async def test_bulk_products_top_up_to_the_asked_total(ctx: AppContext) -> None:
+    await load_demo(ctx)
+    seen: list[int] = []
+    added = await top_up_products(ctx, 400, seen.append)
+    assert await _count(ctx, Product) == 400
+    assert added == sum(seen) == 400 - 156
+    assert await top_up_products(ctx, 400) == 0
