@@ -1,0 +1,106 @@
+"""Filters and sorts of the product list, as SQL expressions on ``products`` (used by the repository).
+
+Every filter is a condition on the ``products`` row or a correlated subquery, so the count and the page
+are two statements whatever the filters, and "in stock" is computed in the page query itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, select
+from sqlalchemy.orm import aliased
+
+from emporium.catalog.models import Brand, Category, Product, ProductStatus, ProductTag, ProductVariant
+from emporium.catalog.schemas import SortKey
+from emporium.inventory.models import StockPool
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    statuses: tuple[str, ...] | None = (ProductStatus.ACTIVE,)
+    category_id: int | None = None
+    category_slug: str | None = None
+    brand_id: int | None = None
+    brand_slug: str | None = None
+    min_price_minor: int | None = None
+    max_price_minor: int | None = None
+    in_stock: bool | None = None
+    featured: bool | None = None
+    tag: str | None = None
+
+
+def in_stock_expression() -> ColumnElement[bool]:
+    """True when at least one active variant of the product can still be bought once."""
+    variant = aliased(ProductVariant)
+    pool = aliased(StockPool)
+    return exists(
+        select(variant.id)
+        .join(pool, pool.id == variant.pool_id)
+        .where(
+            variant.product_id == Product.id,
+            variant.is_active.is_(True),
+            pool.on_hand - pool.reserved >= variant.draw_per_unit,
+        )
+    )
+
+
+def _category_condition(filters: ProductFilters) -> ColumnElement[bool]:
+    """The category and its descendants: every category whose path starts with the chosen one's."""
+    chosen = aliased(Category)
+    member = aliased(Category)
+    picked = (
+        chosen.id == filters.category_id
+        if filters.category_id is not None
+        else chosen.slug == filters.category_slug
+    )
+    prefix = select(chosen.path + "%").where(picked).scalar_subquery()
+    return Product.category_id.in_(select(member.id).where(member.path.like(prefix)))
+
+
+def conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if filters.statuses is not None:
+        found.append(Product.status.in_(filters.statuses))
+    if filters.category_id is not None or filters.category_slug is not None:
+        found.append(_category_condition(filters))
+    if filters.brand_id is not None:
+        found.append(Product.brand_id == filters.brand_id)
+    elif filters.brand_slug is not None:
+        found.append(Product.brand_id.in_(select(Brand.id).where(Brand.slug == filters.brand_slug)))
+    if filters.min_price_minor is not None:
+        found.append(Product.price_min_minor >= filters.min_price_minor)
+    if filters.max_price_minor is not None:
+        found.append(Product.price_min_minor <= filters.max_price_minor)
+    if filters.in_stock is not None:
+        stocked = in_stock_expression()
+        found.append(stocked if filters.in_stock else ~stocked)
+    if filters.featured is not None:
+        found.append(Product.is_featured.is_(filters.featured))
+    if filters.tag is not None:
+        found.append(
+            exists(
+                select(ProductTag.tag).where(
+                    and_(ProductTag.product_id == Product.id, ProductTag.tag == filters.tag)
+                )
+            )
+        )
+    if not found:
+        found.append(~false())
+    return found
+
+
+def ordering(sort: SortKey) -> list[Any]:
+    """The ORDER BY of a sort; the id last keeps pages stable when values tie."""
+    if sort == "price_asc":
+        return [Product.price_min_minor.asc().nulls_last(), Product.id.asc()]
+    if sort == "price_desc":
+        return [Product.price_min_minor.desc().nulls_last(), Product.id.desc()]
+    if sort == "name":
+        return [func.lower(Product.name).asc(), Product.id.asc()]
+    if sort == "rating":
+        return [Product.rating_average.desc(), Product.rating_count.desc(), Product.id.desc()]
+    if sort == "popularity":
+        return [Product.sold_count.desc(), Product.id.desc()]
+    return [Product.created_at.desc(), Product.id.desc()]

@@ -1,0 +1,286 @@
+"""Every SQL statement of the catalog (categories, brands, products, variants, tags, images)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.catalog.models import (
+    Brand,
+    Category,
+    Product,
+    ProductImage,
+    ProductTag,
+    ProductVariant,
+)
+from emporium.catalog.queries import ProductFilters, conditions, in_stock_expression, ordering
+from emporium.catalog.schemas import SortKey
+from emporium.inventory.models import StockPool
+
+ProductRow = tuple[Product, Brand | None, Category | None]
+ListedRow = tuple[Product, Brand | None, Category | None, bool]
+
+
+class CatalogRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # Categories ---------------------------------------------------------------------------------------
+
+    async def categories(self) -> Sequence[Category]:
+        result = await self.session.scalars(
+            select(Category).order_by(Category.position, Category.name, Category.id)
+        )
+        return result.all()
+
+    async def category(self, category_id: int) -> Category | None:
+        return await self.session.get(Category, category_id)
+
+    async def category_slug_taken(self, slug: str, exclude_id: int | None = None) -> bool:
+        query = select(Category.id).where(Category.slug == slug)
+        if exclude_id is not None:
+            query = query.where(Category.id != exclude_id)
+        return await self.session.scalar(query.limit(1)) is not None
+
+    async def category_has_children(self, category_id: int) -> bool:
+        found = await self.session.scalar(select(exists().where(Category.parent_id == category_id)))
+        return bool(found)
+
+    async def category_has_products(self, category_id: int) -> bool:
+        found = await self.session.scalar(select(exists().where(Product.category_id == category_id)))
+        return bool(found)
+
+    async def longest_path_under(self, path: str) -> int:
+        longest = await self.session.scalar(
+            select(func.max(func.length(Category.path))).where(Category.path.like(path + "%"))
+        )
+        return int(longest or 0)
+
+    async def move_subtree(self, old_path: str, new_path: str) -> None:
+        """Re-root every path under ``old_path`` (the node itself included) at ``new_path``."""
+        await self.session.execute(
+            update(Category)
+            .where(Category.path.like(old_path + "%"))
+            .values(path=literal(new_path) + func.substr(Category.path, len(old_path) + 1))
+            .execution_options(synchronize_session=False)
+        )
+
+    # Brands -------------------------------------------------------------------------------------------
+
+    async def brands(self) -> Sequence[Brand]:
+        result = await self.session.scalars(select(Brand).order_by(func.lower(Brand.name), Brand.id))
+        return result.all()
+
+    async def brand(self, brand_id: int) -> Brand | None:
+        return await self.session.get(Brand, brand_id)
+
+    async def brand_clash(self, name: str, slug: str, exclude_id: int | None = None) -> Brand | None:
+        query = select(Brand).where(or_(func.lower(Brand.name) == name.lower(), Brand.slug == slug))
+        if exclude_id is not None:
+            query = query.where(Brand.id != exclude_id)
+        return await self.session.scalar(query.limit(1))
+
+    async def brand_has_products(self, brand_id: int) -> bool:
+        found = await self.session.scalar(select(exists().where(Product.brand_id == brand_id)))
+        return bool(found)
+
+    # Products -----------------------------------------------------------------------------------------
+
+    async def product_row(self, product_id: int | None = None, slug: str | None = None) -> ProductRow | None:
+        """The product with its brand and category, found by id or by slug, in one statement."""
+        query = (
+            select(Product, Brand, Category)
+            .outerjoin(Brand, Brand.id == Product.brand_id)
+            .outerjoin(Category, Category.id == Product.category_id)
+        )
+        query = (
+            query.where(Product.id == product_id)
+            if product_id is not None
+            else query.where(Product.slug == slug)
+        )
+        # populate_existing: the price range may have just been rewritten by an UPDATE statement.
+        row = (await self.session.execute(query.execution_options(populate_existing=True))).first()
+        if row is None:
+            return None
+        return row[0], row[1], row[2]
+
+    async def product(self, product_id: int) -> Product | None:
+        return await self.session.get(Product, product_id)
+
+    async def product_slug_taken(self, slug: str, exclude_id: int | None = None) -> bool:
+        query = select(Product.id).where(Product.slug == slug)
+        if exclude_id is not None:
+            query = query.where(Product.id != exclude_id)
+        return await self.session.scalar(query.limit(1)) is not None
+
+    async def product_slugs_like(self, base: str) -> set[str]:
+        result = await self.session.scalars(
+            select(Product.slug).where(or_(Product.slug == base, Product.slug.like(base + "-%")))
+        )
+        return set(result.all())
+
+    async def count_products(self, filters: ProductFilters) -> int:
+        total = await self.session.scalar(
+            select(func.count()).select_from(Product).where(*conditions(filters))
+        )
+        return int(total or 0)
+
+    async def list_products(
+        self, filters: ProductFilters, sort: SortKey, offset: int, limit: int
+    ) -> list[ListedRow]:
+        query = (
+            select(Product, Brand, Category, in_stock_expression().label("in_stock"))
+            .outerjoin(Brand, Brand.id == Product.brand_id)
+            .outerjoin(Category, Category.id == Product.category_id)
+            .where(*conditions(filters))
+            .order_by(*ordering(sort))
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [(row[0], row[1], row[2], bool(row[3])) for row in rows]
+
+    async def tags_of(self, product_ids: Sequence[int]) -> dict[int, list[str]]:
+        tags: dict[int, list[str]] = defaultdict(list)
+        if not product_ids:
+            return tags
+        rows = await self.session.execute(
+            select(ProductTag.product_id, ProductTag.tag)
+            .where(ProductTag.product_id.in_(product_ids))
+            .order_by(ProductTag.product_id, ProductTag.tag)
+        )
+        for product_id, tag in rows:
+            tags[product_id].append(tag)
+        return tags
+
+    async def replace_tags(self, product_id: int, tags: Sequence[str]) -> None:
+        await self.session.execute(delete(ProductTag).where(ProductTag.product_id == product_id))
+        if tags:
+            await self.session.execute(
+                insert(ProductTag), [{"product_id": product_id, "tag": tag} for tag in tags]
+            )
+
+    async def images_of(self, product_id: int) -> Sequence[ProductImage]:
+        result = await self.session.scalars(
+            select(ProductImage)
+            .where(ProductImage.product_id == product_id)
+            .order_by(ProductImage.position, ProductImage.id)
+        )
+        return result.all()
+
+    async def first_images(self, product_ids: Sequence[int]) -> dict[int, ProductImage]:
+        """The first image (by position) of each product, in one statement."""
+        if not product_ids:
+            return {}
+        rank = (
+            func.row_number()
+            .over(partition_by=ProductImage.product_id, order_by=(ProductImage.position, ProductImage.id))
+            .label("rank")
+        )
+        ranked = select(ProductImage.id, rank).where(ProductImage.product_id.in_(product_ids)).subquery()
+        result = await self.session.scalars(
+            select(ProductImage).join(ranked, ranked.c.id == ProductImage.id).where(ranked.c.rank == 1)
+        )
+        return {image.product_id: image for image in result.all()}
+
+    async def refresh_price_range(self, product_id: int) -> None:
+        """Keep ``price_min_minor``/``price_max_minor`` equal to the active variants' range."""
+        active = (ProductVariant.product_id == product_id) & ProductVariant.is_active.is_(True)
+        await self.session.execute(
+            update(Product)
+            .where(Product.id == product_id)
+            .values(
+                price_min_minor=select(func.min(ProductVariant.price_minor)).where(active).scalar_subquery(),
+                price_max_minor=select(func.max(ProductVariant.price_minor)).where(active).scalar_subquery(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def delete_product(self, product_id: int) -> None:
+        await self.session.execute(delete(Product).where(Product.id == product_id))
+
+    # Variants and pools -------------------------------------------------------------------------------
+
+    async def variants_with_pools(self, product_id: int) -> list[tuple[ProductVariant, StockPool]]:
+        rows = await self.session.execute(
+            select(ProductVariant, StockPool)
+            .join(StockPool, StockPool.id == ProductVariant.pool_id)
+            .where(ProductVariant.product_id == product_id)
+            .order_by(ProductVariant.position, ProductVariant.id)
+            .execution_options(populate_existing=True)
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def variant_with_pool(self, variant_id: int) -> tuple[ProductVariant, StockPool] | None:
+        row = (
+            await self.session.execute(
+                select(ProductVariant, StockPool)
+                .join(StockPool, StockPool.id == ProductVariant.pool_id)
+                .where(ProductVariant.id == variant_id)
+                .execution_options(populate_existing=True)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    async def pool_ids_of_product(self, product_id: int) -> list[int]:
+        result = await self.session.scalars(
+            select(ProductVariant.pool_id).where(ProductVariant.product_id == product_id).distinct()
+        )
+        return list(result.all())
+
+    async def sku_taken(self, sku: str, exclude_id: int | None = None) -> bool:
+        query = select(ProductVariant.id).where(func.lower(ProductVariant.sku) == sku.lower())
+        if exclude_id is not None:
+            query = query.where(ProductVariant.id != exclude_id)
+        return await self.session.scalar(query.limit(1)) is not None
+
+    async def skus_taken(self, skus: Sequence[str]) -> list[str]:
+        lowered = [sku.lower() for sku in skus]
+        result = await self.session.scalars(
+            select(ProductVariant.sku).where(func.lower(ProductVariant.sku).in_(lowered))
+        )
+        return list(result.all())
+
+    async def pool(self, pool_id: int) -> StockPool | None:
+        return await self.session.get(StockPool, pool_id)
+
+    async def has_variants(self, product_id: int) -> bool:
+        found = await self.session.scalar(select(exists().where(ProductVariant.product_id == product_id)))
+        return bool(found)
+
+    async def clear_default(self, product_id: int, keep_id: int) -> None:
+        await self.session.execute(
+            update(ProductVariant)
+            .where(
+                ProductVariant.product_id == product_id,
+                ProductVariant.id != keep_id,
+                ProductVariant.is_default.is_(True),
+            )
+            .values(is_default=False)
+            .execution_options(synchronize_session="fetch")
+        )
+
+    async def first_variant(self, product_id: int) -> ProductVariant | None:
+        return await self.session.scalar(
+            select(ProductVariant)
+            .where(ProductVariant.product_id == product_id)
+            .order_by(ProductVariant.is_active.desc(), ProductVariant.position, ProductVariant.id)
+            .limit(1)
+        )
+
+    async def delete_variant(self, variant_id: int) -> None:
+        await self.session.execute(delete(ProductVariant).where(ProductVariant.id == variant_id))
+
+    async def delete_unused_pools(self, pool_ids: Sequence[int]) -> None:
+        """Remove pools that no variant draws from any more (a deleted variant's own pool)."""
+        if not pool_ids:
+            return
+        await self.session.execute(
+            delete(StockPool).where(
+                StockPool.id.in_(pool_ids),
+                ~exists().where(ProductVariant.pool_id == StockPool.id),
+            )
+        )

@@ -1,0 +1,554 @@
+"""Rules of products and their variants: prices, slugs, the default variant, pools and what a shopper sees.
+
+Prices arrive as decimals in the shop currency and are stored as integer minor units; an amount with more
+decimal places than the currency has is refused, never rounded. After every variant write the product's
+``price_min_minor``/``price_max_minor`` are recomputed from its active variants in one UPDATE.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.catalog.media import image_urls
+from emporium.catalog.models import (
+    Brand,
+    Category,
+    Product,
+    ProductImage,
+    ProductStatus,
+    ProductVariant,
+)
+from emporium.catalog.queries import ProductFilters
+from emporium.catalog.rates import crypto_prices, current_rates
+from emporium.catalog.repository import CatalogRepository
+from emporium.catalog.sanitize import DescriptionFormat, sanitize_description
+from emporium.catalog.schemas import (
+    BrandRef,
+    CategoryRef,
+    ImageRead,
+    ProductCreate,
+    ProductPatch,
+    ProductPut,
+    ProductRead,
+    ProductSummary,
+    RatingSummary,
+    SortKey,
+    VariantCreate,
+    VariantRead,
+    VariantUpdate,
+)
+from emporium.catalog.taxonomy import flush_unique, slugify
+from emporium.core.context import AppContext
+from emporium.core.errors import Conflict, NotFound, ValidationFailed
+from emporium.core.money import MoneyError, decimal_string, from_minor, to_minor
+from emporium.core.pagination import PageParams
+from emporium.core.params import MAX_ID
+from emporium.inventory.models import StockAdjustment, StockPool
+
+# Path words that GET /products/{...} answers itself; no product may take them as its slug.
+RESERVED_SLUGS = frozenset({"featured", "search", "autocomplete", "export", "import"})
+SLUG_TAKEN = "A product with this slug already exists."
+SKU_TAKEN = "A variant with this SKU already exists."
+
+
+def to_minor_units(amount: Decimal, currency: str, field: str) -> int:
+    try:
+        return to_minor(amount, currency)
+    except MoneyError as exc:
+        raise ValidationFailed(details=[{"field": field, "message": str(exc)}]) from exc
+
+
+def money_string(minor: int | None, currency: str) -> str | None:
+    return None if minor is None else decimal_string(from_minor(minor, currency))
+
+
+def availability(pool: StockPool, draw_per_unit: int) -> int:
+    """How many units of a variant can still be bought from its pool."""
+    return max(pool.on_hand - pool.reserved, 0) // max(draw_per_unit, 1)
+
+
+def _rating(product: Product) -> RatingSummary:
+    average = Decimal(product.rating_average or 0).quantize(Decimal("0.01"))
+    return RatingSummary(average=decimal_string(average), count=product.rating_count)
+
+
+def _brand_ref(brand: Brand | None) -> BrandRef | None:
+    return None if brand is None else BrandRef(id=brand.id, name=brand.name, slug=brand.slug)
+
+
+def _category_ref(category: Category | None) -> CategoryRef | None:
+    return None if category is None else CategoryRef(id=category.id, name=category.name, slug=category.slug)
+
+
+def _image_read(ctx: AppContext, image: ProductImage) -> ImageRead:
+    return ImageRead(
+        id=image.id,
+        variant_id=image.variant_id,
+        alt_text=image.alt_text,
+        position=image.position,
+        width=image.width,
+        height=image.height,
+        urls=image_urls(ctx.settings, image.files),
+    )
+
+
+def _variant_read(variant: ProductVariant, pool: StockPool, currency: str) -> VariantRead:
+    units = availability(pool, variant.draw_per_unit) if variant.is_active else 0
+    return VariantRead(
+        id=variant.id,
+        product_id=variant.product_id,
+        sku=variant.sku,
+        name=variant.name,
+        options=dict(variant.options or {}),
+        price=decimal_string(from_minor(variant.price_minor, currency)),
+        compare_at_price=money_string(variant.compare_at_minor, currency),
+        currency=currency,
+        is_active=variant.is_active,
+        is_default=variant.is_default,
+        position=variant.position,
+        pool_id=variant.pool_id,
+        unit=pool.unit,
+        draw_per_unit=variant.draw_per_unit,
+        weight_grams=variant.weight_grams,
+        availability=units,
+        in_stock=units > 0,
+    )
+
+
+def parse_id_or_slug(key: str) -> tuple[int | None, str | None]:
+    """``"42"`` -> id 42; anything else is a slug. Digits beyond BIGINT are refused (422)."""
+    if key.isascii() and key.isdigit():
+        number = int(key)
+        if number < 1 or number > MAX_ID:
+            raise ValidationFailed(details=[{"field": "id_or_slug", "message": "Not a valid product id."}])
+        return number, None
+    return None, key.strip().lower()
+
+
+class Catalog:
+    # Reading ------------------------------------------------------------------------------------------
+
+    async def list_products(
+        self,
+        session: AsyncSession,
+        ctx: AppContext,
+        filters: ProductFilters,
+        sort: SortKey,
+        page: PageParams,
+    ) -> tuple[list[ProductSummary], int]:
+        """A page of products in four statements: count, page (with brand, category and stock), tags and
+        first images."""
+        repo = CatalogRepository(session)
+        total = await repo.count_products(filters)
+        if total == 0 or page.offset >= total:
+            return [], total
+        rows = await repo.list_products(filters, sort, page.offset, page.limit)
+        ids = [row[0].id for row in rows]
+        tags = await repo.tags_of(ids)
+        images = await repo.first_images(ids)
+        summaries = []
+        for product, brand, category, in_stock in rows:
+            image = images.get(product.id)
+            summaries.append(
+                ProductSummary(
+                    id=product.id,
+                    name=product.name,
+                    slug=product.slug,
+                    status=product.status,
+                    is_featured=product.is_featured,
+                    currency=product.currency,
+                    price_min=money_string(product.price_min_minor, product.currency),
+                    price_max=money_string(product.price_max_minor, product.currency),
+                    in_stock=in_stock,
+                    brand=_brand_ref(brand),
+                    category=_category_ref(category),
+                    tags=tags.get(product.id, []),
+                    rating=_rating(product),
+                    image=None if image is None else _image_read(ctx, image),
+                    created_at=product.created_at,
+                )
+            )
+        return summaries, total
+
+    async def product_detail(
+        self,
+        session: AsyncSession,
+        ctx: AppContext,
+        *,
+        product_id: int | None = None,
+        slug: str | None = None,
+        staff: bool = False,
+    ) -> ProductRead:
+        """The product page in four statements: product with brand and category, variants with their
+        pools, tags, images. Drafts and archived products exist only for staff."""
+        repo = CatalogRepository(session)
+        row = await repo.product_row(product_id=product_id, slug=slug)
+        if row is None or (not staff and row[0].status != ProductStatus.ACTIVE):
+            raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
+        product, brand, category = row
+        variants = await repo.variants_with_pools(product.id)
+        if not staff:
+            variants = [(v, p) for v, p in variants if v.is_active]
+        tags = await repo.tags_of([product.id])
+        images = await repo.images_of(product.id)
+        variant_reads = [_variant_read(v, p, product.currency) for v, p in variants]
+        default = next(
+            (v for v in variant_reads if v.is_default), variant_reads[0] if variant_reads else None
+        )
+        price_in_crypto: dict[str, str] = {}
+        rates_as_of = None
+        if default is not None:
+            rates = await current_rates(ctx.settings, ctx.cache)
+            default_minor = next(v.price_minor for v, _ in variants if v.id == default.id)
+            price_in_crypto = crypto_prices(default_minor, product.currency, rates)
+            rates_as_of = rates.as_of
+        return ProductRead(
+            id=product.id,
+            name=product.name,
+            slug=product.slug,
+            description_html=product.description_html,
+            status=product.status,
+            is_featured=product.is_featured,
+            seo_title=product.seo_title,
+            seo_description=product.seo_description,
+            currency=product.currency,
+            price_min=money_string(product.price_min_minor, product.currency),
+            price_max=money_string(product.price_max_minor, product.currency),
+            in_stock=any(v.in_stock for v in variant_reads),
+            brand=_brand_ref(brand),
+            category=_category_ref(category),
+            tags=tags.get(product.id, []),
+            rating=_rating(product),
+            sold_count=product.sold_count,
+            default_variant_id=default.id if default else None,
+            variants=variant_reads,
+            images=[_image_read(ctx, image) for image in images],
+            price_in_crypto=price_in_crypto,
+            rates_as_of=rates_as_of,
+            created_at=product.created_at,
+            updated_at=product.updated_at,
+        )
+
+    async def variants(
+        self, session: AsyncSession, product_id: int, *, staff: bool = False
+    ) -> list[VariantRead]:
+        repo = CatalogRepository(session)
+        product = await repo.product(product_id)
+        if product is None or (not staff and product.status != ProductStatus.ACTIVE):
+            raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
+        rows = await repo.variants_with_pools(product_id)
+        return [_variant_read(v, p, product.currency) for v, p in rows if staff or v.is_active]
+
+    # Products -----------------------------------------------------------------------------------------
+
+    async def _check_references(
+        self, repo: CatalogRepository, brand_id: int | None, category_id: int | None
+    ) -> None:
+        if brand_id is not None and await repo.brand(brand_id) is None:
+            raise ValidationFailed(
+                "The brand does not exist.",
+                code="UNKNOWN_BRAND",
+                details=[{"field": "brand_id", "message": "No such brand."}],
+            )
+        if category_id is not None and await repo.category(category_id) is None:
+            raise ValidationFailed(
+                "The category does not exist.",
+                code="UNKNOWN_CATEGORY",
+                details=[{"field": "category_id", "message": "No such category."}],
+            )
+
+    async def _check_slug(self, repo: CatalogRepository, slug: str, exclude_id: int | None = None) -> None:
+        if slug in RESERVED_SLUGS:
+            raise ValidationFailed(details=[{"field": "slug", "message": "This slug is reserved."}])
+        if await repo.product_slug_taken(slug, exclude_id):
+            raise Conflict(SLUG_TAKEN, code="SLUG_TAKEN")
+
+    async def _free_slug(self, repo: CatalogRepository, name: str) -> str:
+        base = slugify(name, "product")[:200].strip("-")
+        if base in RESERVED_SLUGS:
+            base = f"{base}-product"
+        taken = await repo.product_slugs_like(base)
+        if base not in taken:
+            return base
+        suffix = 2
+        while f"{base}-{suffix}" in taken:
+            suffix += 1
+        return f"{base}-{suffix}"
+
+    async def create_product(
+        self, session: AsyncSession, ctx: AppContext, data: ProductCreate, actor_id: int | None
+    ) -> ProductRead:
+        repo = CatalogRepository(session)
+        await self._check_references(repo, data.brand_id, data.category_id)
+        if data.slug is not None:
+            await self._check_slug(repo, data.slug)
+        skus = [variant.sku.lower() for variant in data.variants]
+        if len(set(skus)) != len(skus):
+            raise Conflict("Two variants in the request share a SKU.", code="SKU_TAKEN")
+        if data.variants and await repo.skus_taken(skus):
+            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
+        product = Product(
+            name=data.name,
+            slug=data.slug or await self._free_slug(repo, data.name),
+            description_html=sanitize_description(data.description, data.description_format),
+            brand_id=data.brand_id,
+            category_id=data.category_id,
+            status=data.status,
+            is_featured=data.is_featured,
+            seo_title=data.seo_title,
+            seo_description=data.seo_description,
+            currency=ctx.settings.currency,
+        )
+        session.add(product)
+        await flush_unique(session, "SLUG_TAKEN", SLUG_TAKEN)
+        await repo.replace_tags(product.id, sorted(set(data.tags)))
+        for index, variant in enumerate(data.variants):
+            await self._add_variant(
+                session, repo, product, variant, actor_id, first=index == 0, field=f"variants.{index}"
+            )
+        await repo.refresh_price_range(product.id)
+        return await self.product_detail(session, ctx, product_id=product.id, staff=True)
+
+    async def _product(self, repo: CatalogRepository, product_id: int) -> Product:
+        product = await repo.product(product_id)
+        if product is None:
+            raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
+        return product
+
+    async def update_product(
+        self,
+        session: AsyncSession,
+        ctx: AppContext,
+        product_id: int,
+        data: ProductPut | ProductPatch,
+        *,
+        partial: bool,
+    ) -> ProductRead:
+        repo = CatalogRepository(session)
+        product = await self._product(repo, product_id)
+        changes: dict[str, Any] = (
+            {name: getattr(data, name) for name in data.model_fields_set}
+            if partial
+            else {name: getattr(data, name) for name in type(data).model_fields}
+        )
+        await self._check_references(repo, changes.get("brand_id"), changes.get("category_id"))
+        slug = changes.pop("slug", None)
+        if slug is not None and slug != product.slug:
+            await self._check_slug(repo, slug, exclude_id=product.id)
+            product.slug = slug
+        fmt: DescriptionFormat = changes.pop("description_format", None) or "markdown"
+        if "description" in changes:
+            product.description_html = sanitize_description(changes.pop("description"), fmt)
+        tags = changes.pop("tags", None)
+        if tags is not None:
+            await repo.replace_tags(product.id, sorted(set(tags)))
+        for name, value in changes.items():
+            setattr(product, name, value)
+        await flush_unique(session, "SLUG_TAKEN", SLUG_TAKEN)
+        return await self.product_detail(session, ctx, product_id=product.id, staff=True)
+
+    async def delete_product(self, session: AsyncSession, product_id: int) -> Literal["deleted", "archived"]:
+        """Delete a product that was never sold; archive one whose variants are referenced elsewhere.
+
+        The delete runs in a savepoint. Tables that record sales (order lines, from the orders issue)
+        reference ``product_variants`` with ``ON DELETE RESTRICT``: the cascade from products to variants
+        then fails, the savepoint is rolled back and the product is archived instead, so its history
+        stays intact. A new referencing table only needs a RESTRICT foreign key (or, for a soft
+        reference, an explicit check before the savepoint) to take part.
+        """
+        repo = CatalogRepository(session)
+        product = await self._product(repo, product_id)
+        pool_ids = await repo.pool_ids_of_product(product.id)
+        try:
+            async with session.begin_nested():
+                await repo.delete_product(product.id)
+                await repo.delete_unused_pools(pool_ids)
+        except IntegrityError:
+            product.status = ProductStatus.ARCHIVED
+            product.is_featured = False
+            await session.flush()
+            return "archived"
+        session.expunge(product)
+        return "deleted"
+
+    # Variants -----------------------------------------------------------------------------------------
+
+    async def _pool_for(
+        self,
+        session: AsyncSession,
+        repo: CatalogRepository,
+        product: Product,
+        data: VariantCreate,
+        actor_id: int | None,
+        field: str,
+    ) -> StockPool:
+        if data.pool_id is not None:
+            pool = await repo.pool(data.pool_id)
+            if pool is None:
+                raise ValidationFailed(
+                    "The stock pool does not exist.",
+                    code="UNKNOWN_POOL",
+                    details=[{"field": f"{field}pool_id", "message": "No such stock pool."}],
+                )
+            return pool
+        stock = data.stock
+        pool = StockPool(
+            name=f"{product.name} / {data.sku}"[:200],
+            unit=stock.unit if stock else "pc",
+            on_hand=stock.on_hand if stock else 0,
+            reserved=0,
+            low_stock_threshold=stock.low_stock_threshold if stock else 0,
+        )
+        session.add(pool)
+        await session.flush()
+        if pool.on_hand:
+            session.add(
+                StockAdjustment(
+                    pool_id=pool.id,
+                    delta=pool.on_hand,
+                    on_hand_after=pool.on_hand,
+                    reason="Initial stock",
+                    actor_user_id=actor_id,
+                )
+            )
+        return pool
+
+    async def _add_variant(
+        self,
+        session: AsyncSession,
+        repo: CatalogRepository,
+        product: Product,
+        data: VariantCreate,
+        actor_id: int | None,
+        *,
+        first: bool,
+        field: str = "",
+    ) -> ProductVariant:
+        prefix = f"{field}." if field else ""
+        price = to_minor_units(data.price, product.currency, f"{prefix}price")
+        compare_at = (
+            None
+            if data.compare_at_price is None
+            else to_minor_units(data.compare_at_price, product.currency, f"{prefix}compare_at_price")
+        )
+        pool = await self._pool_for(session, repo, product, data, actor_id, prefix)
+        variant = ProductVariant(
+            product_id=product.id,
+            sku=data.sku,
+            name=data.name or data.sku,
+            options=dict(data.options),
+            price_minor=price,
+            compare_at_minor=compare_at,
+            is_active=data.is_active,
+            is_default=data.is_default or first,
+            position=data.position,
+            pool_id=pool.id,
+            draw_per_unit=data.draw_per_unit,
+            weight_grams=data.weight_grams,
+        )
+        session.add(variant)
+        await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
+        if variant.is_default and not first:
+            await repo.clear_default(product.id, keep_id=variant.id)
+        return variant
+
+    async def create_variant(
+        self,
+        session: AsyncSession,
+        product_id: int,
+        data: VariantCreate,
+        actor_id: int | None,
+    ) -> VariantRead:
+        repo = CatalogRepository(session)
+        product = await self._product(repo, product_id)
+        if await repo.sku_taken(data.sku):
+            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
+        first = not await repo.has_variants(product.id)
+        variant = await self._add_variant(session, repo, product, data, actor_id, first=first)
+        await repo.refresh_price_range(product.id)
+        return await self._variant_read(repo, variant.id, product.currency)
+
+    async def _variant_read(self, repo: CatalogRepository, variant_id: int, currency: str) -> VariantRead:
+        found = await repo.variant_with_pool(variant_id)
+        if found is None:
+            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
+        return _variant_read(found[0], found[1], currency)
+
+    async def update_variant(
+        self, session: AsyncSession, variant_id: int, data: VariantUpdate
+    ) -> VariantRead:
+        """Full replacement. A product always keeps one default variant: ``is_default: true`` moves the
+        default here; ``false`` on the current default changes nothing (make another the default)."""
+        repo = CatalogRepository(session)
+        found = await repo.variant_with_pool(variant_id)
+        if found is None:
+            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
+        variant = found[0]
+        product = await self._product(repo, variant.product_id)
+        if data.sku != variant.sku and await repo.sku_taken(data.sku, exclude_id=variant.id):
+            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
+        if data.pool_id is not None and data.pool_id != variant.pool_id:
+            if await repo.pool(data.pool_id) is None:
+                raise ValidationFailed(
+                    "The stock pool does not exist.",
+                    code="UNKNOWN_POOL",
+                    details=[{"field": "pool_id", "message": "No such stock pool."}],
+                )
+            variant.pool_id = data.pool_id
+        variant.price_minor = to_minor_units(data.price, product.currency, "price")
+        variant.compare_at_minor = (
+            None
+            if data.compare_at_price is None
+            else to_minor_units(data.compare_at_price, product.currency, "compare_at_price")
+        )
+        variant.sku = data.sku
+        variant.name = data.name or data.sku
+        variant.options = dict(data.options)
+        variant.is_active = data.is_active
+        variant.position = data.position
+        variant.draw_per_unit = data.draw_per_unit
+        variant.weight_grams = data.weight_grams
+        if data.is_default and not variant.is_default:
+            variant.is_default = True
+            await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
+            await repo.clear_default(product.id, keep_id=variant.id)
+        await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
+        await repo.refresh_price_range(product.id)
+        return await self._variant_read(repo, variant.id, product.currency)
+
+    async def delete_variant(
+        self, session: AsyncSession, variant_id: int
+    ) -> Literal["deleted", "deactivated"]:
+        """Delete a variant (and its own pool when nothing else draws from it); a variant referenced by
+        sales is deactivated instead (see ``delete_product``)."""
+        repo = CatalogRepository(session)
+        found = await repo.variant_with_pool(variant_id)
+        if found is None:
+            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
+        variant = found[0]
+        product_id, pool_id, was_default = variant.product_id, variant.pool_id, variant.is_default
+        outcome: Literal["deleted", "deactivated"] = "deleted"
+        try:
+            async with session.begin_nested():
+                await repo.delete_variant(variant.id)
+                await repo.delete_unused_pools([pool_id])
+        except IntegrityError:
+            variant.is_active = False
+            await session.flush()
+            outcome = "deactivated"
+        else:
+            session.expunge(variant)
+            if was_default:
+                successor = await repo.first_variant(product_id)
+                if successor is not None:
+                    successor.is_default = True
+                    await session.flush()
+        await repo.refresh_price_range(product_id)
+        return outcome
+
+
+catalog = Catalog()
