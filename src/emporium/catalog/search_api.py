@@ -1,9 +1,87 @@
-"""Routes of the search part of the catalog issue (being built)."""
+"""Product search and autocomplete: /api/v1/products/search and /api/v1/products/autocomplete.
+
+Registered before the catalog router, so these paths win over /products/{id_or_slug}.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Query
+
+from emporium.catalog.search import MAX_QUERY_LENGTH, search_service
+from emporium.catalog.search_index import SearchFilters
+from emporium.catalog.search_schemas import SearchEnvelope, Suggestion
+from emporium.core.context import Ctx
+from emporium.core.errors import ValidationFailed
+from emporium.core.money import MoneyError, parse_decimal, to_minor
+from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX
+from emporium.core.responses import Envelope, ok
+from emporium.core.session import DbSession
 
 router = APIRouter(prefix=API_PREFIX, tags=["search"])
+
+# Ten trillion in major units: far above any price, far below what a BIGINT of minor units holds.
+MAX_PRICE_MINOR = 10**15
+
+SearchText = Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, description="What to look for.")]
+# PostgreSQL cannot take NUL in text: refused here rather than failing in the query.
+Ref = Annotated[
+    str | None, Query(min_length=1, max_length=140, pattern=r"^[^\x00]+$", description="Id or slug.")
+]
+Price = Annotated[str | None, Query(max_length=40, description='A decimal amount, e.g. "19.99".')]
+
+
+def _price_minor(field: str, value: str | None, currency: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        minor = to_minor(parse_decimal(value), currency)
+    except MoneyError as exc:
+        raise ValidationFailed(details=[{"field": field, "message": str(exc)}]) from exc
+    if not 0 <= minor <= MAX_PRICE_MINOR:
+        raise ValidationFailed(details=[{"field": field, "message": "out of range"}])
+    return minor
+
+
+@router.get("/products/search", response_model_exclude_none=False)
+async def search_products(
+    session: DbSession,
+    ctx: Ctx,
+    page: Page,
+    q: SearchText,
+    category: Ref = None,
+    brand: Ref = None,
+    min_price: Price = None,
+    max_price: Price = None,
+    in_stock: bool | None = None,
+) -> SearchEnvelope:
+    """Active products ranked by relevance over name, tags, brand, category and description, with facet
+    counts for the whole matching set. When the words as typed match nothing, the closest known spelling
+    is searched instead and named in ``did_you_mean``."""
+    currency = ctx.settings.currency
+    filters = SearchFilters(
+        category=category,
+        brand=brand,
+        min_price_minor=_price_minor("min_price", min_price, currency),
+        max_price_minor=_price_minor("max_price", max_price, currency),
+        in_stock=in_stock,
+    )
+    result = await search_service.search(session, q, filters, page, currency=currency)
+    return SearchEnvelope(
+        data=result.hits,
+        pagination=result.pagination,
+        facets=result.facets,
+        query=q,
+        did_you_mean=result.did_you_mean,
+    )
+
+
+@router.get("/products/autocomplete")
+async def autocomplete(
+    session: DbSession,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="The first letters typed.")],
+) -> Envelope[list[Suggestion]]:
+    """At most ten suggestions: product names, then categories and brands."""
+    return ok(await search_service.autocomplete(session, q))

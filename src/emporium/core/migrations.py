@@ -15,6 +15,15 @@ from sqlalchemy.engine import Connection
 
 from emporium.core.db import create_engine
 
+# Tables that exist only in the migrations: the search index (FTS5 virtual tables and their shadow tables on
+# SQLite, a tsvector table on PostgreSQL), kept current by triggers. Autogenerate must not compare them.
+UNMODELLED_TABLE_PREFIX = "product_search"
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic ``include_name`` hook: leave the unmodelled search index out of the comparison."""
+    return not (type_ == "table" and name is not None and name.startswith(UNMODELLED_TABLE_PREFIX))
+
 
 def alembic_config(url: str) -> Config:
     config = Config()
@@ -46,7 +55,12 @@ def _diff(connection: Connection) -> list[Any]:
     from emporium.models import metadata
 
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "render_as_batch": connection.dialect.name == "sqlite"}
+        connection,
+        opts={
+            "compare_type": True,
+            "render_as_batch": connection.dialect.name == "sqlite",
+            "include_name": include_name,
+        },
     )
     return list(compare_metadata(context, metadata))
 

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from emporium.core.db import create_engine
+from emporium.core.migrations import include_name
 from emporium.models import metadata
 
 config = context.config
@@ -19,6 +20,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
+        include_name=include_name,
     )
 
 

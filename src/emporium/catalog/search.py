@@ -1,0 +1,227 @@
+"""Product search: relevance ranking, facets, typo tolerance and autocomplete.
+
+Flow of a search (at most four statements, five on the typo path):
+1. counts for the whole matching set (the total and every facet) in one statement;
+2. if nothing matched: the indexed words of the products sharing most trigrams with the query, from which
+   each unknown word gets its closest spelling; the corrected query is counted again and named in
+   ``did_you_mean``;
+3. the requested page, ordered by relevance.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.catalog import search_schemas as schemas
+from emporium.catalog.search_index import SearchFilters, SearchIndex
+from emporium.core.money import exponent, from_minor
+from emporium.core.pagination import PageParams
+from emporium.core.responses import Pagination
+
+MAX_QUERY_LENGTH = 200
+MAX_TERMS = 12
+MAX_TERM_LENGTH = 40
+AUTOCOMPLETE_LIMIT = 10
+
+# Fixed price bands, in major units of the shop currency: [0, 10), [10, 25), ... [500, no limit).
+PRICE_BAND_EDGES: tuple[int, ...] = (10, 25, 50, 100, 250, 500)
+RATING_THRESHOLDS: tuple[int, ...] = (4, 3, 2, 1)
+
+_WORD = re.compile(r"[^\W_]+")
+# Words that carry no meaning alone (and the FTS operator names): left out unless nothing else is typed.
+STOPWORDS = frozenset({"a", "an", "and", "or", "not", "near", "the", "of", "for", "with", "in", "on", "to"})
+
+
+def normalise(query: str) -> str:
+    """Compatibility-normalised, lower-cased, without control characters (NUL included)."""
+    folded = unicodedata.normalize("NFKC", query).lower()
+    return "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in folded).strip()
+
+
+def terms_of(query: str) -> list[str]:
+    """The words of a query: letters and digits only, so that no search-syntax operator survives."""
+    words = [word[:MAX_TERM_LENGTH] for word in _WORD.findall(normalise(query))]
+    meaningful = [word for word in words if word not in STOPWORDS]
+    return (meaningful or words)[:MAX_TERMS]
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (a swap of neighbours counts once); ``limit + 1`` when over."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def allowed_typos(term: str) -> int:
+    return 0 if len(term) <= 3 else 1 if len(term) <= 5 else 2
+
+
+def correct(terms: Sequence[str], candidate_texts: Sequence[str]) -> list[str]:
+    """Each term replaced by the closest known word (fewest edits, then the most frequent, then the
+    shortest); kept as typed when it is known or nothing is close enough."""
+    counts = Counter(word for words in candidate_texts for word in _WORD.findall(words))
+    corrected: list[str] = []
+    for term in terms:
+        if term in counts or not allowed_typos(term):
+            corrected.append(term)
+            continue
+        limit = allowed_typos(term)
+        best: tuple[int, int, int, str] | None = None
+        for word, count in counts.items():
+            distance = edit_distance(term, word, limit)
+            if distance <= limit:
+                key = (distance, -count, len(word), word)
+                best = key if best is None or key < best else best
+        corrected.append(best[3] if best else term)
+    return corrected
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[schemas.SearchHit]
+    pagination: Pagination
+    facets: schemas.Facets
+    did_you_mean: str | None
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
+
+
+def _ref(id_: Any, name: Any, slug: Any) -> schemas.NamedRef | None:
+    return schemas.NamedRef(id=id_, name=name, slug=slug) if id_ is not None else None
+
+
+def _price(minor: int | None, currency: str) -> Decimal | None:
+    return from_minor(minor, currency) if minor is not None else None
+
+
+class SearchService:
+    def band_edges(self, currency: str) -> list[int]:
+        return [edge * 10 ** exponent(currency) for edge in PRICE_BAND_EDGES]
+
+    def _facets(self, rows: Sequence[Any], currency: str) -> tuple[int, schemas.Facets]:
+        total = 0
+        categories: list[schemas.FacetCount] = []
+        brands: list[schemas.FacetCount] = []
+        bands: dict[int, int] = {}
+        stock = {0: 0, 1: 0}
+        ratings: dict[int, int] = {}
+        for kind, key, name, slug, n in rows:
+            if kind == "total":
+                total = int(n)
+            elif kind == "category":
+                categories.append(schemas.FacetCount(id=key, name=name, slug=slug, count=n))
+            elif kind == "brand":
+                brands.append(schemas.FacetCount(id=key, name=name, slug=slug, count=n))
+            elif kind == "price":
+                bands[int(key)] = int(n)
+            elif kind == "stock":
+                stock[int(key)] = int(n)
+            else:
+                ratings[int(key)] = int(n)
+        edges = (0, *PRICE_BAND_EDGES)
+        price_bands = [
+            schemas.PriceBandCount(
+                key=f"{low}-{edges[i + 1]}" if i + 1 < len(edges) else f"{low}+",
+                min=from_minor(low * 10 ** exponent(currency), currency),
+                max=from_minor(edges[i + 1] * 10 ** exponent(currency), currency)
+                if i + 1 < len(edges)
+                else None,
+                count=bands.get(i, 0),
+            )
+            for i, low in enumerate(edges)
+        ]
+        by_count = lambda facet: (-facet.count, facet.name.lower(), facet.id)  # noqa: E731
+        return total, schemas.Facets(
+            categories=sorted(categories, key=by_count),
+            brands=sorted(brands, key=by_count),
+            price_bands=price_bands,
+            availability=schemas.StockCounts(in_stock=stock[1], out_of_stock=stock[0]),
+            ratings=[schemas.RatingCount(min_rating=r, count=ratings.get(r, 0)) for r in RATING_THRESHOLDS],
+        )
+
+    async def search(
+        self,
+        session: AsyncSession,
+        query: str,
+        filters: SearchFilters,
+        page: PageParams,
+        *,
+        currency: str,
+    ) -> SearchResult:
+        index = SearchIndex(session)
+        terms = terms_of(query)
+        edges = self.band_edges(currency)
+        if not terms:
+            total, facets = self._facets([], currency)
+            return SearchResult([], Pagination.of(page.page, page.limit, 0), facets, None)
+        total, facets = self._facets(await index.facet_rows(terms, filters, edges), currency)
+        did_you_mean = None
+        if total == 0:
+            corrected = correct(terms, await index.typo_candidates(terms))
+            if corrected != terms:
+                did_you_mean = " ".join(corrected)
+                terms = corrected
+                total, facets = self._facets(await index.facet_rows(terms, filters, edges), currency)
+        hits: list[schemas.SearchHit] = []
+        if total > page.offset:
+            rows = await index.page_rows(terms, filters, limit=page.limit, offset=page.offset)
+            hits = [
+                schemas.SearchHit(
+                    id=row.id,
+                    name=row.name,
+                    slug=row.slug,
+                    price_min=_price(row.price_min_minor, row.currency),
+                    price_max=_price(row.price_max_minor, row.currency),
+                    currency=row.currency,
+                    in_stock=bool(row.in_stock),
+                    rating=schemas.Rating(average=_decimal(row.rating_average), count=row.rating_count),
+                    category=_ref(row.category_id, row.category_name, row.category_slug),
+                    brand=_ref(row.brand_id, row.brand_name, row.brand_slug),
+                )
+                for row in rows
+            ]
+        return SearchResult(hits, Pagination.of(page.page, page.limit, total), facets, did_you_mean)
+
+    async def autocomplete(self, session: AsyncSession, query: str) -> list[schemas.Suggestion]:
+        """Up to ten suggestions: product names holding the typed words (the last as a prefix), then
+        categories and brands whose name starts with the text."""
+        terms = terms_of(query)
+        if not terms:
+            return []
+        index = SearchIndex(session)
+        suggestions = [
+            schemas.Suggestion(type="product", id=row.id, text=row.name, slug=row.slug)
+            for row in await index.autocomplete_products(terms, AUTOCOMPLETE_LIMIT)
+        ]
+        room = AUTOCOMPLETE_LIMIT - len(suggestions)
+        if room > 0:
+            suggestions += [
+                schemas.Suggestion(type=row.kind, id=row.id, text=row.name, slug=row.slug)
+                for row in await index.autocomplete_names(normalise(query), room)
+            ]
+        return suggestions
+
+
+search_service = SearchService()
