@@ -12,7 +12,9 @@ from fastapi import APIRouter, FastAPI
 from emporium import __version__, registry
 from emporium.accounts.api import auth_router, users_router
 from emporium.catalog.api import router as catalog_router
+from emporium.catalog.csv_api import import_body_limit
 from emporium.catalog.csv_api import router as csv_router
+from emporium.catalog.media_api import local_media_router, upload_body_limit
 from emporium.catalog.media_api import router as media_router
 from emporium.catalog.search_api import router as search_router
 from emporium.core import health, metrics
@@ -76,8 +78,14 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.include_router(metrics.router)
     for router in DOMAIN_ROUTERS:
         app.include_router(router)
+    if settings.media_storage == "local":
+        app.include_router(local_media_router(settings))
     # The middleware added last is the outermost: the request id wraps everything, including a refused
     # oversized body and the answer to an unhandled exception.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        overrides=[upload_body_limit(settings), import_body_limit(settings)],
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
@@ -65,6 +66,69 @@ def demo(
     if products is not None:
         typer.echo(f"Added {added} generated products (the catalog now holds at least {products}).")
     typer.echo(f"Demo customer: {DEMO_CUSTOMER_EMAIL} / {DEMO_CUSTOMER_PASSWORD}")
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file to import.")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
+) -> None:
+    """Import products and variants from CSV: all or nothing, with a report naming each bad row."""
+    from emporium.catalog.csv_io import import_catalog
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise typer.BadParameter("the file is not UTF-8 text") from exc
+    settings = get_settings()
+
+    async def run() -> Any:
+        ctx = _context(settings)
+        try:
+            rows = max(text.count("\n") - 1, 1)
+            with typer.progressbar(length=rows, label="Importing") as bar:
+                async with ctx.db.session() as session:
+                    return await import_catalog(
+                        session, text, currency=settings.currency, dry_run=dry_run, progress=bar.update
+                    )
+        finally:
+            await ctx.close()
+
+    report = asyncio.run(run())
+    for error in report.errors:
+        typer.echo(f"row {error.row}, {error.column or 'file'}: {error.message}", err=True)
+    if report.errors:
+        typer.echo(f"{len(report.errors)} problem(s); nothing was imported.", err=True)
+        raise typer.Exit(1)
+    verb = "Would import" if dry_run else "Imported"
+    typer.echo(
+        f"{verb} {report.rows} rows: {report.products_created} products created, {report.products_updated} "
+        f"updated; {report.variants_created} variants created, {report.variants_updated} updated."
+    )
+
+
+@app.command("export")
+def export_command(path: Annotated[Path, typer.Argument(dir_okay=False, help="CSV file to write.")]) -> None:
+    """Export every product and variant to CSV, in the format `emporium import` reads."""
+    from emporium.catalog.csv_io import load_export
+
+    async def run() -> int:
+        ctx = _context(get_settings())
+        try:
+            async with ctx.db.read_session() as session:
+                lines = await load_export(session)
+                count = -1
+                with path.open("w", encoding="utf-8", newline="") as out:
+                    for line in lines:
+                        out.write(line)
+                        count += 1
+                return count
+        finally:
+            await ctx.close()
+
+    typer.echo(f"Exported {asyncio.run(run())} variant rows to {path}.")
 
 
 async def _ensure_admin(

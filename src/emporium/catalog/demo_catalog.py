@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from html import escape
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -319,7 +320,7 @@ def _plan(
     if index % 9 == 0:
         tags.append("new")
     description = (
-        f"<p>{full_name} from {brand}, part of our {category.lower()} range.</p>"
+        f"<p>{escape(full_name)} from {escape(brand)}, part of our {escape(category.lower())} range.</p>"
         f"<ul><li>Chosen for everyday use</li><li>Ships in recyclable packaging</li></ul>"
     )
     # Every 13th product is sold out and every 7th runs low, so the shop shows both states.

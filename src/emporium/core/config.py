@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     media_dir: str = "./var/media"
     media_url_prefix: str = "/media"
     max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Catalog CSV uploads through the API (larger files: `emporium import`).
+    max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"

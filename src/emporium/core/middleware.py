@@ -6,6 +6,8 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -85,23 +87,43 @@ class RequestContextMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
-class BodySizeLimitMiddleware:
-    """Refuses request bodies over the limit with 413, whether announced by Content-Length or streamed."""
+@dataclass(frozen=True)
+class BodyLimit:
+    """A larger (or smaller) body limit for the requests of one method whose path fully matches ``path``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+
+
+class BodySizeLimitMiddleware:
+    """Refuses request bodies over the limit with 413, whether announced by Content-Length or streamed.
+
+    ``max_bytes`` holds for every request except those an entry of ``overrides`` matches (an image upload).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, overrides: Sequence[BodyLimit] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = tuple(overrides)
+
+    def _limit_for(self, scope: Scope) -> int:
+        for override in self.overrides:
+            if scope["method"] == override.method and override.path.fullmatch(scope["path"]):
+                return override.max_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit_for(scope)
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
                 await _send_error(send, 400, "BAD_REQUEST", "Content-Length is not a number.")
                 return
-            if int(declared) > self.max_bytes:
+            if int(declared) > max_bytes:
                 await _refuse_too_large(send)
                 return
         # Read the whole body first (it is at most max_bytes) so nothing half-parsed reaches a route.
@@ -114,7 +136,7 @@ class BodySizeLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 await _refuse_too_large(send)
                 return
             chunks.append(chunk)
