@@ -164,12 +164,22 @@ $$
 """
 
 _PG_TRIGGER_FUNCTIONS = {
+    # Statement-level with transition tables: a batch insert of 500 products is indexed in one refresh,
+    # not 500 (bulk imports and the benchmark catalog depend on it).
+    "product_search_on_new_products": """
+        PERFORM product_search_refresh(ARRAY(SELECT id FROM new_rows));
+        RETURN NULL;""",
     "product_search_on_product": """
         PERFORM product_search_refresh(ARRAY[NEW.id]);
         RETURN NULL;""",
+    "product_search_on_new_tags": """
+        PERFORM product_search_refresh(ARRAY(SELECT DISTINCT product_id FROM new_rows));
+        RETURN NULL;""",
+    "product_search_on_old_tags": """
+        PERFORM product_search_refresh(ARRAY(SELECT DISTINCT product_id FROM old_rows));
+        RETURN NULL;""",
     "product_search_on_tag": """
-        IF TG_OP IN ('INSERT', 'UPDATE') THEN PERFORM product_search_refresh(ARRAY[NEW.product_id]); END IF;
-        IF TG_OP IN ('DELETE', 'UPDATE') THEN PERFORM product_search_refresh(ARRAY[OLD.product_id]); END IF;
+        PERFORM product_search_refresh(ARRAY[NEW.product_id, OLD.product_id]);
         RETURN NULL;""",
     "product_search_on_brand": """
         PERFORM product_search_refresh(ARRAY(SELECT id FROM products WHERE brand_id = NEW.id));
@@ -181,14 +191,36 @@ _PG_TRIGGER_FUNCTIONS = {
         RETURN NULL;""",
 }
 
+# name: (event and table, FOR EACH ..., function). PostgreSQL allows transition tables only on triggers
+# without a column list and for one event, hence the split between statement and row triggers.
 _PG_TRIGGERS = {
+    "product_search_products_insert": (
+        "AFTER INSERT ON products REFERENCING NEW TABLE AS new_rows",
+        "STATEMENT",
+        "product_search_on_new_products",
+    ),
     "product_search_products": (
-        "AFTER INSERT OR UPDATE OF name, description_html, brand_id, category_id ON products",
+        "AFTER UPDATE OF name, description_html, brand_id, category_id ON products",
+        "ROW",
         "product_search_on_product",
     ),
-    "product_search_tags": ("AFTER INSERT OR UPDATE OR DELETE ON product_tags", "product_search_on_tag"),
-    "product_search_brands": ("AFTER UPDATE OF name ON brands", "product_search_on_brand"),
-    "product_search_categories": ("AFTER UPDATE OF name, path ON categories", "product_search_on_category"),
+    "product_search_tags_insert": (
+        "AFTER INSERT ON product_tags REFERENCING NEW TABLE AS new_rows",
+        "STATEMENT",
+        "product_search_on_new_tags",
+    ),
+    "product_search_tags_delete": (
+        "AFTER DELETE ON product_tags REFERENCING OLD TABLE AS old_rows",
+        "STATEMENT",
+        "product_search_on_old_tags",
+    ),
+    "product_search_tags": ("AFTER UPDATE ON product_tags", "ROW", "product_search_on_tag"),
+    "product_search_brands": ("AFTER UPDATE OF name ON brands", "ROW", "product_search_on_brand"),
+    "product_search_categories": (
+        "AFTER UPDATE OF name, path ON categories",
+        "ROW",
+        "product_search_on_category",
+    ),
 }
 
 
@@ -204,15 +236,14 @@ def _upgrade_postgresql() -> None:
     op.execute(_PG_REFRESH)
     for name, body in _PG_TRIGGER_FUNCTIONS.items():
         op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN{body}\nEND\n$$")
-    for name, (when, function) in _PG_TRIGGERS.items():
-        op.execute(f"CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION {function}()")
+    for name, (when, each, function) in _PG_TRIGGERS.items():
+        op.execute(f"CREATE TRIGGER {name} {when} FOR EACH {each} EXECUTE FUNCTION {function}()")
     op.execute("SELECT product_search_refresh(ARRAY(SELECT id FROM products))")
 
 
 def _downgrade_postgresql() -> None:
-    tables = {"product_search_products": "products", "product_search_tags": "product_tags"}
-    tables |= {"product_search_brands": "brands", "product_search_categories": "categories"}
-    for name, table in tables.items():
+    for name, (when, _each, _function) in _PG_TRIGGERS.items():
+        table = when.split(" ON ", 1)[1].split()[0]
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
     for function in _PG_TRIGGER_FUNCTIONS:
         op.execute(f"DROP FUNCTION IF EXISTS {function}()")
