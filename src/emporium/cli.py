@@ -39,16 +39,30 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
 def demo(
     products: Annotated[
         int | None,
-        typer.Option(min=1, max=5_000_000, help="Top the catalog up to this many products (for benchmarks)."),
+        typer.Option(
+            min=1,
+            max=5_000_000,
+            help="Top the catalog up to this many products (for benchmarks); these get no pictures.",
+        ),
     ] = None,
+    images: Annotated[
+        bool,
+        typer.Option(
+            "--images/--no-images",
+            help="Draw pictures for the curated products and store them in the configured media storage.",
+        ),
+    ] = True,
 ) -> None:
-    """Load the demo data into the shop, once: running it again changes nothing."""
+    """Load the demo data into the shop, once: running it again changes nothing.
+
+    The curated products (about 160) get one or two generated pictures each, drawn with Pillow and
+    stored like uploads; the bulk products of --products get none."""
     from emporium.demo import DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD, load_demo, top_up_products
 
     async def run() -> tuple[bool, int]:
         ctx = _context(get_settings())
         try:
-            loaded = await load_demo(ctx)
+            loaded = await load_demo(ctx, images=images)
             if products is None:
                 return loaded, 0
             async with ctx.db.session() as session:

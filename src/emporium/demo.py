@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
+import structlog
 from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emporium.accounts.models import Address, User
 from emporium.accounts.service import auth
-from emporium.catalog.demo_catalog import Progress, bulk_plan, curated_plan, insert_products, product_count
+from emporium.catalog.demo_catalog import (
+    PlannedProduct,
+    Progress,
+    bulk_plan,
+    curated_plan,
+    insert_products,
+    product_count,
+)
+from emporium.catalog.demo_images import DemoPicture, render_pictures
+from emporium.catalog.media import UploadTarget, media
+from emporium.catalog.models import Product, ProductImage
+from emporium.catalog.storage import Storage, StorageError, create_storage
 from emporium.core.context import AppContext
 from emporium.core.db import Base, UTCDateTime, utcnow
+from emporium.core.errors import ServiceUnavailable
+
+log = structlog.get_logger(__name__)
 
 DEMO_CUSTOMER_EMAIL = "customer@demo.emporium.localhost"
 DEMO_CUSTOMER_PASSWORD = "demo-customer-pass"  # noqa: S105 - published on purpose: demo shops only
@@ -33,11 +53,13 @@ async def _already_applied(session: AsyncSession, name: str) -> bool:
     ).first() is not None
 
 
-async def load_demo(ctx: AppContext) -> bool:
-    """Load the demo data (accounts, catalog) unless loaded before; True when anything was loaded now."""
+async def load_demo(ctx: AppContext, *, images: bool = True) -> bool:
+    """Load the demo data (accounts, catalog, product pictures) unless loaded before; True when anything
+    was loaded now. ``images=False`` leaves the pictures out (they can be added by a later run)."""
     loaded_accounts = await _load_demo_accounts(ctx)
     loaded_catalog = await _load_demo_catalog(ctx)
-    return loaded_accounts or loaded_catalog
+    loaded_images = await _load_demo_images(ctx) if images else False
+    return loaded_accounts or loaded_catalog or loaded_images
 
 
 async def _load_demo_catalog(ctx: AppContext) -> bool:
@@ -46,6 +68,73 @@ async def _load_demo_catalog(ctx: AppContext) -> bool:
             return False
         await insert_products(session, curated_plan(ctx.settings.currency), ctx.settings.currency)
         session.add(AppliedSeed(name="demo:catalog"))
+    return True
+
+
+async def _render_all(targets: list[tuple[int, PlannedProduct]]) -> list[DemoPicture]:
+    """Draw in one process per CPU: Pillow's WebP encoder holds the GIL, so threads would not help.
+
+    A program that cannot start worker processes (or whose main module is not import-safe) gets its
+    pictures drawn in a thread instead, only more slowly."""
+    jobs = [
+        (product_id, planned.department, planned.name, f"{planned.brand} \u00b7 {planned.category}")
+        for product_id, planned in targets
+    ]
+    workers = min(os.cpu_count() or 1, len(jobs), 8)
+    if workers > 1:
+        loop = asyncio.get_running_loop()
+        try:
+            # "spawn": forking a process that runs an event loop and driver threads is not safe.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                rendered = await asyncio.gather(
+                    *(loop.run_in_executor(pool, render_pictures, *job) for job in jobs)
+                )
+            return [picture for pictures in rendered for picture in pictures]
+        except (BrokenProcessPool, OSError) as exc:
+            log.warning("demo_images_single_process", error=str(exc))
+    return [picture for job in jobs for picture in await asyncio.to_thread(render_pictures, *job)]
+
+
+async def _load_demo_images(ctx: AppContext) -> bool:
+    """Generated pictures for the curated products, stored like uploads (WebP in three sizes under
+    content-hash names, in the configured storage). Products that already have images are skipped, and
+    the run is recorded, so loading again adds none. Bulk benchmark products get no pictures."""
+    plan = {planned.slug: planned for planned in curated_plan(ctx.settings.currency)}
+    async with ctx.db.session() as session:
+        if await _already_applied(session, "demo:images"):
+            return False
+        with_images = select(ProductImage.product_id).distinct()
+        rows = await session.execute(
+            select(Product.id, Product.slug).where(
+                Product.slug.in_(list(plan)), Product.id.not_in(with_images)
+            )
+        )
+        targets = [(product_id, plan[slug]) for product_id, slug in rows.all()]
+    try:
+        storage: Storage = create_storage(ctx.settings)
+    except StorageError as exc:
+        log.warning("demo_images_skipped", error=str(exc))
+        return False
+    pictures = await _render_all(targets)
+    written: list[str] = []
+    try:
+        for picture in pictures:
+            written += await media.store_files(storage, picture.product_id, picture.processed)
+        async with ctx.db.session() as session:
+            for picture in pictures:
+                target = UploadTarget(picture.product_id, None, picture.processed.content_hash)
+                await media.create_image(
+                    session, target, picture.processed, alt_text=picture.alt_text, position=None
+                )
+            session.add(AppliedSeed(name="demo:images"))
+    except ServiceUnavailable as exc:
+        await media.remove_files(storage, written)
+        log.warning("demo_images_skipped", error=exc.message)
+        return False
+    except BaseException:
+        await media.remove_files(storage, written)
+        raise
     return True
 
 

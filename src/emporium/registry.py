@@ -10,6 +10,8 @@ import importlib
 MODULES = (
     "emporium.notifications.tasks",
     "emporium.notifications.privacy",
+    "emporium.catalog.media",
+    "emporium.catalog.cache",
 )
 
 

@@ -192,7 +192,7 @@ async def test_stock_below_reserved_is_refused_and_nothing_changes(
 
 async def test_export_imports_back_unchanged(ctx: AppContext, client: httpx.AsyncClient) -> None:
     headers = await admin_headers(ctx, client)
-    await load_demo(ctx)
+    await load_demo(ctx, images=False)
     response = await client.get(EXPORT, headers=headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")

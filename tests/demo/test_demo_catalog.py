@@ -1,4 +1,5 @@
-"""The demo shop: a believable catalog, loaded once, and bulk products for benchmarks."""
+"""The demo shop: a believable catalog, loaded once, and bulk products for benchmarks (pictures are
+tested in test_demo_images.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ async def _count(ctx: AppContext, model: type) -> int:
 
 
 async def test_the_demo_catalog_is_believable_and_loaded_once(ctx: AppContext) -> None:
-    assert await load_demo(ctx) is True
+    assert await load_demo(ctx, images=False) is True
     products, variants = await _count(ctx, Product), await _count(ctx, ProductVariant)
     assert products >= 150
     async with ctx.db.session() as session:
@@ -53,12 +54,12 @@ async def test_the_demo_catalog_is_believable_and_loaded_once(ctx: AppContext) -
         assert tee.price_min_minor == min(v.price_minor for v in shirts)
         assert gulab.price_max_minor == max(v.price_minor for v in boxes)
 
-    assert await load_demo(ctx) is False
+    assert await load_demo(ctx, images=False) is False
     assert (await _count(ctx, Product), await _count(ctx, ProductVariant)) == (products, variants)
 
 
 async def test_bulk_products_top_up_to_the_asked_total(ctx: AppContext) -> None:
-    await load_demo(ctx)
+    await load_demo(ctx, images=False)
     seen: list[int] = []
     added = await top_up_products(ctx, 400, seen.append)
     assert await _count(ctx, Product) == 400

@@ -8,6 +8,9 @@ pixels are crunched or bytes travel to the object store (the route commits betwe
 2. ``process_upload``: Pillow work in a thread; ``store_files`` writes every rendition or none.
 3. ``create_image`` (second transaction): the row. If it cannot be committed the route calls
    ``remove_files``, so no file outlives a failed upload and no row points at a missing file.
+
+Deleting a whole product (``catalog.delete_product``) enqueues ``REMOVE_FILES_JOB`` in the deleting
+transaction: the files go once the deletion is committed, and stay if it is rolled back.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import case, delete, func, select
@@ -23,9 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.imaging import CONTENT_TYPE, ProcessedImage, process_image
 from emporium.catalog.models import Product, ProductImage, ProductStatus, ProductVariant
-from emporium.catalog.storage import Storage, StorageError, local_url, s3_url
+from emporium.catalog.storage import Storage, StorageError, create_storage, local_url, s3_url
 from emporium.core.config import Settings
 from emporium.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from emporium.core.jobs import PermanentJobError, enqueue, job
+
+if TYPE_CHECKING:
+    from emporium.core.context import AppContext
 
 log = structlog.get_logger(__name__)
 
@@ -111,6 +119,13 @@ class MediaRepository:
 
     async def delete_image(self, image_id: int) -> None:
         await self.session.execute(delete(ProductImage).where(ProductImage.id == image_id))
+
+    async def file_keys(self, product_id: int) -> list[str]:
+        """Every storage key the product's images point at."""
+        result = await self.session.scalars(
+            select(ProductImage.files).where(ProductImage.product_id == product_id)
+        )
+        return sorted({key for files in result.all() for key in files.values()})
 
 
 def _product_not_found() -> NotFound:
@@ -278,3 +293,44 @@ class MediaService:
 
 
 media = MediaService()
+
+REMOVE_FILES_JOB = "catalog.remove_image_files"
+
+
+async def image_file_keys(session: AsyncSession, product_id: int) -> list[str]:
+    return await MediaRepository(session).file_keys(product_id)
+
+
+def schedule_file_removal(session: AsyncSession, product_id: int, keys: Sequence[str]) -> None:
+    """Enqueue the removal of ``keys`` in the session's transaction: the job exists, and the files go,
+    only if that transaction commits."""
+    if keys:
+        enqueue(session, REMOVE_FILES_JOB, {"product_id": product_id, "keys": list(keys)})
+
+
+@job(REMOVE_FILES_JOB)
+async def remove_image_files(ctx: AppContext, payload: dict[str, Any]) -> None:
+    """Remove stored files of deleted images; a failure is retried (removing a missing key is no error).
+
+    A key that an image row points at again (SQLite may hand a deleted product's id to a new product,
+    whose upload of the same picture then has the same name) is kept.
+    """
+    try:
+        product_id = int(payload["product_id"])
+        keys = [str(key) for key in payload["keys"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentJobError(f"bad payload: {type(exc).__name__}") from exc
+    async with ctx.db.read_session() as session:
+        in_use = set(await MediaRepository(session).file_keys(product_id))
+    storage = create_storage(ctx.settings)
+    failed = 0
+    for key in keys:
+        if key in in_use:
+            continue
+        try:
+            await storage.delete(key)
+        except StorageError as exc:
+            failed += 1
+            log.warning("media_delete_failed", key=key, error=str(exc))
+    if failed:
+        raise StorageError(f"{failed} of {len(keys)} files could not be removed")

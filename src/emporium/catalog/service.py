@@ -13,7 +13,7 @@ from typing import Any, Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.catalog.media import image_urls
+from emporium.catalog.media import image_file_keys, image_urls, schedule_file_removal
 from emporium.catalog.models import (
     Brand,
     Category,
@@ -363,16 +363,22 @@ class Catalog:
         repo = CatalogRepository(session)
         product = await self._product(repo, product_id)
         pool_ids = await repo.pool_ids_of_product(product.id)
+        file_keys = await image_file_keys(session, product.id)
         try:
             async with session.begin_nested():
                 await repo.delete_product(product.id)
                 await repo.delete_unused_pools(pool_ids)
         except IntegrityError:
+            # An archived product keeps its images, rows and files.
             product.status = ProductStatus.ARCHIVED
             product.is_featured = False
             await session.flush()
             return "archived"
         session.expunge(product)
+        # The image rows went with the product (cascade); their files are removed by a job that exists
+        # only if this transaction commits, so a rolled-back delete never loses a picture.
+        schedule_file_removal(session, product.id, file_keys)
+        await session.flush()
         return "deleted"
 
     # Variants -----------------------------------------------------------------------------------------
@@ -524,7 +530,8 @@ class Catalog:
         self, session: AsyncSession, variant_id: int
     ) -> Literal["deleted", "deactivated"]:
         """Delete a variant (and its own pool when nothing else draws from it); a variant referenced by
-        sales is deactivated instead (see ``delete_product``)."""
+        sales is deactivated instead (see ``delete_product``). Its images stay with the product (their
+        ``variant_id`` is set to null), so no file is removed."""
         repo = CatalogRepository(session)
         found = await repo.variant_with_pool(variant_id)
         if found is None:
