@@ -3,12 +3,15 @@ their own routers)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import BaseModel
 
 from emporium.accounts.auth import MaybePrincipal, StaffWith
 from emporium.accounts.models import User
+from emporium.catalog.cache import Pages
 from emporium.catalog.models import ProductStatus
 from emporium.catalog.queries import ProductFilters
 from emporium.catalog.schemas import (
@@ -84,10 +87,17 @@ def _price(value: str | None, field: str, currency: str) -> int | None:
 # Categories -----------------------------------------------------------------------------------------
 
 
-@router.get("/categories")
-async def list_categories(session: DbSession, principal: MaybePrincipal) -> Envelope[list[CategoryRead]]:
+@router.get("/categories", response_model=Envelope[list[CategoryRead]])
+async def list_categories(
+    pages: Pages, session: DbSession, principal: MaybePrincipal
+) -> BaseModel | Response:
     """The whole tree, children nested, ordered by position then name. Shoppers see active categories."""
-    return ok(await taxonomy.category_tree(session, include_inactive=_is_staff(principal)))
+    staff = _is_staff(principal)
+
+    async def produce() -> BaseModel:
+        return ok(await taxonomy.category_tree(session, include_inactive=staff))
+
+    return await pages.respond("categories", None if staff else [], Envelope[list[CategoryRead]], produce)
 
 
 @router.post("/categories", status_code=status.HTTP_201_CREATED)
@@ -116,9 +126,12 @@ async def delete_category(
 # Brands ---------------------------------------------------------------------------------------------
 
 
-@router.get("/brands")
-async def list_brands(session: DbSession) -> Envelope[list[BrandRead]]:
-    return ok(await taxonomy.brands(session))
+@router.get("/brands", response_model=Envelope[list[BrandRead]])
+async def list_brands(pages: Pages, session: DbSession) -> BaseModel | Response:
+    async def produce() -> BaseModel:
+        return ok(await taxonomy.brands(session))
+
+    return await pages.respond("brands", [], Envelope[list[BrandRead]], produce)
 
 
 @router.post("/brands", status_code=status.HTTP_201_CREATED)
@@ -144,8 +157,9 @@ async def delete_brand(
 # Products -------------------------------------------------------------------------------------------
 
 
-@router.get("/products")
+@router.get("/products", response_model=ListEnvelope[ProductSummary])
 async def list_products(
+    pages: Pages,
     session: DbSession,
     ctx: Ctx,
     principal: MaybePrincipal,
@@ -162,7 +176,7 @@ async def list_products(
         ProductStatus | None,
         Query(alias="status", description="Staff only; shoppers always see active products."),
     ] = None,
-) -> ListEnvelope[ProductSummary]:
+) -> BaseModel | Response:
     """Products with filters (``category`` and ``brand`` take an id or a slug; a category includes its
     descendants; prices are decimal strings compared with the product's lowest price)."""
     currency = ctx.settings.currency
@@ -173,7 +187,8 @@ async def list_products(
     if low is not None and high is not None and low > high:
         raise ValidationFailed(details=[{"field": "min_price", "message": "min_price exceeds max_price."}])
     statuses: tuple[str, ...] | None = (ProductStatus.ACTIVE,)
-    if _is_staff(principal):
+    staff = _is_staff(principal)
+    if staff:
         statuses = (product_status,) if product_status is not None else None
     filters = ProductFilters(
         statuses=statuses,
@@ -187,36 +202,50 @@ async def list_products(
         featured=featured,
         tag=_text(tag, "tag"),
     )
-    items, total = await catalog.list_products(session, ctx, filters, sort, page)
-    return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))
+
+    async def produce() -> BaseModel:
+        items, total = await catalog.list_products(session, ctx, filters, sort, page)
+        return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))
+
+    # The key is built from the parsed parameters: spelling, order and unknown parameters do not matter.
+    parts = None if staff else [asdict(filters), sort, page.page, page.limit]
+    return await pages.respond("products", parts, ListEnvelope[ProductSummary], produce)
 
 
-@router.get("/products/featured")
-async def featured_products(session: DbSession, ctx: Ctx, page: Page) -> ListEnvelope[ProductSummary]:
+@router.get("/products/featured", response_model=ListEnvelope[ProductSummary])
+async def featured_products(pages: Pages, session: DbSession, ctx: Ctx, page: Page) -> BaseModel | Response:
     """Active featured products, the best rated first."""
-    filters = ProductFilters(featured=True)
-    items, total = await catalog.list_products(session, ctx, filters, "rating", page)
-    return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))
+
+    async def produce() -> BaseModel:
+        filters = ProductFilters(featured=True)
+        items, total = await catalog.list_products(session, ctx, filters, "rating", page)
+        return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))
+
+    parts = [page.page, page.limit]
+    return await pages.respond("featured", parts, ListEnvelope[ProductSummary], produce)
 
 
-@router.get("/products/{id_or_slug}")
+@router.get("/products/{id_or_slug}", response_model=Envelope[ProductRead])
 async def get_product(
+    pages: Pages,
     id_or_slug: Annotated[str, Path(min_length=1, max_length=220)],
     session: DbSession,
     ctx: Ctx,
     principal: MaybePrincipal,
-) -> Envelope[ProductRead]:
+) -> BaseModel | Response:
     """A product by id (digits) or slug, with variants, availability, images and crypto prices."""
     if "\x00" in id_or_slug:
         raise ValidationFailed(
             details=[{"field": "id_or_slug", "message": "NUL characters are not allowed."}]
         )
     product_id, slug = parse_id_or_slug(id_or_slug)
-    return ok(
-        await catalog.product_detail(
-            session, ctx, product_id=product_id, slug=slug, staff=_is_staff(principal)
-        )
-    )
+    staff = _is_staff(principal)
+
+    async def produce() -> BaseModel:
+        return ok(await catalog.product_detail(session, ctx, product_id=product_id, slug=slug, staff=staff))
+
+    parts = None if staff else [product_id, slug]
+    return await pages.respond("product", parts, Envelope[ProductRead], produce)
 
 
 @router.post("/products", status_code=status.HTTP_201_CREATED)

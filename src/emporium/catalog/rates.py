@@ -151,14 +151,28 @@ def provider_for(settings: Settings) -> RateProvider:
 
 
 async def _cached(cache: Cache, key: str) -> Rates | None:
-    raw = await cache.get(key)
+    try:
+        raw = await cache.get(key)
+    except Exception as exc:  # a cache that is down must not take the product pages with it
+        log.warning("crypto_rates_cache_unavailable", error=repr(exc))
+        return None
     if raw is None:
         return None
     try:
         return Rates.from_json(raw)
     except (ValueError, KeyError, TypeError, InvalidOperation):
-        await cache.delete(key)
+        await _store(cache, key, None, 0)
         return None
+
+
+async def _store(cache: Cache, key: str, value: str | None, ttl_seconds: int) -> None:
+    try:
+        if value is None:
+            await cache.delete(key)
+        else:
+            await cache.set(key, value, ttl_seconds)
+    except Exception as exc:
+        log.warning("crypto_rates_cache_unavailable", error=repr(exc))
 
 
 async def current_rates(settings: Settings, cache: Cache, provider: RateProvider | None = None) -> Rates:
@@ -174,12 +188,15 @@ async def current_rates(settings: Settings, cache: Cache, provider: RateProvider
         fallback = await _cached(cache, LAST_GOOD_KEY)
         if fallback is None:
             fallback = Rates(await StaticRates(settings).fetch(), utcnow(), "static")
-        await cache.set(
-            CURRENT_KEY, fallback.to_json(), min(FAILURE_BACKOFF_SECONDS, settings.crypto_rates_ttl_seconds)
+        await _store(
+            cache,
+            CURRENT_KEY,
+            fallback.to_json(),
+            min(FAILURE_BACKOFF_SECONDS, settings.crypto_rates_ttl_seconds),
         )
         return fallback
-    await cache.set(CURRENT_KEY, rates.to_json(), settings.crypto_rates_ttl_seconds)
-    await cache.set(LAST_GOOD_KEY, rates.to_json(), LAST_GOOD_TTL_SECONDS)
+    await _store(cache, CURRENT_KEY, rates.to_json(), settings.crypto_rates_ttl_seconds)
+    await _store(cache, LAST_GOOD_KEY, rates.to_json(), LAST_GOOD_TTL_SECONDS)
     return rates
 
 

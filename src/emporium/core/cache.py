@@ -59,7 +59,10 @@ class MemoryCache:
 
 class RedisCache:
     def __init__(self, url: str, prefix: str = "emporium:") -> None:
-        self._redis: Redis = Redis.from_url(url, decode_responses=True)
+        # Bounded waits: an unreachable Redis fails a call in seconds instead of hanging the request.
+        self._redis: Redis = Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2.0, socket_timeout=2.0
+        )
         self._prefix = prefix
 
     async def get(self, key: str) -> str | None:

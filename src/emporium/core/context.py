@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 
 from emporium.core.cache import Cache, create_cache
+from emporium.core.changes import announce_to
 from emporium.core.config import Settings
 from emporium.core.db import Database
 from emporium.core.ratelimit import RateLimiter
@@ -50,6 +51,8 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
         tokens=Tokens(settings),
     )
     ctx.jobs = JobRunner(ctx)
+    # Commits made outside a request (jobs, CLI imports) announce their catalog changes too.
+    ctx.db.announcer = announce_to(ctx.cache)
     return ctx
 
 

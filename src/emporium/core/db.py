@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -18,6 +19,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from emporium.core import changes
+
+log = structlog.get_logger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -119,6 +124,10 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=False, info=self.session_info
         )
+        # The same pool, marked read-only: SQLite then begins its transactions DEFERRED.
+        self.read_only_engine: AsyncEngine | None = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        # Told which change stamps (core/changes.py) a session's commits touched, after the commit.
+        self.announcer: changes.Announcer | None = None
 
     @classmethod
     def bound_to(
@@ -139,18 +148,40 @@ class Database:
             join_transaction_mode="create_savepoint",
             info=db.session_info,
         )
+        db.read_only_engine = None
+        db.announcer = None
         return db
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits when the block ends, rolls back when it raises."""
-        async with self.sessionmaker() as session:
+    async def session(
+        self, *, read_only: bool = False, announcer: changes.Announcer | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block ends, rolls back when it raises.
+
+        Nothing is sent until the session is first used. ``read_only`` marks a transaction that should
+        not write (SQLite begins it DEFERRED). After the commit, the change stamps the session touched
+        go to ``announcer`` (default: this database's), also when a later part of the block failed.
+        """
+        bind = self.read_only_engine if read_only else None
+        async with self.sessionmaker(**({"bind": bind} if bind is not None else {})) as session:
             try:
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
+                await self._announce(session, announcer)
                 raise
+            await self._announce(session, announcer)
+
+    async def _announce(self, session: AsyncSession, announcer: changes.Announcer | None) -> None:
+        stamps = changes.take_committed(session.sync_session)
+        target = announcer or self.announcer
+        if not stamps or target is None:
+            return
+        try:
+            await target(stamps)
+        except Exception as exc:
+            log.warning("changes_not_announced", stamps=sorted(stamps), error=repr(exc))
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:

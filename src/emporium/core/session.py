@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.core.changes import announce_to
 from emporium.core.context import AppContext
-from emporium.core.db import READ_ONLY_OPTION
 
 # Safe methods must not change anything, so their transactions are read-only (see core/db.py).
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -18,10 +18,10 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     ctx: AppContext = request.app.state.ctx
     # scope="function" below: commit before the response is sent, so a client never sees a success
-    # whose transaction then failed.
-    async with ctx.db.session() as session:
-        if request.method in READ_ONLY_METHODS:
-            await session.connection(execution_options={READ_ONLY_OPTION: True})
+    # whose transaction then failed. The session connects on first use, so a request answered from the
+    # cache sends no SQL at all; stamps of cached data it changed are announced after the commit.
+    read_only = request.method in READ_ONLY_METHODS
+    async with ctx.db.session(read_only=read_only, announcer=announce_to(ctx.cache)) as session:
         yield session
 
 
