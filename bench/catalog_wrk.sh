@@ -10,7 +10,7 @@ set -euo pipefail
 SHOP=${SHOP:-http://127.0.0.1:8020}
 HELLO=${HELLO:-http://127.0.0.1:8021}
 DURATION=${DURATION:-15s}
-CONNECTIONS=${CONNECTIONS:-32}
+CONNECTIONS=${CONNECTIONS:-8}
 THREADS=${THREADS:-2}
 
 case "$SHOP$HELLO" in
@@ -22,7 +22,9 @@ command -v wrk >/dev/null || { echo "install wrk first (apt-get install wrk)" >&
 measure() {
   local label=$1 url=$2
   local out
-  out=$(wrk --latency -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" "$url")
+  # Let the server drain what the previous run left queued, so runs do not bleed into each other.
+  sleep "${PAUSE:-5}"
+  out=$(wrk --latency --timeout 10s -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" "$url")
   local rps p50 p90 p99 non2xx
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
