@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from emporium.accounts.password_policy import MAX_LENGTH, check_new_password
+from emporium.core.schemas import InputModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()./-]{5,24}$")]
@@ -25,17 +26,7 @@ GivenPassword = Annotated[str, Field(min_length=1, max_length=1024)]
 OpaqueToken = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2048)]
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_max_length=10_000)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL cannot store NUL in text (the query would fail with a 500), and no name, address,
-        # e-mail or password needs one.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("NUL characters are not allowed.")
-        return value
+Input = InputModel
 
 
 class RegisterIn(Input):

@@ -16,7 +16,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 
@@ -24,6 +23,7 @@ from emporium.catalog.models import ProductStatus
 from emporium.catalog.sanitize import DescriptionFormat
 from emporium.core.money import DecimalAmount
 from emporium.core.params import MAX_ID
+from emporium.core.schemas import InputModel
 from emporium.inventory.models import StockUnit
 
 # Larger than any price a shop sets, small enough that minor units stay far inside BIGINT.
@@ -75,26 +75,7 @@ def _check_price(value: Decimal) -> Decimal:
 Price = Annotated[DecimalAmount, AfterValidator(_check_price)]
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_max_length=10_000)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL cannot store NUL in text; no catalog field needs one.
-        if _has_nul(value):
-            raise ValueError("NUL characters are not allowed.")
-        return value
+Input = InputModel
 
 
 # Categories -----------------------------------------------------------------------------------------

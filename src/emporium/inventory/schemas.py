@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from emporium.core.params import MAX_ID
+from emporium.core.schemas import InputModel
 
 # On-hand quantities are pieces or grams; a quadrillion of either is beyond any shop and within BIGINT.
 MAX_QUANTITY = 10**15
@@ -18,15 +19,8 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 PoolId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 
 
-class Input(BaseModel):
+class Input(InputModel):
     model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("NUL characters are not allowed.")
-        return value
 
 
 class PoolSet(Input):
