@@ -2,20 +2,28 @@
 
 from emporium import demo as demo_models
 from emporium.accounts import models as accounts_models
+from emporium.cart import models as cart_models
 from emporium.catalog import models as catalog_models
+from emporium.core import idempotency_models
 from emporium.core.db import Base
 from emporium.core.jobs import models as jobs_models
 from emporium.inventory import models as inventory_models
 from emporium.notifications import models as notifications_models
+from emporium.orders import models as orders_models
+from emporium.pricing import models as pricing_models
 
 metadata = Base.metadata
 
 __all__ = [
     "accounts_models",
+    "cart_models",
     "catalog_models",
     "demo_models",
+    "idempotency_models",
     "inventory_models",
     "jobs_models",
     "metadata",
     "notifications_models",
+    "orders_models",
+    "pricing_models",
 ]

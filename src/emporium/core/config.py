@@ -97,6 +97,21 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_public_url: str | None = None
 
+    # Carts: guest carts (keyed by the X-Cart-Token) and customers' carts expire after these many days.
+    cart_guest_ttl_days: int = Field(default=7, ge=1, le=365)
+    cart_user_ttl_days: int = Field(default=30, ge=1, le=365)
+
+    # Pricing: whether catalog prices already include tax (tax is then extracted, not added).
+    # Tax is rounded per line, half to even (docs/decisions.md).
+    prices_include_tax: bool = False
+
+    # Orders: unpaid online orders are cancelled and their stock released after this many minutes.
+    order_payment_timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    # Payment methods a shopper may choose at checkout.
+    payment_methods: list[str] = ["test", "cash_on_delivery"]
+    # Guest order tracking by number + phone or e-mail, per client address.
+    order_track_rate_limit: str = "5/minute"
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -18,11 +18,15 @@ from emporium.core.db import create_engine
 # Tables that exist only in the migrations: the search index (FTS5 virtual tables and their shadow tables on
 # SQLite, a tsvector table on PostgreSQL), kept current by triggers. Autogenerate must not compare them.
 UNMODELLED_TABLE_PREFIX = "product_search"
+# SQLite's stand-in for the order number sequence (migration 0004).
+UNMODELLED_TABLES = frozenset({"order_number_seq"})
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """Alembic ``include_name`` hook: leave the unmodelled search index out of the comparison."""
-    return not (type_ == "table" and name is not None and name.startswith(UNMODELLED_TABLE_PREFIX))
+    if type_ != "table" or name is None:
+        return True
+    return not (name.startswith(UNMODELLED_TABLE_PREFIX) or name in UNMODELLED_TABLES)
 
 
 def alembic_config(url: str) -> Config:

@@ -1,0 +1,133 @@
+"""Orders, their lines (captured as they were sold) and their timeline of events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from emporium.core.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    PROCESSING = "processing"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class PaymentStatus(StrEnum):
+    AWAITING = "awaiting"
+    PENDING_VERIFICATION = "pending_verification"
+    AUTHORIZED = "authorized"
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+class StockState(StrEnum):
+    """What the order holds of its pools: a reservation, a deduction, or nothing any more."""
+
+    RESERVED = "reserved"
+    DEDUCTED = "deducted"
+    RELEASED = "released"
+    RESTOCKED = "restocked"
+
+
+_MONEY_COLUMNS = ("subtotal_minor", "discount_minor", "shipping_minor", "tax_minor", "total_minor")
+
+
+class Order(IdMixin, TimestampMixin, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        *(CheckConstraint(f"{c} >= 0", name=f"{c}_not_negative") for c in _MONEY_COLUMNS),
+        Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+        Index("ix_orders_status_expires_at", "status", "expires_at"),
+    )
+
+    # From a database sequence: ORD-2026-000123.
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    # NULL for a guest order; erased customers keep their id (the user row stays, anonymised).
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    contact_name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(320), index=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(24), default=OrderStatus.PENDING, index=True)
+    payment_status: Mapped[str] = mapped_column(String(24), default=PaymentStatus.AWAITING, index=True)
+    payment_method: Mapped[str] = mapped_column(String(32))
+    stock_state: Mapped[str] = mapped_column(String(16), default=StockState.RESERVED)
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal_minor: Mapped[int] = mapped_column(BigInteger)
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    shipping_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    prices_include_tax: Mapped[bool] = mapped_column(default=False)
+    coupon_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("coupons.id", ondelete="SET NULL"))
+    coupon_code: Mapped[str | None] = mapped_column(String(64))
+    shipping_method_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("shipping_methods.id", ondelete="SET NULL")
+    )
+    shipping_method_name: Mapped[str] = mapped_column(String(100))
+    shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON)
+    billing_address: Mapped[dict[str, Any]] = mapped_column(JSON)
+    customer_note: Mapped[str | None] = mapped_column(String(1000))
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    # Unpaid online orders are cancelled by a job once this passes; NULL for cash on delivery.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OrderLine(IdMixin, Base):
+    """A line as it was sold: name, SKU, options and prices are copies, not references."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
+        CheckConstraint("total_minor >= 0", name="total_not_negative"),
+    )
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    # RESTRICT: a product that has been sold is archived, never deleted (catalog delete_product).
+    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id", ondelete="RESTRICT"), index=True)
+    variant_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("product_variants.id", ondelete="RESTRICT"), index=True
+    )
+    pool_id: Mapped[int] = mapped_column(BigId, ForeignKey("stock_pools.id", ondelete="RESTRICT"))
+    product_name: Mapped[str] = mapped_column(String(200))
+    variant_name: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    quantity: Mapped[int] = mapped_column(Integer)
+    # Stock drawn from the pool: quantity * draw_per_unit at the time of the sale.
+    stock_draw: Mapped[int] = mapped_column(BigInteger)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    subtotal_minor: Mapped[int] = mapped_column(BigInteger)
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class OrderEvent(IdMixin, Base):
+    """The order's timeline: every status change, note, payment and stock movement, never updated."""
+
+    __tablename__ = "order_events"
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
