@@ -34,3 +34,12 @@ class Job(IdMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobSchedule(Base):
+    """When a periodic job (core/jobs/schedule.py) is next due; advanced by whichever relay enqueues it."""
+
+    __tablename__ = "job_schedules"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)

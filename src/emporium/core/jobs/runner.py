@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import random
 import secrets
+import time
 import traceback
 import weakref
 from datetime import timedelta
@@ -26,6 +27,7 @@ from emporium.core.db import utcnow
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.jobs.outbox import ENQUEUED_FLAG
 from emporium.core.jobs.registry import CURRENT_JOB_ID, HANDLERS, PermanentJobError
+from emporium.core.jobs.schedule import enqueue_due
 from emporium.core.metrics import JOBS
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 TASK_NAME = "emporium.run_job"
+# How often a relay looks for periodic jobs that are due (each look is a few statements).
+SCHEDULE_CHECK_SECONDS = 15.0
 _RUNNERS: weakref.WeakSet[JobRunner] = weakref.WeakSet()
 
 
@@ -237,10 +241,19 @@ class JobRunner:
             total += count
         return total
 
+    async def enqueue_periodic(self) -> list[str]:
+        """Put the periodic jobs that are due into the outbox (core/jobs/schedule.py)."""
+        async with self.ctx.db.session() as session:
+            return await enqueue_due(session, utcnow())
+
     async def run_forever(self, stop: asyncio.Event) -> None:
         await self.start()
+        next_schedule_check = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_schedule_check:
+                    next_schedule_check = time.monotonic() + SCHEDULE_CHECK_SECONDS
+                    await self.enqueue_periodic()
                 count = await self.run_once()
             except Exception:
                 log.exception("job_relay_error")

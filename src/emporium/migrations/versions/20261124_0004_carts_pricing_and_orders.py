@@ -28,6 +28,12 @@ def upgrade() -> None:
     else:
         op.execute("CREATE TABLE order_number_seq (id INTEGER PRIMARY KEY AUTOINCREMENT)")
     op.create_table(
+        "job_schedules",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("next_run_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_job_schedules")),
+    )
+    op.create_table(
         "coupons",
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("description", sa.String(length=300), nullable=False),
@@ -391,6 +397,7 @@ def downgrade() -> None:
 
     op.drop_table("idempotency_keys")
     op.drop_table("coupons")
+    op.drop_table("job_schedules")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP SEQUENCE order_number_seq")
     else:

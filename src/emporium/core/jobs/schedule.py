@@ -1,0 +1,61 @@
+"""Periodic jobs: cleanups and expiries that must run every so often, however many processes there are.
+
+A domain declares ``periodic("orders.expire_unpaid", every_seconds=60)`` next to its ``@job`` handler. Every
+relay calls ``enqueue_due`` now and then; moving a job's next run forward is one conditional UPDATE, so when
+several relays look at once exactly one of them enqueues the job (as an outbox row, in the same transaction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.core.jobs.models import JobSchedule
+from emporium.core.jobs.outbox import enqueue
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    every_seconds: int
+
+
+PERIODIC: dict[str, Periodic] = {}
+
+
+def periodic(name: str, *, every_seconds: int) -> None:
+    """Run the job registered as ``name`` every ``every_seconds`` (first run: as soon as a relay looks)."""
+    if every_seconds < 1:
+        raise ValueError("every_seconds must be at least 1")
+    PERIODIC[name] = Periodic(name, every_seconds)
+
+
+async def enqueue_due(session: AsyncSession, now: datetime) -> list[str]:
+    """Enqueue the periodic jobs that are due; the names enqueued. The caller commits."""
+    if not PERIODIC:
+        return []
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(JobSchedule)
+        .values([{"name": p.name, "next_run_at": now} for p in PERIODIC.values()])
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    enqueued = []
+    for spec in PERIODIC.values():
+        result = await session.execute(
+            update(JobSchedule)
+            .where(JobSchedule.name == spec.name, JobSchedule.next_run_at <= now)
+            .values(next_run_at=now + timedelta(seconds=spec.every_seconds))
+            .returning(JobSchedule.name)
+            .execution_options(synchronize_session=False)
+        )
+        if result.scalar_one_or_none() is not None:
+            enqueue(session, spec.name, {})
+            enqueued.append(spec.name)
+    return enqueued
