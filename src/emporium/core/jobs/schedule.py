@@ -39,8 +39,7 @@ async def enqueue_due(session: AsyncSession, now: datetime) -> list[str]:
     """Enqueue the periodic jobs that are due; the names enqueued. The caller commits."""
     if not PERIODIC:
         return []
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
         insert(JobSchedule)
         .values([{"name": p.name, "next_run_at": now} for p in PERIODIC.values()])
