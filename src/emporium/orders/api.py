@@ -1,0 +1,170 @@
+"""Orders API: /api/v1/orders for customers and guests, /api/v1/admin/orders for staff."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Header, Query, Request, Response, status
+
+from emporium.accounts.auth import CurrentUser, MaybePrincipal
+from emporium.cart.service import CART_TOKEN_COOKIE
+from emporium.core.context import Ctx
+from emporium.core.errors import ValidationFailed
+from emporium.core.idempotency import IdempotencyKeyHeader
+from emporium.core.pagination import Page
+from emporium.core.params import API_PREFIX, MAX_ID
+from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
+from emporium.core.session import DbSession
+from emporium.orders import schemas
+from emporium.orders.auth import (
+    OrdersReader,
+    OrdersUpdater,
+    OwnOrder,
+    OwnOrderForUpdate,
+    ReadableOrder,
+    StaffOrder,
+    StaffOrderForUpdate,
+)
+from emporium.orders.checkout import checkout
+from emporium.orders.invoice import invoice_pdf
+from emporium.orders.models import OrderStatus, PaymentStatus
+from emporium.orders.repository import OrderFilters, OrderRepository
+from emporium.orders.service import orders
+
+router = APIRouter(prefix=API_PREFIX, tags=["orders"])
+
+OrderNumber = Annotated[str, Query(min_length=5, max_length=32, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+@router.post("/orders", status_code=status.HTTP_201_CREATED)
+async def place_order(
+    data: schemas.OrderCreate,
+    response: Response,
+    ctx: Ctx,
+    session: DbSession,
+    principal: MaybePrincipal,
+    idempotency_key: IdempotencyKeyHeader,
+    x_cart_token: Annotated[str | None, Header(max_length=200)] = None,
+    cart_token: Annotated[str | None, Cookie(alias=CART_TOKEN_COOKIE, max_length=200)] = None,
+) -> Envelope[schemas.OrderRead]:
+    """Check out the caller's cart (a signed-in customer's, or the guest cart of X-Cart-Token). Every amount
+    is computed here from the catalog; send an Idempotency-Key so a retry cannot place a second order."""
+    placed = await checkout.place(
+        session,
+        ctx.settings,
+        data,
+        user=principal.user if principal else None,
+        cart_token=None if principal else (x_cart_token or cart_token),
+        idempotency_key=idempotency_key,
+    )
+    if placed.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return ok(await orders.read(session, placed.order), None if placed.replayed else "Order placed.")
+
+
+@router.get("/orders", response_model=ListEnvelope[schemas.OrderSummary])
+async def my_orders(session: DbSession, user: CurrentUser, page: Page) -> ListEnvelope[schemas.OrderSummary]:
+    items, total = await orders.page(session, OrderFilters(customer_id=user.id), page)
+    return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))
+
+
+@router.get("/orders/track")
+async def track_order(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    order_number: OrderNumber,
+    phone: Annotated[str | None, Query(min_length=6, max_length=32)] = None,
+    email: Annotated[str | None, Query(min_length=3, max_length=320)] = None,
+) -> Envelope[schemas.TrackedOrder]:
+    """Guests follow an order by its number plus the phone or e-mail given at checkout. Rate limited per
+    client address; a wrong number and a wrong phone answer the same 404."""
+    if (phone is None) == (email is None):
+        raise ValidationFailed(
+            details=[{"field": "phone", "message": "Give the phone or the e-mail, not both."}]
+        )
+    limit = ctx.limiter.parse(ctx.settings.order_track_rate_limit)
+    await ctx.limiter.enforce(limit, "orders.track", request.client.host if request.client else "unknown")
+    return ok(await orders.track(session, order_number, phone=phone, email=email))
+
+
+@router.get("/orders/{order_id}")
+async def my_order(session: DbSession, order: OwnOrder) -> Envelope[schemas.OrderRead]:
+    return ok(await orders.read(session, order))
+
+
+@router.put("/orders/{order_id}/cancel")
+async def cancel_order(
+    ctx: Ctx,
+    session: DbSession,
+    user: CurrentUser,
+    order: OwnOrderForUpdate,
+    data: schemas.CancelIn | None = None,
+) -> Envelope[schemas.OrderRead]:
+    """Cancel while pending, confirmed or processing: the stock goes back, a captured payment is refunded."""
+    result = await orders.cancel_own(
+        session, ctx.settings, order, actor_user_id=user.id, reason=data.reason if data else None
+    )
+    return ok(result, "Order cancelled.")
+
+
+@router.get("/orders/{order_id}/invoice.pdf", response_class=Response)
+async def order_invoice(ctx: Ctx, session: DbSession, order: ReadableOrder) -> Response:
+    repo = OrderRepository(session)
+    pdf = invoice_pdf(ctx.settings, order, await repo.lines(order.id))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="invoice-{order.number}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# Staff ----------------------------------------------------------------------------------------------------
+
+
+@router.get("/admin/orders", response_model=ListEnvelope[schemas.OrderSummary])
+async def admin_orders(
+    session: DbSession,
+    _staff: OrdersReader,
+    page: Page,
+    status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    payment_status: PaymentStatus | None = None,
+    created_from: datetime | None = None,
+    created_until: datetime | None = None,
+    customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    email: Annotated[str | None, Query(min_length=3, max_length=320)] = None,
+    number: Annotated[str | None, Query(min_length=5, max_length=32, pattern=r"^[A-Za-z0-9-]+$")] = None,
+) -> ListEnvelope[schemas.OrderSummary]:
+    for field, value in (("created_from", created_from), ("created_until", created_until)):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(
+                details=[{"field": field, "message": "Give a time zone, e.g. 2026-11-24T00:00Z."}]
+            )
+    filters = OrderFilters(
+        status=status_,
+        payment_status=payment_status,
+        created_from=created_from,
+        created_until=created_until,
+        customer_id=customer_id,
+        email=email,
+        number=number,
+    )
+    items, total = await orders.page(session, filters, page)
+    return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))
+
+
+@router.get("/admin/orders/{order_id}")
+async def admin_order(session: DbSession, order: StaffOrder) -> Envelope[schemas.OrderRead]:
+    return ok(await orders.read(session, order))
+
+
+@router.put("/admin/orders/{order_id}")
+async def update_order(
+    data: schemas.OrderUpdate, ctx: Ctx, session: DbSession, staff: OrdersUpdater, order: StaffOrderForUpdate
+) -> Envelope[schemas.OrderRead]:
+    """Move the order along the state machine (an illegal move is 409); add a note, carrier or tracking."""
+    return ok(await orders.staff_update(session, ctx.settings, order, data, actor_user_id=staff.id))

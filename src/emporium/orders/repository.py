@@ -1,0 +1,145 @@
+"""Every SQL statement of the orders domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, case, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.accounts.models import Address
+from emporium.catalog.models import Product
+from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: str | None = None
+    payment_status: str | None = None
+    created_from: datetime | None = None
+    created_until: datetime | None = None
+    customer_id: int | None = None
+    email: str | None = None
+    number: str | None = None
+
+
+class OrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    async def next_number(self) -> int:
+        """The next value of the order number sequence (never counted from rows; gaps are fine)."""
+        if self._dialect == "postgresql":
+            result = await self.session.execute(text("SELECT nextval('order_number_seq')"))
+        else:
+            # SQLite has no sequences: an AUTOINCREMENT key never hands out a value twice (migration 0004).
+            result = await self.session.execute(
+                text("INSERT INTO order_number_seq DEFAULT VALUES RETURNING id")
+            )
+        return int(result.scalar_one())
+
+    async def own_address(self, user_id: int, address_id: int) -> Address | None:
+        result = await self.session.execute(
+            select(Address).where(Address.id == address_id, Address.user_id == user_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def order(self, order_id: int, *, lock: bool = False) -> Order | None:
+        query = select(Order).where(Order.id == order_id)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def order_by_number(self, number: str) -> Order | None:
+        return (await self.session.execute(select(Order).where(Order.number == number))).scalar_one_or_none()
+
+    async def lines(self, order_id: int) -> list[OrderLine]:
+        result = await self.session.execute(
+            select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)
+        )
+        return list(result.scalars())
+
+    async def events(self, order_id: int) -> list[OrderEvent]:
+        result = await self.session.execute(
+            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+        )
+        return list(result.scalars())
+
+    def _filtered(self, filters: OrderFilters) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if filters.status:
+            conditions.append(Order.status == filters.status)
+        if filters.payment_status:
+            conditions.append(Order.payment_status == filters.payment_status)
+        if filters.created_from:
+            conditions.append(Order.created_at >= filters.created_from)
+        if filters.created_until:
+            conditions.append(Order.created_at < filters.created_until)
+        if filters.customer_id:
+            conditions.append(Order.user_id == filters.customer_id)
+        if filters.email:
+            conditions.append(Order.contact_email == filters.email.lower())
+        if filters.number:
+            conditions.append(Order.number == filters.number.upper())
+        return conditions
+
+    async def page(
+        self, filters: OrderFilters, *, limit: int, offset: int
+    ) -> tuple[list[tuple[Order, int]], int]:
+        """Orders newest first with their item counts, and the total matching (two statements)."""
+        conditions = self._filtered(filters)
+        items = (
+            select(func.coalesce(func.sum(OrderLine.quantity), 0))
+            .where(OrderLine.order_id == Order.id)
+            .scalar_subquery()
+        )
+        rows = await self.session.execute(
+            select(Order, items)
+            .where(*conditions)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        total = await self.session.execute(select(func.count()).select_from(Order).where(*conditions))
+        return [(order, int(count)) for order, count in rows.all()], int(total.scalar_one())
+
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[int]:
+        """Unpaid online orders past their payment deadline, skipping rows another runner holds."""
+        result = await self.session.execute(
+            select(Order.id)
+            .where(
+                Order.status == OrderStatus.PENDING,
+                Order.payment_status.in_((PaymentStatus.AWAITING, PaymentStatus.FAILED)),
+                Order.expires_at.is_not(None),
+                Order.expires_at <= now,
+            )
+            .order_by(Order.expires_at, Order.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [int(order_id) for order_id in result.scalars()]
+
+    async def count_sold(self, quantities: dict[int, int], sign: int = 1) -> None:
+        """Move products' units-sold counters (the "popularity" sort) in one statement: up when an order's
+        stock is deducted, down when that stock is put back."""
+        if not quantities:
+            return
+        amount = case({pid: sign * q for pid, q in quantities.items()}, value=Product.id)
+        await self.session.execute(
+            update(Product)
+            .where(Product.id.in_(sorted(quantities)))
+            .values(sold_count=Product.sold_count + amount)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def for_customer(self, user_id: int) -> Sequence[Order]:
+        result = await self.session.execute(
+            select(Order).where(Order.user_id == user_id).order_by(Order.created_at, Order.id)
+        )
+        return result.scalars().all()

@@ -1,0 +1,163 @@
+"""Request and response bodies of the orders API. A price or total sent by a client is ignored (unknown
+fields are dropped by InputModel): the server computes every amount."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_validator
+
+from emporium.accounts.schemas import Country, Line, Phone, PostalCode, ShortLine
+from emporium.core.money import DecimalAmount
+from emporium.core.params import MAX_ID
+from emporium.core.schemas import InputModel
+from emporium.orders.models import OrderStatus, PaymentStatus
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class AddressIn(InputModel):
+    full_name: FullName
+    phone: Phone | None = None
+    line1: Line
+    line2: Line | None = None
+    city: ShortLine
+    region: ShortLine | None = None
+    postal_code: PostalCode
+    country: Country
+
+
+class GuestContact(InputModel):
+    """Seed 003 guest checkout: a name, a phone number and an e-mail address."""
+
+    name: FullName
+    phone: Phone
+    email: EmailStr
+
+
+class OrderCreate(InputModel):
+    address_id: Id | None = None
+    shipping_address: AddressIn | None = None
+    billing_address: AddressIn | None = None
+    shipping_method_id: Id
+    payment_method: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    guest: GuestContact | None = None
+    note: Note | None = None
+
+    @model_validator(mode="after")
+    def _one_address(self) -> OrderCreate:
+        if (self.address_id is None) == (self.shipping_address is None):
+            raise ValueError("Give either address_id (a saved address) or shipping_address.")
+        return self
+
+
+class OrderLineRead(BaseModel):
+    id: int
+    product_id: int
+    variant_id: int
+    product_name: str
+    variant_name: str
+    sku: str
+    options: dict[str, Any]
+    quantity: int
+    unit_price: DecimalAmount
+    subtotal: DecimalAmount
+    discount: DecimalAmount
+    tax: DecimalAmount
+    total: DecimalAmount
+
+
+class OrderEventRead(BaseModel):
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class OrderTotals(BaseModel):
+    subtotal: DecimalAmount
+    discount: DecimalAmount
+    shipping: DecimalAmount
+    tax: DecimalAmount
+    total: DecimalAmount
+    prices_include_tax: bool
+
+
+class OrderSummary(BaseModel):
+    id: int
+    number: str
+    status: OrderStatus
+    payment_status: PaymentStatus
+    payment_method: str
+    currency: str
+    total: DecimalAmount
+    item_count: int
+    created_at: datetime
+
+
+class OrderRead(BaseModel):
+    id: int
+    number: str
+    status: OrderStatus
+    payment_status: PaymentStatus
+    payment_method: str
+    stock_state: str
+    currency: str
+    totals: OrderTotals
+    coupon_code: str | None
+    shipping_method: str
+    shipping_address: dict[str, Any]
+    billing_address: dict[str, Any]
+    contact: dict[str, Any]
+    customer_id: int | None
+    note: str | None
+    carrier: str | None
+    tracking_number: str | None
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    lines: list[OrderLineRead]
+    timeline: list[OrderEventRead]
+
+
+class TrackedOrder(BaseModel):
+    """What a guest sees when tracking: no address, no contact details."""
+
+    number: str
+    status: OrderStatus
+    payment_status: PaymentStatus
+    currency: str
+    total: DecimalAmount
+    carrier: str | None
+    tracking_number: str | None
+    created_at: datetime
+    lines: list[dict[str, Any]]
+    timeline: list[OrderEventRead]
+
+
+class CancelIn(InputModel):
+    reason: Note | None = None
+
+
+StaffTarget = Literal["confirmed", "processing", "shipped", "delivered", "cancelled", "returned"]
+
+
+class OrderUpdate(InputModel):
+    """Staff move an order along the state machine, optionally with a note, carrier and tracking number."""
+
+    status: StaffTarget | None = None
+    note: Note | None = None
+    carrier: Label | None = None
+    tracking_number: Label | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> OrderUpdate:
+        if all(v is None for v in (self.status, self.note, self.carrier, self.tracking_number)):
+            raise ValueError("Give a status, a note, a carrier or a tracking number.")
+        return self

@@ -1,0 +1,107 @@
+"""Reading orders (a customer's own, staff lists, guest tracking) and the moves customers and staff make."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.core.config import Settings
+from emporium.core.errors import NotFound
+from emporium.core.pagination import PageParams
+from emporium.orders import schemas
+from emporium.orders.lifecycle import CUSTOMER_CANCELLABLE, IllegalTransition, add_event, lifecycle
+from emporium.orders.models import Order, OrderStatus
+from emporium.orders.repository import OrderFilters, OrderRepository
+from emporium.orders.views import order_read, order_summary, tracked_order
+
+
+def order_not_found() -> NotFound:
+    return NotFound("No such order.", code="ORDER_NOT_FOUND")
+
+
+def phone_digits(phone: str | None) -> str:
+    return re.sub(r"\D", "", phone or "")
+
+
+class OrderService:
+    async def read(self, session: AsyncSession, order: Order) -> schemas.OrderRead:
+        repo = OrderRepository(session)
+        return order_read(order, await repo.lines(order.id), await repo.events(order.id))
+
+    async def page(
+        self, session: AsyncSession, filters: OrderFilters, page: PageParams
+    ) -> tuple[list[schemas.OrderSummary], int]:
+        rows, total = await OrderRepository(session).page(filters, limit=page.limit, offset=page.offset)
+        return [order_summary(order, count) for order, count in rows], total
+
+    async def track(
+        self, session: AsyncSession, number: str, *, phone: str | None, email: str | None
+    ) -> schemas.TrackedOrder:
+        """Seed 003 search by phone: the order only when its number AND the phone or e-mail match; any
+        mismatch looks exactly like an unknown number."""
+        repo = OrderRepository(session)
+        order = await repo.order_by_number(number.strip().upper())
+        if order is None:
+            raise order_not_found()
+        if phone is not None:
+            given = phone_digits(phone)
+            matches = len(given) >= 6 and given == phone_digits(order.contact_phone)
+        else:
+            matches = (email or "").strip().lower() == order.contact_email
+        if not matches:
+            raise order_not_found()
+        return tracked_order(order, await repo.lines(order.id), await repo.events(order.id))
+
+    async def cancel_own(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        order: Order,
+        *,
+        actor_user_id: int,
+        reason: str | None,
+    ) -> schemas.OrderRead:
+        if OrderStatus(order.status) not in CUSTOMER_CANCELLABLE:
+            raise IllegalTransition(f"An order that is {order.status} can no longer be cancelled.")
+        await lifecycle.move(
+            session, settings, order, OrderStatus.CANCELLED, actor_user_id=actor_user_id, note=reason
+        )
+        await session.flush()
+        return await self.read(session, order)
+
+    async def staff_update(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        order: Order,
+        data: schemas.OrderUpdate,
+        *,
+        actor_user_id: int,
+    ) -> schemas.OrderRead:
+        if data.carrier is not None or data.tracking_number is not None:
+            order.carrier = data.carrier or order.carrier
+            order.tracking_number = data.tracking_number or order.tracking_number
+            add_event(
+                session,
+                order,
+                "shipment",
+                actor_user_id=actor_user_id,
+                data={"carrier": order.carrier, "tracking_number": order.tracking_number},
+            )
+        if data.status is not None:
+            await lifecycle.move(
+                session,
+                settings,
+                order,
+                OrderStatus(data.status),
+                actor_user_id=actor_user_id,
+                note=data.note,
+            )
+        elif data.note is not None:
+            add_event(session, order, "note", actor_user_id=actor_user_id, note=data.note)
+        await session.flush()
+        return await self.read(session, order)
+
+
+orders = OrderService()

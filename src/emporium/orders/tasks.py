@@ -1,0 +1,65 @@
+"""Background work of the orders domain: unpaid orders expire, old idempotency keys are forgotten."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from emporium.core import idempotency
+from emporium.core.context import AppContext
+from emporium.core.db import utcnow
+from emporium.core.jobs import job
+from emporium.core.jobs.schedule import periodic
+from emporium.orders.lifecycle import lifecycle
+from emporium.orders.models import OrderStatus
+from emporium.orders.repository import OrderRepository
+
+log = structlog.get_logger(__name__)
+
+EXPIRE_UNPAID_JOB = "orders.expire_unpaid"
+FORGET_KEYS_JOB = "orders.forget_idempotency_keys"
+EXPIRY_BATCH = 100
+IDEMPOTENCY_KEY_DAYS = 7
+
+
+async def expire_unpaid(ctx: AppContext, *, limit: int = EXPIRY_BATCH) -> int:
+    """Cancel unpaid online orders past their payment deadline and release their stock; how many."""
+    async with ctx.db.session() as session:
+        repo = OrderRepository(session)
+        expired = 0
+        for order_id in await repo.due_for_expiry(utcnow(), limit):
+            order = await repo.order(order_id)
+            if order is None:
+                continue
+            await lifecycle.move(
+                session,
+                ctx.settings,
+                order,
+                OrderStatus.CANCELLED,
+                actor_user_id=None,
+                note="Payment not received in time.",
+                kind="expired",
+            )
+            expired += 1
+    if expired:
+        log.info("orders_expired", count=expired)
+    return expired
+
+
+@job(EXPIRE_UNPAID_JOB, max_attempts=3)
+async def _expire_unpaid(ctx: AppContext, payload: dict[str, Any]) -> None:
+    # A full batch means more may be waiting: keep going until a batch comes back short.
+    while await expire_unpaid(ctx) == EXPIRY_BATCH:
+        pass
+
+
+@job(FORGET_KEYS_JOB, max_attempts=3)
+async def _forget_idempotency_keys(ctx: AppContext, payload: dict[str, Any]) -> None:
+    async with ctx.db.session() as session:
+        await idempotency.forget_older_than(session, utcnow() - timedelta(days=IDEMPOTENCY_KEY_DAYS))
+
+
+periodic(EXPIRE_UNPAID_JOB, every_seconds=60)
+periodic(FORGET_KEYS_JOB, every_seconds=24 * 3600)
