@@ -27,7 +27,7 @@ from emporium.core.money import from_minor
 from emporium.inventory.reservations import reservations
 from emporium.notifications.service import notifications
 from emporium.orders import schemas
-from emporium.orders.lifecycle import OFFLINE_METHODS, add_event
+from emporium.orders.lifecycle import OFFLINE_METHODS, PLACED_HOOKS, add_event
 from emporium.orders.models import Order, OrderLine, OrderStatus, PaymentStatus, StockState
 from emporium.orders.repository import OrderRepository
 from emporium.pricing.calculations import Totals
@@ -214,6 +214,8 @@ class Checkout:
             template="order_confirmation",
             context=self._confirmation_context(settings, order, rows, totals),
         )
+        for hook in PLACED_HOOKS:
+            await hook(session, settings, order)
         await session.flush()
         return Placed(order, replayed=False)
 

@@ -46,12 +46,20 @@ CASH_ON_DELIVERY = "cash_on_delivery"
 OFFLINE_METHODS = frozenset({CASH_ON_DELIVERY, "bank_transfer"})
 _CAPTURED = frozenset({PaymentStatus.PAID, PaymentStatus.AUTHORIZED, PaymentStatus.PARTIALLY_REFUNDED})
 
-# Called when an order whose payment was captured is cancelled: the payments domain registers the refund.
-CancellationHook = Callable[[AsyncSession, Settings, Order], Awaitable[None]]
-CANCELLATION_HOOKS: list[CancellationHook] = []
+# Hooks of other domains (registered at import, see emporium/registry.py), run inside the order's transaction:
+# after an order is placed (the payments domain prepares the payment: bank transfer instructions, a crypto
+# address), and when an order whose payment was captured is cancelled (the payments domain refunds it).
+OrderHook = Callable[[AsyncSession, Settings, Order], Awaitable[None]]
+PLACED_HOOKS: list[OrderHook] = []
+CANCELLATION_HOOKS: list[OrderHook] = []
 
 
-def register_cancellation_hook(hook: CancellationHook) -> None:
+def register_placed_hook(hook: OrderHook) -> None:
+    if hook not in PLACED_HOOKS:
+        PLACED_HOOKS.append(hook)
+
+
+def register_cancellation_hook(hook: OrderHook) -> None:
     if hook not in CANCELLATION_HOOKS:
         CANCELLATION_HOOKS.append(hook)
 
