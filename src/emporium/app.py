@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from emporium import __version__, registry
 from emporium.accounts.api import auth_router, users_router
+from emporium.cart.api import router as cart_router
 from emporium.catalog.api import router as catalog_router
 from emporium.catalog.csv_api import import_body_limit
 from emporium.catalog.csv_api import router as csv_router
@@ -25,6 +26,7 @@ from emporium.core.logging import configure_logging
 from emporium.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
+from emporium.orders.api import router as orders_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
 # Order matters where paths overlap: /products/search must come before /products/{id_or_slug}.
@@ -37,6 +39,8 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     media_router,
     catalog_router,
     inventory_router,
+    cart_router,
+    orders_router,
 )
 
 

@@ -12,6 +12,9 @@ MODULES = (
     "emporium.notifications.privacy",
     "emporium.catalog.media",
     "emporium.catalog.cache",
+    "emporium.cart.tasks",
+    "emporium.orders.tasks",
+    "emporium.orders.privacy",
 )
 
 

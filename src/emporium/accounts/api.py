@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from emporium.accounts import schemas
 from emporium.accounts.auth import CurrentUser, SignedIn, SigningOut
+from emporium.accounts.hooks import after_login
 from emporium.accounts.privacy import erase_user, export_user
 from emporium.accounts.profile import profiles
 from emporium.accounts.service import ClientInfo, RefreshTokenReused, auth, to_read
@@ -52,7 +53,9 @@ async def register(data: schemas.RegisterIn, session: DbSession, ctx: Ctx) -> En
 async def login(
     data: schemas.LoginIn, request: Request, session: DbSession, ctx: Ctx
 ) -> Envelope[schemas.TokenPair]:
-    return ok(await auth.login(session, ctx, data, client_info(request)))
+    pair = await auth.login(session, ctx, data, client_info(request))
+    await after_login(session, ctx.settings, pair.user.id, request)
+    return ok(pair)
 
 
 @auth_router.post("/refresh")

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.models import User
-from emporium.cart.repository import CartRepository, CartRow
+from emporium.cart.repository import CartLine, CartRepository
 from emporium.cart.service import carts, token_digest
 from emporium.core import idempotency
 from emporium.core.config import Settings
@@ -100,7 +101,7 @@ class Checkout:
         shipping_address, contact = await self._addresses_and_contact(repo, data, user)
 
         cart = await carts.find(session, settings, user_id=user.id if user else None, token=cart_token)
-        rows = await CartRepository(session).lines_with_catalog(cart.id) if cart is not None else []
+        rows = await CartRepository(session).lines(cart.id) if cart is not None else []
         if cart is None or not rows:
             raise CartEmpty()
         problems = carts.problems(rows)
@@ -133,8 +134,8 @@ class Checkout:
             )
 
         draws: dict[int, int] = defaultdict(int)
-        for item, variant, _, pool in rows:
-            draws[pool.id] += item.quantity * variant.draw_per_unit
+        for row in rows:
+            draws[row.pool.id] += row.item.quantity * row.variant.draw_per_unit
         await reservations.reserve(session, draws)
 
         now = utcnow()
@@ -171,25 +172,29 @@ class Checkout:
         await session.flush()
 
         by_variant = {line.variant_id: line for line in totals.lines}
-        session.add_all(
-            OrderLine(
-                order_id=order.id,
-                product_id=product.id,
-                variant_id=variant.id,
-                pool_id=pool.id,
-                product_name=product.name,
-                variant_name=variant.name,
-                sku=variant.sku,
-                options=variant.options,
-                quantity=item.quantity,
-                stock_draw=item.quantity * variant.draw_per_unit,
-                unit_price_minor=variant.price_minor,
-                subtotal_minor=by_variant[variant.id].subtotal_minor,
-                discount_minor=by_variant[variant.id].discount_minor,
-                tax_minor=by_variant[variant.id].tax_minor,
-                total_minor=by_variant[variant.id].total_minor,
-            )
-            for item, variant, product, pool in rows
+        # One INSERT for every line (Core, no RETURNING: the ORM would send one statement per line).
+        await session.execute(
+            insert(OrderLine),
+            [
+                {
+                    "order_id": order.id,
+                    "product_id": row.product.id,
+                    "variant_id": row.variant.id,
+                    "pool_id": row.pool.id,
+                    "product_name": row.product.name,
+                    "variant_name": row.variant.name,
+                    "sku": row.variant.sku,
+                    "options": row.variant.options,
+                    "quantity": row.item.quantity,
+                    "stock_draw": row.item.quantity * row.variant.draw_per_unit,
+                    "unit_price_minor": row.variant.price_minor,
+                    "subtotal_minor": by_variant[row.variant.id].subtotal_minor,
+                    "discount_minor": by_variant[row.variant.id].discount_minor,
+                    "tax_minor": by_variant[row.variant.id].tax_minor,
+                    "total_minor": by_variant[row.variant.id].total_minor,
+                }
+                for row in rows
+            ],
         )
         if quote.coupon is not None:
             await pricing.redeem(
@@ -207,7 +212,7 @@ class Checkout:
             await idempotency.complete(
                 session, scope=scope, operation=OPERATION, key=idempotency_key, resource_id=order.id
             )
-        await carts.clear(session, cart)
+        await carts.clear(session, settings, cart)
         notifications.queue_email(
             session,
             to=order.contact_email,
@@ -250,7 +255,7 @@ class Checkout:
         return shipping, contact
 
     def _confirmation_context(
-        self, settings: Settings, order: Order, rows: Sequence[CartRow], totals: Totals
+        self, settings: Settings, order: Order, rows: Sequence[CartLine], totals: Totals
     ) -> dict[str, Any]:
         def money(minor: int) -> str:
             return f"{from_minor(minor, order.currency):f} {order.currency}"
@@ -261,11 +266,11 @@ class Checkout:
             "number": order.number,
             "lines": [
                 {
-                    "name": f"{product.name} ({variant.name})",
-                    "quantity": item.quantity,
-                    "total": money(item.quantity * variant.price_minor),
+                    "name": f"{row.product.name} ({row.variant.name})",
+                    "quantity": row.item.quantity,
+                    "total": money(row.item.quantity * row.variant.price_minor),
                 }
-                for item, variant, product, _ in rows
+                for row in rows
             ],
             "subtotal": money(totals.subtotal_minor),
             "discount": money(totals.discount_minor) if totals.discount_minor else None,

@@ -1,0 +1,225 @@
+"""Checkouts per second against a running shop, and a race for scarce stock.
+
+    EMPORIUM_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/emporium_bench \
+        .venv/bin/emporium serve --port 8030 --workers 2 &
+    EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py --url http://127.0.0.1:8030 \
+        --scenario spread --buyers 2000 --concurrency 32
+    EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py --url http://127.0.0.1:8030 \
+        --scenario race --buyers 200 --units 100 --concurrency 200
+
+The guest carts are written straight into the database first (that is not what is measured); then every
+buyer sends one POST /api/v1/orders and the script prints orders/s, latencies and the oversell count read
+back from the database (pools whose reservations exceed their stock, and for ``race`` the orders placed
+beyond the units there were). Targets only loopback addresses and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import os
+import random
+import secrets
+import socket
+import statistics
+import time
+from datetime import timedelta
+from urllib.parse import urlparse
+
+import httpx
+from emporium.cart.service import token_digest
+from sqlalchemy import func, select
+
+from emporium.cart.models import Cart, CartItem
+from emporium.catalog.models import Product, ProductVariant
+from emporium.core.db import Database, utcnow
+from emporium.inventory.models import StockPool
+from emporium.orders.models import Order, OrderLine
+from emporium.pricing.models import ShippingMethod, ShippingZone
+
+ADDRESS = {
+    "full_name": "Bench Buyer",
+    "phone": "+1 202 555 0100",
+    "line1": "1 Loop Road",
+    "city": "Localhost",
+    "postal_code": "12345",
+    "country": "US",
+}
+
+
+def _require_loopback(url: str) -> None:
+    host = urlparse(url).hostname or ""
+    if not ipaddress.ip_address(socket.gethostbyname(host)).is_loopback:
+        raise SystemExit(f"refusing to load {host}: this benchmark only targets loopback addresses")
+
+
+async def _shipping_method(db: Database) -> int:
+    async with db.session() as session:
+        found = (await session.execute(select(ShippingMethod.id).limit(1))).scalar_one_or_none()
+        if found is not None:
+            return int(found)
+        zone = ShippingZone(name="Bench zone", countries=["*"])
+        session.add(zone)
+        await session.flush()
+        method = ShippingMethod(zone_id=zone.id, name="Bench flat", kind="flat_rate", price_minor=500)
+        session.add(method)
+        await session.flush()
+        return method.id
+
+
+async def _spread_carts(db: Database, buyers: int) -> list[str]:
+    """One cart per buyer with 1-3 random in-stock variants of active products."""
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(ProductVariant.id, ProductVariant.price_minor)
+                .join(Product, Product.id == ProductVariant.product_id)
+                .join(StockPool, StockPool.id == ProductVariant.pool_id)
+                .where(
+                    Product.status == "active",
+                    ProductVariant.is_active,
+                    StockPool.on_hand - StockPool.reserved >= ProductVariant.draw_per_unit * 3,
+                )
+                .limit(20_000)
+            )
+        ).all()
+    if not rows:
+        raise SystemExit("no variant in stock: load a catalog first (emporium demo --products 10000)")
+    rng = random.Random(7)  # noqa: S311 - a benchmark's choice of products, not security
+    return await _write_carts(
+        db, [rng.sample(rows, k=min(len(rows), rng.randint(1, 3))) for _ in range(buyers)]
+    )
+
+
+async def _race_carts(db: Database, buyers: int, units: int) -> tuple[list[str], int]:
+    """A fresh product with ``units`` in stock, and one cart per buyer holding one of it."""
+    async with db.session() as session:
+        pool = StockPool(name="Bench race", unit="pc", on_hand=units, reserved=0, low_stock_threshold=0)
+        session.add(pool)
+        await session.flush()
+        product = Product(
+            name="Bench race item", slug=f"bench-race-{secrets.token_hex(4)}", status="active", currency="USD"
+        )
+        session.add(product)
+        await session.flush()
+        variant = ProductVariant(
+            product_id=product.id,
+            sku=f"RACE-{secrets.token_hex(4)}",
+            name="Only",
+            price_minor=999,
+            pool_id=pool.id,
+            draw_per_unit=1,
+            is_default=True,
+            options={},
+        )
+        session.add(variant)
+        await session.flush()
+        pool_id, row = pool.id, (variant.id, variant.price_minor)
+    return await _write_carts(db, [[row] for _ in range(buyers)]), pool_id
+
+
+async def _write_carts(db: Database, baskets: list[list[tuple[int, int]]]) -> list[str]:
+    tokens = [secrets.token_urlsafe(24) for _ in baskets]
+    async with db.session() as session:
+        carts = [Cart(token_hash=token_digest(t), expires_at=utcnow() + timedelta(days=1)) for t in tokens]
+        session.add_all(carts)
+        await session.flush()
+        session.add_all(
+            CartItem(cart_id=cart.id, variant_id=variant_id, quantity=1, price_seen_minor=price)
+            for cart, basket in zip(carts, baskets, strict=True)
+            for variant_id, price in basket
+        )
+    return tokens
+
+
+async def _oversold(db: Database, race_pool: int | None, units: int) -> int:
+    async with db.session() as session:
+        bad_pools = (
+            await session.execute(
+                select(func.count()).select_from(StockPool).where(StockPool.reserved > StockPool.on_hand)
+            )
+        ).scalar_one()
+        beyond = 0
+        if race_pool is not None:
+            sold = (
+                await session.execute(
+                    select(func.coalesce(func.sum(OrderLine.stock_draw), 0))
+                    .join(Order, Order.id == OrderLine.order_id)
+                    .where(OrderLine.pool_id == race_pool, Order.status != "cancelled")
+                )
+            ).scalar_one()
+            beyond = max(0, int(sold) - units)
+    return int(bad_pools) + beyond
+
+
+async def run(url: str, scenario: str, buyers: int, units: int, concurrency: int) -> None:
+    _require_loopback(url)
+    db = Database(os.environ["EMPORIUM_DATABASE_URL"])
+    try:
+        method_id = await _shipping_method(db)
+        race_pool = None
+        if scenario == "race":
+            tokens, race_pool = await _race_carts(db, buyers, units)
+        else:
+            tokens = await _spread_carts(db, buyers)
+        body = {
+            "shipping_address": ADDRESS,
+            "shipping_method_id": method_id,
+            "payment_method": "test",
+            "guest": {"name": "Bench Buyer", "phone": "+12025550100", "email": "bench@example.com"},
+        }
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for token in tokens:
+            queue.put_nowait(token)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+
+            async def buyer() -> None:
+                while True:
+                    try:
+                        token = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        return
+                    started = time.perf_counter()
+                    response = await client.post(
+                        "/api/v1/orders",
+                        json=body,
+                        headers={"X-Cart-Token": token, "Idempotency-Key": f"bench-{token}"},
+                    )
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+            started = time.perf_counter()
+            await asyncio.gather(*(buyer() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+        placed = statuses.get(201, 0)
+        q = statistics.quantiles(latencies, n=100)
+        print(
+            f"scenario={scenario} buyers={buyers} concurrency={concurrency} "
+            f"statuses={dict(sorted(statuses.items()))}\n"
+            f"orders={placed} in {elapsed:.1f} s = {placed / elapsed:.0f} orders/s  "
+            f"p50={q[49]:.0f} ms  p95={q[94]:.0f} ms  p99={q[98]:.0f} ms\n"
+            f"oversold={await _oversold(db, race_pool, units)}"
+        )
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:8030")
+    parser.add_argument("--scenario", choices=("spread", "race"), default="spread")
+    parser.add_argument("--buyers", type=int, default=1000)
+    parser.add_argument("--units", type=int, default=100, help="stock of the raced product (race only)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    asyncio.run(run(args.url, args.scenario, args.buyers, args.units, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Cart API (seed 002 names): /api/v1/cart for signed-in customers and guests alike."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from emporium.accounts.schemas import Country
+from emporium.cart import schemas
+from emporium.cart.auth import CartForChange, ExistingCart, Owner
+from emporium.cart.models import Cart
+from emporium.cart.service import carts, item_not_found
+from emporium.core.context import Ctx
+from emporium.core.params import API_PREFIX, MAX_ID, IdPath
+from emporium.core.responses import Envelope, ok
+from emporium.core.session import DbSession
+
+router = APIRouter(prefix=f"{API_PREFIX}/cart", tags=["cart"])
+
+
+async def _view(ctx: Ctx, session: DbSession, cart: Cart | None, owner: Owner) -> schemas.CartRead:
+    return await carts.view(session, ctx.settings, cart, user_id=owner.user_id)
+
+
+@router.get("")
+async def get_cart(
+    ctx: Ctx,
+    session: DbSession,
+    cart: ExistingCart,
+    owner: Owner,
+    country: Annotated[Country | None, Query(min_length=2, max_length=2)] = None,
+    region: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    shipping_method_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Envelope[schemas.CartRead]:
+    """Current prices, each line's availability, notices, and totals (an estimate of tax and shipping
+    when ``country`` and ``shipping_method_id`` are given)."""
+    view = await carts.view(
+        session,
+        ctx.settings,
+        cart,
+        user_id=owner.user_id,
+        country=country,
+        region=region,
+        shipping_method_id=shipping_method_id,
+    )
+    return ok(view)
+
+
+@router.post("/items", status_code=status.HTTP_201_CREATED)
+async def add_item(
+    data: schemas.ItemAdd, ctx: Ctx, session: DbSession, cart: CartForChange, owner: Owner
+) -> Envelope[schemas.CartRead]:
+    await carts.add(session, cart, data)
+    return ok(await _view(ctx, session, cart, owner), "Added to the cart.")
+
+
+@router.put("/items/{cart_item_id}")
+async def update_item(
+    cart_item_id: IdPath,
+    data: schemas.ItemUpdate,
+    ctx: Ctx,
+    session: DbSession,
+    cart: ExistingCart,
+    owner: Owner,
+) -> Envelope[schemas.CartRead]:
+    if cart is None:
+        raise item_not_found()
+    await carts.update(session, cart, cart_item_id, data)
+    return ok(await _view(ctx, session, cart, owner))
+
+
+@router.delete("/items/{cart_item_id}")
+async def remove_item(
+    cart_item_id: IdPath, ctx: Ctx, session: DbSession, cart: ExistingCart, owner: Owner
+) -> Envelope[schemas.CartRead]:
+    if cart is None:
+        raise item_not_found()
+    await carts.remove(session, cart, cart_item_id)
+    return ok(await _view(ctx, session, cart, owner), "Removed from the cart.")
+
+
+@router.delete("")
+async def empty_cart(
+    ctx: Ctx, session: DbSession, cart: ExistingCart, owner: Owner
+) -> Envelope[schemas.CartRead]:
+    if cart is not None:
+        await carts.empty(session, cart)
+    return ok(await _view(ctx, session, cart, owner), "The cart is empty.")
+
+
+@router.post("/coupon")
+async def apply_coupon(
+    data: schemas.CouponIn, ctx: Ctx, session: DbSession, cart: CartForChange, owner: Owner
+) -> Envelope[schemas.CartRead]:
+    """One coupon per cart: a new code replaces the old one. An unusable code is refused with the reason."""
+    await carts.apply_coupon(session, ctx.settings, cart, data.code, user_id=owner.user_id)
+    return ok(await _view(ctx, session, cart, owner), "Coupon applied.")
+
+
+@router.delete("/coupon")
+async def remove_coupon(
+    ctx: Ctx, session: DbSession, cart: ExistingCart, owner: Owner
+) -> Envelope[schemas.CartRead]:
+    if cart is not None:
+        cart.coupon_code = None
+    return ok(await _view(ctx, session, cart, owner), "Coupon removed.")
+
+
+@router.post("/validate-inventory")
+async def validate_inventory(session: DbSession, cart: ExistingCart) -> Envelope[schemas.InventoryCheck]:
+    """Seed 003: which lines can be bought as they stand, with the reason for each that cannot."""
+    return ok(await carts.check(session, cart))

@@ -1,0 +1,96 @@
+"""Request and response bodies of the cart API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from emporium.cart.models import MAX_LINE_QUANTITY
+from emporium.core.money import DecimalAmount
+from emporium.core.params import MAX_ID
+from emporium.core.schemas import InputModel
+
+# Strict: 1.5 and "3" are refused, not rounded or parsed.
+Quantity = Annotated[int, Field(strict=True, ge=1, le=MAX_LINE_QUANTITY)]
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+
+
+class ItemAdd(InputModel):
+    variant_id: Id | None = None
+    product_id: Id | None = None
+    quantity: Quantity = 1
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ItemAdd:
+        if (self.variant_id is None) == (self.product_id is None):
+            raise ValueError("Give either variant_id or product_id.")
+        return self
+
+
+class ItemUpdate(InputModel):
+    quantity: Quantity
+
+
+class CouponIn(InputModel):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class CartLineRead(BaseModel):
+    id: int
+    variant_id: int
+    product_id: int
+    product_name: str
+    product_slug: str
+    variant_name: str
+    sku: str
+    options: dict[str, Any]
+    quantity: int
+    unit_price: DecimalAmount
+    line_total: DecimalAmount
+    # How many units of this line can be bought, given the other lines drawing on the same pool.
+    units_available: int
+    purchasable: bool
+    notices: list[str]
+
+
+class CartTotals(BaseModel):
+    subtotal: DecimalAmount
+    discount: DecimalAmount
+    shipping: DecimalAmount
+    tax: DecimalAmount
+    total: DecimalAmount
+    prices_include_tax: bool
+
+
+class CouponState(BaseModel):
+    code: str
+    applied: bool
+    problem: str | None
+
+
+class CartRead(BaseModel):
+    id: int | None
+    currency: str
+    items: list[CartLineRead]
+    item_count: int
+    coupon: CouponState | None
+    totals: CartTotals
+    shipping_method: str | None
+    notices: list[str]
+    expires_at: datetime | None
+
+
+class LineCheck(BaseModel):
+    cart_item_id: int
+    variant_id: int
+    purchasable: bool
+    code: str | None
+    reason: str | None
+    units_available: int
+
+
+class InventoryCheck(BaseModel):
+    purchasable: bool
+    lines: list[LineCheck]

@@ -1,0 +1,394 @@
+"""Cart rules: whose cart it is, what each line can still buy, and what the cart costs now.
+
+A signed-in customer has one cart row; a guest has one keyed by the digest of a random token that the
+client keeps (X-Cart-Token header or cart_token cookie). Carts expire after a configurable number of days
+without a change. Availability is checked per pool: the draws of every line on one pool (the 250 g and
+1 kg boxes of one sweet) are added up against what the pool has left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.cart import schemas
+from emporium.cart.models import MAX_LINE_QUANTITY, Cart, CartItem
+from emporium.cart.repository import CartLine, CartRepository
+from emporium.catalog.models import ProductStatus, ProductVariant
+from emporium.core.config import Settings
+from emporium.core.db import utcnow
+from emporium.core.errors import Conflict, NotFound, ValidationFailed
+from emporium.core.money import from_minor
+from emporium.inventory.models import StockPool
+from emporium.pricing.calculations import PricedLine
+from emporium.pricing.service import Quote, pricing
+
+CART_TOKEN_HEADER = "X-Cart-Token"  # noqa: S105 - a header name
+CART_TOKEN_COOKIE = "cart_token"  # noqa: S105 - a cookie name
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    cart_item_id: int
+    variant_id: int
+    code: str
+    message: str
+
+
+class InsufficientStock(Conflict):
+    code = "INSUFFICIENT_STOCK"
+    message = "Not enough stock for this quantity."
+
+
+def _check_room(available: int, quantity: int) -> None:
+    if quantity > available:
+        raise InsufficientStock(
+            f"Only {available} can be added.",
+            details=[{"field": "quantity", "message": f"{available} available"}],
+        )
+
+
+def item_not_found() -> NotFound:
+    return NotFound("No such item in your cart.", code="CART_ITEM_NOT_FOUND")
+
+
+def room_for(lines: Sequence[CartLine], variant: ProductVariant, pool: StockPool) -> int:
+    """How many units of ``variant`` fit in its pool beside the cart's other lines on that pool."""
+    others = sum(
+        line.item.quantity * line.variant.draw_per_unit
+        for line in lines
+        if line.pool.id == pool.id and line.variant.id != variant.id
+    )
+    return max(pool.on_hand - pool.reserved - others, 0) // variant.draw_per_unit
+
+
+def units_left(lines: Sequence[CartLine]) -> dict[int, int]:
+    """For each line (by cart item id), how many units it could hold beside the other lines of its pool."""
+    return {line.item.id: room_for(lines, line.variant, line.pool) for line in lines}
+
+
+def line_problems(lines: Sequence[CartLine]) -> list[LineProblem]:
+    """Lines that cannot be bought as they stand. Stock is handed out to lines in cart order, so when two
+    lines of one pool do not both fit, the later one is named."""
+    problems = []
+    remaining: dict[int, int] = {}
+    for line in lines:
+        item, variant = line.item, line.variant
+        if line.product.status != ProductStatus.ACTIVE:
+            problems.append(
+                LineProblem(item.id, variant.id, "PRODUCT_NOT_ACTIVE", "This product is not for sale.")
+            )
+            continue
+        if not variant.is_active:
+            problems.append(
+                LineProblem(item.id, variant.id, "VARIANT_INACTIVE", "This option is not for sale.")
+            )
+            continue
+        left = remaining.setdefault(line.pool.id, line.pool.on_hand - line.pool.reserved)
+        needed = item.quantity * variant.draw_per_unit
+        if needed > left:
+            units = max(left, 0) // variant.draw_per_unit
+            problems.append(
+                LineProblem(item.id, variant.id, "INSUFFICIENT_STOCK", f"Only {units} can be bought now.")
+            )
+            continue
+        remaining[line.pool.id] = left - needed
+    return problems
+
+
+class CartService:
+    def _expiry(self, settings: Settings, cart_user_id: int | None, now: datetime) -> datetime:
+        days = settings.cart_user_ttl_days if cart_user_id else settings.cart_guest_ttl_days
+        return now + timedelta(days=days)
+
+    async def find(
+        self, session: AsyncSession, settings: Settings, *, user_id: int | None, token: str | None
+    ) -> Cart | None:
+        """The caller's live cart, or None (one statement). Expired carts are as good as gone."""
+        repo, now = CartRepository(session), utcnow()
+        if user_id is not None:
+            return await repo.cart_for_user(user_id, now)
+        if token:
+            return await repo.cart_for_token(token_digest(token), now)
+        return None
+
+    async def get_or_create(
+        self, session: AsyncSession, settings: Settings, *, user_id: int | None, token: str | None
+    ) -> tuple[Cart, str | None]:
+        """The caller's cart, made when missing; the new guest token when one was made (send it back)."""
+        cart = await self.find(session, settings, user_id=user_id, token=token)
+        now = utcnow()
+        if cart is not None:
+            cart.expires_at = self._expiry(settings, cart.user_id, now)
+            return cart, None
+        repo = CartRepository(session)
+        if user_id is not None:
+            stale = await repo.any_cart_of_user(user_id)
+            if stale is not None:  # an expired cart comes back empty
+                await repo.clear(stale.id, self._expiry(settings, user_id, now))
+                stale.coupon_code, stale.expires_at = None, self._expiry(settings, user_id, now)
+                return stale, None
+            cart = Cart(user_id=user_id, expires_at=self._expiry(settings, user_id, now))
+            session.add(cart)
+            await session.flush()
+            return cart, None
+        made = new_token()
+        cart = Cart(token_hash=token_digest(made), expires_at=self._expiry(settings, None, now))
+        session.add(cart)
+        await session.flush()
+        return cart, made
+
+    def priced_lines(self, lines: Sequence[CartLine]) -> list[PricedLine]:
+        return [
+            PricedLine(
+                variant_id=line.variant.id,
+                product_id=line.product.id,
+                category_path=line.category_path,
+                unit_price_minor=line.variant.price_minor,
+                quantity=line.item.quantity,
+                weight_grams=line.variant.weight_grams,
+            )
+            for line in lines
+        ]
+
+    def problems(self, lines: Sequence[CartLine]) -> list[LineProblem]:
+        return line_problems(lines)
+
+    async def clear(self, session: AsyncSession, settings: Settings, cart: Cart) -> None:
+        await CartRepository(session).clear(cart.id, self._expiry(settings, cart.user_id, utcnow()))
+
+    async def add(self, session: AsyncSession, cart: Cart, data: schemas.ItemAdd) -> None:
+        """Add a variant (or a product's default variant); a variant already in the cart adds up."""
+        repo = CartRepository(session)
+        found = await repo.variant_with_pool(data.variant_id, data.product_id)
+        field = "variant_id" if data.variant_id is not None else "product_id"
+        if found is None:
+            raise NotFound(
+                "No such product or variant.", code="VARIANT_NOT_FOUND", details=[{"field": field}]
+            )
+        variant, product, pool = found
+        if product.status != ProductStatus.ACTIVE or not variant.is_active:
+            raise ValidationFailed(
+                "This product is not for sale.", code="NOT_FOR_SALE", details=[{"field": field}]
+            )
+        lines = await repo.lines(cart.id)
+        mine = next((line.item for line in lines if line.variant.id == variant.id), None)
+        quantity = data.quantity + (mine.quantity if mine else 0)
+        if quantity > MAX_LINE_QUANTITY:
+            raise ValidationFailed(
+                details=[{"field": "quantity", "message": f"At most {MAX_LINE_QUANTITY} of one item."}]
+            )
+        _check_room(room_for(lines, variant, pool), quantity)
+        if mine is None:
+            session.add(
+                CartItem(
+                    cart_id=cart.id,
+                    variant_id=variant.id,
+                    quantity=quantity,
+                    price_seen_minor=variant.price_minor,
+                )
+            )
+        else:
+            mine.quantity, mine.price_seen_minor = quantity, variant.price_minor
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # the same variant added at once by another request of this cart
+            raise Conflict("The cart changed meanwhile; try again.", code="CART_CHANGED") from exc
+
+    async def update(self, session: AsyncSession, cart: Cart, item_id: int, data: schemas.ItemUpdate) -> None:
+        lines = await CartRepository(session).lines(cart.id)
+        line = next((line for line in lines if line.item.id == item_id), None)
+        if line is None:
+            raise item_not_found()
+        if line.product.status != ProductStatus.ACTIVE or not line.variant.is_active:
+            raise ValidationFailed("This product is not for sale any more; remove it.", code="NOT_FOR_SALE")
+        _check_room(room_for(lines, line.variant, line.pool), data.quantity)
+        line.item.quantity = data.quantity
+        line.item.price_seen_minor = line.variant.price_minor  # the shopper has now seen the current price
+        await session.flush()
+
+    async def remove(self, session: AsyncSession, cart: Cart, item_id: int) -> None:
+        item = await CartRepository(session).item(cart.id, item_id)
+        if item is None:
+            raise item_not_found()
+        await session.delete(item)
+        await session.flush()
+
+    async def empty(self, session: AsyncSession, cart: Cart) -> None:
+        await CartRepository(session).empty(cart.id)
+        cart.coupon_code = None
+
+    async def apply_coupon(
+        self, session: AsyncSession, settings: Settings, cart: Cart, code: str, *, user_id: int | None
+    ) -> None:
+        lines = await CartRepository(session).lines(cart.id)
+        coupon = await pricing.check_coupon(
+            session, settings, code, self.priced_lines(lines), user_id=user_id, email=None
+        )
+        cart.coupon_code = coupon.code
+
+    async def merge_guest_cart(
+        self, session: AsyncSession, settings: Settings, *, user_id: int, token: str
+    ) -> None:
+        """At sign-in: the guest cart's lines join the customer's cart (quantities added, capped by what is
+        available), and the guest cart is deleted so its token stops working."""
+        repo = CartRepository(session)
+        guest = await repo.cart_for_token(token_digest(token), utcnow())
+        if guest is None or guest.user_id is not None:
+            return
+        guest_lines = await repo.lines(guest.id)
+        cart, _ = await self.get_or_create(session, settings, user_id=user_id, token=None)
+        lines = await repo.lines(cart.id)
+        for incoming in guest_lines:
+            if incoming.product.status != ProductStatus.ACTIVE or not incoming.variant.is_active:
+                continue
+            mine = next((line for line in lines if line.variant.id == incoming.variant.id), None)
+            room = room_for(lines, incoming.variant, incoming.pool)
+            held = mine.item.quantity if mine else 0
+            # Never less than the customer already had; more only as far as the stock allows.
+            quantity = max(held, min(held + incoming.item.quantity, MAX_LINE_QUANTITY, room))
+            if mine is not None:
+                mine.item.quantity = quantity
+            elif quantity >= 1:
+                item = CartItem(
+                    cart_id=cart.id,
+                    variant_id=incoming.variant.id,
+                    quantity=quantity,
+                    price_seen_minor=incoming.item.price_seen_minor,
+                )
+                session.add(item)
+                lines.append(
+                    CartLine(item, incoming.variant, incoming.product, incoming.pool, incoming.category_path)
+                )
+        if cart.coupon_code is None and guest.coupon_code:
+            cart.coupon_code = guest.coupon_code
+        await session.flush()
+        await repo.delete_cart(guest.id)
+
+    async def view(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        cart: Cart | None,
+        *,
+        user_id: int | None,
+        country: str | None = None,
+        region: str | None = None,
+        shipping_method_id: int | None = None,
+    ) -> schemas.CartRead:
+        lines = await CartRepository(session).lines(cart.id) if cart is not None else []
+        priced = self.priced_lines(lines)
+        quote = await pricing.quote(
+            session,
+            settings,
+            priced,
+            coupon_code=cart.coupon_code if cart is not None else None,
+            country=country,
+            region=region,
+            shipping_method_id=shipping_method_id,
+            user_id=user_id,
+            email=None,
+        )
+        return self._read(settings, cart, lines, quote)
+
+    def _read(
+        self, settings: Settings, cart: Cart | None, lines: list[CartLine], quote: Quote
+    ) -> schemas.CartRead:
+        currency = settings.currency
+        problems = {p.cart_item_id: p for p in line_problems(lines)}
+        left = units_left(lines)
+        items, notices = [], []
+        for line in lines:
+            item, variant = line.item, line.variant
+            line_notices = []
+            if variant.price_minor != item.price_seen_minor:
+                before, now = (
+                    from_minor(item.price_seen_minor, currency),
+                    from_minor(variant.price_minor, currency),
+                )
+                line_notices.append(f"The price changed from {before:f} to {now:f} {currency}.")
+            problem = problems.get(item.id)
+            if problem is not None:
+                line_notices.append(problem.message)
+            notices += [f"{line.product.name}: {n}" for n in line_notices]
+            items.append(
+                schemas.CartLineRead(
+                    id=item.id,
+                    variant_id=variant.id,
+                    product_id=line.product.id,
+                    product_name=line.product.name,
+                    product_slug=line.product.slug,
+                    variant_name=variant.name,
+                    sku=variant.sku,
+                    options=variant.options,
+                    quantity=item.quantity,
+                    unit_price=from_minor(variant.price_minor, currency),
+                    line_total=from_minor(variant.price_minor * item.quantity, currency),
+                    units_available=left[item.id]
+                    if problem is None or problem.code == "INSUFFICIENT_STOCK"
+                    else 0,
+                    purchasable=problem is None,
+                    notices=line_notices,
+                )
+            )
+        totals = quote.totals
+        coupon = None
+        if cart is not None and cart.coupon_code:
+            coupon = schemas.CouponState(
+                code=cart.coupon_code, applied=quote.coupon is not None, problem=quote.coupon_problem
+            )
+            if quote.coupon_problem:
+                notices.append(f"Coupon {cart.coupon_code}: {quote.coupon_problem}")
+        return schemas.CartRead(
+            id=cart.id if cart is not None else None,
+            currency=currency,
+            items=items,
+            item_count=sum(line.item.quantity for line in lines),
+            coupon=coupon,
+            totals=schemas.CartTotals(
+                subtotal=from_minor(totals.subtotal_minor, currency),
+                discount=from_minor(totals.discount_minor, currency),
+                shipping=from_minor(totals.shipping_minor, currency),
+                tax=from_minor(totals.tax_minor, currency),
+                total=from_minor(totals.total_minor, currency),
+                prices_include_tax=quote.prices_include_tax,
+            ),
+            shipping_method=quote.shipping_method.name if quote.shipping_method else None,
+            notices=notices,
+            expires_at=cart.expires_at if cart is not None else None,
+        )
+
+    async def check(self, session: AsyncSession, cart: Cart | None) -> schemas.InventoryCheck:
+        """Seed 003 validate-inventory: which lines can be bought as they stand, and why not."""
+        lines = await CartRepository(session).lines(cart.id) if cart is not None else []
+        problems = {p.cart_item_id: p for p in line_problems(lines)}
+        left = units_left(lines)
+        checks = [
+            schemas.LineCheck(
+                cart_item_id=line.item.id,
+                variant_id=line.variant.id,
+                purchasable=line.item.id not in problems,
+                code=problems[line.item.id].code if line.item.id in problems else None,
+                reason=problems[line.item.id].message if line.item.id in problems else None,
+                units_available=left[line.item.id],
+            )
+            for line in lines
+        ]
+        return schemas.InventoryCheck(purchasable=bool(checks) and not problems, lines=checks)
+
+
+carts = CartService()
