@@ -14,7 +14,7 @@ from sqlalchemy import select
 from emporium.core.config import Settings
 from emporium.core.db import Database
 from emporium.core.jobs.models import Job, JobStatus
-from emporium.notifications.service import notifications
+from emporium.notifications.service import SEND_EMAIL_JOB, notifications
 from tests.conftest import MakeContext
 from tests.core.processes import EMPORIUM, background, output_of, process_env, run_worker_once
 from tests.support import SmtpServer
@@ -39,8 +39,11 @@ async def redis_queue() -> AsyncIterator[Redis]:
 
 
 async def statuses(db: Database) -> list[tuple[str, int]]:
+    """The e-mail jobs' states (a worker also enqueues the periodic jobs, which are not counted here)."""
     async with db.session() as session:
-        rows = await session.execute(select(Job.status, Job.attempts).order_by(Job.id))
+        rows = await session.execute(
+            select(Job.status, Job.attempts).where(Job.name == SEND_EMAIL_JOB).order_by(Job.id)
+        )
         return [(status, attempts) for status, attempts in rows.all()]
 
 
