@@ -27,6 +27,7 @@ from emporium.core.middleware import BodySizeLimitMiddleware, RequestContextMidd
 from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
 from emporium.orders.api import router as orders_router
+from emporium.pricing.api import router as pricing_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
 # Order matters where paths overlap: /products/search must come before /products/{id_or_slug}.
@@ -41,6 +42,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     inventory_router,
     cart_router,
     orders_router,
+    pricing_router,
 )
 
 

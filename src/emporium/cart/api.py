@@ -107,6 +107,18 @@ async def remove_coupon(
     return ok(await _view(ctx, session, cart, owner), "Coupon removed.")
 
 
+@router.get("/shipping-options")
+async def shipping_options(
+    ctx: Ctx,
+    session: DbSession,
+    cart: ExistingCart,
+    country: Annotated[Country, Query(min_length=2, max_length=2)],
+) -> Envelope[list[schemas.ShippingOptionRead]]:
+    """The shipping methods that deliver to ``country``, each priced for the caller's cart as it stands."""
+    options = await carts.shipping_options(session, ctx.settings, cart, country=country)
+    return ok(options)
+
+
 @router.post("/validate-inventory")
 async def validate_inventory(session: DbSession, cart: ExistingCart) -> Envelope[schemas.InventoryCheck]:
     """Seed 003: which lines can be bought as they stand, with the reason for each that cannot."""

@@ -94,3 +94,11 @@ class LineCheck(BaseModel):
 class InventoryCheck(BaseModel):
     purchasable: bool
     lines: list[LineCheck]
+
+
+class ShippingOptionRead(BaseModel):
+    id: int
+    name: str
+    kind: str
+    price: DecimalAmount
+    details: dict[str, Any]

@@ -372,6 +372,21 @@ class CartService:
             expires_at=cart.expires_at if cart is not None else None,
         )
 
+    async def shipping_options(
+        self, session: AsyncSession, settings: Settings, cart: Cart | None, *, country: str
+    ) -> list[schemas.ShippingOptionRead]:
+        lines = self.priced_lines(await CartRepository(session).lines(cart.id)) if cart is not None else []
+        return [
+            schemas.ShippingOptionRead(
+                id=option.method.id,
+                name=option.method.name,
+                kind=option.method.kind,
+                price=from_minor(option.price_minor, settings.currency),
+                details=option.method.details or {},
+            )
+            for option in await pricing.shipping_options(session, lines, country=country)
+        ]
+
     async def check(self, session: AsyncSession, cart: Cart | None) -> schemas.InventoryCheck:
         """Seed 003 validate-inventory: which lines can be bought as they stand, and why not."""
         lines = await CartRepository(session).lines(cart.id) if cart is not None else []

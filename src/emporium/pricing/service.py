@@ -253,17 +253,20 @@ class PricingService:
         """An order cancelled before it was paid gives its coupon use back."""
         await PricingRepository(session).release_redemption(order_id)
 
+    async def methods_serving(self, session: AsyncSession, country: str) -> list[ShippingMethod]:
+        """The active methods whose zone delivers to ``country`` (pick-up included)."""
+        methods = await PricingRepository(session).active_methods()
+        named = {c.upper() for _, zone in methods for c in zone.countries or () if c != ANY_COUNTRY}
+        return [method for method, zone in methods if zone_serves(zone, country, named)]
+
     async def shipping_options(
         self, session: AsyncSession, lines: Sequence[PricedLine], *, country: str, discount_minor: int = 0
     ) -> list[ShippingOption]:
-        """The active methods serving ``country``, each with what it would cost for these lines."""
-        methods = await PricingRepository(session).active_methods()
-        named = {c.upper() for _, zone in methods for c in zone.countries or () if c != ANY_COUNTRY}
+        """The methods serving ``country``, each with what it would cost for these lines."""
         subtotal = sum(line.subtotal_minor for line in lines) - discount_minor
         return [
             ShippingOption(method, shipping_cost(shipping_terms(method), lines, subtotal))
-            for method, zone in methods
-            if zone_serves(zone, country, named)
+            for method in await self.methods_serving(session, country)
         ]
 
 
