@@ -31,6 +31,7 @@ from emporium.catalog.storage import Storage, StorageError, create_storage
 from emporium.core.context import AppContext
 from emporium.core.db import Base, UTCDateTime, utcnow
 from emporium.core.errors import ServiceUnavailable
+from emporium.pricing.demo import load_demo_pricing
 
 log = structlog.get_logger(__name__)
 
@@ -58,8 +59,9 @@ async def load_demo(ctx: AppContext, *, images: bool = True) -> bool:
     was loaded now. ``images=False`` leaves the pictures out (they can be added by a later run)."""
     loaded_accounts = await _load_demo_accounts(ctx)
     loaded_catalog = await _load_demo_catalog(ctx)
+    loaded_pricing = await _load_demo_pricing(ctx)
     loaded_images = await _load_demo_images(ctx) if images else False
-    return loaded_accounts or loaded_catalog or loaded_images
+    return loaded_accounts or loaded_catalog or loaded_pricing or loaded_images
 
 
 async def _load_demo_catalog(ctx: AppContext) -> bool:
@@ -68,6 +70,15 @@ async def _load_demo_catalog(ctx: AppContext) -> bool:
             return False
         await insert_products(session, curated_plan(ctx.settings.currency), ctx.settings.currency)
         session.add(AppliedSeed(name="demo:catalog"))
+    return True
+
+
+async def _load_demo_pricing(ctx: AppContext) -> bool:
+    async with ctx.db.session() as session:
+        if await _already_applied(session, "demo:pricing"):
+            return False
+        await load_demo_pricing(session)
+        session.add(AppliedSeed(name="demo:pricing"))
     return True
 
 
