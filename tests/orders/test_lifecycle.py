@@ -242,3 +242,8 @@ async def test_the_invoice_is_a_pdf(
     assert response.content.startswith(b"%PDF-")
     assert response.content.rstrip().endswith(b"%%EOF")
     assert placed.order["number"].encode() in response.content  # the document title
+
+
+async def test_staff_filters_refuse_nul(client: httpx.AsyncClient, staff: dict[str, str]) -> None:
+    response = await client.get("/api/v1/admin/orders?email=a%00b@example.com", headers=staff)
+    assert error(response, 422)["code"] == "VALIDATION_ERROR"

@@ -79,3 +79,16 @@ async def test_tracking_is_rate_limited(make_context: MakeContext) -> None:
         limited = await client.get("/api/v1/orders/track", params={**params, "phone": "+12025550143"})
         assert error(limited, 429)["code"] == "RATE_LIMITED"
         assert int(limited.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/orders/track?order_number=ORD-2026-000001&email=a%00b@example.com",
+        "/api/v1/orders/track?order_number=ORD-2026-000001&phone=%2B1%00555000111",
+        "/api/v1/cart?country=US&region=N%00Y",
+        "/api/v1/orders/track?order_number=ORD%002026&phone=%2B15550001111",
+    ],
+)
+async def test_nul_in_a_query_string_is_refused(client: httpx.AsyncClient, url: str) -> None:
+    assert error(await client.get(url), 422)["code"] == "VALIDATION_ERROR"

@@ -12,7 +12,7 @@ from emporium.cart.auth import CartForChange, ExistingCart, Owner
 from emporium.cart.models import Cart
 from emporium.cart.service import carts, item_not_found
 from emporium.core.context import Ctx
-from emporium.core.params import API_PREFIX, MAX_ID, IdPath
+from emporium.core.params import API_PREFIX, MAX_ID, PLAIN_TEXT_PATTERN, IdPath
 from emporium.core.responses import Envelope, ok
 from emporium.core.session import DbSession
 
@@ -30,7 +30,7 @@ async def get_cart(
     cart: ExistingCart,
     owner: Owner,
     country: Annotated[Country | None, Query(min_length=2, max_length=2)] = None,
-    region: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    region: Annotated[str | None, Query(min_length=1, max_length=100, pattern=PLAIN_TEXT_PATTERN)] = None,
     shipping_method_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Envelope[schemas.CartRead]:
     """Current prices, each line's availability, notices, and totals (an estimate of tax and shipping

@@ -13,7 +13,7 @@ from emporium.core.context import Ctx
 from emporium.core.errors import ValidationFailed
 from emporium.core.idempotency import IdempotencyKeyHeader
 from emporium.core.pagination import Page
-from emporium.core.params import API_PREFIX, MAX_ID
+from emporium.core.params import API_PREFIX, MAX_ID, PLAIN_TEXT_PATTERN
 from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
 from emporium.core.session import DbSession
 from emporium.orders import schemas
@@ -75,8 +75,8 @@ async def track_order(
     ctx: Ctx,
     session: DbSession,
     order_number: OrderNumber,
-    phone: Annotated[str | None, Query(min_length=6, max_length=32)] = None,
-    email: Annotated[str | None, Query(min_length=3, max_length=320)] = None,
+    phone: Annotated[str | None, Query(min_length=6, max_length=32, pattern=PLAIN_TEXT_PATTERN)] = None,
+    email: Annotated[str | None, Query(min_length=3, max_length=320, pattern=PLAIN_TEXT_PATTERN)] = None,
 ) -> Envelope[schemas.TrackedOrder]:
     """Guests follow an order by its number plus the phone or e-mail given at checkout. Rate limited per
     client address; a wrong number and a wrong phone answer the same 404."""
@@ -136,7 +136,7 @@ async def admin_orders(
     created_from: datetime | None = None,
     created_until: datetime | None = None,
     customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    email: Annotated[str | None, Query(min_length=3, max_length=320)] = None,
+    email: Annotated[str | None, Query(min_length=3, max_length=320, pattern=PLAIN_TEXT_PATTERN)] = None,
     number: Annotated[str | None, Query(min_length=5, max_length=32, pattern=r"^[A-Za-z0-9-]+$")] = None,
 ) -> ListEnvelope[schemas.OrderSummary]:
     for field, value in (("created_from", created_from), ("created_until", created_until)):
