@@ -28,10 +28,11 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 import httpx
-from emporium.cart.service import token_digest
 from sqlalchemy import func, select
 
+import emporium.models  # noqa: F401 - every table, so foreign keys resolve
 from emporium.cart.models import Cart, CartItem
+from emporium.cart.service import token_digest
 from emporium.catalog.models import Product, ProductVariant
 from emporium.core.db import Database, utcnow
 from emporium.inventory.models import StockPool
