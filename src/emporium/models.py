@@ -10,6 +10,7 @@ from emporium.core.jobs import models as jobs_models
 from emporium.inventory import models as inventory_models
 from emporium.notifications import models as notifications_models
 from emporium.orders import models as orders_models
+from emporium.payments import models as payments_models
 from emporium.pricing import models as pricing_models
 
 metadata = Base.metadata
@@ -25,5 +26,6 @@ __all__ = [
     "metadata",
     "notifications_models",
     "orders_models",
+    "payments_models",
     "pricing_models",
 ]
