@@ -15,6 +15,7 @@ MODULES = (
     "emporium.cart.tasks",
     "emporium.orders.tasks",
     "emporium.orders.privacy",
+    "emporium.payments.tasks",
 )
 
 

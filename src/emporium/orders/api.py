@@ -25,6 +25,7 @@ from emporium.orders.auth import (
     ReadableOrder,
     StaffOrder,
     StaffOrderForUpdate,
+    order_access_token,
 )
 from emporium.orders.checkout import checkout
 from emporium.orders.invoice import invoice_pdf
@@ -60,7 +61,11 @@ async def place_order(
     )
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return ok(await orders.read(session, placed.order), None if placed.replayed else "Order placed.")
+    read = await orders.read(session, placed.order)
+    if placed.order.user_id is None:
+        # A guest's key to this order (send it back as X-Order-Token to read, pay or cancel it).
+        read.access_token = order_access_token(ctx.settings, placed.order)
+    return ok(read, None if placed.replayed else "Order placed.")
 
 
 @router.get("/orders", response_model=ListEnvelope[schemas.OrderSummary])
@@ -98,13 +103,17 @@ async def my_order(session: DbSession, order: OwnOrder) -> Envelope[schemas.Orde
 async def cancel_order(
     ctx: Ctx,
     session: DbSession,
-    user: CurrentUser,
+    principal: MaybePrincipal,
     order: OwnOrderForUpdate,
     data: schemas.CancelIn | None = None,
 ) -> Envelope[schemas.OrderRead]:
     """Cancel while pending, confirmed or processing: the stock goes back, a captured payment is refunded."""
     result = await orders.cancel_own(
-        session, ctx.settings, order, actor_user_id=user.id, reason=data.reason if data else None
+        session,
+        ctx.settings,
+        order,
+        actor_user_id=principal.user.id if principal else None,
+        reason=data.reason if data else None,
     )
     return ok(result, "Order cancelled.")
 

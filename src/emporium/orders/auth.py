@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Header
 
-from emporium.accounts.auth import CurrentUser, StaffWith
+from emporium.accounts.auth import CurrentUser, MaybePrincipal, Principal, StaffWith
 from emporium.accounts.models import User
+from emporium.core.config import Settings
+from emporium.core.context import Ctx
+from emporium.core.errors import Unauthorized
 from emporium.core.params import IdPath
 from emporium.core.permissions import Permission, has_permission
 from emporium.core.session import DbSession
@@ -16,17 +21,52 @@ from emporium.orders.repository import OrderRepository
 from emporium.orders.service import order_not_found
 
 
-async def _own_order(order_id: IdPath, session: DbSession, user: CurrentUser) -> Order:
+def order_access_token(settings: Settings, order: Order) -> str:
+    """The key a guest gets with their order (POST /orders answer) to read it, pay it or cancel it: an HMAC
+    of the order, so nothing is stored and it cannot be guessed from the number."""
+    key = settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, f"order-access:{order.id}:{order.number}".encode(), hashlib.sha256).hexdigest()
+
+
+def _may_reach(
+    settings: Settings, order: Order | None, principal: Principal | None, token: str | None
+) -> bool:
+    if order is None:
+        return False
+    if principal is not None:
+        return order.user_id == principal.user.id
+    return (
+        order.user_id is None
+        and token is not None
+        and hmac.compare_digest(token, order_access_token(settings, order))
+    )
+
+
+OrderToken = Annotated[str | None, Header(alias="X-Order-Token", max_length=128)]
+
+
+async def _own_order(
+    order_id: IdPath, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
+) -> Order:
+    """A customer's own order, or a guest order with its X-Order-Token; anything else is not found."""
+    if principal is None and token is None:
+        raise Unauthorized(headers={"WWW-Authenticate": "Bearer"})
     order = await OrderRepository(session).order(order_id)
-    if order is None or order.user_id != user.id:
+    if not _may_reach(ctx.settings, order, principal, token):
         raise order_not_found()
+    assert order is not None
     return order
 
 
-async def _own_order_locked(order_id: IdPath, session: DbSession, user: CurrentUser) -> Order:
+async def _own_order_locked(
+    order_id: IdPath, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
+) -> Order:
+    if principal is None and token is None:
+        raise Unauthorized(headers={"WWW-Authenticate": "Bearer"})
     order = await OrderRepository(session).order(order_id, lock=True)
-    if order is None or order.user_id != user.id:
+    if not _may_reach(ctx.settings, order, principal, token):
         raise order_not_found()
+    assert order is not None
     return order
 
 

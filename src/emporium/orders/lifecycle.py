@@ -52,6 +52,14 @@ _CAPTURED = frozenset({PaymentStatus.PAID, PaymentStatus.AUTHORIZED, PaymentStat
 OrderHook = Callable[[AsyncSession, Settings, Order], Awaitable[None]]
 PLACED_HOOKS: list[OrderHook] = []
 CANCELLATION_HOOKS: list[OrderHook] = []
+# After every move, with the status it left (the payments domain records cash taken at delivery).
+MovedHook = Callable[[AsyncSession, Settings, Order, OrderStatus, int | None], Awaitable[None]]
+MOVED_HOOKS: list[MovedHook] = []
+
+
+def register_moved_hook(hook: MovedHook) -> None:
+    if hook not in MOVED_HOOKS:
+        MOVED_HOOKS.append(hook)
 
 
 def register_placed_hook(hook: OrderHook) -> None:
@@ -152,11 +160,10 @@ class Lifecycle:
             await self._deduct(session, repo, order, actor_user_id)
         elif target is S.CANCELLED:
             await self._give_back(session, repo, order, actor_user_id)
-        elif target is S.DELIVERED and order.payment_method == CASH_ON_DELIVERY:
-            # Seed 003: cash on delivery is paid when the parcel is handed over.
-            order.payment_status = PaymentStatus.PAID
         order.status = target
         order.expires_at = None
+        for moved in MOVED_HOOKS:
+            await moved(session, settings, order, current, actor_user_id)
         add_event(
             session,
             order,

@@ -124,6 +124,8 @@ class OrderRead(BaseModel):
     updated_at: datetime
     lines: list[OrderLineRead]
     timeline: list[OrderEventRead]
+    # Only in the answer to a guest's POST /orders: their key to the order (X-Order-Token).
+    access_token: str | None = None
 
 
 class TrackedOrder(BaseModel):

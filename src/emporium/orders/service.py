@@ -59,7 +59,7 @@ class OrderService:
         settings: Settings,
         order: Order,
         *,
-        actor_user_id: int,
+        actor_user_id: int | None,
         reason: str | None,
     ) -> schemas.OrderRead:
         if OrderStatus(order.status) not in CUSTOMER_CANCELLABLE:

@@ -97,3 +97,25 @@ class WebhookEvent(IdMixin, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TestGatewaySession(Base):
+    """The provider side of the built-in test gateway: what the simulated card processor knows of each
+    payment. Kept apart from ``payments`` so the flow mirrors a real provider (the shop learns the outcome
+    from a signed webhook, or by asking)."""
+
+    __tablename__ = "test_gateway_sessions"
+    __test__ = False  # not a pytest test class, whatever its name
+
+    reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_secret: Mapped[str] = mapped_column(String(100), unique=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    order_number: Mapped[str] = mapped_column(String(32))
+    return_url: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(24), default=PaymentState.REQUIRES_ACTION)
+    card_brand: Mapped[str | None] = mapped_column(String(20))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,6 +20,23 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "test_gateway_sessions",
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("client_secret", sa.String(length=100), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("refunded_minor", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("order_number", sa.String(length=32), nullable=False),
+        sa.Column("return_url", sa.String(length=500), nullable=False),
+        sa.Column("state", sa.String(length=24), nullable=False),
+        sa.Column("card_brand", sa.String(length=20), nullable=True),
+        sa.Column("card_last4", sa.String(length=4), nullable=True),
+        sa.Column("error", sa.String(length=200), nullable=True),
+        sa.Column("created_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("reference", name=op.f("pk_test_gateway_sessions")),
+        sa.UniqueConstraint("client_secret", name=op.f("uq_test_gateway_sessions_client_secret")),
+    )
+    op.create_table(
         "webhook_events",
         sa.Column("gateway", sa.String(length=32), nullable=False),
         sa.Column("event_id", sa.String(length=200), nullable=False),
@@ -102,6 +119,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("test_gateway_sessions")
     with op.batch_alter_table("payment_transactions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payment_transactions_payment_id"))
         batch_op.drop_index(batch_op.f("ix_payment_transactions_order_id"))

@@ -1,0 +1,42 @@
+"""Which gateways this shop offers: those named in ``EMPORIUM_PAYMENT_METHODS``, built from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from emporium.core.config import Settings
+from emporium.core.errors import ValidationFailed
+from emporium.payments.gateways.base import Gateway
+from emporium.payments.gateways.offline import (
+    BANK_TRANSFER,
+    CASH_ON_DELIVERY,
+    bank_transfer,
+    cash_on_delivery,
+)
+from emporium.payments.gateways.test_gateway import NAME as TEST
+from emporium.payments.gateways.test_gateway import TestGateway
+
+FACTORIES: dict[str, Callable[[Settings], Gateway]] = {
+    TEST: TestGateway,
+    CASH_ON_DELIVERY: lambda _settings: cash_on_delivery(),
+    BANK_TRANSFER: lambda _settings: bank_transfer(),
+}
+
+
+def gateway(settings: Settings, name: str) -> Gateway:
+    """The enabled gateway called ``name``; a 422 when the shop does not offer it."""
+    if name not in settings.payment_methods or name not in FACTORIES:
+        raise ValidationFailed(
+            "This payment method is not offered.",
+            code="PAYMENT_METHOD_UNAVAILABLE",
+            details=[{"field": "payment_method", "message": f"one of {', '.join(enabled_names(settings))}"}],
+        )
+    return FACTORIES[name](settings)
+
+
+def enabled_names(settings: Settings) -> list[str]:
+    return [name for name in settings.payment_methods if name in FACTORIES]
+
+
+def enabled(settings: Settings) -> list[Gateway]:
+    return [FACTORIES[name](settings) for name in enabled_names(settings)]

@@ -1,0 +1,350 @@
+"""Payment rules: starting a payment, applying what a gateway says, refunds and staff-recorded money.
+
+Every movement of money is a ledger row; the order's payment status is recomputed from the ledger after
+each one. Anything that changes an order's money works on the order row locked FOR UPDATE (PostgreSQL; on
+SQLite writers are serialised anyway), so two refunds, or a webhook and a confirmation, never interleave.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.core.config import Settings
+from emporium.core.errors import Conflict, NotFound, ValidationFailed
+from emporium.core.jobs import enqueue
+from emporium.orders.lifecycle import add_event, lifecycle
+from emporium.orders.models import Order, OrderStatus, PaymentStatus
+from emporium.orders.repository import OrderRepository
+from emporium.payments.gateways.base import GatewayError, PaymentResult, RefundRequest, StartRequest
+from emporium.payments.gateways.offline import BANK_TRANSFER, CASH_ON_DELIVERY
+from emporium.payments.gateways.registry import gateway as gateway_named
+from emporium.payments.ledger import payment_status
+from emporium.payments.models import Payment, PaymentState, PaymentTransaction, TxKind, TxStatus
+from emporium.payments.repository import PaymentRepository
+
+log = structlog.get_logger(__name__)
+
+AUTO_REFUND_JOB = "payments.refund_unwanted"
+PAYABLE = frozenset({PaymentStatus.AWAITING, PaymentStatus.FAILED})
+
+
+class PaymentNotPossible(Conflict):
+    code = "PAYMENT_NOT_POSSIBLE"
+
+
+class RefundTooLarge(Conflict):
+    code = "REFUND_EXCEEDS_CAPTURED"
+    message = "A refund cannot be larger than what was captured and not yet refunded."
+
+
+class PaymentService:
+    async def lock_order(self, session: AsyncSession, order_id: int) -> Order:
+        order = await OrderRepository(session).order(order_id, lock=True)
+        if order is None:
+            raise NotFound("No such order.", code="ORDER_NOT_FOUND")
+        return order
+
+    async def refresh_status(self, session: AsyncSession, order: Order) -> PaymentStatus:
+        balance = await PaymentRepository(session).balance(order.id)
+        waiting = order.payment_method == BANK_TRANSFER and order.status != OrderStatus.CANCELLED
+        status = payment_status(balance, waiting_for_transfer=waiting)
+        order.payment_status = status
+        return status
+
+    # Starting ---------------------------------------------------------------------------------------------
+
+    async def start(
+        self, session: AsyncSession, settings: Settings, order: Order, *, idempotency_key: str
+    ) -> Payment:
+        """Open a payment of a locked, unpaid order with its gateway; an open one is handed out again."""
+        gateway = gateway_named(settings, order.payment_method)
+        if not gateway.online:
+            raise PaymentNotPossible(f"{gateway.title} is not paid online.")
+        if order.status != OrderStatus.PENDING or PaymentStatus(order.payment_status) not in PAYABLE:
+            raise PaymentNotPossible(
+                f"This order cannot be paid now (it is {order.status}, {order.payment_status})."
+            )
+        repo = PaymentRepository(session)
+        existing = await repo.open_payment(order.id, gateway.name)
+        if existing is not None:
+            return existing
+        try:
+            result = await gateway.start(
+                session,
+                StartRequest(
+                    order_id=order.id,
+                    order_number=order.number,
+                    amount_minor=order.total_minor,
+                    currency=order.currency,
+                    email=order.contact_email,
+                    idempotency_key=f"{order.id}:{idempotency_key}",
+                    return_url=f"{settings.public_url}/orders/{order.id}/paid",
+                ),
+            )
+        except GatewayError as exc:
+            raise PaymentNotPossible(f"The payment could not be started: {exc}") from exc
+        payment = Payment(
+            order_id=order.id,
+            gateway=gateway.name,
+            reference=result.reference,
+            state=result.state,
+            amount_minor=result.amount_minor,
+            currency=result.currency,
+            client_secret=result.client_secret,
+        )
+        session.add(payment)
+        await session.flush()
+        if result.state is not PaymentState.REQUIRES_ACTION:
+            await self.apply(session, settings, order, payment, result)
+        return payment
+
+    # Applying what a gateway says --------------------------------------------------------------------------
+
+    async def apply(
+        self, session: AsyncSession, settings: Settings, order: Order, payment: Payment, result: PaymentResult
+    ) -> None:
+        """Bring a payment (of a locked order) in line with the gateway. Safe to repeat and out of order: a
+        payment that succeeded stays succeeded, and its capture is recorded once."""
+        payment.card_brand = result.card_brand or payment.card_brand
+        payment.card_last4 = result.card_last4 or payment.card_last4
+        if payment.state == PaymentState.SUCCEEDED or result.state == payment.state:
+            return
+        if result.state is PaymentState.SUCCEEDED:
+            payment.state, payment.error = PaymentState.SUCCEEDED, None
+            await self._record(
+                session,
+                order,
+                payment,
+                TxKind.CAPTURE,
+                TxStatus.SUCCEEDED,
+                result.amount_minor,
+                key=f"capture:{payment.gateway}:{payment.reference}",
+                raw=result.raw,
+            )
+            await self.refresh_status(session, order)
+            if not await lifecycle.confirm_payment(session, settings, order):
+                # The order expired or was cancelled before the money came: give it back.
+                add_event(
+                    session,
+                    order,
+                    "payment_after_cancel",
+                    actor_user_id=None,
+                    data={"payment_id": payment.id, "amount": result.amount_minor},
+                )
+                enqueue(session, AUTO_REFUND_JOB, {"order_id": order.id})
+            return
+        if result.state in (PaymentState.FAILED, PaymentState.CANCELED):
+            payment.state, payment.error = result.state, result.error
+            await self._record(
+                session,
+                order,
+                payment,
+                TxKind.CAPTURE,
+                TxStatus.FAILED,
+                result.amount_minor,
+                key=f"failed:{payment.gateway}:{payment.reference}",
+                raw=result.raw,
+                error=result.error,
+            )
+            await self.refresh_status(session, order)
+            add_event(session, order, "payment_failed", actor_user_id=None, note=result.error)
+            return
+        payment.state = result.state
+
+    async def reconcile(
+        self, session: AsyncSession, settings: Settings, order: Order, payment: Payment
+    ) -> Payment:
+        """Ask the gateway what became of a payment (after a timeout, or when the shopper says it is done)."""
+        gateway = gateway_named(settings, payment.gateway)
+        try:
+            result = await gateway.retrieve(session, payment.reference)
+        except GatewayError as exc:
+            raise PaymentNotPossible(f"The payment provider could not be asked: {exc}") from exc
+        await self.apply(session, settings, order, payment, result)
+        await session.flush()
+        return payment
+
+    # Money recorded by staff ------------------------------------------------------------------------------
+
+    async def record_bank_transfer(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        order: Order,
+        *,
+        amount_minor: int,
+        reference: str,
+        actor_user_id: int,
+    ) -> None:
+        if order.payment_method != BANK_TRANSFER:
+            raise PaymentNotPossible("This order is not paid by bank transfer.")
+        if order.payment_status != PaymentStatus.PENDING_VERIFICATION:
+            raise PaymentNotPossible(
+                f"This order's payment is {order.payment_status}, not waiting for a transfer."
+            )
+        if amount_minor != order.total_minor:
+            raise ValidationFailed(
+                "The amount received must match the order total; record a partial payment with the bank.",
+                code="AMOUNT_MISMATCH",
+                details=[{"field": "amount", "message": "must equal the order total"}],
+            )
+        await self._record(
+            session,
+            order,
+            None,
+            TxKind.CAPTURE,
+            TxStatus.SUCCEEDED,
+            amount_minor,
+            key=f"transfer:{reference}",
+            raw={"bank_reference": reference},
+            gateway=BANK_TRANSFER,
+            reference=reference,
+            actor_user_id=actor_user_id,
+        )
+        await self.refresh_status(session, order)
+        if not await lifecycle.confirm_payment(session, settings, order, actor_user_id=actor_user_id):
+            enqueue(session, AUTO_REFUND_JOB, {"order_id": order.id})
+
+    async def record_cash_on_delivery(
+        self, session: AsyncSession, settings: Settings, order: Order, actor_user_id: int | None
+    ) -> None:
+        """Seed 003: cash on delivery is paid when the parcel is handed over."""
+        await self._record(
+            session,
+            order,
+            None,
+            TxKind.CAPTURE,
+            TxStatus.SUCCEEDED,
+            order.total_minor,
+            key="cash-on-delivery",
+            raw={},
+            gateway=CASH_ON_DELIVERY,
+            reference=order.number,
+            actor_user_id=actor_user_id,
+        )
+        await self.refresh_status(session, order)
+
+    # Refunds ----------------------------------------------------------------------------------------------
+
+    async def refund(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        order: Order,
+        *,
+        amount_minor: int | None,
+        reason: str | None,
+        idempotency_key: str,
+        actor_user_id: int | None,
+    ) -> PaymentTransaction:
+        """Refund (part of) what a locked order captured. The same key returns the same refund; a refund
+        larger than what is left is a 409, however many refunds race (the order row is locked)."""
+        repo = PaymentRepository(session)
+        key = f"refund:{idempotency_key}"
+        earlier = await repo.transaction_by_key(order.id, key)
+        if earlier is not None:
+            return earlier
+        balance = await repo.balance(order.id)
+        amount = balance.refundable_minor if amount_minor is None else amount_minor
+        if amount <= 0 or amount > balance.refundable_minor:
+            raise RefundTooLarge(
+                details=[
+                    {"field": "amount", "message": f"at most {max(balance.refundable_minor, 0)} minor units"}
+                ]
+            )
+        payment = next(iter(await repo.refundable_payments(order.id)), None)
+        gateway_name = payment.gateway if payment is not None else order.payment_method
+        gateway = gateway_named(settings, gateway_name) if payment is not None else None
+        if gateway is not None and payment is not None:
+            try:
+                result = await gateway.refund(
+                    session,
+                    RefundRequest(
+                        payment.reference, amount, order.currency, reason, f"{order.id}:{idempotency_key}"
+                    ),
+                )
+            except GatewayError as exc:
+                raise PaymentNotPossible(f"The refund could not be made: {exc}") from exc
+            status = TxStatus.SUCCEEDED if result.succeeded else TxStatus.FAILED
+            raw, error, reference = result.raw, result.error, result.reference
+        else:  # cash or a bank transfer: staff give the money back by hand, the ledger records it
+            status, raw, error, reference = TxStatus.SUCCEEDED, {}, None, None
+        tx = await self._record(
+            session,
+            order,
+            payment,
+            TxKind.REFUND,
+            status,
+            amount,
+            key=key,
+            raw=raw,
+            error=error,
+            gateway=gateway_name,
+            reference=reference,
+            actor_user_id=actor_user_id,
+            reason=reason,
+        )
+        if status is TxStatus.FAILED:
+            raise PaymentNotPossible(f"The refund was refused: {error}")
+        paid_status = await self.refresh_status(session, order)
+        add_event(session, order, "refund", actor_user_id=actor_user_id, note=reason, data={"amount": amount})
+        if OrderStatus(order.status) in (
+            OrderStatus.CANCELLED,
+            OrderStatus.RETURNED,
+            OrderStatus.PARTIALLY_REFUNDED,
+        ):
+            target = (
+                OrderStatus.REFUNDED
+                if paid_status is PaymentStatus.REFUNDED
+                else OrderStatus.PARTIALLY_REFUNDED
+            )
+            if target != order.status:
+                await lifecycle.move(
+                    session, settings, order, target, actor_user_id=actor_user_id, note=reason
+                )
+        await session.flush()
+        return tx
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        order: Order,
+        payment: Payment | None,
+        kind: TxKind,
+        status: TxStatus,
+        amount_minor: int,
+        *,
+        key: str,
+        raw: dict[str, object],
+        error: str | None = None,
+        gateway: str | None = None,
+        reference: str | None = None,
+        actor_user_id: int | None = None,
+        reason: str | None = None,
+    ) -> PaymentTransaction:
+        existing = await PaymentRepository(session).transaction_by_key(order.id, key)
+        if existing is not None:
+            return existing
+        tx = PaymentTransaction(
+            order_id=order.id,
+            payment_id=payment.id if payment is not None else None,
+            kind=kind,
+            status=status,
+            amount_minor=amount_minor,
+            currency=order.currency,
+            gateway=gateway or (payment.gateway if payment is not None else order.payment_method),
+            gateway_reference=reference or (payment.reference if payment is not None else None),
+            raw_response=dict(raw),
+            error=error,
+            reason=reason,
+            idempotency_key=key,
+            actor_user_id=actor_user_id,
+        )
+        session.add(tx)
+        await session.flush()
+        log.info("payment_recorded", order_id=order.id, kind=kind, status=status, amount=amount_minor)
+        return tx
+
+
+payments = PaymentService()

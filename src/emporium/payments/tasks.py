@@ -1,0 +1,119 @@
+"""Background work of the payments domain, and its hooks into the order lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.core.config import Settings
+from emporium.core.context import AppContext
+from emporium.core.db import utcnow
+from emporium.core.jobs import PermanentJobError, enqueue, job
+from emporium.orders.lifecycle import (
+    register_cancellation_hook,
+    register_moved_hook,
+    register_placed_hook,
+)
+from emporium.orders.models import Order, OrderStatus, PaymentStatus
+from emporium.payments.gateways.base import PaymentResult
+from emporium.payments.gateways.offline import BANK_TRANSFER, CASH_ON_DELIVERY
+from emporium.payments.gateways.test_gateway import NAME as TEST_GATEWAY
+from emporium.payments.gateways.test_gateway import TestGateway
+from emporium.payments.models import PaymentState, WebhookEvent
+from emporium.payments.repository import PaymentRepository
+from emporium.payments.service import AUTO_REFUND_JOB, payments
+from emporium.payments.webhooks import PROCESS_EVENT_JOB, receive
+
+log = structlog.get_logger(__name__)
+
+DELIVER_TEST_WEBHOOK_JOB = "payments.deliver_test_webhook"
+
+
+@job(PROCESS_EVENT_JOB)
+async def process_event(ctx: AppContext, payload: dict[str, Any]) -> None:
+    """Act on a verified webhook event: find its payment, lock the order, apply what the gateway says.
+    Events about payments this shop does not know, or carrying no state, are acknowledged and ignored."""
+    async with ctx.db.session() as session:
+        stored = await session.get(WebhookEvent, int(payload["event_row_id"]))
+        if stored is None:
+            raise PermanentJobError("the webhook event is gone")
+        if stored.processed_at is not None:
+            return
+        stored.processed_at = utcnow()
+        reference, state = payload.get("reference"), payload.get("state")
+        payment = (
+            await PaymentRepository(session).payment_by_reference(stored.gateway, str(reference))
+            if reference
+            else None
+        )
+        if payment is None or not state:
+            log.info("webhook_ignored", gateway=stored.gateway, event_type=stored.event_type)
+            return
+        order = await payments.lock_order(session, payment.order_id)
+        amount = payload.get("amount_minor")
+        result = PaymentResult(
+            reference=payment.reference,
+            state=PaymentState(state),
+            amount_minor=int(amount) if amount is not None else payment.amount_minor,
+            currency=payment.currency,
+            card_brand=payload.get("card_brand"),
+            card_last4=payload.get("card_last4"),
+            error=payload.get("error"),
+            raw=stored.payload,
+        )
+        await payments.apply(session, ctx.settings, order, payment, result)
+
+
+@job(AUTO_REFUND_JOB)
+async def refund_unwanted(ctx: AppContext, payload: dict[str, Any]) -> None:
+    """Money captured for an order that was cancelled (or had expired): give all of it back."""
+    async with ctx.db.session() as session:
+        order = await payments.lock_order(session, int(payload["order_id"]))
+        balance = await PaymentRepository(session).balance(order.id)
+        if balance.refundable_minor <= 0:
+            return
+        await payments.refund(
+            session,
+            ctx.settings,
+            order,
+            amount_minor=None,
+            reason="The order was cancelled; the payment is returned automatically.",
+            idempotency_key=f"auto-{order.id}",
+            actor_user_id=None,
+        )
+
+
+@job(DELIVER_TEST_WEBHOOK_JOB)
+async def deliver_test_webhook(ctx: AppContext, payload: dict[str, Any]) -> None:
+    """The test gateway's side: sign the event and deliver it to the shop's webhook handler."""
+    gateway = TestGateway(ctx.settings)
+    body, headers = gateway.signed(payload["event"])
+    async with ctx.db.session() as session:
+        await receive(session, ctx.settings, TEST_GATEWAY, body, headers)
+
+
+def queue_test_webhook(session: AsyncSession, event: dict[str, Any]) -> None:
+    enqueue(session, DELIVER_TEST_WEBHOOK_JOB, {"event": event})
+
+
+async def _placed(session: AsyncSession, settings: Settings, order: Order) -> None:
+    if order.payment_method == BANK_TRANSFER:
+        order.payment_status = PaymentStatus.PENDING_VERIFICATION
+
+
+async def _cancelled_after_payment(session: AsyncSession, settings: Settings, order: Order) -> None:
+    enqueue(session, AUTO_REFUND_JOB, {"order_id": order.id})
+
+
+async def _moved(
+    session: AsyncSession, settings: Settings, order: Order, left: OrderStatus, actor_user_id: int | None
+) -> None:
+    if order.status == OrderStatus.DELIVERED and order.payment_method == CASH_ON_DELIVERY:
+        await payments.record_cash_on_delivery(session, settings, order, actor_user_id)
+
+
+register_placed_hook(_placed)
+register_cancellation_hook(_cancelled_after_payment)
+register_moved_hook(_moved)
