@@ -27,6 +27,8 @@ from emporium.core.middleware import BodySizeLimitMiddleware, RequestContextMidd
 from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
 from emporium.orders.api import router as orders_router
+from emporium.payments.api import router as payments_router
+from emporium.payments.pages import router as payment_pages_router
 from emporium.pricing.api import router as pricing_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
@@ -43,6 +45,8 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     cart_router,
     orders_router,
     pricing_router,
+    payments_router,
+    payment_pages_router,
 )
 
 

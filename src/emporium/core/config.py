@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     order_payment_timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     # Payment methods a shopper may choose at checkout.
     payment_methods: list[str] = ["test", "cash_on_delivery"]
+    # Shown to shoppers who pay by bank transfer (account holder, IBAN, the reference to quote...).
+    bank_transfer_instructions: str = (
+        "Transfer the order total to the shop's account, quoting your order number as the reference."
+    )
     # Guest order tracking by number + phone or e-mail, per client address.
     order_track_rate_limit: str = "5/minute"
 

@@ -28,7 +28,7 @@ def order_access_token(settings: Settings, order: Order) -> str:
     return hmac.new(key, f"order-access:{order.id}:{order.number}".encode(), hashlib.sha256).hexdigest()
 
 
-def _may_reach(
+def may_reach(
     settings: Settings, order: Order | None, principal: Principal | None, token: str | None
 ) -> bool:
     if order is None:
@@ -52,7 +52,7 @@ async def _own_order(
     if principal is None and token is None:
         raise Unauthorized(headers={"WWW-Authenticate": "Bearer"})
     order = await OrderRepository(session).order(order_id)
-    if not _may_reach(ctx.settings, order, principal, token):
+    if not may_reach(ctx.settings, order, principal, token):
         raise order_not_found()
     assert order is not None
     return order
@@ -64,7 +64,7 @@ async def _own_order_locked(
     if principal is None and token is None:
         raise Unauthorized(headers={"WWW-Authenticate": "Bearer"})
     order = await OrderRepository(session).order(order_id, lock=True)
-    if not _may_reach(ctx.settings, order, principal, token):
+    if not may_reach(ctx.settings, order, principal, token):
         raise order_not_found()
     assert order is not None
     return order

@@ -1,0 +1,249 @@
+"""Payments API: start and confirm payments, the order's ledger, refunds, bank transfers, webhooks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, status
+
+from emporium.accounts.auth import MaybePrincipal, StaffWith
+from emporium.accounts.models import User
+from emporium.core.context import Ctx
+from emporium.core.errors import NotFound, ValidationFailed
+from emporium.core.idempotency import IdempotencyKeyHeader
+from emporium.core.money import MoneyError, from_minor, to_minor
+from emporium.core.params import API_PREFIX, IdPath
+from emporium.core.permissions import Permission, has_permission
+from emporium.core.responses import Envelope, ok
+from emporium.core.session import DbSession
+from emporium.orders.auth import OrderToken, may_reach
+from emporium.orders.models import Order
+from emporium.payments import schemas
+from emporium.payments.card_data import refuse_card_data
+from emporium.payments.gateways.registry import enabled
+from emporium.payments.models import Payment, PaymentState
+from emporium.payments.repository import PaymentRepository
+from emporium.payments.service import payments
+from emporium.payments.webhooks import receive
+
+router = APIRouter(prefix=API_PREFIX, tags=["payments"], dependencies=[Depends(refuse_card_data)])
+
+Refunder = Annotated[User, StaffWith(Permission.REFUNDS_CREATE)]
+Verifier = Annotated[User, StaffWith(Permission.PAYMENTS_VERIFY)]
+GatewayName = Annotated[str, Path(pattern=r"^[a-z_]{2,32}$")]
+
+
+def _payment_read(payment: Payment) -> schemas.PaymentRead:
+    waiting = payment.state == PaymentState.REQUIRES_ACTION and payment.gateway == "test"
+    return schemas.PaymentRead(
+        id=payment.id,
+        order_id=payment.order_id,
+        gateway=payment.gateway,
+        state=payment.state,
+        amount=from_minor(payment.amount_minor, payment.currency),
+        currency=payment.currency,
+        client_secret=payment.client_secret if payment.state == PaymentState.REQUIRES_ACTION else None,
+        next_action={"type": "redirect", "url": f"/pay/test/{payment.client_secret}"} if waiting else None,
+        card_brand=payment.card_brand,
+        card_last4=payment.card_last4,
+        error=payment.error,
+        created_at=payment.created_at,
+    )
+
+
+def _minor(order: Order, amount: Decimal, field: str) -> int:
+    try:
+        return to_minor(amount, order.currency)
+    except MoneyError as exc:
+        raise ValidationFailed(details=[{"field": field, "message": str(exc)}]) from exc
+
+
+async def _reachable_order(
+    ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken, order_id: int
+) -> Order:
+    """The caller's order (a guest's with its X-Order-Token), locked; staff who may read orders reach any."""
+    order = await payments.lock_order(session, order_id)
+    staff = principal is not None and has_permission(principal.user.role, Permission.ORDERS_READ)
+    if not staff and not may_reach(ctx.settings, order, principal, token):
+        raise NotFound("No such order.", code="ORDER_NOT_FOUND")
+    return order
+
+
+@router.get("/payments/methods")
+async def methods(ctx: Ctx) -> Envelope[list[schemas.MethodRead]]:
+    """What this shop accepts, for the storefront's checkout."""
+    return ok(
+        [
+            schemas.MethodRead(
+                code=g.name,
+                title=g.title,
+                online=g.online,
+                instructions=ctx.settings.bank_transfer_instructions if g.name == "bank_transfer" else None,
+            )
+            for g in enabled(ctx.settings)
+        ]
+    )
+
+
+@router.post("/payments/create-intent", status_code=status.HTTP_201_CREATED)
+async def create_intent(
+    data: schemas.StartIn,
+    ctx: Ctx,
+    session: DbSession,
+    principal: MaybePrincipal,
+    idempotency_key: IdempotencyKeyHeader,
+    token: OrderToken = None,
+) -> Envelope[schemas.PaymentRead]:
+    """Start paying an order with its payment method: the answer says what the browser does next (the test
+    gateway: go to its payment page). Asking again hands out the same open payment."""
+    order = await _reachable_order(ctx, session, principal, token, data.order_id)
+    payment = await payments.start(session, ctx.settings, order, idempotency_key=idempotency_key or "none")
+    return ok(_payment_read(payment))
+
+
+@router.post("/payments/process", status_code=status.HTTP_201_CREATED)
+async def process(
+    data: schemas.ProcessIn,
+    ctx: Ctx,
+    session: DbSession,
+    principal: MaybePrincipal,
+    idempotency_key: IdempotencyKeyHeader,
+    token: OrderToken = None,
+) -> Envelope[schemas.PaymentRead]:
+    """Seed 002's shape of create-intent; the method must be the one the order was placed with."""
+    order = await _reachable_order(ctx, session, principal, token, data.order_id)
+    if data.payment_method is not None and data.payment_method != order.payment_method:
+        raise ValidationFailed(
+            details=[{"field": "payment_method", "message": f"this order is paid by {order.payment_method}"}]
+        )
+    payment = await payments.start(session, ctx.settings, order, idempotency_key=idempotency_key or "none")
+    return ok(_payment_read(payment))
+
+
+@router.post("/payments/confirm")
+async def confirm(
+    data: schemas.ConfirmIn, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
+) -> Envelope[schemas.PaymentRead]:
+    """Ask the provider what became of a payment and record it (also what reconciles a timed-out call)."""
+    payment = await PaymentRepository(session).payment(data.payment_id)
+    if payment is None:
+        raise NotFound("No such payment.", code="PAYMENT_NOT_FOUND")
+    order = await _reachable_order(ctx, session, principal, token, payment.order_id)
+    return ok(_payment_read(await payments.reconcile(session, ctx.settings, order, payment)))
+
+
+@router.get("/payments/{payment_id}")
+async def get_payment(
+    payment_id: IdPath, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
+) -> Envelope[schemas.PaymentRead]:
+    payment = await PaymentRepository(session).payment(payment_id)
+    if payment is None:
+        raise NotFound("No such payment.", code="PAYMENT_NOT_FOUND")
+    await _reachable_order(ctx, session, principal, token, payment.order_id)
+    return ok(_payment_read(payment))
+
+
+@router.get("/orders/{order_id}/payments")
+async def order_payments(
+    order_id: IdPath, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
+) -> Envelope[schemas.OrderPayments]:
+    order = await _reachable_order(ctx, session, principal, token, order_id)
+    repo = PaymentRepository(session)
+    balance = await repo.balance(order.id)
+
+    def money(minor: int) -> Decimal:
+        return from_minor(minor, order.currency)
+
+    return ok(
+        schemas.OrderPayments(
+            order_id=order.id,
+            payment_status=order.payment_status,
+            captured=money(balance.captured_minor),
+            refunded=money(balance.refunded_minor),
+            refundable=money(max(balance.refundable_minor, 0)),
+            payments=[_payment_read(p) for p in await repo.payments_of(order.id)],
+            transactions=[
+                schemas.TransactionRead(
+                    id=t.id,
+                    kind=t.kind,
+                    status=t.status,
+                    amount=money(t.amount_minor),
+                    currency=t.currency,
+                    gateway=t.gateway,
+                    gateway_reference=t.gateway_reference,
+                    error=t.error,
+                    reason=t.reason,
+                    created_at=t.created_at,
+                )
+                for t in await repo.transactions_of(order.id)
+            ],
+        )
+    )
+
+
+@router.post("/payments/refund", status_code=status.HTTP_201_CREATED)
+async def refund(
+    data: schemas.RefundIn,
+    ctx: Ctx,
+    session: DbSession,
+    staff: Refunder,
+    idempotency_key: IdempotencyKeyHeader,
+) -> Envelope[schemas.TransactionRead]:
+    """Refund all or part of what an order captured (staff with refunds:create). Needs an Idempotency-Key:
+    the same key returns the same refund."""
+    if idempotency_key is None:
+        raise ValidationFailed(details=[{"field": "Idempotency-Key", "message": "required for refunds"}])
+    order = await payments.lock_order(session, data.order_id)
+    amount = _minor(order, data.amount, "amount") if data.amount is not None else None
+    tx = await payments.refund(
+        session,
+        ctx.settings,
+        order,
+        amount_minor=amount,
+        reason=data.reason,
+        idempotency_key=idempotency_key,
+        actor_user_id=staff.id,
+    )
+    return ok(
+        schemas.TransactionRead(
+            id=tx.id,
+            kind=tx.kind,
+            status=tx.status,
+            amount=from_minor(tx.amount_minor, tx.currency),
+            currency=tx.currency,
+            gateway=tx.gateway,
+            gateway_reference=tx.gateway_reference,
+            error=tx.error,
+            reason=tx.reason,
+            created_at=tx.created_at,
+        ),
+        "Refund recorded.",
+    )
+
+
+@router.post("/payments/bank-transfer/verify")
+async def verify_transfer(
+    data: schemas.TransferIn, ctx: Ctx, session: DbSession, staff: Verifier
+) -> Envelope[dict[str, str]]:
+    """Staff with payments:verify record a bank transfer that arrived: the order is paid and confirmed."""
+    order = await payments.lock_order(session, data.order_id)
+    await payments.record_bank_transfer(
+        session,
+        ctx.settings,
+        order,
+        amount_minor=_minor(order, data.amount, "amount"),
+        reference=data.reference,
+        actor_user_id=staff.id,
+    )
+    return ok({"payment_status": order.payment_status, "status": order.status}, "Transfer recorded.")
+
+
+@router.post("/payments/webhook/{gateway}", include_in_schema=True)
+async def webhook(
+    gateway: GatewayName, request: Request, ctx: Ctx, session: DbSession
+) -> Envelope[dict[str, bool]]:
+    """A gateway's event. Verified from the raw body before anything is read; a repeat is acknowledged and
+    changes nothing; the work runs as a job."""
+    new = await receive(session, ctx.settings, gateway, await request.body(), request.headers)
+    return ok({"received": True, "duplicate": not new})

@@ -1,0 +1,115 @@
+"""The test gateway's payment page: the simulated provider's card form, served by Emporium.
+
+Plain HTML forms, no script at all (the Content-Security-Policy allows none). The card number lives only
+in this request: its outcome and last four digits are kept, nothing else, and it is never logged.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from emporium.core.context import Ctx
+from emporium.core.errors import NotFound
+from emporium.core.money import from_minor
+from emporium.core.session import DbSession
+from emporium.payments.gateways.test_gateway import TestGateway
+from emporium.payments.models import TestGatewaySession
+from emporium.payments.tasks import queue_test_webhook
+
+router = APIRouter(prefix="/pay/test", include_in_schema=False)
+
+Secret = Annotated[str, Path(min_length=16, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+# No script at all; the page's one inline style block is the only style.
+CSP = "; ".join(
+    (
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+EXPIRY = re.compile(r"^(0[1-9]|1[0-2])/\d{2}$")
+
+
+@lru_cache(maxsize=1)
+def _templates() -> Environment:
+    return Environment(loader=PackageLoader("emporium", "templates"), autoescape=select_autoescape(["j2"]))
+
+
+def _page(row: TestGatewaySession, *, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    html = (
+        _templates()
+        .get_template("payments/test_gateway.html.j2")
+        .render(
+            order_number=row.order_number,
+            amount=f"{from_minor(row.amount_minor, row.currency):f} {row.currency}",
+            state=row.state,
+            error=error or row.error,
+            client_secret=row.client_secret,
+            return_url=row.return_url,
+        )
+    )
+    headers = {"Content-Security-Policy": CSP, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+async def _session(gateway: TestGateway, session: DbSession, secret: str) -> TestGatewaySession:
+    row = await gateway.session_for(session, secret)
+    if row is None:
+        raise NotFound("No such payment.", code="PAYMENT_NOT_FOUND")
+    return row
+
+
+@router.get("/{client_secret}", response_class=HTMLResponse)
+async def payment_page(client_secret: Secret, ctx: Ctx, session: DbSession) -> HTMLResponse:
+    return _page(await _session(TestGateway(ctx.settings), session, client_secret))
+
+
+@router.post("/{client_secret}", response_class=HTMLResponse)
+async def pay(
+    client_secret: Secret,
+    ctx: Ctx,
+    session: DbSession,
+    number: Annotated[str, Form(max_length=23)],
+    expiry: Annotated[str, Form(max_length=5)],
+    cvc: Annotated[str, Form(max_length=4)],
+) -> HTMLResponse:
+    gateway = TestGateway(ctx.settings)
+    row = await _session(gateway, session, client_secret)
+    if row.state != "requires_action":
+        return _page(row, error="This payment is already settled.", status_code=409)
+    problem = gateway.card_problem(number)
+    if problem is None and not EXPIRY.fullmatch(expiry.strip()):
+        problem = "Give the expiry as MM/YY."
+    if problem is None and not (cvc.isdigit() and len(cvc) in (3, 4)):
+        problem = "The CVC is the 3 or 4 digits on the back of the card."
+    if problem is not None:
+        return _page(row, error=problem, status_code=422)
+    event = gateway.pay(row, number)
+    if event is not None:
+        queue_test_webhook(session, event)
+    await session.flush()
+    return _page(row)
+
+
+@router.post("/{client_secret}/3ds", response_class=HTMLResponse)
+async def three_d_secure(
+    client_secret: Secret,
+    ctx: Ctx,
+    session: DbSession,
+    outcome: Annotated[str, Form(pattern="^(approve|fail)$")],
+) -> HTMLResponse:
+    gateway = TestGateway(ctx.settings)
+    row = await _session(gateway, session, client_secret)
+    if row.state != "awaiting_3ds":
+        return _page(row, error="There is no 3-D Secure step waiting.", status_code=409)
+    queue_test_webhook(session, gateway.finish_3ds(row, outcome == "approve"))
+    await session.flush()
+    return _page(row)
