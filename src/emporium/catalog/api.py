@@ -29,11 +29,11 @@ from emporium.catalog.schemas import (
     VariantRead,
     VariantUpdate,
 )
-from emporium.catalog.service import catalog, parse_id_or_slug, to_minor_units
+from emporium.catalog.service import catalog, parse_id_or_slug
 from emporium.catalog.taxonomy import taxonomy
 from emporium.core.context import Ctx
 from emporium.core.errors import ValidationFailed
-from emporium.core.money import MoneyError, parse_decimal
+from emporium.core.money import MoneyError, parse_decimal, to_minor_units
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, MAX_ID, IdPath
 from emporium.core.permissions import Permission, has_permission

@@ -44,7 +44,7 @@ from emporium.catalog.schemas import (
 from emporium.catalog.taxonomy import flush_unique, slugify
 from emporium.core.context import AppContext
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
-from emporium.core.money import MoneyError, decimal_string, from_minor, to_minor
+from emporium.core.money import decimal_string, from_minor, to_minor_units
 from emporium.core.pagination import PageParams
 from emporium.core.params import MAX_ID
 from emporium.inventory.models import StockAdjustment, StockPool
@@ -53,13 +53,6 @@ from emporium.inventory.models import StockAdjustment, StockPool
 RESERVED_SLUGS = frozenset({"featured", "search", "autocomplete", "export", "import"})
 SLUG_TAKEN = "A product with this slug already exists."
 SKU_TAKEN = "A variant with this SKU already exists."
-
-
-def to_minor_units(amount: Decimal, currency: str, field: str) -> int:
-    try:
-        return to_minor(amount, currency)
-    except MoneyError as exc:
-        raise ValidationFailed(details=[{"field": field, "message": str(exc)}]) from exc
 
 
 def money_string(minor: int | None, currency: str) -> str | None:

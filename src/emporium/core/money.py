@@ -65,6 +65,16 @@ def to_minor(amount: Decimal, currency: str) -> int:
     return int(scaled)
 
 
+def to_minor_units(amount: Decimal, currency: str, field: str) -> int:
+    """``to_minor`` for request data: an amount too precise for the currency is a 422 naming ``field``."""
+    from emporium.core.errors import ValidationFailed
+
+    try:
+        return to_minor(amount, currency)
+    except MoneyError as exc:
+        raise ValidationFailed(details=[{"field": field, "message": str(exc)}]) from exc
+
+
 def decimal_string(amount: Decimal) -> str:
     """Plain notation always: ``0.00000005``, never ``5E-8``."""
     return format(amount, "f")

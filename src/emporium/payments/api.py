@@ -12,7 +12,7 @@ from emporium.accounts.models import User
 from emporium.core.context import Ctx
 from emporium.core.errors import NotFound, ValidationFailed
 from emporium.core.idempotency import IdempotencyKeyHeader
-from emporium.core.money import MoneyError, from_minor, to_minor
+from emporium.core.money import from_minor, to_minor_units
 from emporium.core.params import API_PREFIX, IdPath
 from emporium.core.permissions import Permission, has_permission
 from emporium.core.responses import Envelope, ok
@@ -53,10 +53,7 @@ def _payment_read(payment: Payment) -> schemas.PaymentRead:
 
 
 def _minor(order: Order, amount: Decimal, field: str) -> int:
-    try:
-        return to_minor(amount, order.currency)
-    except MoneyError as exc:
-        raise ValidationFailed(details=[{"field": field, "message": str(exc)}]) from exc
+    return to_minor_units(amount, order.currency, field)
 
 
 async def _reachable_order(

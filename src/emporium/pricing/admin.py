@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.config import Settings
-from emporium.core.errors import Conflict, NotFound, ValidationFailed
-from emporium.core.money import MoneyError, from_minor, to_minor
+from emporium.core.errors import Conflict, NotFound
+from emporium.core.money import from_minor, to_minor_units
 from emporium.pricing import schemas
 from emporium.pricing.calculations import percent_to_ppm, ppm_to_percent
 from emporium.pricing.models import (
@@ -25,12 +25,7 @@ from emporium.pricing.models import (
 
 
 def _minor(amount: Decimal | None, currency: str, field: str) -> int | None:
-    if amount is None:
-        return None
-    try:
-        return to_minor(amount, currency)
-    except MoneyError as exc:
-        raise ValidationFailed(details=[{"field": field, "message": str(exc)}]) from exc
+    return None if amount is None else to_minor_units(amount, currency, field)
 
 
 def _money(minor: int | None, currency: str) -> Decimal | None:
