@@ -116,6 +116,46 @@ class Settings(BaseSettings):
     # Guest order tracking by number + phone or e-mail, per client address.
     order_track_rate_limit: str = "5/minute"
 
+    # Payment gateways. Each is offered only when named in payment_methods; its credentials come from here.
+    # The *_api_base settings point a gateway at another endpoint (a sandbox, or a local fake in tests).
+    payment_http_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    # Stripe: PaymentIntents through the official SDK; webhooks signed with the endpoint secret.
+    stripe_secret_key: SecretStr | None = None
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
+    # Razorpay: orders through the official SDK; payment signatures use the key secret, webhooks their own.
+    razorpay_key_id: str | None = None
+    razorpay_key_secret: SecretStr | None = None
+    razorpay_webhook_secret: SecretStr | None = None
+    razorpay_api_base: str | None = None
+    # PayPal: Orders v2 over HTTP; webhooks verified by PayPal's verify-webhook-signature call.
+    paypal_client_id: str | None = None
+    paypal_client_secret: SecretStr | None = None
+    paypal_webhook_id: str | None = None
+    paypal_api_base: str = "https://api-m.sandbox.paypal.com"
+    # Bitcoin Core JSON-RPC (the same gateway, pointed at a Litecoin Core node, serves LTC).
+    bitcoin_rpc_url: str | None = None
+    bitcoin_rpc_user: str | None = None
+    bitcoin_rpc_password: SecretStr | None = None
+    bitcoin_confirmations: int = Field(default=1, ge=0, le=100)
+    # Orders at or above this amount (shop currency, minor units) wait for more confirmations (seed 001).
+    bitcoin_large_amount_minor: int = Field(default=1_000_000, ge=1)
+    bitcoin_large_confirmations: int = Field(default=6, ge=0, le=100)
+    litecoin_rpc_url: str | None = None
+    litecoin_rpc_user: str | None = None
+    litecoin_rpc_password: SecretStr | None = None
+    litecoin_confirmations: int = Field(default=6, ge=0, le=100)
+    # A crypto amount quoted to the shopper stays fixed this long.
+    crypto_quote_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Lightning: LND's REST API, authenticated by an invoice macaroon (hex).
+    lnd_rest_url: str | None = None
+    lnd_macaroon_hex: SecretStr | None = None
+    lnd_tls_cert_path: str | None = None
+    lnd_invoice_expiry_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    # Seed 001's crypto payment notices at POST /webhooks/payment, signed with HMAC-SHA256 of the body.
+    crypto_webhook_secret: SecretStr | None = None
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -35,7 +35,8 @@ GatewayName = Annotated[str, Path(pattern=r"^[a-z_]{2,32}$")]
 
 
 def _payment_read(payment: Payment) -> schemas.PaymentRead:
-    waiting = payment.state == PaymentState.REQUIRES_ACTION and payment.gateway == "test"
+    waiting = payment.state == PaymentState.REQUIRES_ACTION
+    details = {key: value for key, value in payment.details.items() if key != "next_action"}
     return schemas.PaymentRead(
         id=payment.id,
         order_id=payment.order_id,
@@ -44,7 +45,9 @@ def _payment_read(payment: Payment) -> schemas.PaymentRead:
         amount=from_minor(payment.amount_minor, payment.currency),
         currency=payment.currency,
         client_secret=payment.client_secret if payment.state == PaymentState.REQUIRES_ACTION else None,
-        next_action={"type": "redirect", "url": f"/pay/test/{payment.client_secret}"} if waiting else None,
+        next_action=payment.details.get("next_action") if waiting else None,
+        details=details,
+        expires_at=payment.expires_at,
         card_brand=payment.card_brand,
         card_last4=payment.card_last4,
         error=payment.error,

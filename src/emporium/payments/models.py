@@ -55,6 +55,11 @@ class Payment(IdMixin, TimestampMixin, Base):
     card_brand: Mapped[str | None] = mapped_column(String(20))
     card_last4: Mapped[str | None] = mapped_column(String(4))
     error: Mapped[str | None] = mapped_column(String(500))
+    # What the shopper and staff are shown of this attempt, as the gateway put it: the next action (a page
+    # to visit), a crypto address and amount, a Lightning invoice, an under- or overpayment. Never a secret.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # When what the gateway handed out (a crypto quote, a Lightning invoice) stops being payable.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PaymentTransaction(IdMixin, Base):

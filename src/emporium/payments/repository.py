@@ -8,7 +8,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.payments.ledger import Balance, balance_of
-from emporium.payments.models import Payment, PaymentState, PaymentTransaction, WebhookEvent
+from emporium.payments.models import (
+    Payment,
+    PaymentState,
+    PaymentTransaction,
+    TxKind,
+    TxStatus,
+    WebhookEvent,
+)
 
 
 class PaymentRepository:
@@ -27,6 +34,17 @@ class PaymentRepository:
             .group_by(PaymentTransaction.kind, PaymentTransaction.status)
         )
         return balance_of([(k, s, int(a or 0), int(c)) for k, s, a, c in result.all()])
+
+    async def refunded_of(self, payment_id: int) -> int:
+        """What the ledger holds as refunded (settled or on its way) of one payment."""
+        result = await self.session.execute(
+            select(func.coalesce(func.sum(PaymentTransaction.amount_minor), 0)).where(
+                PaymentTransaction.payment_id == payment_id,
+                PaymentTransaction.kind == TxKind.REFUND,
+                PaymentTransaction.status.in_((TxStatus.SUCCEEDED, TxStatus.PENDING)),
+            )
+        )
+        return int(result.scalar_one())
 
     async def payment(self, payment_id: int) -> Payment | None:
         return await self.session.get(Payment, payment_id, populate_existing=True)

@@ -63,6 +63,10 @@ class PaymentRead(BaseModel):
     currency: str
     client_secret: str | None
     next_action: dict[str, Any] | None
+    # Gateway-specific facts for the shopper and staff: a crypto address and amount, a Lightning invoice,
+    # an under- or overpayment.
+    details: dict[str, Any]
+    expires_at: datetime | None
     card_brand: str | None
     card_last4: str | None
     error: str | None

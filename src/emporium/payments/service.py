@@ -7,6 +7,8 @@ SQLite writers are serialised anyway), so two refunds, or a webhook and a confir
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +38,14 @@ class PaymentNotPossible(Conflict):
 class RefundTooLarge(Conflict):
     code = "REFUND_EXCEEDS_CAPTURED"
     message = "A refund cannot be larger than what was captured and not yet refunded."
+
+
+def shown_details(result: PaymentResult) -> dict[str, Any]:
+    """What of a gateway's answer is kept on the payment for the shopper and staff."""
+    details = dict(result.details)
+    if result.next_action is not None:
+        details["next_action"] = result.next_action
+    return details
 
 
 class PaymentService:
@@ -92,6 +102,8 @@ class PaymentService:
             amount_minor=result.amount_minor,
             currency=result.currency,
             client_secret=result.client_secret,
+            details=shown_details(result),
+            expires_at=result.expires_at,
         )
         session.add(payment)
         await session.flush()
@@ -108,6 +120,9 @@ class PaymentService:
         payment that succeeded stays succeeded, and its capture is recorded once."""
         payment.card_brand = result.card_brand or payment.card_brand
         payment.card_last4 = result.card_last4 or payment.card_last4
+        if result.details or result.next_action:
+            payment.details = {**payment.details, **shown_details(result)}
+        payment.expires_at = result.expires_at or payment.expires_at
         if payment.state == PaymentState.SUCCEEDED or result.state == payment.state:
             return
         if result.state is PaymentState.SUCCEEDED:
@@ -287,6 +302,55 @@ class PaymentService:
         )
         if status is TxStatus.FAILED:
             raise PaymentNotPossible(f"The refund was refused: {error}")
+        await self._refunded(session, settings, order, amount, reason=reason, actor_user_id=actor_user_id)
+        return tx
+
+    async def sync_refunds(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        order: Order,
+        payment: Payment,
+        refunded_minor: int,
+        raw: dict[str, object],
+    ) -> None:
+        """A gateway says ``refunded_minor`` of this payment has been refunded in all (a refund made in its
+        dashboard, or the settlement of ours): record what the ledger does not know yet. The key is the
+        running total, so repeated and out-of-order notices record nothing twice, and never more than was
+        captured."""
+        repo = PaymentRepository(session)
+        known = await repo.refunded_of(payment.id)
+        balance = await repo.balance(order.id)
+        missing = min(refunded_minor - known, balance.refundable_minor)
+        if missing <= 0:
+            return
+        await self._record(
+            session,
+            order,
+            payment,
+            TxKind.REFUND,
+            TxStatus.SUCCEEDED,
+            missing,
+            key=f"provider-refund:{payment.gateway}:{payment.reference}:{refunded_minor}",
+            raw=raw,
+            reason="Refunded at the payment provider.",
+        )
+        await self._refunded(
+            session, settings, order, missing, reason="Refunded at the payment provider.", actor_user_id=None
+        )
+
+    async def _refunded(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        order: Order,
+        amount: int,
+        *,
+        reason: str | None,
+        actor_user_id: int | None,
+    ) -> None:
+        """After a refund is in the ledger: the payment status, an event, and a cancelled or returned order
+        moves to (partially) refunded."""
         paid_status = await self.refresh_status(session, order)
         add_event(session, order, "refund", actor_user_id=actor_user_id, note=reason, data={"amount": amount})
         if OrderStatus(order.status) in (
@@ -304,7 +368,6 @@ class PaymentService:
                     session, settings, order, target, actor_user_id=actor_user_id, note=reason
                 )
         await session.flush()
-        return tx
 
     async def _record(
         self,

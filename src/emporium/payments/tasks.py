@@ -48,10 +48,15 @@ async def process_event(ctx: AppContext, payload: dict[str, Any]) -> None:
             if reference
             else None
         )
-        if payment is None or not state:
+        refunded = payload.get("refunded_minor")
+        if payment is None or (not state and refunded is None):
             log.info("webhook_ignored", gateway=stored.gateway, event_type=stored.event_type)
             return
         order = await payments.lock_order(session, payment.order_id)
+        if refunded is not None:
+            await payments.sync_refunds(session, ctx.settings, order, payment, int(refunded), stored.payload)
+        if not state:
+            return
         amount = payload.get("amount_minor")
         result = PaymentResult(
             reference=payment.reference,

@@ -31,7 +31,7 @@ async def receive(
     if factory is None:
         raise WebhookRefused("Unknown gateway.")
     try:
-        event = factory(settings).parse_webhook(body, {k.lower(): v for k, v in headers.items()})
+        event = await factory(settings).parse_webhook(body, {k.lower(): v for k, v in headers.items()})
     except InvalidWebhook as exc:
         raise WebhookRefused(f"The webhook could not be verified: {exc}.") from exc
     stored = await PaymentRepository(session).store_event(
@@ -52,6 +52,7 @@ async def receive(
             "card_brand": event.card_brand,
             "card_last4": event.card_last4,
             "error": event.error,
+            "refunded_minor": event.refunded_minor,
         },
     )
     return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +56,9 @@ class PaymentResult:
     card_last4: str | None = None
     error: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # Shown to the shopper and staff (kept on the payment row): see ``Payment.details``. Never a secret.
+    details: dict[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -103,4 +107,5 @@ class Gateway(Protocol):
 
     async def refund(self, session: AsyncSession, request: RefundRequest) -> RefundResult: ...
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent: ...
+    # Async: some providers (PayPal) verify a webhook by calling them back.
+    async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent: ...

@@ -39,7 +39,7 @@ class OfflineGateway:
         # The money went by hand or by bank: staff give it back the same way, and the ledger records it.
         return RefundResult(reference=f"manual-{request.idempotency_key}"[:200], succeeded=True)
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+    async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         raise InvalidWebhook(f"{self.title} sends no webhooks")
 
 

@@ -155,7 +155,7 @@ class TestGateway:
             )
         return RefundResult(reference, succeeded=True, raw={"refunded_minor": int(refunded)})
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+    async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         signing.verify(body, headers.get(SIGNATURE_HEADER.lower()), webhook_secret(self.settings))
         try:
             event = json.loads(body)
