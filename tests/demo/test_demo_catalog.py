@@ -3,10 +3,13 @@ tested in test_demo_images.py)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from emporium.catalog.models import Category, Product, ProductVariant
+from emporium.catalog.search import search_service
+from emporium.catalog.search_index import SearchFilters
 from emporium.core.context import AppContext
+from emporium.core.pagination import PageParams
 from emporium.demo import load_demo, top_up_products
 from emporium.inventory.models import StockPool
 
@@ -65,3 +68,33 @@ async def test_bulk_products_top_up_to_the_asked_total(ctx: AppContext) -> None:
     assert await _count(ctx, Product) == 400
     assert added == sum(seen) == 400 - 156
     assert await top_up_products(ctx, 400) == 0
+
+
+async def test_bulk_products_are_indexed_for_search_once_each(ctx: AppContext) -> None:
+    """On PostgreSQL the bulk load defers the insert triggers and indexes each batch itself: every
+    generated product must still be found, and later inserts are indexed by the triggers again."""
+    await load_demo(ctx, images=False)
+    await top_up_products(ctx, 700)
+    async with ctx.db.session() as session:
+        last = (await session.execute(select(Product).order_by(Product.id.desc()).limit(1))).scalar_one()
+        hits = await search_service.search(
+            session, last.name, SearchFilters(), PageParams(page=1, limit=5), currency="USD"
+        )
+        assert last.id in [hit.id for hit in hits.hits]
+        if session.get_bind().dialect.name == "postgresql":
+            indexed = await session.scalar(text("SELECT count(*) FROM product_search"))
+            assert indexed == await session.scalar(select(func.count()).select_from(Product))
+            # The deferral was local to the load's transactions: an ordinary insert is indexed at once.
+            session.add(
+                Product(name="Quokka Plush", slug="quokka-plush", description_html="", currency="USD")
+            )
+            await session.flush()
+            assert (
+                await session.scalar(
+                    text(
+                        "SELECT count(*) FROM product_search s JOIN products p ON p.id = s.product_id "
+                        "WHERE p.slug = 'quokka-plush'"
+                    )
+                )
+                == 1
+            )

@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.models import Brand, Category, Product, ProductStatus, ProductTag, ProductVariant
+from emporium.catalog.search_index import deferred_indexing, index_products
 from emporium.core.money import to_minor
 from emporium.inventory.models import StockPool, StockUnit
 
@@ -428,95 +429,114 @@ async def _ensure_taxonomy(session: AsyncSession) -> tuple[dict[str, int], dict[
     return {n: c.id for n, c in categories.items()}, {n: b.id for n, b in brands.items()}
 
 
+# Rows per insert statement of the bulk generator.
+BATCH_SIZE = 500
+
+
 async def insert_products(
     session: AsyncSession, plan: list[PlannedProduct], currency: str, progress: Progress | None = None
 ) -> list[int]:
     """Insert planned products with their pools, variants and tags in batched statements."""
     category_ids, brand_ids = await _ensure_taxonomy(session)
     product_ids: list[int] = []
-    batch_size = 500
-    for start in range(0, len(plan), batch_size):
-        batch = plan[start : start + batch_size]
-        product_rows: list[dict[str, Any]] = []
-        for p in batch:
-            prices = [to_minor(v.price, currency) for v in p.variants]
-            product_rows.append(
+    # Products and then their tags would each trigger the indexing: do it once per batch instead.
+    async with deferred_indexing(session) as deferred:
+        for start in range(0, len(plan), BATCH_SIZE):
+            product_ids += await _insert_batch(
+                session, plan[start : start + BATCH_SIZE], currency, category_ids, brand_ids, deferred
+            )
+            if progress is not None:
+                progress(min(BATCH_SIZE, len(plan) - start))
+    return product_ids
+
+
+async def _insert_batch(
+    session: AsyncSession,
+    batch: list[PlannedProduct],
+    currency: str,
+    category_ids: dict[str, int],
+    brand_ids: dict[str, int],
+    index_now: bool,
+) -> list[int]:
+    product_rows: list[dict[str, Any]] = []
+    for p in batch:
+        prices = [to_minor(v.price, currency) for v in p.variants]
+        product_rows.append(
+            {
+                "name": p.name,
+                "slug": p.slug,
+                "description_html": p.description_html,
+                "brand_id": brand_ids[p.brand],
+                "category_id": category_ids[p.category],
+                "status": ProductStatus.ACTIVE,
+                "is_featured": p.featured,
+                "currency": currency,
+                "seo_title": p.name,
+                "seo_description": f"Buy {p.name} online.",
+                "price_min_minor": min(prices),
+                "price_max_minor": max(prices),
+                "rating_average": Decimal("0"),
+                "rating_count": 0,
+                "sold_count": 0,
+            }
+        )
+    ids = list(
+        (
+            await session.execute(
+                insert(Product).returning(Product.id, sort_by_parameter_order=True), product_rows
+            )
+        ).scalars()
+    )
+    # One pool per product when its variants share stock (grams), else one per variant.
+    pool_rows: list[dict[str, Any]] = []
+    for p in batch:
+        count = 1 if p.shared_pool else len(p.variants)
+        for _ in range(count):
+            pool_rows.append(
                 {
-                    "name": p.name,
-                    "slug": p.slug,
-                    "description_html": p.description_html,
-                    "brand_id": brand_ids[p.brand],
-                    "category_id": category_ids[p.category],
-                    "status": ProductStatus.ACTIVE,
-                    "is_featured": p.featured,
-                    "currency": currency,
-                    "seo_title": p.name,
-                    "seo_description": f"Buy {p.name} online.",
-                    "price_min_minor": min(prices),
-                    "price_max_minor": max(prices),
-                    "rating_average": Decimal("0"),
-                    "rating_count": 0,
-                    "sold_count": 0,
+                    "name": p.name[:200],
+                    "unit": p.pool_unit,
+                    "on_hand": p.on_hand,
+                    "reserved": 0,
+                    "low_stock_threshold": p.threshold,
                 }
             )
-        ids = list(
+    pool_ids = iter(
+        list(
             (
                 await session.execute(
-                    insert(Product).returning(Product.id, sort_by_parameter_order=True), product_rows
+                    insert(StockPool).returning(StockPool.id, sort_by_parameter_order=True), pool_rows
                 )
             ).scalars()
         )
-        # One pool per product when its variants share stock (grams), else one per variant.
-        pool_rows: list[dict[str, Any]] = []
-        for p in batch:
-            count = 1 if p.shared_pool else len(p.variants)
-            for _ in range(count):
-                pool_rows.append(
-                    {
-                        "name": p.name[:200],
-                        "unit": p.pool_unit,
-                        "on_hand": p.on_hand,
-                        "reserved": 0,
-                        "low_stock_threshold": p.threshold,
-                    }
-                )
-        pool_ids = iter(
-            list(
-                (
-                    await session.execute(
-                        insert(StockPool).returning(StockPool.id, sort_by_parameter_order=True), pool_rows
-                    )
-                ).scalars()
+    )
+    variant_rows: list[dict[str, Any]] = []
+    tag_rows: list[dict[str, Any]] = []
+    for product_id, p in zip(ids, batch, strict=True):
+        shared = next(pool_ids) if p.shared_pool else None
+        for position, v in enumerate(p.variants):
+            variant_rows.append(
+                {
+                    "product_id": product_id,
+                    "sku": v.sku,
+                    "name": v.name[:200],
+                    "options": v.options,
+                    "price_minor": to_minor(v.price, currency),
+                    "compare_at_minor": None,
+                    "is_active": True,
+                    "is_default": position == 0,
+                    "position": position,
+                    "pool_id": shared if shared is not None else next(pool_ids),
+                    "draw_per_unit": v.draw,
+                    "weight_grams": v.weight_grams,
+                }
             )
-        )
-        variant_rows: list[dict[str, Any]] = []
-        tag_rows: list[dict[str, Any]] = []
-        for product_id, p in zip(ids, batch, strict=True):
-            shared = next(pool_ids) if p.shared_pool else None
-            for position, v in enumerate(p.variants):
-                variant_rows.append(
-                    {
-                        "product_id": product_id,
-                        "sku": v.sku,
-                        "name": v.name[:200],
-                        "options": v.options,
-                        "price_minor": to_minor(v.price, currency),
-                        "compare_at_minor": None,
-                        "is_active": True,
-                        "is_default": position == 0,
-                        "position": position,
-                        "pool_id": shared if shared is not None else next(pool_ids),
-                        "draw_per_unit": v.draw,
-                        "weight_grams": v.weight_grams,
-                    }
-                )
-            tag_rows.extend({"product_id": product_id, "tag": tag} for tag in dict.fromkeys(p.tags))
-        await session.execute(insert(ProductVariant), variant_rows)
-        await session.execute(insert(ProductTag), tag_rows)
-        product_ids.extend(ids)
-        if progress is not None:
-            progress(len(batch))
-    return product_ids
+        tag_rows.extend({"product_id": product_id, "tag": tag} for tag in dict.fromkeys(p.tags))
+    await session.execute(insert(ProductVariant), variant_rows)
+    await session.execute(insert(ProductTag), tag_rows)
+    if index_now:
+        await index_products(session, ids)
+    return ids
 
 
 async def product_count(session: AsyncSession) -> int:

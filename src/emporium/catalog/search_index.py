@@ -13,7 +13,8 @@ contain letters and digits only (see ``search.terms_of``), so no FTS or tsquery 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,29 @@ def pg_tsquery(terms: Sequence[str], *, prefix_last: bool, weight: str = "") -> 
     if prefix_last and parts:
         parts[-1] = f"{terms[-1]}:*{weight}"
     return " & ".join(parts)
+
+
+@asynccontextmanager
+async def deferred_indexing(session: AsyncSession) -> AsyncIterator[bool]:
+    """For a bulk load on PostgreSQL: inserts inside the block skip the per-statement indexing triggers
+    (migration 0007), and the loader calls ``index_products`` once per batch. Yields False on SQLite,
+    whose row triggers keep indexing as usual. The setting is local to the transaction and switched
+    back off when the block ends, so nothing after it can forget to index."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield False
+        return
+    await session.execute(text("SELECT set_config('emporium.search_deferred', 'on', true)"))
+    try:
+        yield True
+    finally:
+        await session.execute(text("SELECT set_config('emporium.search_deferred', 'off', true)"))
+
+
+async def index_products(session: AsyncSession, product_ids: Sequence[int]) -> None:
+    """Index (or re-index) these products now, in the caller's transaction (PostgreSQL)."""
+    await session.execute(
+        text("SELECT product_search_refresh(CAST(:ids AS BIGINT[]))"), {"ids": list(product_ids)}
+    )
 
 
 class SearchIndex:
