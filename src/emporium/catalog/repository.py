@@ -132,7 +132,7 @@ class CatalogRepository:
         self, filters: ProductFilters, sort: SortKey, offset: int, limit: int
     ) -> list[ListedRow]:
         query = (
-            select(Product, Brand, Category, in_stock_expression().label("in_stock"))
+            select(Product, Brand, Category, in_stock_expression(per_row=True).label("in_stock"))
             .outerjoin(Brand, Brand.id == Product.brand_id)
             .outerjoin(Category, Category.id == Product.category_id)
             .where(*conditions(filters))

@@ -33,10 +33,14 @@ PG_WORD_SIMILARITY = 0.4
 # name is weight A, tags and brand B, category C, description D).
 _BM25 = "bm25(product_search_fts, 10.0, 4.0, 4.0, 2.0, 1.0)"
 
-_IN_STOCK = (
-    "EXISTS (SELECT 1 FROM product_variants v JOIN stock_pools sp ON sp.id = v.pool_id "
-    "WHERE v.product_id = p.id AND v.is_active = :true AND sp.on_hand - sp.reserved >= v.draw_per_unit)"
+_IN_STOCK_PROBE = (
+    "SELECT 1 FROM product_variants v JOIN stock_pools sp ON sp.id = v.pool_id "
+    "WHERE v.product_id = p.id AND v.is_active = :true AND sp.on_hand - sp.reserved >= v.draw_per_unit"
 )
+# As a filter: PostgreSQL may hash it over the whole catalog. As a column of each match: the OFFSET keeps
+# it a per-row probe (see catalog/queries.in_stock_expression).
+_IN_STOCK = f"EXISTS ({_IN_STOCK_PROBE})"
+_IN_STOCK_PER_ROW = f"EXISTS ({_IN_STOCK_PROBE} LIMIT 1 OFFSET 0)"
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ class SearchIndex:
         columns = (
             "p.id AS id, p.category_id AS category_id, p.brand_id AS brand_id, "
             "p.price_min_minor AS price_min_minor, p.rating_average AS rating_average, "
-            f"CASE WHEN {_IN_STOCK} THEN 1 ELSE 0 END AS in_stock"
+            f"CASE WHEN {_IN_STOCK_PER_ROW} THEN 1 ELSE 0 END AS in_stock"
         )
         where = f"p.status = :active{_filter_sql(filters, params)}"
         if self.postgres:

@@ -105,6 +105,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
+        # JIT compilation pays off for long analytical queries, not for a shop's short ones: it added ~90 ms
+        # to a search over 100k products whose execution took less (see BENCHMARKS.md).
+        kwargs["connect_args"] = {"server_settings": {"jit": "off"}}
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
