@@ -26,6 +26,9 @@ PAGES = (
     "/products/featured",
     "/categories",
     "/brands",
+    "/products/search?q=tea",
+    "/products/search?q=taa+pot&in_stock=true",
+    "/products/autocomplete?q=te",
 )
 
 
@@ -175,6 +178,18 @@ async def test_product_patch_is_visible_on_the_next_request(shop: Shop) -> None:
     assert data(await shop.get(by_slug))["name"] == "Copper Tea Pot"
     assert [p["name"] for p in data(await shop.get(listing))] == ["Copper Tea Pot"]
     assert [p["name"] for p in data(await shop.get("/products/featured"))] == ["Copper Tea Pot"]
+
+
+async def test_search_and_suggestions_follow_a_rename_on_the_next_request(shop: Shop) -> None:
+    product = await shop.product("Tea Pot", "TP-1")
+    search, suggest = "/products/search?q=kettle", "/products/autocomplete?q=kett"
+    await warm(shop, search, suggest, "/products/search?q=tea")
+    assert data(await shop.get(search)) == []
+    patch = {"name": "Copper Kettle"}
+    data(await shop.client.patch(f"/api/v1/products/{product['id']}", json=patch, headers=shop.admin))
+    assert [hit["name"] for hit in data(await shop.get(search))] == ["Copper Kettle"]
+    assert [s["text"] for s in data(await shop.get(suggest))] == ["Copper Kettle"]
+    assert data(await shop.get("/products/search?q=tea")) == []
 
 
 async def test_variant_price_change_is_visible_on_the_next_request(shop: Shop) -> None:

@@ -5,10 +5,13 @@ Registered before the catalog router, so these paths win over /products/{id_or_s
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
+from emporium.catalog.cache import Pages
 from emporium.catalog.search import MAX_QUERY_LENGTH, search_service
 from emporium.catalog.search_index import SearchFilters
 from emporium.catalog.search_schemas import SearchEnvelope, Suggestion
@@ -45,8 +48,9 @@ def _price_minor(field: str, value: str | None, currency: str) -> int | None:
     return minor
 
 
-@router.get("/products/search", response_model_exclude_none=False)
+@router.get("/products/search", response_model_exclude_none=False, response_model=SearchEnvelope)
 async def search_products(
+    pages: Pages,
     session: DbSession,
     ctx: Ctx,
     page: Page,
@@ -56,10 +60,11 @@ async def search_products(
     min_price: Price = None,
     max_price: Price = None,
     in_stock: bool | None = None,
-) -> SearchEnvelope:
+) -> BaseModel | Response:
     """Active products ranked by relevance over name, tags, brand, category and description, with facet
     counts for the whole matching set. When the words as typed match nothing, the closest known spelling
-    is searched instead and named in ``did_you_mean``."""
+    is searched instead and named in ``did_you_mean``. Answers are cached under the catalog stamp, like
+    the catalog pages."""
     currency = ctx.settings.currency
     filters = SearchFilters(
         category=category,
@@ -68,20 +73,30 @@ async def search_products(
         max_price_minor=_price_minor("max_price", max_price, currency),
         in_stock=in_stock,
     )
-    result = await search_service.search(session, q, filters, page, currency=currency)
-    return SearchEnvelope(
-        data=result.hits,
-        pagination=result.pagination,
-        facets=result.facets,
-        query=q,
-        did_you_mean=result.did_you_mean,
-    )
+
+    async def produce() -> SearchEnvelope:
+        result = await search_service.search(session, q, filters, page, currency=currency)
+        return SearchEnvelope(
+            data=result.hits,
+            pagination=result.pagination,
+            facets=result.facets,
+            query=q,
+            did_you_mean=result.did_you_mean,
+        )
+
+    parts = [q, asdict(filters), page.page, page.limit]
+    return await pages.respond("search", parts, SearchEnvelope, produce)
 
 
-@router.get("/products/autocomplete")
+@router.get("/products/autocomplete", response_model=Envelope[list[Suggestion]])
 async def autocomplete(
+    pages: Pages,
     session: DbSession,
     q: Annotated[str, Query(min_length=1, max_length=100, description="The first letters typed.")],
-) -> Envelope[list[Suggestion]]:
-    """At most ten suggestions: product names, then categories and brands."""
-    return ok(await search_service.autocomplete(session, q))
+) -> BaseModel | Response:
+    """At most ten suggestions: product names, then categories and brands (cached like search)."""
+
+    async def produce() -> Envelope[list[Suggestion]]:
+        return ok(await search_service.autocomplete(session, q))
+
+    return await pages.respond("autocomplete", [q], Envelope[list[Suggestion]], produce)
