@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from emporium.app import create_app
 from emporium.catalog.models import Product
 from emporium.core.context import AppContext
-from tests.catalog.conftest import API, Shop
-from tests.support import count_statements, data, error
+from tests.catalog.conftest import API, Shop, staff_headers
+from tests.conftest import MakeContext
+from tests.support import asgi_client, count_statements, data, error
 
 
 def names(items: list[dict[str, Any]]) -> list[str]:
@@ -133,7 +135,7 @@ async def test_stock_featured_and_tag_filters(client: httpx.AsyncClient, catalog
 async def test_featured_endpoint(client: httpx.AsyncClient, catalog: dict[str, Any]) -> None:
     body = (await client.get(f"{API}/products/featured")).json()
     assert names(body["data"]) == ["Besan Laddu", "Robot"]
-    assert body["pagination"] == {"page": 1, "limit": 20, "total": 2, "pages": 1}
+    assert body["pagination"] == {"page": 1, "limit": 20, "total": 2, "pages": 1, "total_exact": True}
 
 
 @pytest.mark.parametrize(
@@ -161,12 +163,12 @@ async def test_unknown_sort_is_refused(client: httpx.AsyncClient) -> None:
 async def test_pagination_edges(client: httpx.AsyncClient, catalog: dict[str, Any]) -> None:
     body = (await client.get(f"{API}/products", params={"limit": 3, "sort": "name"})).json()
     assert names(body["data"]) == ["Besan Laddu", "Bread", "Jalebi"]
-    assert body["pagination"] == {"page": 1, "limit": 3, "total": 4, "pages": 2}
+    assert body["pagination"] == {"page": 1, "limit": 3, "total": 4, "pages": 2, "total_exact": True}
     body = (await client.get(f"{API}/products", params={"limit": 3, "page": 2, "sort": "name"})).json()
     assert names(body["data"]) == ["Robot"]
     body = (await client.get(f"{API}/products", params={"limit": 3, "page": 99})).json()
     assert body["data"] == []
-    assert body["pagination"] == {"page": 99, "limit": 3, "total": 4, "pages": 2}
+    assert body["pagination"] == {"page": 99, "limit": 3, "total": 4, "pages": 2, "total_exact": True}
     for params in (
         {"page": 0},
         {"page": -1},
@@ -202,3 +204,24 @@ async def test_list_takes_at_most_four_statements(
     with count_statements(engine) as statements:
         await listed(client, limit=100, sort="price_desc")
     assert len(statements) <= 4, statements
+
+
+async def test_large_sets_are_counted_up_to_the_cap(make_context: MakeContext) -> None:
+    """Past ``catalog_count_cap`` the total is a lower bound (``total_exact`` false), and a page beyond the
+    cap is still served, counted just far enough to know it."""
+    ctx = make_context(catalog_count_cap=3, catalog_cache_ttl_seconds=0)
+    async with asgi_client(create_app(ctx=ctx)) as client:
+        shop = Shop(client, await staff_headers(client, ctx, "cap-admin@example.com", "admin"))
+        for i in range(6):
+            await shop.product(f"Capped {i}", "1.00")
+        first = (await client.get(f"{API}/products", params={"limit": 2, "sort": "name"})).json()
+        assert first["pagination"] == {"page": 1, "limit": 2, "total": 3, "pages": 2, "total_exact": False}
+        assert names(first["data"]) == ["Capped 0", "Capped 1"]
+        third = (await client.get(f"{API}/products", params={"limit": 2, "page": 3, "sort": "name"})).json()
+        assert third["pagination"] == {"page": 3, "limit": 2, "total": 6, "pages": 3, "total_exact": True}
+        assert names(third["data"]) == ["Capped 4", "Capped 5"]
+        past = (await client.get(f"{API}/products", params={"limit": 2, "page": 4})).json()
+        assert past["data"] == []
+        assert past["pagination"]["total"] == 6
+        exact = (await client.get(f"{API}/products", params={"limit": 2, "tag": "none"})).json()
+        assert exact["pagination"]["total_exact"] is True

@@ -204,8 +204,9 @@ async def list_products(
     )
 
     async def produce() -> BaseModel:
-        items, total = await catalog.list_products(session, ctx, filters, sort, page)
-        return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))
+        items, total, exact = await catalog.list_products(session, ctx, filters, sort, page)
+        pagination = Pagination.of(page.page, page.limit, total, exact=exact)
+        return ListEnvelope(data=items, pagination=pagination)
 
     # The key is built from the parsed parameters: spelling, order and unknown parameters do not matter.
     parts = None if staff else [asdict(filters), sort, page.page, page.limit]
@@ -218,8 +219,9 @@ async def featured_products(pages: Pages, session: DbSession, ctx: Ctx, page: Pa
 
     async def produce() -> BaseModel:
         filters = ProductFilters(featured=True)
-        items, total = await catalog.list_products(session, ctx, filters, "rating", page)
-        return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))
+        items, total, exact = await catalog.list_products(session, ctx, filters, "rating", page)
+        pagination = Pagination.of(page.page, page.limit, total, exact=exact)
+        return ListEnvelope(data=items, pagination=pagination)
 
     parts = [page.page, page.limit]
     return await pages.respond("featured", parts, ListEnvelope[ProductSummary], produce)

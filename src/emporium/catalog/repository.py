@@ -122,10 +122,12 @@ class CatalogRepository:
         )
         return set(result.all())
 
-    async def count_products(self, filters: ProductFilters) -> int:
-        total = await self.session.scalar(
-            select(func.count()).select_from(Product).where(*conditions(filters))
-        )
+    async def count_products(self, filters: ProductFilters, at_most: int | None = None) -> int:
+        """How many products match; with ``at_most``, counting stops after ``at_most + 1`` of them."""
+        matching = select(Product.id).where(*conditions(filters))
+        if at_most is not None:
+            matching = matching.limit(at_most + 1)
+        total = await self.session.scalar(select(func.count()).select_from(matching.subquery()))
         return int(total or 0)
 
     async def list_products(

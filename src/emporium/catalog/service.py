@@ -132,13 +132,19 @@ class Catalog:
         filters: ProductFilters,
         sort: SortKey,
         page: PageParams,
-    ) -> tuple[list[ProductSummary], int]:
+    ) -> tuple[list[ProductSummary], int, bool]:
         """A page of products in four statements: count, page (with brand, category and stock), tags and
-        first images."""
+        first images; with the total and whether it is exact.
+
+        The count stops at ``catalog_count_cap`` (or just past the asked page): counting a whole catalog
+        of 100k products cost more than everything else the request does, and a shopper is served as well
+        by "10,000+"."""
         repo = CatalogRepository(session)
-        total = await repo.count_products(filters)
+        cap = max(ctx.settings.catalog_count_cap, page.offset + page.limit)
+        counted = await repo.count_products(filters, at_most=cap)
+        total, exact = min(counted, cap), counted <= cap
         if total == 0 or page.offset >= total:
-            return [], total
+            return [], total, exact
         rows = await repo.list_products(filters, sort, page.offset, page.limit)
         ids = [row[0].id for row in rows]
         tags = await repo.tags_of(ids)
@@ -165,7 +171,7 @@ class Catalog:
                     created_at=product.created_at,
                 )
             )
-        return summaries, total
+        return summaries, total, exact
 
     async def product_detail(
         self,

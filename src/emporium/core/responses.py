@@ -14,10 +14,14 @@ class Pagination(BaseModel):
     limit: int
     total: int
     pages: int
+    # False when ``total`` is a lower bound: a very large set is counted only up to a cap (the product list
+    # shows "10,000+"), because an exact count of a whole large catalog costs more than the page itself.
+    total_exact: bool = True
 
     @classmethod
-    def of(cls, page: int, limit: int, total: int) -> Pagination:
-        return cls(page=page, limit=limit, total=total, pages=(total + limit - 1) // limit if limit else 0)
+    def of(cls, page: int, limit: int, total: int, *, exact: bool = True) -> Pagination:
+        pages = (total + limit - 1) // limit if limit else 0
+        return cls(page=page, limit=limit, total=total, pages=pages, total_exact=exact)
 
 
 class Envelope(BaseModel, Generic[T]):
