@@ -28,7 +28,9 @@ from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
 from emporium.orders.api import router as orders_router
 from emporium.payments.api import router as payments_router
+from emporium.payments.crypto_api import router as crypto_payments_router
 from emporium.payments.pages import router as payment_pages_router
+from emporium.payments.razorpay_api import router as razorpay_router
 from emporium.pricing.api import router as pricing_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
@@ -46,7 +48,9 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     orders_router,
     pricing_router,
     payments_router,
+    crypto_payments_router,
     payment_pages_router,
+    razorpay_router,
 )
 
 

@@ -16,6 +16,8 @@ MODULES = (
     "emporium.orders.tasks",
     "emporium.orders.privacy",
     "emporium.payments.tasks",
+    "emporium.payments.crypto_tasks",
+    "emporium.payments.lightning_tasks",
 )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,3 +114,67 @@ class PaymentRepository:
         )
         stored = result.scalar_one_or_none()
         return None if stored is None else int(stored)
+
+    # Gateways that are asked rather than told (coins, Lightning) --------------------------------------
+
+    async def watched_payment_ids(
+        self,
+        gateways: list[str],
+        *,
+        open_expiring_after: datetime | None = None,
+        closed_expiring_after: datetime | None = None,
+        order_id: int | None = None,
+        limit: int,
+    ) -> list[int]:
+        """Payments of these gateways to ask the provider about, in id order: the open ones (whose quote or
+        invoice expires after ``open_expiring_after``, when given), and closed ones that expired after
+        ``closed_expiring_after`` (late money may still land on them)."""
+        open_states = (PaymentState.REQUIRES_ACTION, PaymentState.PROCESSING)
+        still_open: ColumnElement[bool] = Payment.state.in_(open_states)
+        if open_expiring_after is not None:
+            still_open &= or_(Payment.expires_at.is_(None), Payment.expires_at > open_expiring_after)
+        watched = still_open
+        if closed_expiring_after is not None:
+            closed = Payment.state.in_((PaymentState.FAILED, PaymentState.CANCELED))
+            watched = or_(still_open, closed & (Payment.expires_at >= closed_expiring_after))
+        query = select(Payment.id).where(Payment.gateway.in_(gateways), watched)
+        if order_id is not None:
+            query = query.where(Payment.order_id == order_id)
+        result = await self.session.execute(query.order_by(Payment.id).limit(limit))
+        return [int(payment_id) for payment_id in result.scalars()]
+
+    async def other_payment_succeeded(self, payment: Payment) -> bool:
+        """Whether the order of ``payment`` was already paid by another of its payments."""
+        result = await self.session.execute(
+            select(Payment.id)
+            .where(
+                Payment.order_id == payment.order_id,
+                Payment.id != payment.id,
+                Payment.state == PaymentState.SUCCEEDED,
+            )
+            .limit(1)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def refund_reference_used_elsewhere(
+        self, gateways: list[str], reference: str, order_id: int
+    ) -> bool:
+        """Whether a refund with this gateway reference (a transaction id) belongs to another order."""
+        result = await self.session.execute(
+            select(PaymentTransaction.order_id)
+            .join(Payment, Payment.id == PaymentTransaction.payment_id)
+            .where(
+                PaymentTransaction.kind == TxKind.REFUND,
+                PaymentTransaction.gateway_reference == reference,
+                Payment.gateway.in_(gateways),
+                PaymentTransaction.order_id != order_id,
+            )
+            .limit(1)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def payment_count(self, order_id: int) -> int:
+        result = await self.session.execute(
+            select(func.count(Payment.id)).where(Payment.order_id == order_id)
+        )
+        return int(result.scalar_one())

@@ -171,6 +171,8 @@ class PaymentService:
         self, session: AsyncSession, settings: Settings, order: Order, payment: Payment
     ) -> Payment:
         """Ask the gateway what became of a payment (after a timeout, or when the shopper says it is done)."""
+        # Read again now that the order is locked: a racing confirmation may have settled it meanwhile.
+        await session.refresh(payment)
         gateway = gateway_named(settings, payment.gateway)
         try:
             result = await gateway.retrieve(session, payment.reference)

@@ -12,13 +12,16 @@ from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.jobs import PermanentJobError, enqueue, job
 from emporium.orders.lifecycle import (
+    add_event,
     register_cancellation_hook,
     register_moved_hook,
     register_placed_hook,
 )
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
+from emporium.orders.repository import OrderRepository
 from emporium.payments.gateways.base import PaymentResult
 from emporium.payments.gateways.offline import BANK_TRANSFER, CASH_ON_DELIVERY
+from emporium.payments.gateways.registry import built
 from emporium.payments.gateways.test_gateway import NAME as TEST_GATEWAY
 from emporium.payments.gateways.test_gateway import TestGateway
 from emporium.payments.models import PaymentState, WebhookEvent
@@ -29,6 +32,7 @@ from emporium.payments.webhooks import PROCESS_EVENT_JOB, receive
 log = structlog.get_logger(__name__)
 
 DELIVER_TEST_WEBHOOK_JOB = "payments.deliver_test_webhook"
+REFUND_BY_HAND_EVENT = "refund_by_hand_needed"
 
 
 @job(PROCESS_EVENT_JOB)
@@ -48,11 +52,19 @@ async def process_event(ctx: AppContext, payload: dict[str, Any]) -> None:
             if reference
             else None
         )
+        if payment is not None and _asks_the_gateway(ctx.settings, stored.gateway, stored.event_type):
+            order = await payments.lock_order(session, payment.order_id)
+            # Only while the order waits for its money: none is taken for one that expired meanwhile.
+            if order.status == OrderStatus.PENDING:
+                await payments.reconcile(session, ctx.settings, order, payment)
+            return
         refunded = payload.get("refunded_minor")
         if payment is None or (not state and refunded is None):
             log.info("webhook_ignored", gateway=stored.gateway, event_type=stored.event_type)
             return
         order = await payments.lock_order(session, payment.order_id)
+        # Read again under the order's lock: a racing confirmation may have moved it meanwhile.
+        await session.refresh(payment)
         if refunded is not None:
             await payments.sync_refunds(session, ctx.settings, order, payment, int(refunded), stored.payload)
         if not state:
@@ -71,6 +83,13 @@ async def process_event(ctx: AppContext, payload: dict[str, Any]) -> None:
         await payments.apply(session, ctx.settings, order, payment, result)
 
 
+def _asks_the_gateway(settings: Settings, gateway_name: str, event_type: str) -> bool:
+    """Events after which the shop itself must act at the provider (``Gateway.reconcile_events``): the job
+    asks the gateway, whose ``retrieve`` does what is due."""
+    gateway = built(settings, gateway_name)
+    return gateway is not None and event_type in gateway.reconcile_events
+
+
 @job(AUTO_REFUND_JOB)
 async def refund_unwanted(ctx: AppContext, payload: dict[str, Any]) -> None:
     """Money captured for an order that was cancelled (or had expired): give all of it back."""
@@ -78,6 +97,8 @@ async def refund_unwanted(ctx: AppContext, payload: dict[str, Any]) -> None:
         order = await payments.lock_order(session, int(payload["order_id"]))
         balance = await PaymentRepository(session).balance(order.id)
         if balance.refundable_minor <= 0:
+            return
+        if await _ask_staff_to_refund(session, ctx.settings, order, balance.refundable_minor):
             return
         await payments.refund(
             session,
@@ -88,6 +109,29 @@ async def refund_unwanted(ctx: AppContext, payload: dict[str, Any]) -> None:
             idempotency_key=f"auto-{order.id}",
             actor_user_id=None,
         )
+
+
+async def _ask_staff_to_refund(session: AsyncSession, settings: Settings, order: Order, amount: int) -> bool:
+    """A gateway that cannot push money back by itself (``refunds_by_hand``: Lightning needs an invoice
+    from the buyer) is not refunded automatically, which would record money that never moved: an order
+    event, written once, asks staff to return it and record the refund. True when it was asked."""
+    payment = next(iter(await PaymentRepository(session).refundable_payments(order.id)), None)
+    gateway = built(settings, payment.gateway) if payment is not None else None
+    if payment is None or gateway is None or not gateway.refunds_by_hand:
+        return False
+    events = await OrderRepository(session).events(order.id)
+    if not any(e.kind == REFUND_BY_HAND_EVENT and e.data.get("payment_id") == payment.id for e in events):
+        add_event(
+            session,
+            order,
+            REFUND_BY_HAND_EVENT,
+            actor_user_id=None,
+            note=f"The {payment.gateway} payment cannot be returned automatically: staff return it to the "
+            "buyer by hand and record the refund.",
+            data={"payment_id": payment.id, "gateway": payment.gateway, "amount": amount},
+        )
+        log.warning("refund_by_hand_needed", order_id=order.id, gateway=payment.gateway, amount=amount)
+    return True
 
 
 @job(DELIVER_TEST_WEBHOOK_JOB)

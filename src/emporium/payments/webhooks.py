@@ -11,7 +11,7 @@ from emporium.core.config import Settings
 from emporium.core.errors import BadRequest
 from emporium.core.jobs import enqueue
 from emporium.payments.gateways.base import InvalidWebhook
-from emporium.payments.gateways.registry import FACTORIES
+from emporium.payments.gateways.registry import built
 from emporium.payments.repository import PaymentRepository
 
 PROCESS_EVENT_JOB = "payments.process_event"
@@ -27,11 +27,11 @@ async def receive(
 ) -> bool:
     """Verify and store one delivery; True when it is new (a job will act on it), False for a repeat.
     A forged, stale or unreadable delivery raises WebhookRefused (400) and changes nothing."""
-    factory = FACTORIES.get(gateway_name)
-    if factory is None:
+    gateway = built(settings, gateway_name)
+    if gateway is None:
         raise WebhookRefused("Unknown gateway.")
     try:
-        event = await factory(settings).parse_webhook(body, {k.lower(): v for k, v in headers.items()})
+        event = await gateway.parse_webhook(body, {k.lower(): v for k, v in headers.items()})
     except InvalidWebhook as exc:
         raise WebhookRefused(f"The webhook could not be verified: {exc}.") from exc
     stored = await PaymentRepository(session).store_event(

@@ -3,8 +3,8 @@
 A gateway turns an order's amount into something the shopper can pay (``start``), tells what became of
 it (``retrieve``, used to reconcile after a timeout), gives money back (``refund``) and proves that a
 webhook really came from it (``parse_webhook``). Gateways never see an order row: the payments service
-records what they answer in the ledger. Each call gets the caller's database session; only the built-in
-test gateway, whose simulated provider keeps its side in this database, uses it.
+records what they answer in the ledger. Each call gets the caller's database session, for gateways that keep
+provider-side facts in the shop's database (the test gateway's simulated provider, a crypto quote).
 """
 
 from __future__ import annotations
@@ -100,6 +100,12 @@ class Gateway(Protocol):
     # Offline gateways (cash on delivery, bank transfer) take no money online: there is nothing to start.
     online: bool
     title: str
+    # Money this gateway cannot push back by itself (coins, Lightning): the automatic refund of a cancelled
+    # order asks staff instead (an order event), and ``refund`` records what staff returned by hand.
+    refunds_by_hand: bool
+    # Webhook event types after which the shop itself must act at the provider (PayPal's approved order is
+    # captured by the shop): the event's job calls ``retrieve``, which does what is due.
+    reconcile_events: frozenset[str]
 
     async def start(self, session: AsyncSession, request: StartRequest) -> PaymentResult: ...
 

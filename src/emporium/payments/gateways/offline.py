@@ -24,6 +24,9 @@ from emporium.payments.gateways.base import (
 
 class OfflineGateway:
     online = False
+    # Staff give cash or a transfer back by hand; the ledger records it when they say so.
+    refunds_by_hand = False
+    reconcile_events: frozenset[str] = frozenset()
 
     def __init__(self, name: str, title: str) -> None:
         self.name = name

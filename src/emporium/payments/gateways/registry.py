@@ -7,19 +7,34 @@ from collections.abc import Callable
 from emporium.core.config import Settings
 from emporium.core.errors import ValidationFailed
 from emporium.payments.gateways.base import Gateway
+from emporium.payments.gateways.bitcoin import BITCOIN, LITECOIN, bitcoin, litecoin
+from emporium.payments.gateways.lightning import NAME as LIGHTNING
+from emporium.payments.gateways.lightning import LightningGateway
 from emporium.payments.gateways.offline import (
     BANK_TRANSFER,
     CASH_ON_DELIVERY,
     bank_transfer,
     cash_on_delivery,
 )
+from emporium.payments.gateways.paypal import NAME as PAYPAL
+from emporium.payments.gateways.paypal import PayPalGateway
+from emporium.payments.gateways.razorpay_gateway import NAME as RAZORPAY
+from emporium.payments.gateways.razorpay_gateway import RazorpayGateway
+from emporium.payments.gateways.stripe_gateway import NAME as STRIPE
+from emporium.payments.gateways.stripe_gateway import StripeGateway
 from emporium.payments.gateways.test_gateway import NAME as TEST
 from emporium.payments.gateways.test_gateway import TestGateway
 
 FACTORIES: dict[str, Callable[[Settings], Gateway]] = {
     TEST: TestGateway,
+    BITCOIN: bitcoin,
+    LITECOIN: litecoin,
+    PAYPAL: PayPalGateway,
     CASH_ON_DELIVERY: lambda _settings: cash_on_delivery(),
     BANK_TRANSFER: lambda _settings: bank_transfer(),
+    LIGHTNING: LightningGateway,
+    RAZORPAY: RazorpayGateway,
+    STRIPE: StripeGateway,
 }
 
 
@@ -40,3 +55,10 @@ def enabled_names(settings: Settings) -> list[str]:
 
 def enabled(settings: Settings) -> list[Gateway]:
     return [FACTORIES[name](settings) for name in enabled_names(settings)]
+
+
+def built(settings: Settings, name: str) -> Gateway | None:
+    """The gateway called ``name`` whether or not the shop still offers it (a webhook or a refund for a
+    payment made before it was switched off); None for a name no gateway has."""
+    factory = FACTORIES.get(name)
+    return factory(settings) if factory is not None else None

@@ -109,6 +109,8 @@ class TestGateway:
     name = NAME
     online = True
     title = "Card (test mode)"
+    refunds_by_hand = False
+    reconcile_events: frozenset[str] = frozenset()
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
