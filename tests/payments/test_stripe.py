@@ -478,3 +478,31 @@ async def test_card_numbers_never_reach_the_stripe_path(shop: Shop) -> None:
     assert shop.fake.requests == []
     await start_payment(shop.client, placed)
     assert all("4242424242424242" not in json.dumps(r.params) for r in shop.fake.requests)
+
+
+async def test_a_second_payment_of_a_paid_order_is_given_back(shop: Shop) -> None:
+    """A declined intent stays payable at Stripe: a stale tab that pays it after a second attempt paid the
+    order must not charge the shopper twice. The surplus is refunded automatically and the order stays
+    paid in full."""
+    placed = await guest_order(shop.client, shop.ctx, payment_method="stripe")
+    stale = await start_payment(shop.client, placed)
+    await browser_confirm(shop.fake, stale["client_secret"], "pm_card_chargeDeclined")
+    await shop.confirm(placed, stale)
+    fresh = await start_payment(shop.client, placed, key="pay-key-000002")
+    await browser_confirm(shop.fake, fresh["client_secret"], "pm_card_visa")
+    await shop.deliver_latest("payment_intent.succeeded", await _reference(shop.ctx, fresh["id"]))
+
+    stale_intent = await _reference(shop.ctx, stale["id"])
+    assert (await browser_confirm(shop.fake, stale["client_secret"], "pm_card_visa")).status_code == 200
+    await shop.deliver_latest("payment_intent.succeeded", stale_intent)
+    await shop.deliver_latest("payment_intent.succeeded", stale_intent)  # a repeat changes nothing more
+
+    ledger = await shop.ledger(placed)
+    assert (ledger["payment_status"], ledger["captured"], ledger["refunded"]) == ("paid", "90.00", "45.00")
+    [refund] = [t for t in ledger["transactions"] if t["kind"] == "refund"]
+    assert (refund["amount"], refund["gateway_reference"] is not None) == ("45.00", True)
+    # One refund of one order total reached Stripe (of either intent: the shopper paid the same twice).
+    assert [r["amount"] for r in shop.fake.refunds.values()] == [4500]
+    order = await order_view(shop.client, placed)
+    assert (order["status"], order["payment_status"]) == ("confirmed", "paid")
+    assert await pool(shop.ctx, placed.pool_id) == (8, 0)

@@ -40,11 +40,12 @@ def balance_of(sums: list[tuple[str, str, int, int]]) -> Balance:
     )
 
 
-def payment_status(balance: Balance, *, waiting_for_transfer: bool) -> PaymentStatus:
+def payment_status(balance: Balance, *, total_minor: int, waiting_for_transfer: bool) -> PaymentStatus:
     if balance.captured_minor > 0:
         if balance.refunded_minor >= balance.captured_minor:
             return PaymentStatus.REFUNDED
-        if balance.refunded_minor > 0:
+        # A second capture given back (a duplicate payment) leaves the order paid in full.
+        if balance.refunded_minor > 0 and balance.captured_minor - balance.refunded_minor < total_minor:
             return PaymentStatus.PARTIALLY_REFUNDED
         return PaymentStatus.PAID
     if balance.authorized_minor > 0:

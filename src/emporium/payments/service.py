@@ -58,7 +58,7 @@ class PaymentService:
     async def refresh_status(self, session: AsyncSession, order: Order) -> PaymentStatus:
         balance = await PaymentRepository(session).balance(order.id)
         waiting = order.payment_method == BANK_TRANSFER and order.status != OrderStatus.CANCELLED
-        status = payment_status(balance, waiting_for_transfer=waiting)
+        status = payment_status(balance, total_minor=order.total_minor, waiting_for_transfer=waiting)
         order.payment_status = status
         return status
 
@@ -144,6 +144,16 @@ class PaymentService:
                     session,
                     order,
                     "payment_after_cancel",
+                    actor_user_id=None,
+                    data={"payment_id": payment.id, "amount": result.amount_minor},
+                )
+                enqueue(session, AUTO_REFUND_JOB, {"order_id": order.id})
+            elif (await PaymentRepository(session).balance(order.id)).refundable_minor > order.total_minor:
+                # Paid twice (a second attempt, a stale payment page): the surplus goes back.
+                add_event(
+                    session,
+                    order,
+                    "payment_duplicate",
                     actor_user_id=None,
                     data={"payment_id": payment.id, "amount": result.amount_minor},
                 )

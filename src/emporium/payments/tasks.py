@@ -92,21 +92,30 @@ def _asks_the_gateway(settings: Settings, gateway_name: str, event_type: str) ->
 
 @job(AUTO_REFUND_JOB)
 async def refund_unwanted(ctx: AppContext, payload: dict[str, Any]) -> None:
-    """Money captured for an order that was cancelled (or had expired): give all of it back."""
+    """Money the order must not keep: all of it when the order was cancelled (or had expired), what was
+    captured beyond its total when it was paid twice. The key names the captured total, so a later
+    duplicate is refunded too while a repeated job refunds nothing twice."""
     async with ctx.db.session() as session:
         order = await payments.lock_order(session, int(payload["order_id"]))
         balance = await PaymentRepository(session).balance(order.id)
-        if balance.refundable_minor <= 0:
+        cancelled = order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
+        amount = balance.refundable_minor - (0 if cancelled else order.total_minor)
+        if amount <= 0:
             return
-        if await _ask_staff_to_refund(session, ctx.settings, order, balance.refundable_minor):
+        if await _ask_staff_to_refund(session, ctx.settings, order, amount):
             return
+        reason = (
+            "The order was cancelled; the payment is returned automatically."
+            if cancelled
+            else "The order was paid twice; the second payment is returned automatically."
+        )
         await payments.refund(
             session,
             ctx.settings,
             order,
-            amount_minor=None,
-            reason="The order was cancelled; the payment is returned automatically.",
-            idempotency_key=f"auto-{order.id}",
+            amount_minor=amount,
+            reason=reason,
+            idempotency_key=f"auto-{order.id}-{balance.captured_minor}",
             actor_user_id=None,
         )
 
