@@ -71,6 +71,25 @@ def install_frontend() -> None:
     marker.write_text(digest)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def install_browser() -> None:
+    """The browser tests drive Debian's chromium (never a downloaded browser); install it where apt-get is."""
+    if CHROMIUM.exists():
+        return
+    apt_get = shutil.which("apt-get")
+    if apt_get is None:
+        say(f"{CHROMIUM} is missing and apt-get is not available: the browser tests will be skipped")
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    apt = " ".join([*sudo, "apt-get"])
+    say(f"installing chromium for the browser tests: {apt} update && {apt} install -y chromium")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(*sudo, apt_get, "update", env=env)
+    run(*sudo, apt_get, "install", "-y", "chromium", env=env)
+
+
 def emporium(*args: str) -> None:
     run(BIN / "emporium", *args)
 
@@ -86,6 +105,7 @@ def cmd_run() -> None:
 def cmd_test(pytest_args: list[str]) -> None:
     install_python("requirements-dev.lock")
     install_frontend()
+    install_browser()
     say("ruff")
     run(BIN / "ruff", "check", "src", "tests", "make.py", "bench")
     run(BIN / "ruff", "format", "--check", "src", "tests", "make.py", "bench")

@@ -32,6 +32,8 @@ from emporium.payments.crypto_api import router as crypto_payments_router
 from emporium.payments.pages import router as payment_pages_router
 from emporium.payments.razorpay_api import router as razorpay_router
 from emporium.pricing.api import router as pricing_router
+from emporium.web.errors import error_pages
+from emporium.web.router import router as web_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
 # Order matters where paths overlap: /products/search must come before /products/{id_or_slug}.
@@ -51,6 +53,8 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     crypto_payments_router,
     payment_pages_router,
     razorpay_router,
+    # The storefront's pages last: an API path always wins over a page route.
+    web_router,
 )
 
 
@@ -87,7 +91,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     )
     app.state.ctx = context
     app.state.settings = settings
-    install_error_handlers(app)
+    install_error_handlers(app, pages=error_pages)
     app.include_router(health.router)
     app.include_router(metrics.router)
     for router in DOMAIN_ROUTERS:

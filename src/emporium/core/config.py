@@ -6,7 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from babel import Locale, UnknownLocaleError
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Published in the source, so it must never protect a real shop: production refuses it.
@@ -75,6 +76,8 @@ class Settings(BaseSettings):
 
     # Catalog: the shop prices in one currency; crypto prices are for display (seed 001 priceInCrypto).
     currency: str = "USD"
+    # How the storefront writes prices, numbers and its page language: a CLDR locale (en_US, de_DE, en_IN).
+    locale: str = "en_US"
     crypto_display_currencies: list[str] = ["BTC", "LTC", "XRP"]
     # Units of each crypto currency per one unit of the shop currency. Illustrative defaults: set real ones,
     # or EMPORIUM_CRYPTO_RATES_URL for an HTTP provider (JSON {"BTC": "0.0000105", ...}).
@@ -170,6 +173,14 @@ class Settings(BaseSettings):
         if not self.is_sqlite or ":memory:" in self.database_url:
             return None
         return Path(self.database_url.split(":///", 1)[1])
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            return str(Locale.parse(value.replace("-", "_")))
+        except (ValueError, UnknownLocaleError) as exc:
+            raise ValueError(f"EMPORIUM_LOCALE: {value!r} is not a known locale") from exc
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

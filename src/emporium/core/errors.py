@@ -1,19 +1,21 @@
 """One error base for the whole shop, and the handlers that turn every failure into the error body.
 
 Body: ``{"success": false, "error": {"code", "message", "details": [{"field", "message"}]}}``.
-No stack trace ever leaves the server.
+No stack trace ever leaves the server. Requests the storefront answers with pages get an HTML error page
+instead, from the ``ErrorPages`` given to ``install_error_handlers`` (status and message stay the same).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -185,8 +187,38 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side.")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(EmporiumError, _emporium_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+class ErrorPages(Protocol):
+    """Renders errors of page requests as HTML (the storefront's, see web/errors.py)."""
+
+    def handles(self, request: Request) -> bool: ...
+
+    async def render(
+        self, request: Request, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> Response: ...
+
+
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+# Headers of an error answer that still mean something on an HTML page.
+_PAGE_HEADERS = ("retry-after", "allow")
+
+
+def _or_page(
+    handler: Handler, pages: ErrorPages | None
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        response = await handler(request, exc)
+        if pages is None or not pages.handles(request):
+            return response
+        # The JSON answer decides status and message, so a page and the API never disagree about an error.
+        message = str(json.loads(bytes(response.body))["error"]["message"])
+        headers = {k: v for k, v in response.headers.items() if k.lower() in _PAGE_HEADERS}
+        return await pages.render(request, response.status_code, message, headers)
+
+    return handle
+
+
+def install_error_handlers(app: FastAPI, pages: ErrorPages | None = None) -> None:
+    app.add_exception_handler(EmporiumError, _or_page(_emporium_error, pages))
+    app.add_exception_handler(RequestValidationError, _or_page(_validation_error, pages))
+    app.add_exception_handler(StarletteHTTPException, _or_page(_http_error, pages))
+    app.add_exception_handler(Exception, _or_page(_unexpected_error, pages))

@@ -1,0 +1,32 @@
+"""The CSRF check every state-changing storefront request passes before its route runs."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from emporium.core.errors import Forbidden
+from emporium.web.browser import CSRF_FIELD, CSRF_HEADER, Browser
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CsrfRefused(Forbidden):
+    code = "CSRF_FAILED"
+    message = "This form has expired or did not come from this shop. Go back, reload the page and try again."
+
+
+async def require_csrf(request: Request) -> None:
+    """A POST (PUT, PATCH, DELETE) must carry the browser's token in the ``csrf_token`` form field or the
+    ``X-CSRF-Token`` header (htmx requests, see shop.js). Refused with 403 before anything runs."""
+    if request.method in SAFE_METHODS:
+        return
+    browser = Browser.of(request)
+    presented = request.headers.get(CSRF_HEADER)
+    if presented is None:
+        try:
+            value = (await request.form()).get(CSRF_FIELD)
+        except Exception as exc:  # an unreadable body carries no token
+            raise CsrfRefused() from exc
+        presented = value if isinstance(value, str) else None
+    if not browser.csrf_accepts(presented):
+        raise CsrfRefused()

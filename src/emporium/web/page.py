@@ -1,0 +1,135 @@
+"""Rendering a page in the shop's layout: ``page: ShopPage`` in a route, then ``await page.render(...)``.
+
+The layout needs the customer (or None), the mini-cart count, the category navigation and the browser's
+CSRF token; ``render`` gathers them, sets the security and caching headers and writes the cookies the
+request changed. A route that already loaded the category tree passes it on through ``page.categories()``,
+which loads it at most once per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.accounts.models import User
+from emporium.cart.service import CART_TOKEN_COOKIE, token_digest
+from emporium.catalog.schemas import CategoryRead
+from emporium.catalog.taxonomy import taxonomy
+from emporium.core.config import Settings
+from emporium.core.context import AppContext, Ctx
+from emporium.core.db import utcnow
+from emporium.core.session import DbSession
+from emporium.web.browser import Browser
+from emporium.web.repository import WebRepository
+from emporium.web.security import page_headers
+from emporium.web.templating import environment
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+# A page shown to a guest still carries that browser's CSRF token and cart count: never a shared cache.
+GUEST_PAGE_CACHE = "private, max-age=0, must-revalidate"
+NO_STORE = "private, no-store"
+
+
+def cache_control(method: str, signed_in: bool) -> str:
+    """Only GET pages may be kept by the browser; a page showing a signed-in customer never is."""
+    return GUEST_PAGE_CACHE if method in SAFE_METHODS and not signed_in else NO_STORE
+
+
+def layout_defaults(settings: Settings, request: Request) -> dict[str, Any]:
+    """What the layout needs that does not come from the database."""
+    locale = settings.locale
+    return {
+        "shop_name": settings.shop_name,
+        "shop_currency": settings.currency,
+        "shop_locale": locale,
+        "lang": locale.replace("_", "-"),
+        "canonical_url": settings.public_url.rstrip("/") + request.url.path,
+        "meta_description": f"Shop online at {settings.shop_name}.",
+        "current_path": request.url.path,
+        "customer": None,
+        "cart_count": 0,
+        "csrf_token": None,
+        "nav_categories": [],
+    }
+
+
+def html_response(
+    settings: Settings, html: str, *, status_code: int = 200, cache: str = NO_STORE
+) -> HTMLResponse:
+    headers = {**page_headers(settings), "Cache-Control": cache, "Vary": "Cookie"}
+    return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+@dataclass
+class PageContext:
+    request: Request
+    ctx: AppContext
+    session: AsyncSession
+    browser: Browser
+    customer: User | None
+    _categories: list[CategoryRead] | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    async def categories(self) -> list[CategoryRead]:
+        """The visible category tree, loaded at most once per request (one statement)."""
+        if self._categories is None:
+            self._categories = await taxonomy.category_tree(self.session, include_inactive=False)
+        return self._categories
+
+    async def cart_count(self) -> int:
+        token = None if self.customer else self.request.cookies.get(CART_TOKEN_COOKIE)
+        return await WebRepository(self.session).cart_quantity(
+            user_id=self.customer.id if self.customer else None,
+            token_digest=token_digest(token) if token else None,
+            now=utcnow(),
+        )
+
+    async def render(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+        """``template`` (under templates/) in the layout. ``title``, ``meta_description`` and
+        ``canonical_url`` may be given in ``context``."""
+        values = layout_defaults(self.settings, self.request)
+        values.update(
+            customer=self.customer,
+            cart_count=await self.cart_count(),
+            csrf_token=self.browser.csrf_token,
+            nav_categories=await self.categories(),
+        )
+        values.update(context)
+        html = environment().get_template(template).render(values)
+        cache = cache_control(self.request.method, self.customer is not None)
+        response = html_response(self.settings, html, status_code=status_code, cache=cache)
+        self.browser.apply(response)
+        return response
+
+    async def fragment(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+        """A piece of a page for htmx to swap in: no layout, so no statements for it."""
+        values = layout_defaults(self.settings, self.request)
+        values.update(customer=self.customer, csrf_token=self.browser.csrf_token)
+        values.update(context)
+        html = environment().get_template(template).render(values)
+        cache = cache_control(self.request.method, self.customer is not None)
+        response = html_response(self.settings, html, status_code=status_code, cache=cache)
+        self.browser.apply(response)
+        return response
+
+    def redirect(self, url: str) -> RedirectResponse:
+        """303 See Other: after a form post the browser follows with a GET."""
+        response = RedirectResponse(url, status_code=303, headers={"Cache-Control": NO_STORE})
+        self.browser.apply(response)
+        return response
+
+
+async def shop_page(request: Request, ctx: Ctx, session: DbSession) -> PageContext:
+    browser = Browser.of(request)
+    customer = await browser.customer(session)
+    return PageContext(request=request, ctx=ctx, session=session, browser=browser, customer=customer)
+
+
+ShopPage = Annotated[PageContext, Depends(shop_page)]

@@ -1,0 +1,38 @@
+"""Every storefront route, in one router registered last in the app (so API routes win on overlaps).
+
+Page authors add their module's router to ``PAGE_ROUTERS``; it inherits the CSRF check below, which
+refuses any POST, PUT, PATCH or DELETE without the browser's token before the route runs.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from emporium.core.errors import NotFound
+from emporium.web import account, home, seo
+from emporium.web.assets import IMMUTABLE, shop_assets
+from emporium.web.csrf import require_csrf
+from emporium.web.routing import page_router
+
+PAGE_ROUTERS: tuple[APIRouter, ...] = (home.router, account.router, seo.router)
+
+router = page_router(dependencies=[Depends(require_csrf)])
+
+
+@router.api_route("/static/{name}", methods=["GET", "HEAD"])
+async def static_file(name: str) -> Response:
+    """A fingerprinted file; any other name (an old fingerprint included) is a 404."""
+    asset = shop_assets().lookup(name)
+    if asset is None:
+        raise NotFound("No such file.", code="ASSET_NOT_FOUND")
+    headers = {
+        "Cache-Control": IMMUTABLE,
+        "X-Content-Type-Options": "nosniff",
+        "ETag": f'"{asset.digest[:32]}"',
+    }
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+
+for _pages in PAGE_ROUTERS:
+    router.include_router(_pages)

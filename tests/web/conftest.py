@@ -1,0 +1,120 @@
+"""Fixtures of the storefront tests: a catalog built through the admin API, page helpers, and for the
+browser tests the app served by uvicorn on loopback with Debian's chromium driving it."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from emporium.app import create_app
+from emporium.core.config import Settings
+from emporium.core.context import AppContext
+from tests.catalog.conftest import Shop, staff_headers
+from tests.conftest import MakeContext, make_settings
+from tests.support import asgi_client, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([A-Za-z0-9_-]+)">')
+
+
+def csrf_token(html: str) -> str:
+    found = CSRF_META.search(html)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+async def token_of(client: httpx.AsyncClient, path: str = "/account/sign-in") -> str:
+    response = await client.get(path)
+    assert response.status_code == 200, response.text
+    return csrf_token(response.text)
+
+
+@pytest.fixture
+async def catalog(client: httpx.AsyncClient, ctx: AppContext) -> Shop:
+    """Builds catalog objects through the admin API of the test's app."""
+    return Shop(client, await staff_headers(client, ctx, "catalog-admin@shop.test", "admin"))
+
+
+# Browser tests ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveShop:
+    url: str
+    settings: Settings
+
+
+def _serve(settings: Settings) -> Iterator[str]:
+    """The app (with its own context, so its connections live on the server's event loop) served by
+    uvicorn in a background thread until the test ends."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings=settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="live-shop", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the shop did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@pytest.fixture
+async def live_catalog(make_committed_context: MakeContext) -> AsyncIterator[Shop]:
+    """A catalog committed to the test database (emptied again after the test), built through the API."""
+    seeding = make_committed_context()
+    async with asgi_client(create_app(ctx=seeding)) as client:
+        yield Shop(client, await staff_headers(client, seeding, "live-admin@shop.test", "admin"))
+
+
+@pytest.fixture
+def live_shop(settings: Settings, live_catalog: Shop) -> Iterator[LiveShop]:
+    served = make_settings(settings.database_url, None, public_url="http://127.0.0.1")
+    for url in _serve(served):
+        yield LiveShop(url, served)
+
+
+@pytest.fixture
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        hint = "`python3 make.py test` installs it where apt-get is available"
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} ({hint})")
+    return CHROMIUM
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def violations_script() -> str:
+    """Collected in the page before any of its scripts run (DevTools injects it, so CSP does not apply)."""
+    return (
+        "window.__cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
