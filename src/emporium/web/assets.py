@@ -23,7 +23,11 @@ STATIC_PREFIX = "/static/"
 DIGEST_LENGTH = 16
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The shop's own files, in the package next to this module.
-OWN_FILES = ("shop.css", "shop.js", "favicon.svg")
+OWN_FILES = ("shop.js", "favicon.svg")
+# The one stylesheet pages link: the parts in ``static/css/`` joined in name order (00-base.css holds the
+# design system; each area of the shop adds its own part), so authors never edit one file at once.
+STYLESHEET = "shop.css"
+STYLESHEET_PARTS = "css"
 # Files of npm packages (package.json / package-lock.json pin their versions), by the name pages use.
 VENDORED = {"htmx.min.js": Path("htmx.org") / "dist" / "htmx.min.js"}
 MEDIA_TYPES = {
@@ -85,6 +89,11 @@ class Assets:
 def load_assets(node_modules: list[Path] | None = None) -> Assets:
     static = resources.files("emporium.web") / "static"
     found = [_asset(name, (static / name).read_bytes()) for name in OWN_FILES]
+    parts = sorted(
+        (part for part in (static / STYLESHEET_PARTS).iterdir() if part.name.endswith(".css")),
+        key=lambda part: part.name,
+    )
+    found.append(_asset(STYLESHEET, b"\n".join(part.read_bytes() for part in parts)))
     roots = node_modules if node_modules is not None else node_modules_candidates()
     for name, relative in VENDORED.items():
         path = next((root / relative for root in roots if (root / relative).is_file()), None)
