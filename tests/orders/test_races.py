@@ -189,7 +189,8 @@ async def test_two_app_processes_on_one_database_never_oversell(
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         async with httpx.AsyncClient(timeout=60) as http:
             for base in bases:
-                for _ in range(100):
+                # Up to a minute: two servers importing everything on two busy cores start slowly.
+                for _ in range(300):
                     try:
                         if (await http.get(f"{base}/health")).status_code == 200:
                             break

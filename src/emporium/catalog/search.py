@@ -1,11 +1,13 @@
 """Product search: relevance ranking, facets, typo tolerance and autocomplete.
 
-Flow of a search (at most four statements, five on the typo path):
-1. counts for the whole matching set (the total and every facet) in one statement;
-2. if nothing matched: the indexed words of the products sharing most trigrams with the query, from which
-   each unknown word gets its closest spelling; the corrected query is counted again and named in
-   ``did_you_mean``;
-3. the requested page, ordered by relevance.
+Flow of a search (two statements, four on the typo path):
+1. one pass over the match: the total, every facet count for the whole matching set, and the ids of the
+   requested page, ranked by relevance (a top-k sort);
+2. if nothing matched: close spellings of each word (PostgreSQL: the nearest words of the dictionary by
+   trigram distance; SQLite: the words of the products sharing most trigrams with the query), from which
+   each unknown word gets its closest spelling; the corrected query is run through step 1 again and named
+   in ``did_you_mean``;
+3. what the page's hits show (at most ``limit`` rows read by primary key).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -76,23 +78,38 @@ def allowed_typos(term: str) -> int:
     return 0 if len(term) <= 3 else 1 if len(term) <= 5 else 2
 
 
+def _closest(term: str, preference: Mapping[str, int]) -> str:
+    """The word within the term's allowed edits with the fewest edits, then the lowest ``preference``,
+    then the shortest; the term itself when it is known, a number, or nothing is close enough."""
+    limit = allowed_typos(term)
+    # A number is meant as typed: 2025 is not a typo of 2024.
+    if term in preference or not limit or term.isdigit():
+        return term
+    best: tuple[int, int, int, str] | None = None
+    for word, rank in preference.items():
+        distance = edit_distance(term, word, limit)
+        if distance <= limit:
+            key = (distance, rank, len(word), word)
+            best = key if best is None or key < best else best
+    return best[3] if best else term
+
+
 def correct(terms: Sequence[str], candidate_texts: Sequence[str]) -> list[str]:
-    """Each term replaced by the closest known word (fewest edits, then the most frequent, then the
-    shortest); kept as typed when it is known or nothing is close enough."""
+    """Each term replaced by the closest word of the candidate texts (fewest edits, then the most
+    frequent, then the shortest); kept as typed when it is known or nothing is close enough."""
     counts = Counter(word for words in candidate_texts for word in _WORD.findall(words))
+    preference = {word: -count for word, count in counts.items()}
+    return [_closest(term, preference) for term in terms]
+
+
+def correct_nearest(terms: Sequence[str], nearest: Mapping[str, Sequence[str]]) -> list[str]:
+    """Each term replaced by the closest of its own nearest dictionary words (fewest edits, then the
+    nearest by trigrams, then the shortest); kept as typed when it is a dictionary word (or has no
+    candidates, e.g. a number) or nothing is close enough."""
     corrected: list[str] = []
     for term in terms:
-        if term in counts or not allowed_typos(term):
-            corrected.append(term)
-            continue
-        limit = allowed_typos(term)
-        best: tuple[int, int, int, str] | None = None
-        for word, count in counts.items():
-            distance = edit_distance(term, word, limit)
-            if distance <= limit:
-                key = (distance, -count, len(word), word)
-                best = key if best is None or key < best else best
-        corrected.append(best[3] if best else term)
+        words = nearest.get(term, ())
+        corrected.append(_closest(term, {w: i for i, w in enumerate(words)}) if words else term)
     return corrected
 
 
@@ -120,8 +137,10 @@ class SearchService:
     def band_edges(self, currency: str) -> list[int]:
         return [edge * 10 ** exponent(currency) for edge in PRICE_BAND_EDGES]
 
-    def _facets(self, rows: Sequence[Any], currency: str) -> tuple[int, schemas.Facets]:
+    def _facets(self, rows: Sequence[Any], currency: str) -> tuple[int, schemas.Facets, list[int]]:
+        """The total, the facets and the page's product ids (in rank order) from ``facet_rows``."""
         total = 0
+        page: list[tuple[int, int]] = []
         categories: list[schemas.FacetCount] = []
         brands: list[schemas.FacetCount] = []
         bands: dict[int, int] = {}
@@ -130,6 +149,8 @@ class SearchService:
         for kind, key, name, slug, n in rows:
             if kind == "total":
                 total = int(n)
+            elif kind == "hit":
+                page.append((int(n), int(key)))
             elif kind == "category":
                 categories.append(schemas.FacetCount(id=key, name=name, slug=slug, count=n))
             elif kind == "brand":
@@ -153,12 +174,18 @@ class SearchService:
             for i, low in enumerate(edges)
         ]
         by_count = lambda facet: (-facet.count, facet.name.lower(), facet.id)  # noqa: E731
-        return total, schemas.Facets(
-            categories=sorted(categories, key=by_count),
-            brands=sorted(brands, key=by_count),
-            price_bands=price_bands,
-            availability=schemas.StockCounts(in_stock=stock[1], out_of_stock=stock[0]),
-            ratings=[schemas.RatingCount(min_rating=r, count=ratings.get(r, 0)) for r in RATING_THRESHOLDS],
+        return (
+            total,
+            schemas.Facets(
+                categories=sorted(categories, key=by_count),
+                brands=sorted(brands, key=by_count),
+                price_bands=price_bands,
+                availability=schemas.StockCounts(in_stock=stock[1], out_of_stock=stock[0]),
+                ratings=[
+                    schemas.RatingCount(min_rating=r, count=ratings.get(r, 0)) for r in RATING_THRESHOLDS
+                ],
+            ),
+            [id_ for _, id_ in sorted(page)],
         )
 
     async def search(
@@ -174,19 +201,24 @@ class SearchService:
         terms = terms_of(query)
         edges = self.band_edges(currency)
         if not terms:
-            total, facets = self._facets([], currency)
+            total, facets, _ = self._facets([], currency)
             return SearchResult([], Pagination.of(page.page, page.limit, 0), facets, None)
-        total, facets = self._facets(await index.facet_rows(terms, filters, edges), currency)
+        rows = await index.facet_rows(terms, filters, edges, limit=page.limit, offset=page.offset)
+        total, facets, page_ids = self._facets(rows, currency)
         did_you_mean = None
         if total == 0:
-            corrected = correct(terms, await index.typo_candidates(terms))
+            if index.postgres:
+                corrected = correct_nearest(terms, await index.nearest_words(terms))
+            else:
+                corrected = correct(terms, await index.typo_candidates(terms))
             if corrected != terms:
                 did_you_mean = " ".join(corrected)
                 terms = corrected
-                total, facets = self._facets(await index.facet_rows(terms, filters, edges), currency)
+                rows = await index.facet_rows(terms, filters, edges, limit=page.limit, offset=page.offset)
+                total, facets, page_ids = self._facets(rows, currency)
         hits: list[schemas.SearchHit] = []
-        if total > page.offset:
-            rows = await index.page_rows(terms, filters, limit=page.limit, offset=page.offset)
+        if page_ids:
+            found = {row.id: row for row in await index.hit_rows(page_ids)}
             hits = [
                 schemas.SearchHit(
                     id=row.id,
@@ -200,7 +232,7 @@ class SearchService:
                     category=_ref(row.category_id, row.category_name, row.category_slug),
                     brand=_ref(row.brand_id, row.brand_name, row.brand_slug),
                 )
-                for row in rows
+                for row in (found[id_] for id_ in page_ids if id_ in found)
             ]
         return SearchResult(hits, Pagination.of(page.page, page.limit, total), facets, did_you_mean)
 

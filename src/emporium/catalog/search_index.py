@@ -2,10 +2,16 @@
 # ruff: noqa: S608
 """Every SQL statement of product search, for both databases.
 
-The index itself is built and kept current by triggers (migration 0003): on SQLite the FTS5 tables
-``product_search_fts`` (weighted columns, porter stemming) and ``product_search_trigram`` (typo candidates);
-on PostgreSQL the ``product_search`` table (weighted ``tsvector`` plus a ``words`` text under a pg_trgm GIN
-index). Nothing here writes to it.
+The index itself is built and kept current by triggers (migrations 0003 and 0008): on SQLite the FTS5
+tables ``product_search_fts`` (weighted columns, porter stemming) and ``product_search_trigram`` (typo
+candidates); on PostgreSQL the ``product_search`` table (weighted ``tsvector``, a ``words`` text, and the
+columns search filters, counts and sorts by: status, category, brand, lowest price, rating, sold count and
+an in-stock flag) and the ``product_search_words`` dictionary under a trigram index. Nothing here writes to
+them.
+
+On PostgreSQL a search reads ``product_search`` alone for the whole match (its facets and its ranking),
+and joins ``products`` only for the page it shows; on SQLite the FTS5 match joins ``products``, whose
+catalogs are small.
 
 User input reaches SQL only as bound parameters; the full-text query strings are assembled from terms that
 contain letters and digits only (see ``search.terms_of``), so no FTS or tsquery operator can be smuggled in.
@@ -18,16 +24,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.models import ProductStatus
 from emporium.core.params import MAX_ID
 
-# How many indexed products are read to find close spellings of the query's words.
+# How many indexed products (SQLite) are read to find close spellings of the query's words.
 TYPO_CANDIDATES = 40
-# pg_trgm word similarity a candidate needs ("jamon" ~ "jamun" is 0.5).
-PG_WORD_SIMILARITY = 0.4
+# How many dictionary words (PostgreSQL), nearest by trigram distance, are offered for each mistyped word.
+NEAREST_WORDS = 20
 
 # Relevance weights: name, tags, brand, category, description (SQLite bm25 column weights; on PostgreSQL
 # name is weight A, tags and brand B, category C, description D).
@@ -40,6 +46,9 @@ _IN_STOCK_PROBE = (
 # As a filter: PostgreSQL may hash it over the whole catalog. As a column of each match: the OFFSET keeps
 # it a per-row probe (see catalog/queries.in_stock_expression).
 _IN_STOCK = f"EXISTS ({_IN_STOCK_PROBE})"
+# The parsed query, computed once: under a prepared statement's generic plan a flattened
+# ``to_tsquery(:tsquery)`` is no constant, and ranking would parse it again for every match (+50 %).
+_PG_QUERY = "(SELECT to_tsquery('english', :tsquery) AS query OFFSET 0) q"
 _IN_STOCK_PER_ROW = f"EXISTS ({_IN_STOCK_PROBE} LIMIT 1 OFFSET 0)"
 
 
@@ -56,28 +65,32 @@ def _id_or_zero(value: str) -> int:
     return int(value) if value.isdigit() and len(value) <= 19 and int(value) <= MAX_ID else 0
 
 
-def _filter_sql(filters: SearchFilters, params: dict[str, Any]) -> str:
+def _filter_sql(filters: SearchFilters, params: dict[str, Any], *, postgres: bool) -> str:
+    """Conditions over ``s`` (the PostgreSQL search document, which carries the filtered columns) or
+    ``p`` (products, on SQLite)."""
+    a = "s" if postgres else "p"
     clauses: list[str] = []
     if filters.category is not None:
         params["category_id"] = _id_or_zero(filters.category)
         params["category_slug"] = filters.category
         clauses.append(
-            "p.category_id IN (SELECT d.id FROM categories d JOIN categories f "
+            f"{a}.category_id IN (SELECT d.id FROM categories d JOIN categories f "
             "ON (f.path <> '/' AND d.path LIKE f.path || '%') OR d.id = f.id "
             "WHERE f.id = :category_id OR f.slug = :category_slug)"
         )
     if filters.brand is not None:
         params["brand_id"] = _id_or_zero(filters.brand)
         params["brand_slug"] = filters.brand
-        clauses.append("p.brand_id IN (SELECT id FROM brands WHERE id = :brand_id OR slug = :brand_slug)")
+        clauses.append(f"{a}.brand_id IN (SELECT id FROM brands WHERE id = :brand_id OR slug = :brand_slug)")
     if filters.min_price_minor is not None:
         params["min_price"] = filters.min_price_minor
-        clauses.append("p.price_min_minor >= :min_price")
+        clauses.append(f"{a}.price_min_minor >= :min_price")
     if filters.max_price_minor is not None:
         params["max_price"] = filters.max_price_minor
-        clauses.append("p.price_min_minor <= :max_price")
+        clauses.append(f"{a}.price_min_minor <= :max_price")
     if filters.in_stock is not None:
-        clauses.append(_IN_STOCK if filters.in_stock else f"NOT {_IN_STOCK}")
+        stocked = "s.in_stock" if postgres else _IN_STOCK
+        clauses.append(stocked if filters.in_stock else f"NOT {stocked}")
     return "".join(f" AND {clause}" for clause in clauses)
 
 
@@ -135,124 +148,161 @@ class SearchIndex:
         return self.dialect == "postgresql"
 
     def _matched(self, terms: Sequence[str], filters: SearchFilters, params: dict[str, Any]) -> str:
-        """The CTE body: active products matching every term, with their relevance (higher is better)."""
+        """The CTE body: active products matching every term, with their relevance (higher is better)
+        and what the facets and the ordering need."""
         params["active"] = ProductStatus.ACTIVE.value
         params["true"] = True
-        columns = (
-            "p.id AS id, p.category_id AS category_id, p.brand_id AS brand_id, "
-            "p.price_min_minor AS price_min_minor, p.rating_average AS rating_average, "
-            f"CASE WHEN {_IN_STOCK_PER_ROW} THEN 1 ELSE 0 END AS in_stock"
-        )
-        where = f"p.status = :active{_filter_sql(filters, params)}"
         if self.postgres:
             params["tsquery"] = pg_tsquery(terms, prefix_last=True)
             return (
-                f"SELECT {columns}, ts_rank(s.document, q.query) AS score "
-                "FROM (SELECT to_tsquery('english', :tsquery) AS query) q "
+                "SELECT s.product_id AS id, s.category_id AS category_id, s.brand_id AS brand_id, "
+                "s.price_min_minor AS price_min_minor, s.rating_average AS rating_average, "
+                "CASE WHEN s.in_stock THEN 1 ELSE 0 END AS in_stock, s.sold_count AS sold_count, "
+                "ts_rank(s.document, q.query) AS score "
+                f"FROM {_PG_QUERY} "
                 "JOIN product_search s ON s.document @@ q.query "
-                f"JOIN products p ON p.id = s.product_id WHERE {where}"
+                f"WHERE s.status = :active{_filter_sql(filters, params, postgres=True)}"
             )
         params["match"] = sqlite_match(terms, prefix_last=True)
         return (
-            f"SELECT {columns}, -{_BM25} AS score FROM product_search_fts "
+            "SELECT p.id AS id, p.category_id AS category_id, p.brand_id AS brand_id, "
+            "p.price_min_minor AS price_min_minor, p.rating_average AS rating_average, "
+            f"CASE WHEN {_IN_STOCK_PER_ROW} THEN 1 ELSE 0 END AS in_stock, p.sold_count AS sold_count, "
+            f"-{_BM25} AS score FROM product_search_fts "
             "JOIN products p ON p.id = product_search_fts.rowid "
-            f"WHERE product_search_fts MATCH :match AND {where}"
+            "WHERE product_search_fts MATCH :match AND p.status = :active"
+            f"{_filter_sql(filters, params, postgres=False)}"
         )
 
     async def facet_rows(
-        self, terms: Sequence[str], filters: SearchFilters, band_edges: Sequence[int]
+        self,
+        terms: Sequence[str],
+        filters: SearchFilters,
+        band_edges: Sequence[int],
+        *,
+        limit: int = 20,
+        offset: int = 0,
     ) -> Sequence[Row[Any]]:
-        """Rows ``(kind, key, name, slug, n)``: the total, and counts by category, brand, price band (index
-        into ``band_edges``), stock and minimum rating over the whole matching set."""
-        params: dict[str, Any] = {}
-        matched = self._matched(terms, filters, params)
-        bands = " ".join(f"WHEN price_min_minor < :edge{i} THEN {i}" for i in range(len(band_edges)))
-        params |= {f"edge{i}": edge for i, edge in enumerate(band_edges)}
-        none = "CAST(NULL AS VARCHAR(200))"
-        ratings = " UNION ALL ".join(
-            f"SELECT 'rating', {stars}, {none}, {none}, "
-            f"COALESCE(SUM(CASE WHEN rating_average >= {stars} THEN 1 ELSE 0 END), 0) FROM matched"
-            for stars in (4, 3, 2, 1)
-        )
-        sql = f"""
-            WITH matched AS MATERIALIZED ({matched})
-            SELECT 'total' AS kind, CAST(NULL AS BIGINT) AS key, {none} AS name, {none} AS slug,
-                   COUNT(*) AS n FROM matched
-            UNION ALL
-            SELECT 'category', c.id, c.name, c.slug, COUNT(*) FROM matched m
-                JOIN categories c ON c.id = m.category_id GROUP BY c.id, c.name, c.slug
-            UNION ALL
-            SELECT 'brand', b.id, b.name, b.slug, COUNT(*) FROM matched m
-                JOIN brands b ON b.id = m.brand_id GROUP BY b.id, b.name, b.slug
-            UNION ALL
-            SELECT 'price', band, {none}, {none}, COUNT(*) FROM (
-                SELECT CASE {bands} ELSE {len(band_edges)} END AS band FROM matched
-                WHERE price_min_minor IS NOT NULL) priced GROUP BY band
-            UNION ALL
-            SELECT 'stock', in_stock, {none}, {none}, COUNT(*) FROM matched GROUP BY in_stock
-            UNION ALL
-            {ratings}
-        """
-        return (await self.session.execute(text(sql), params)).all()
-
-    async def page_rows(
-        self, terms: Sequence[str], filters: SearchFilters, *, limit: int, offset: int
-    ) -> Sequence[Row[Any]]:
+        """One pass over the match. Rows ``(kind, key, name, slug, n)``: the total, and counts by category,
+        brand, price band (index into ``band_edges``), stock and minimum rating over the whole matching
+        set; and the requested page as ``('hit', product id, NULL, NULL, position)``, ranked by
+        relevance, then sales, then id (a top-k sort, not an ordering of every match)."""
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         matched = self._matched(terms, filters, params)
+        params |= {f"edge{i}": edge for i, edge in enumerate(band_edges)}
+        # Every count that is not grouped by a name comes from one scan of the match: a single row of
+        # sums, turned into (kind, key, n) rows by a constant list that picks its column.
+        counts: list[tuple[str, int | None, str]] = [("total", None, "1 = 1")]
+        counts += [("stock", flag, f"in_stock = {flag}") for flag in (1, 0)]
+        counts += [("rating", stars, f"rating_average >= {stars}") for stars in (4, 3, 2, 1)]
+        for band in range(len(band_edges) + 1):
+            low = f"price_min_minor >= :edge{band - 1}" if band else "price_min_minor IS NOT NULL"
+            high = f" AND price_min_minor < :edge{band}" if band < len(band_edges) else ""
+            counts.append(("price", band, low + high))
+        sums = ", ".join(
+            f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS n{i}"
+            for i, (_, _, condition) in enumerate(counts)
+        )
+        picks = " ".join(f"WHEN {i} THEN t.n{i}" for i in range(len(counts)))
+        rows = ", ".join(
+            f"('{kind}', {'NULL' if key is None else key}, {i})" for i, (kind, key, _) in enumerate(counts)
+        )
+        none = "CAST(NULL AS VARCHAR(200))"
+        order = "score DESC, sold_count DESC, id"
+        # Names are joined to the groups, not to every match.
         sql = f"""
-            WITH matched AS ({matched})
-            SELECT p.id, p.name, p.slug, p.price_min_minor, p.price_max_minor, p.currency,
-                   p.rating_average, p.rating_count, m.in_stock,
-                   c.id AS category_id, c.name AS category_name, c.slug AS category_slug,
-                   b.id AS brand_id, b.name AS brand_name, b.slug AS brand_slug
-            FROM matched m JOIN products p ON p.id = m.id
-            LEFT JOIN categories c ON c.id = p.category_id
-            LEFT JOIN brands b ON b.id = p.brand_id
-            ORDER BY m.score DESC, p.sold_count DESC, p.id
-            LIMIT :limit OFFSET :offset
+            WITH matched AS MATERIALIZED ({matched}),
+            totals AS (SELECT {sums} FROM matched)
+            SELECT v.column1 AS kind, CAST(v.column2 AS BIGINT) AS key, {none} AS name, {none} AS slug,
+                   CASE v.column3 {picks} END AS n
+            FROM totals t CROSS JOIN (VALUES {rows}) v
+            UNION ALL
+            SELECT 'category', c.id, c.name, c.slug, g.n FROM (
+                SELECT category_id, COUNT(*) AS n FROM matched GROUP BY category_id) g
+                JOIN categories c ON c.id = g.category_id
+            UNION ALL
+            SELECT 'brand', b.id, b.name, b.slug, g.n FROM (
+                SELECT brand_id, COUNT(*) AS n FROM matched GROUP BY brand_id) g
+                JOIN brands b ON b.id = g.brand_id
+            UNION ALL
+            SELECT 'hit', id, {none}, {none}, ROW_NUMBER() OVER (ORDER BY {order}) FROM (
+                SELECT id, score, sold_count FROM matched ORDER BY {order} LIMIT :limit OFFSET :offset
+            ) page
         """
         return (await self.session.execute(text(sql), params)).all()
 
+    async def hit_rows(self, ids: Sequence[int]) -> Sequence[Row[Any]]:
+        """What a hit shows, for the products of one page (in no particular order)."""
+        if self.postgres:
+            stocked, source = "s.in_stock", "products p JOIN product_search s ON s.product_id = p.id"
+        else:
+            stocked, source = _IN_STOCK_PER_ROW, "products p"
+        sql = f"""
+            SELECT p.id, p.name, p.slug, p.price_min_minor, p.price_max_minor, p.currency,
+                   p.rating_average, p.rating_count, CASE WHEN {stocked} THEN 1 ELSE 0 END AS in_stock,
+                   c.id AS category_id, c.name AS category_name, c.slug AS category_slug,
+                   b.id AS brand_id, b.name AS brand_name, b.slug AS brand_slug
+            FROM {source}
+            LEFT JOIN categories c ON c.id = p.category_id
+            LEFT JOIN brands b ON b.id = p.brand_id
+            WHERE p.id IN :ids
+        """
+        statement = text(sql).bindparams(bindparam("ids", expanding=True))
+        return (await self.session.execute(statement, {"ids": list(ids), "true": True})).all()
+
     async def typo_candidates(self, terms: Sequence[str]) -> list[str]:
-        """The indexed words (name, tags, brand, categories) of the products that share the most trigrams
-        with the query's words: where a close spelling of a mistyped word is found."""
+        """SQLite: the indexed words (name, tags, brand, categories) of the products that share the most
+        trigrams with the query's words: where a close spelling of a mistyped word is found."""
         usable = [term for term in terms if len(term) >= 3]
         if not usable:
             return []
-        params: dict[str, Any] = {"active": ProductStatus.ACTIVE.value, "limit": TYPO_CANDIDATES}
-        if self.postgres:
-            await self.session.execute(
-                text("SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true)"),
-                {"threshold": str(PG_WORD_SIMILARITY)},
-            )
-            params |= {f"t{i}": term for i, term in enumerate(usable)}
-            near = " OR ".join(f":t{i} <% s.words" for i in range(len(usable)))
-            score = "GREATEST(" + ", ".join(f"word_similarity(:t{i}, s.words)" for i in range(len(usable)))
-            sql = (
-                "SELECT s.words FROM product_search s JOIN products p ON p.id = s.product_id "
-                f"WHERE p.status = :active AND ({near}) ORDER BY {score}) DESC LIMIT :limit"
-            )
-        else:
-            grams = sorted({term[i : i + 3] for term in usable for i in range(len(term) - 2)})
-            params["match"] = " OR ".join(f'"{gram}"' for gram in grams)
-            sql = (
-                "SELECT t.words FROM product_search_trigram t JOIN products p ON p.id = t.rowid "
-                "WHERE product_search_trigram MATCH :match AND p.status = :active "
-                "ORDER BY bm25(product_search_trigram) LIMIT :limit"
-            )
+        grams = sorted({term[i : i + 3] for term in usable for i in range(len(term) - 2)})
+        params: dict[str, Any] = {
+            "active": ProductStatus.ACTIVE.value,
+            "limit": TYPO_CANDIDATES,
+            "match": " OR ".join(f'"{gram}"' for gram in grams),
+        }
+        sql = (
+            "SELECT t.words FROM product_search_trigram t JOIN products p ON p.id = t.rowid "
+            "WHERE product_search_trigram MATCH :match AND p.status = :active "
+            "ORDER BY bm25(product_search_trigram) LIMIT :limit"
+        )
         return [str(words) for words in (await self.session.execute(text(sql), params)).scalars()]
+
+    async def nearest_words(self, terms: Sequence[str]) -> dict[str, list[str]]:
+        """PostgreSQL: for each term, the dictionary words nearest to it by trigram distance, nearest
+        first (a k-nearest-neighbour walk of the GiST index, one statement for all terms). Digit-only
+        terms are left out: the dictionary holds no numbers to correct them into."""
+        usable = list(dict.fromkeys(t for t in terms if len(t) >= 3 and not t.isdigit()))
+        if not usable:
+            return {}
+        params: dict[str, Any] = {"limit": NEAREST_WORDS} | {f"t{i}": t for i, t in enumerate(usable)}
+        sql = " UNION ALL ".join(
+            f"SELECT {i} AS n, d, word FROM (SELECT word, word <-> :t{i} AS d FROM product_search_words "
+            f"ORDER BY word <-> :t{i} LIMIT :limit) w{i}"
+            for i in range(len(usable))
+        )
+        nearest: dict[str, list[str]] = {term: [] for term in usable}
+        for n, _distance, word in sorted(
+            tuple(row) for row in (await self.session.execute(text(sql), params)).all()
+        ):
+            nearest[usable[n]].append(str(word))
+        return nearest
 
     async def autocomplete_products(self, terms: Sequence[str], limit: int) -> Sequence[Row[Any]]:
         """Active products whose name holds every term, the last one as a prefix."""
         params: dict[str, Any] = {"active": ProductStatus.ACTIVE.value, "limit": limit}
         if self.postgres:
             params["tsquery"] = pg_tsquery(terms, prefix_last=True, weight="A")
+            # Ranked on the search document alone; products is read for the suggestions shown.
             sql = (
-                "SELECT p.id, p.name, p.slug FROM (SELECT to_tsquery('english', :tsquery) AS query) q "
-                "JOIN product_search s ON s.document @@ q.query JOIN products p ON p.id = s.product_id "
-                "WHERE p.status = :active "
-                "ORDER BY ts_rank(s.document, q.query) DESC, p.sold_count DESC, p.id LIMIT :limit"
+                "SELECT p.id, p.name, p.slug FROM ("
+                "SELECT s.product_id, ts_rank(s.document, q.query) AS score, s.sold_count "
+                f"FROM {_PG_QUERY} "
+                "JOIN product_search s ON s.document @@ q.query WHERE s.status = :active "
+                "ORDER BY score DESC, s.sold_count DESC, s.product_id LIMIT :limit) top "
+                "JOIN products p ON p.id = top.product_id "
+                "ORDER BY top.score DESC, top.sold_count DESC, top.product_id"
             )
         else:
             params["match"] = sqlite_match(terms, prefix_last=True, column="name")
