@@ -151,6 +151,11 @@ async def make_context(settings: Settings, db: Database, smtp: SmtpServer) -> As
 async def clear_all_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
+            # A row may reference a row of its own table (a category's parent, ON DELETE RESTRICT, which
+            # SQLite checks row by row): those links go first.
+            for column in table.columns:
+                if column.nullable and any(fk.column.table is table for fk in column.foreign_keys):
+                    await conn.execute(table.update().values({column.name: None}))
             await conn.execute(table.delete())
 
 

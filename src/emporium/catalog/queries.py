@@ -29,6 +29,8 @@ class ProductFilters:
     in_stock: bool | None = None
     featured: bool | None = None
     tag: str | None = None
+    # Whole stars: products rated at least this on average (the storefront's rating facet).
+    min_rating: int | None = None
 
 
 def in_stock_expression(*, per_row: bool = False) -> ColumnElement[bool]:
@@ -84,6 +86,8 @@ def conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
         found.append(stocked if filters.in_stock else ~stocked)
     if filters.featured is not None:
         found.append(Product.is_featured.is_(filters.featured))
+    if filters.min_rating is not None:
+        found.append(Product.rating_average >= filters.min_rating)
     if filters.tag is not None:
         found.append(
             exists(

@@ -10,12 +10,30 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from emporium.core.errors import NotFound
-from emporium.web import account, home, seo
+from emporium.web import (
+    account,
+    account_book,
+    account_pages,
+    cart_pages,
+    catalog_pages,
+    checkout_pages,
+    home,
+    seo,
+)
 from emporium.web.assets import IMMUTABLE, shop_assets
 from emporium.web.csrf import require_csrf
 from emporium.web.routing import page_router
 
-PAGE_ROUTERS: tuple[APIRouter, ...] = (home.router, account.router, seo.router)
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    home.router,
+    account.router,
+    seo.router,
+    catalog_pages.router,
+    account_pages.router,
+    account_book.router,
+    cart_pages.router,
+    checkout_pages.router,
+)
 
 router = page_router(dependencies=[Depends(require_csrf)])
 

@@ -1,0 +1,473 @@
+"""Checkout, the order confirmation, paying again after a decline, and order tracking.
+
+Checkout has two steps without any script: the contact and address form, then the review (shipping and
+payment method, totals computed by the server). "Place order" calls the orders checkout service with the
+review's one-time key as its Idempotency-Key, so a double click or a resent form replays the first order
+instead of placing a second. A guest's key to their order (the service's order access token) is kept in
+an HttpOnly cookie; the confirmation is shown only to the signed-in owner or to that cookie's holder.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from emporium.accounts.auth import Principal
+from emporium.accounts.profile import profiles
+from emporium.cart.service import carts
+from emporium.core.errors import NotFound
+from emporium.core.idempotency import IdempotencyKeyReused
+from emporium.core.params import MAX_ID, PLAIN_TEXT_PATTERN, IdPath
+from emporium.orders import schemas
+from emporium.orders.auth import may_reach, order_access_token
+from emporium.orders.checkout import checkout
+from emporium.orders.models import Order, PaymentStatus
+from emporium.orders.repository import OrderRepository
+from emporium.orders.service import order_not_found, orders
+from emporium.payments.gateways.registry import enabled
+from emporium.payments.repository import PaymentRepository
+from emporium.payments.service import payments
+from emporium.web.cart_pages import existing_cart, guest_token
+from emporium.web.page import PageContext, ShopPage
+from emporium.web.routing import page_router
+from emporium.web.security import secure_cookies
+
+router = page_router()
+
+ORDERS_COOKIE = "shop_orders"
+ORDERS_KEPT = 5
+ORDER_COOKIE_MAX_AGE = 90 * 86400
+_ORDER_PAIR = re.compile(r"([1-9][0-9]{0,17})\.([0-9a-f]{64})")
+_CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
+_NUMBER = re.compile(r"[A-Za-z0-9-]{5,32}")
+_PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{5,30}")
+ADDRESS_FIELDS = ("full_name", "phone", "line1", "line2", "city", "region", "postal_code", "country")
+CONTACT_FIELDS = ("name", "phone", "email")
+Text = Annotated[str, Form(max_length=320)]
+NumberPath = Annotated[str, Path(min_length=5, max_length=32, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+# The form ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckoutForm:
+    """What the shopper typed, kept as typed so a refused form comes back filled in."""
+
+    contact: dict[str, str]
+    address: dict[str, str]
+    address_id: str = ""
+    shipping_method_id: str = ""
+    payment_method: str = ""
+    checkout_key: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    async def read(cls, request: Request) -> CheckoutForm:
+        form = await request.form()
+
+        def text(name: str, limit: int = 320) -> str:
+            value = form.get(name)
+            return value.strip()[:limit] if isinstance(value, str) else ""
+
+        return cls(
+            contact={name: text(f"contact_{name}") for name in CONTACT_FIELDS},
+            address={name: text(f"address_{name}", 255) for name in ADDRESS_FIELDS},
+            address_id=text("address_id", 20),
+            shipping_method_id=text("shipping_method_id", 20),
+            payment_method=text("payment_method", 32),
+            checkout_key=text("checkout_key", 64),
+        )
+
+
+def _field_errors(exc: ValidationError, prefix: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "form"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        errors.setdefault(f"{prefix}{name}", message)
+    return errors
+
+
+def _order_input(form: CheckoutForm, page: PageContext, *, for_review: bool) -> schemas.OrderCreate | None:
+    """The order the form describes, or None with ``form.errors`` filled in. On the first step the
+    shipping and payment methods are not chosen yet."""
+    guest = None
+    if page.customer is None:
+        try:
+            guest = schemas.GuestContact(**form.contact)
+        except ValidationError as exc:
+            form.errors.update(_field_errors(exc, "contact_"))
+    address_id: int | None = None
+    address = None
+    if page.customer is not None and form.address_id not in ("", "new"):
+        if form.address_id.isdigit() and 1 <= int(form.address_id) <= MAX_ID:
+            address_id = int(form.address_id)
+        else:
+            form.errors["address_id"] = "Choose one of your addresses or enter a new one."
+    else:
+        values = {k: v for k, v in form.address.items() if v}
+        if page.customer is None and "phone" not in values and form.contact["phone"]:
+            values["phone"] = form.contact["phone"]
+        try:
+            address = schemas.AddressIn(**values)
+        except ValidationError as exc:
+            form.errors.update(_field_errors(exc, "address_"))
+    method_id = int(form.shipping_method_id) if form.shipping_method_id.isdigit() else None
+    if not for_review and (method_id is None or not 1 <= method_id <= MAX_ID):
+        form.errors["shipping_method_id"] = "Choose a shipping method."
+    if form.errors:
+        return None
+    try:
+        return schemas.OrderCreate(
+            address_id=address_id,
+            shipping_address=address,
+            shipping_method_id=method_id or 1,
+            payment_method=form.payment_method or "none",
+            guest=guest,
+        )
+    except ValidationError as exc:
+        form.errors.update(_field_errors(exc, ""))
+        return None
+
+
+async def _saved_addresses(page: PageContext) -> list[Any]:
+    return list(await profiles.addresses(page.session, page.customer)) if page.customer else []
+
+
+async def _details_page(page: PageContext, form: CheckoutForm, *, status_code: int = 200) -> HTMLResponse:
+    addresses = await _saved_addresses(page)
+    if page.customer is not None and not form.address_id:
+        default = next((a for a in addresses if a.is_default), addresses[0] if addresses else None)
+        form.address_id = str(default.id) if default is not None else "new"
+    return await page.render(
+        "web/checkout/details.html.j2",
+        status_code=status_code,
+        title="Checkout",
+        form=form,
+        addresses=addresses,
+    )
+
+
+def _methods(page: PageContext) -> list[dict[str, Any]]:
+    """The enabled gateways, as ``GET /payments/methods`` lists them."""
+    return [
+        {
+            "code": g.name,
+            "title": g.title,
+            "online": g.online,
+            "instructions": page.settings.bank_transfer_instructions if g.name == "bank_transfer" else None,
+        }
+        for g in enabled(page.settings)
+    ]
+
+
+async def _country_of(page: PageContext, data: schemas.OrderCreate) -> tuple[str, str | None] | None:
+    if data.shipping_address is not None:
+        return data.shipping_address.country, data.shipping_address.region
+    saved = {a.id: a for a in await _saved_addresses(page)}
+    chosen = saved.get(data.address_id or 0)
+    return (chosen.country, chosen.region) if chosen is not None else None
+
+
+async def _review_page(
+    page: PageContext, form: CheckoutForm, data: schemas.OrderCreate, *, status_code: int = 200
+) -> HTMLResponse:
+    cart = await existing_cart(page)
+    where = await _country_of(page, data)
+    if where is None:
+        form.errors["address_id"] = "Choose one of your addresses or enter a new one."
+        return await _details_page(page, form, status_code=422)
+    country, region = where
+    options = await _shipping_options(page, country)
+    if not options:
+        form.errors["address_country"] = f"We do not deliver to {country} yet."
+        return await _details_page(page, form, status_code=422)
+    chosen = next((o for o in options if str(o.id) == form.shipping_method_id), None) or min(
+        options, key=lambda o: o.price
+    )
+    methods = _methods(page)
+    if form.payment_method not in {m["code"] for m in methods}:
+        form.payment_method = methods[0]["code"] if methods else ""
+    view = await _cart_view(page, cart, country, region, chosen.id)
+    if not form.checkout_key or not _CHECKOUT_KEY.fullmatch(form.checkout_key):
+        form.checkout_key = secrets.token_urlsafe(32)
+    return await page.render(
+        "web/checkout/review.html.j2",
+        status_code=status_code,
+        title="Review your order",
+        form=form,
+        cart=view,
+        shipping_options=options,
+        shipping_method_id=chosen.id,
+        payment_methods=methods,
+        address=data.shipping_address.model_dump() if data.shipping_address else await _saved(page, data),
+    )
+
+
+async def _saved(page: PageContext, data: schemas.OrderCreate) -> dict[str, Any]:
+    saved = {a.id: a for a in await _saved_addresses(page)}
+    chosen = saved[data.address_id or 0]
+    return {name: getattr(chosen, name) for name in ADDRESS_FIELDS}
+
+
+async def _shipping_options(page: PageContext, country: str) -> list[Any]:
+    return await carts.shipping_options(
+        page.session, page.settings, await existing_cart(page), country=country
+    )
+
+
+async def _cart_view(page: PageContext, cart: Any, country: str, region: str | None, method_id: int) -> Any:
+    return await carts.view(
+        page.session,
+        page.settings,
+        cart,
+        user_id=page.customer.id if page.customer else None,
+        country=country,
+        region=region,
+        shipping_method_id=method_id,
+    )
+
+
+# Routes: checkout --------------------------------------------------------------------------------------
+
+
+@router.get("/checkout", response_class=HTMLResponse, response_model=None)
+async def checkout_page(page: ShopPage) -> HTMLResponse | RedirectResponse:
+    cart = await existing_cart(page)
+    if cart is None or not await _has_lines(page, cart):
+        return page.redirect("/cart")
+    blank = CheckoutForm(contact=dict.fromkeys(CONTACT_FIELDS, ""), address=dict.fromkeys(ADDRESS_FIELDS, ""))
+    return await _details_page(page, blank)
+
+
+async def _has_lines(page: PageContext, cart: Any) -> bool:
+    return bool((await carts.check(page.session, cart)).lines)
+
+
+@router.post("/checkout/review", response_class=HTMLResponse, response_model=None)
+async def review(request: Request, page: ShopPage) -> HTMLResponse | RedirectResponse:
+    """The second step: shipping and payment method and the server's totals for this address."""
+    form = await CheckoutForm.read(request)
+    cart = await existing_cart(page)
+    if cart is None or not await _has_lines(page, cart):
+        return page.redirect("/cart")
+    data = _order_input(form, page, for_review=True)
+    if data is None:
+        return await _details_page(page, form, status_code=422)
+    return await _review_page(page, form, data)
+
+
+@router.post("/checkout/review/edit", response_class=HTMLResponse)
+async def edit_details(request: Request, page: ShopPage) -> HTMLResponse:
+    """Back from the review to the first step, with everything typed so far."""
+    return await _details_page(page, await CheckoutForm.read(request))
+
+
+@router.post("/checkout/place", response_class=HTMLResponse, response_model=None)
+async def place(request: Request, page: ShopPage) -> HTMLResponse | RedirectResponse:
+    form = await CheckoutForm.read(request)
+    if not _CHECKOUT_KEY.fullmatch(form.checkout_key):
+        raise NotFound("This checkout form has expired. Start the checkout again.", code="CHECKOUT_EXPIRED")
+    data = _order_input(form, page, for_review=False)
+    if data is None:
+        return await _details_page(page, form, status_code=422)
+    # A resent form replays its order whatever the cart holds now, so the cart is not looked at first.
+    try:
+        placed = await checkout.place(
+            page.session,
+            page.settings,
+            data,
+            user=page.customer,
+            cart_token=guest_token(page),
+            idempotency_key=form.checkout_key,
+        )
+    except IdempotencyKeyReused as exc:
+        raise IdempotencyKeyReused(
+            "This checkout form was already used for another order. Start the checkout again."
+        ) from exc
+    order = placed.order
+    response: RedirectResponse
+    if order.payment_method in {m["code"] for m in _methods(page) if m["online"]} and _payable(order):
+        locked = await payments.lock_order(page.session, order.id)
+        payment = await payments.start(page.session, page.settings, locked, idempotency_key=form.checkout_key)
+        action = (payment.details or {}).get("next_action") or {}
+        target = action.get("url") if isinstance(action, dict) else None
+        response = page.redirect(target if isinstance(target, str) else _thanks(order))
+    else:
+        response = page.redirect(_thanks(order))
+    if order.user_id is None:
+        _keep_order_token(page, response, order)
+    return response
+
+
+def _payable(order: Order) -> bool:
+    return PaymentStatus(order.payment_status) in (PaymentStatus.AWAITING, PaymentStatus.FAILED)
+
+
+def _thanks(order: Order) -> str:
+    return f"/orders/{order.number}/thanks"
+
+
+# A guest's orders: the service's access tokens in one HttpOnly cookie -----------------------------------
+
+
+def _order_tokens(page: PageContext) -> dict[int, str]:
+    raw = page.request.cookies.get(ORDERS_COOKIE, "")[:2000]
+    pairs = (_ORDER_PAIR.fullmatch(part) for part in raw.split("~"))
+    return {int(found.group(1)): found.group(2) for found in pairs if found}
+
+
+def _keep_order_token(page: PageContext, response: RedirectResponse, order: Order) -> None:
+    kept = _order_tokens(page)
+    kept.pop(order.id, None)
+    kept[order.id] = order_access_token(page.settings, order)
+    recent = list(kept.items())[-ORDERS_KEPT:]
+    response.set_cookie(
+        ORDERS_COOKIE,
+        "~".join(f"{order_id}.{token}" for order_id, token in recent),
+        max_age=ORDER_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(page.settings),
+    )
+
+
+def _reaches(page: PageContext, order: Order | None) -> bool:
+    """The orders API's rule: the signed-in owner, or a guest holding the order's access token."""
+    session = page.browser.session
+    principal = (
+        Principal(user=page.customer, session_id=session.session_id)
+        if page.customer is not None and session is not None
+        else None
+    )
+    token = _order_tokens(page).get(order.id) if order is not None else None
+    return may_reach(page.settings, order, principal, token)
+
+
+async def _own_order(page: PageContext, number: str) -> Order:
+    order = await OrderRepository(page.session).order_by_number(number.upper())
+    if not _reaches(page, order):
+        raise order_not_found()
+    assert order is not None
+    return order
+
+
+# Routes: after the order -------------------------------------------------------------------------------
+
+
+@router.get("/orders/{order_id}/paid")
+async def payment_return(order_id: IdPath, page: ShopPage) -> RedirectResponse:
+    """Where the payment page sends the shopper back (by order id, as the payments service builds it).
+    A GET changes nothing: the gateway's webhook job records the outcome, and the confirmation's status
+    block asks again until it has."""
+    order = await OrderRepository(page.session).order(order_id)
+    if not _reaches(page, order):
+        raise order_not_found()
+    assert order is not None
+    return page.redirect(_thanks(order))
+
+
+async def _order_context(page: PageContext, order: Order) -> dict[str, Any]:
+    payment = next(iter(reversed(await PaymentRepository(page.session).payments_of(order.id))), None)
+    methods = {m["code"]: m for m in _methods(page)}
+    method = methods.get(order.payment_method)
+    return {
+        "order": await orders.read(page.session, order),
+        "payment": payment,
+        "method_title": method["title"] if method else order.payment_method,
+        "instructions": method["instructions"] if method else None,
+        "online": bool(method and method["online"]),
+        "can_pay": bool(method and method["online"]) and order.status == "pending" and _payable(order),
+    }
+
+
+@router.get("/orders/{number}/thanks", response_class=HTMLResponse)
+async def thanks(number: NumberPath, page: ShopPage) -> HTMLResponse:
+    order = await _own_order(page, number)
+    context = await _order_context(page, order)
+    return await page.render("web/checkout/thanks.html.j2", title=f"Order {order.number}", **context)
+
+
+@router.get("/orders/{number}/status", response_class=HTMLResponse)
+async def order_status(number: NumberPath, page: ShopPage) -> HTMLResponse:
+    """The confirmation's status block, which polls itself while a payment is being confirmed."""
+    order = await _own_order(page, number)
+    context = await _order_context(page, order)
+    return await page.fragment("web/checkout/status.html.j2", **context)
+
+
+@router.post("/orders/{number}/pay")
+async def pay_again(number: NumberPath, page: ShopPage) -> RedirectResponse:
+    """After a declined card: a new payment of the same order (it and its reserved stock are kept)."""
+    order = await _own_order(page, number)
+    locked = await payments.lock_order(page.session, order.id)
+    payment = await payments.start(page.session, page.settings, locked, idempotency_key=secrets.token_hex(8))
+    action = (payment.details or {}).get("next_action") or {}
+    target = action.get("url") if isinstance(action, dict) else None
+    return page.redirect(target if isinstance(target, str) else _thanks(order))
+
+
+# Routes: tracking --------------------------------------------------------------------------------------
+
+
+@router.get("/orders/track")
+async def track_alias(page: ShopPage) -> RedirectResponse:
+    return page.redirect("/track")
+
+
+@router.get("/track", response_class=HTMLResponse)
+async def track(
+    request: Request,
+    page: ShopPage,
+    order_number: Annotated[str, Query(max_length=64)] = "",
+    contact: Annotated[str, Query(max_length=320)] = "",
+) -> HTMLResponse:
+    """A guest follows an order by its number and the phone or e-mail given at checkout; rate limited
+    per address like the API. A wrong number and a wrong contact give the same answer."""
+    number, given = order_number.strip(), contact.strip()
+    values = {"order_number": number, "contact": given}
+    if not given and (not number or _NUMBER.fullmatch(number)):
+        # A bare form, or the confirmation's link with the number filled in.
+        return await page.render("web/checkout/track.html.j2", title="Track an order", values=values)
+    errors: dict[str, str] = {}
+    if not _NUMBER.fullmatch(number):
+        errors["order_number"] = "Enter the order number from your e-mail, like ORD-2026-000123."
+    is_email = "@" in given
+    if is_email and not (3 <= len(given) <= 320 and re.fullmatch(PLAIN_TEXT_PATTERN, given)):
+        errors["contact"] = "Enter the e-mail address or phone number you gave at checkout."
+    if not is_email and not _PHONE.fullmatch(given):
+        errors["contact"] = "Enter the e-mail address or phone number you gave at checkout."
+    if errors:
+        return await page.render(
+            "web/checkout/track.html.j2",
+            status_code=422,
+            title="Track an order",
+            values=values,
+            errors=errors,
+        )
+    limit = page.ctx.limiter.parse(page.settings.order_track_rate_limit)
+    await page.ctx.limiter.enforce(
+        limit, "orders.track", request.client.host if request.client else "unknown"
+    )
+    try:
+        found = await orders.track(
+            page.session, number, phone=None if is_email else given, email=given if is_email else None
+        )
+    except NotFound:
+        return await page.render(
+            "web/checkout/track.html.j2",
+            status_code=404,
+            title="Track an order",
+            values=values,
+            not_found=True,
+        )
+    return await page.render(
+        "web/checkout/track.html.j2", title="Track an order", values=values, tracked=found
+    )
