@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from emporium.app import create_app
+from emporium.catalog.models import Product, ProductStatus
 from emporium.core.db import Database
 from tests.conftest import MakeContext, sign_up
-from tests.support import asgi_client, data
+from tests.support import asgi_client, count_statements, data
 
 
 async def test_a_read_answers_while_another_connection_holds_the_write_lock(
@@ -30,3 +32,40 @@ async def test_a_read_answers_while_another_connection_holds_the_write_lock(
             await writer.rollback()
     assert data(profile)["email"] == "reader@example.com"
     assert data(prefs)["email"] is True
+
+
+async def test_a_product_list_is_one_select_outside_any_transaction_on_postgresql(
+    make_committed_context: MakeContext, committed_db: Database
+) -> None:
+    """The list reads everything in one SELECT; on PostgreSQL it skips BEGIN and COMMIT, so the only
+    statement the server gets runs with no transaction open on its connection."""
+    async with committed_db.session() as session:
+        session.add_all(
+            [
+                Product(
+                    name=f"Lamp {n}", slug=f"lamp-{n}", status=ProductStatus.ACTIVE, price_min_minor=100 * n
+                )
+                for n in (1, 2, 3)
+            ]
+        )
+    ctx = make_committed_context(catalog_cache_ttl_seconds=0)
+    in_transaction: list[bool] = []
+
+    def probe(conn: Any, *_: Any) -> None:
+        raw = conn.connection.dbapi_connection
+        # After the statement: asyncpg says whether a transaction was left open around it. On SQLite the
+        # list runs in its usual read-only transaction.
+        if ctx.db.engine.dialect.name == "postgresql":
+            in_transaction.append(raw.driver_connection.is_in_transaction())
+
+    async with asgi_client(create_app(ctx=ctx)) as client:
+        with count_statements(ctx.db.engine) as statements:
+            event.listen(ctx.db.engine.sync_engine, "after_cursor_execute", probe)
+            try:
+                body = data(await client.get("/api/v1/products?sort=price_desc&limit=2"))
+            finally:
+                event.remove(ctx.db.engine.sync_engine, "after_cursor_execute", probe)
+    assert [item["slug"] for item in body] == ["lamp-3", "lamp-2"]
+    assert len([s for s in statements if not s.lstrip().upper().startswith("BEGIN")]) == 1
+    if ctx.db.engine.dialect.name == "postgresql":
+        assert in_transaction == [False]

@@ -139,10 +139,11 @@ class CatalogPages:
     ) -> BaseModel | Response:
         """The cached body for (``kind``, ``parts``) or ``produce()``'s, stored for the next request.
 
-        ``parts=None`` (a staff view) or a disabled cache: ``produce()``'s value, serialised by FastAPI.
+        ``parts=None`` (a staff view) or a disabled cache: ``produce()``'s value, not stored. It is
+        rendered here too, in one pass: FastAPI would validate the model again and encode it twice.
         """
         if self.store is None or parts is None:
-            return await produce()
+            return Response(render(model, await produce()), media_type="application/json")
         key = self.key(kind, parts)
         try:
             body = await self.store.get(key)

@@ -54,7 +54,7 @@ def upload_body_limit(settings: Settings) -> BodyLimit:
     return BodyLimit("POST", _UPLOAD_PATH, settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES)
 
 
-def _storage(request: Request, ctx: Ctx) -> Storage:
+async def _storage(request: Request, ctx: Ctx) -> Storage:
     # One per app: an S3 client is costly to build and safe to share between threads.
     storage: Storage | None = getattr(request.app.state, "media_storage", None)
     if storage is None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Row, ScalarSelect, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from emporium.catalog.models import (
     Brand,
@@ -18,10 +20,45 @@ from emporium.catalog.models import (
 )
 from emporium.catalog.queries import ProductFilters, conditions, in_stock_expression, ordering
 from emporium.catalog.schemas import SortKey
+from emporium.core.db import read_alone
 from emporium.inventory.models import StockPool
 
 ProductRow = tuple[Product, Brand | None, Category | None]
-ListedRow = tuple[Product, Brand | None, Category | None, bool]
+
+# What a product list shows of a product and of its first image (see ``product_page``).
+LISTED_PRODUCT_COLUMNS = (
+    Product.id,
+    Product.name,
+    Product.slug,
+    Product.status,
+    Product.is_featured,
+    Product.currency,
+    Product.price_min_minor,
+    Product.price_max_minor,
+    Product.rating_average,
+    Product.rating_count,
+    Product.created_at,
+)
+LISTED_IMAGE_COLUMNS = (
+    ProductImage.id,
+    ProductImage.variant_id,
+    ProductImage.alt_text,
+    ProductImage.position,
+    ProductImage.width,
+    ProductImage.height,
+    ProductImage.files,
+)
+
+
+_CANDIDATE_IMAGE = aliased(ProductImage)
+
+
+def _counted(filters: ProductFilters, at_most: int | None) -> ScalarSelect[int]:
+    """How many products match, counting at most ``at_most + 1`` of them when ``at_most`` is given."""
+    matching = select(Product.id).where(*conditions(filters))
+    if at_most is not None:
+        matching = matching.limit(at_most + 1)
+    return select(func.count()).select_from(matching.subquery()).scalar_subquery()
 
 
 class CatalogRepository:
@@ -124,26 +161,62 @@ class CatalogRepository:
 
     async def count_products(self, filters: ProductFilters, at_most: int | None = None) -> int:
         """How many products match; with ``at_most``, counting stops after ``at_most + 1`` of them."""
-        matching = select(Product.id).where(*conditions(filters))
-        if at_most is not None:
-            matching = matching.limit(at_most + 1)
-        total = await self.session.scalar(select(func.count()).select_from(matching.subquery()))
+        total = await self.session.scalar(select(_counted(filters, at_most)))
         return int(total or 0)
 
-    async def list_products(
-        self, filters: ProductFilters, sort: SortKey, offset: int, limit: int
-    ) -> list[ListedRow]:
-        query = (
-            select(Product, Brand, Category, in_stock_expression(per_row=True).label("in_stock"))
-            .outerjoin(Brand, Brand.id == Product.brand_id)
-            .outerjoin(Category, Category.id == Product.category_id)
+    async def product_page(
+        self, filters: ProductFilters, sort: SortKey, offset: int, limit: int, count_at_most: int
+    ) -> Sequence[Row[Any]]:
+        """One page of the list in one statement: each row holds the product's columns, its brand and
+        category, whether it is in stock, its tags, its first image and the (capped) count of the whole
+        match (see ``count_products``; the same on every row, and absent with the rows past the end).
+
+        The page is chosen on ``products`` alone and only its rows are joined and probed: sorting or
+        skipping never touches a brand, a tag or an image. Core rows, not ORM objects, since nothing
+        here is changed, and building ORM objects cost more than the SQL."""
+        page = (
+            select(Product.id)
             .where(*conditions(filters))
             .order_by(*ordering(sort))
             .offset(offset)
             .limit(limit)
+            .subquery("page")
         )
-        rows = (await self.session.execute(query)).all()
-        return [(row[0], row[1], row[2], bool(row[3])) for row in rows]
+        candidate = _CANDIDATE_IMAGE
+        first_image = (
+            select(candidate.id)
+            .where(candidate.product_id == Product.id)
+            .order_by(candidate.position, candidate.id)
+            .limit(1)
+            .correlate(Product)
+            .scalar_subquery()
+        )
+        aggregate = (
+            func.json_agg if self.session.get_bind().dialect.name == "postgresql" else func.json_group_array
+        )
+        tags = select(aggregate(ProductTag.tag)).where(ProductTag.product_id == Product.id).scalar_subquery()
+        query = (
+            select(
+                *LISTED_PRODUCT_COLUMNS,
+                Brand.id.label("brand_id"),
+                Brand.name.label("brand_name"),
+                Brand.slug.label("brand_slug"),
+                Category.id.label("category_id"),
+                Category.name.label("category_name"),
+                Category.slug.label("category_slug"),
+                in_stock_expression(per_row=True).label("in_stock"),
+                tags.label("tags"),
+                *(column.label(f"image_{column.key}") for column in LISTED_IMAGE_COLUMNS),
+                _counted(filters, count_at_most).label("counted"),
+            )
+            .select_from(page)
+            .join(Product, Product.id == page.c.id)
+            .outerjoin(Brand, Brand.id == Product.brand_id)
+            .outerjoin(Category, Category.id == Product.category_id)
+            .outerjoin(ProductImage, ProductImage.id == first_image)
+            .order_by(*ordering(sort))
+        )
+        return await read_alone(self.session, query)
 
     async def tags_of(self, product_ids: Sequence[int]) -> dict[int, list[str]]:
         tags: dict[int, list[str]] = defaultdict(list)

@@ -7,9 +7,11 @@ decimal places than the currency has is refused, never rounded. After every vari
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any, Literal
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,6 +91,46 @@ def _image_read(ctx: AppContext, image: ProductImage) -> ImageRead:
     )
 
 
+def _listed(ctx: AppContext, row: Row[Any]) -> ProductSummary:
+    """A row of ``CatalogRepository.product_page`` as the list shows it."""
+    currency = row.currency
+    # JSON arrays from the database: a string on SQLite, already decoded by asyncpg on PostgreSQL.
+    tags = row.tags if not isinstance(row.tags, str) else json.loads(row.tags)
+    image = None
+    if row.image_id is not None:
+        image = ImageRead(
+            id=row.image_id,
+            variant_id=row.image_variant_id,
+            alt_text=row.image_alt_text,
+            position=row.image_position,
+            width=row.image_width,
+            height=row.image_height,
+            urls=image_urls(ctx.settings, row.image_files),
+        )
+    average = Decimal(row.rating_average or 0).quantize(Decimal("0.01"))
+    return ProductSummary(
+        id=row.id,
+        name=row.name,
+        slug=row.slug,
+        status=row.status,
+        is_featured=row.is_featured,
+        currency=currency,
+        price_min=money_string(row.price_min_minor, currency),
+        price_max=money_string(row.price_max_minor, currency),
+        in_stock=bool(row.in_stock),
+        brand=None
+        if row.brand_id is None
+        else BrandRef(id=row.brand_id, name=row.brand_name, slug=row.brand_slug),
+        category=None
+        if row.category_id is None
+        else CategoryRef(id=row.category_id, name=row.category_name, slug=row.category_slug),
+        tags=sorted(tag for tag in tags or () if tag is not None),
+        rating=RatingSummary(average=decimal_string(average), count=row.rating_count),
+        image=image,
+        created_at=row.created_at,
+    )
+
+
 def _variant_read(variant: ProductVariant, pool: StockPool, currency: str) -> VariantRead:
     units = availability(pool, variant.draw_per_unit) if variant.is_active else 0
     return VariantRead(
@@ -133,45 +175,18 @@ class Catalog:
         sort: SortKey,
         page: PageParams,
     ) -> tuple[list[ProductSummary], int, bool]:
-        """A page of products in four statements: count, page (with brand, category and stock), tags and
-        first images; with the total and whether it is exact.
+        """A page of products in one statement (two when the page is past the end), with the total
+        and whether it is exact.
 
         The count stops at ``catalog_count_cap`` (or just past the asked page): counting a whole catalog
         of 100k products cost more than everything else the request does, and a shopper is served as well
-        by "10,000+"."""
+        by "1,000+"."""
         repo = CatalogRepository(session)
         cap = max(ctx.settings.catalog_count_cap, page.offset + page.limit)
-        counted = await repo.count_products(filters, at_most=cap)
+        rows = await repo.product_page(filters, sort, page.offset, page.limit, count_at_most=cap)
+        counted = rows[0].counted if rows else await repo.count_products(filters, at_most=cap)
         total, exact = min(counted, cap), counted <= cap
-        if total == 0 or page.offset >= total:
-            return [], total, exact
-        rows = await repo.list_products(filters, sort, page.offset, page.limit)
-        ids = [row[0].id for row in rows]
-        tags = await repo.tags_of(ids)
-        images = await repo.first_images(ids)
-        summaries = []
-        for product, brand, category, in_stock in rows:
-            image = images.get(product.id)
-            summaries.append(
-                ProductSummary(
-                    id=product.id,
-                    name=product.name,
-                    slug=product.slug,
-                    status=product.status,
-                    is_featured=product.is_featured,
-                    currency=product.currency,
-                    price_min=money_string(product.price_min_minor, product.currency),
-                    price_max=money_string(product.price_max_minor, product.currency),
-                    in_stock=in_stock,
-                    brand=_brand_ref(brand),
-                    category=_category_ref(category),
-                    tags=tags.get(product.id, []),
-                    rating=_rating(product),
-                    image=None if image is None else _image_read(ctx, image),
-                    created_at=product.created_at,
-                )
-            )
-        return summaries, total, exact
+        return [_listed(ctx, row) for row in rows], total, exact
 
     async def product_detail(
         self,

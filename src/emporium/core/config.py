@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     crypto_rates_ttl_seconds: int = Field(default=300, ge=5)
     catalog_cache_ttl_seconds: int = Field(default=60, ge=0)
     # Product lists count matches up to this many (then the total reads "at least"; see Pagination).
-    catalog_count_cap: int = Field(default=10_000, ge=1)
+    # Counting 10,000 rows was the dearest part of an uncached list at 100k products (BENCHMARKS.md).
+    catalog_count_cap: int = Field(default=1_000, ge=1)
 
     # Product media: local disk by default, or any S3-compatible store.
     media_storage: Literal["local", "s3"] = "local"

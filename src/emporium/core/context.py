@@ -56,7 +56,9 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
     return ctx
 
 
-def _get_context(request: Request) -> AppContext:
+# Dependencies that never wait are still ``async def``: FastAPI runs a plain ``def`` in its thread pool,
+# a thread hop on every request.
+async def _get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import BigInteger, DateTime, Executable, Integer, MetaData, Row, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -34,6 +34,7 @@ NAMING_CONVENTION = {
 
 # Execution option marking a transaction that will only read (SQLite then begins it DEFERRED).
 READ_ONLY_OPTION = "emporium_read_only"
+AUTOCOMMIT_ENGINE = "emporium_autocommit_engine"
 
 # BIGINT on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -129,6 +130,10 @@ class Database:
         )
         # The same pool, marked read-only: SQLite then begins its transactions DEFERRED.
         self.read_only_engine: AsyncEngine | None = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        # PostgreSQL: the same pool without BEGIN and COMMIT, for requests answered by one SELECT (see
+        # ``read_alone``). SQLite gains nothing: its transactions cost no round trip.
+        if not url.startswith("sqlite"):
+            self.session_info[AUTOCOMMIT_ENGINE] = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # Told which change stamps (core/changes.py) a session's commits touched, after the commit.
         self.announcer: changes.Announcer | None = None
 
@@ -198,3 +203,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def read_alone(session: AsyncSession, statement: Executable) -> Sequence[Row[Any]]:
+    """The rows of a SELECT that is all a request reads and that writes nothing.
+
+    On PostgreSQL, when the session has not begun a transaction, it runs on its own connection with
+    no BEGIN and no COMMIT: two round trips fewer of three. One statement sees one snapshot with or
+    without a transaction around it (under READ COMMITTED each statement takes its own anyway).
+    Otherwise, and in tests that run inside one rolled-back transaction, it runs in the session."""
+    engine: AsyncEngine | None = session.info.get(AUTOCOMMIT_ENGINE)
+    if engine is None or session.in_transaction():
+        return (await session.execute(statement)).all()
+    async with engine.connect() as connection:
+        return (await connection.execute(statement)).all()

@@ -32,7 +32,7 @@ class IdempotencyKeyReused(Conflict):
     message = "This Idempotency-Key was already used with a different request."
 
 
-def _idempotency_key(
+async def _idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(

@@ -20,7 +20,7 @@ class PageParams:
         return (self.page - 1) * self.limit
 
 
-def _page_params(
+async def _page_params(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
 ) -> PageParams:

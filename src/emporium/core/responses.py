@@ -15,7 +15,7 @@ class Pagination(BaseModel):
     total: int
     pages: int
     # False when ``total`` is a lower bound: a very large set is counted only up to a cap (the product list
-    # shows "10,000+"), because an exact count of a whole large catalog costs more than the page itself.
+    # shows "1,000+"), because an exact count of a whole large catalog costs more than the page itself.
     total_exact: bool = True
 
     @classmethod
