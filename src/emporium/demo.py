@@ -149,17 +149,21 @@ async def _load_demo_images(ctx: AppContext) -> bool:
     return True
 
 
+# Products per transaction of a top-up: memory stays flat and a failure loses one chunk at most.
+TOP_UP_CHUNK = 5000
+
+
 async def top_up_products(ctx: AppContext, total: int, progress: Progress | None = None) -> int:
     """Add generated products until the shop holds ``total``; returns how many were added.
 
-    Committed in chunks so a large run (100,000 products) keeps memory flat and shows steady progress.
+    Committed in chunks, each in one transaction with its search index, so a large run (100,000
+    products) keeps memory flat, shows steady progress, and a failure loses one chunk at most.
     """
     added = 0
-    chunk = 5000
     while True:
         async with ctx.db.session() as session:
             existing = await product_count(session)
-            missing = min(total - existing, chunk)
+            missing = min(total - existing, TOP_UP_CHUNK)
             if missing <= 0:
                 return added
             plan = list(bulk_plan(existing, missing, ctx.settings.currency))

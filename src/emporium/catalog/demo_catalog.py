@@ -2,11 +2,13 @@
 
 ``load_demo_catalog`` inserts the curated set once (about 170 products in 8 departments: apparel in sizes
 and colours, electronics, books, home, the sweet shop whose boxes share one gram pool, ...), some of it low
-on stock or sold out. ``generate_products`` adds bulk products for benchmarks with batched inserts.
+on stock or sold out. ``bulk_plan`` and ``insert_products`` add bulk products for benchmarks in
+batches (COPY on PostgreSQL).
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -15,11 +17,13 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.models import Brand, Category, Product, ProductStatus, ProductTag, ProductVariant
 from emporium.catalog.search_index import deferred_indexing, index_products
+from emporium.core import changes
+from emporium.core.db import utcnow
 from emporium.core.money import to_minor
 from emporium.inventory.models import StockPool, StockUnit
 
@@ -429,114 +433,211 @@ async def _ensure_taxonomy(session: AsyncSession) -> tuple[dict[str, int], dict[
     return {n: c.id for n, c in categories.items()}, {n: b.id for n, b in brands.items()}
 
 
-# Rows per insert statement of the bulk generator.
-BATCH_SIZE = 500
+# Products per batch of the bulk generator: one COPY (PostgreSQL) or multi-row INSERT per table, and one
+# step of the progress bar.
+BATCH_SIZE = 1000
+
+_PRODUCT_COLUMNS = (
+    "name",
+    "slug",
+    "description_html",
+    "brand_id",
+    "category_id",
+    "status",
+    "is_featured",
+    "currency",
+    "seo_title",
+    "seo_description",
+    "price_min_minor",
+    "price_max_minor",
+    "rating_average",
+    "rating_count",
+    "sold_count",
+    "created_at",
+    "updated_at",
+)
+_POOL_COLUMNS = ("name", "unit", "on_hand", "reserved", "low_stock_threshold", "created_at", "updated_at")
+_VARIANT_COLUMNS = (
+    "product_id",
+    "sku",
+    "name",
+    "options",
+    "price_minor",
+    "compare_at_minor",
+    "is_active",
+    "is_default",
+    "position",
+    "pool_id",
+    "draw_per_unit",
+    "weight_grams",
+    "created_at",
+    "updated_at",
+)
+_TAG_COLUMNS = ("product_id", "tag")
+
+# One statement reserves the ids of a batch's products and pools, so the rows can be sent by COPY.
+_RESERVE_IDS = text(
+    "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('products', 'id')) "
+    "FROM generate_series(1, :products)), "
+    "ARRAY(SELECT nextval(pg_get_serial_sequence('stock_pools', 'id')) FROM generate_series(1, :pools))"
+)
 
 
 async def insert_products(
-    session: AsyncSession, plan: list[PlannedProduct], currency: str, progress: Progress | None = None
+    session: AsyncSession,
+    plan: list[PlannedProduct],
+    currency: str,
+    progress: Progress | None = None,
 ) -> list[int]:
-    """Insert planned products with their pools, variants and tags in batched statements."""
+    """Insert planned products with their pools, variants and tags in batches, in the caller's
+    transaction. On PostgreSQL the rows go by COPY and the search index is built once for the whole
+    plan at the end (still inside the transaction, so a failure leaves nothing half-indexed)."""
     category_ids, brand_ids = await _ensure_taxonomy(session)
     product_ids: list[int] = []
-    # Products and then their tags would each trigger the indexing: do it once per batch instead.
+    # Products and then their tags would each trigger the indexing: do it once for the plan instead.
     async with deferred_indexing(session) as deferred:
         for start in range(0, len(plan), BATCH_SIZE):
-            product_ids += await _insert_batch(
-                session, plan[start : start + BATCH_SIZE], currency, category_ids, brand_ids, deferred
-            )
+            rows = _batch_rows(plan[start : start + BATCH_SIZE], currency, category_ids, brand_ids)
+            if deferred:
+                product_ids += await _copy_batch(session, rows)
+            else:
+                product_ids += await _insert_batch(session, rows)
             if progress is not None:
                 progress(min(BATCH_SIZE, len(plan) - start))
+        if deferred and product_ids:
+            await index_products(session, product_ids)
     return product_ids
 
 
-async def _insert_batch(
-    session: AsyncSession,
-    batch: list[PlannedProduct],
-    currency: str,
-    category_ids: dict[str, int],
-    brand_ids: dict[str, int],
-    index_now: bool,
-) -> list[int]:
-    product_rows: list[dict[str, Any]] = []
+@dataclass
+class _BatchRows:
+    """One batch as plain tuples in the column orders above, without the ids the database assigns:
+    ``variants[i]`` and ``tags[i]`` belong to ``products[i]``; ``pool_of[i][j]`` is the index into
+    ``pools`` of variant j of product i."""
+
+    products: list[tuple[Any, ...]]
+    pools: list[tuple[Any, ...]]
+    variants: list[list[tuple[Any, ...]]]
+    pool_of: list[list[int]]
+    tags: list[list[str]]
+
+
+def _batch_rows(
+    batch: list[PlannedProduct], currency: str, category_ids: dict[str, int], brand_ids: dict[str, int]
+) -> _BatchRows:
+    now = utcnow()
+    active, zero = ProductStatus.ACTIVE.value, Decimal("0")
+    rows = _BatchRows([], [], [], [], [])
     for p in batch:
         prices = [to_minor(v.price, currency) for v in p.variants]
-        product_rows.append(
-            {
-                "name": p.name,
-                "slug": p.slug,
-                "description_html": p.description_html,
-                "brand_id": brand_ids[p.brand],
-                "category_id": category_ids[p.category],
-                "status": ProductStatus.ACTIVE,
-                "is_featured": p.featured,
-                "currency": currency,
-                "seo_title": p.name,
-                "seo_description": f"Buy {p.name} online.",
-                "price_min_minor": min(prices),
-                "price_max_minor": max(prices),
-                "rating_average": Decimal("0"),
-                "rating_count": 0,
-                "sold_count": 0,
-            }
-        )
-    ids = list(
-        (
-            await session.execute(
-                insert(Product).returning(Product.id, sort_by_parameter_order=True), product_rows
-            )
-        ).scalars()
-    )
-    # One pool per product when its variants share stock (grams), else one per variant.
-    pool_rows: list[dict[str, Any]] = []
-    for p in batch:
-        count = 1 if p.shared_pool else len(p.variants)
-        for _ in range(count):
-            pool_rows.append(
-                {
-                    "name": p.name[:200],
-                    "unit": p.pool_unit,
-                    "on_hand": p.on_hand,
-                    "reserved": 0,
-                    "low_stock_threshold": p.threshold,
-                }
-            )
-    pool_ids = iter(
-        list(
+        rows.products.append(
             (
-                await session.execute(
-                    insert(StockPool).returning(StockPool.id, sort_by_parameter_order=True), pool_rows
-                )
-            ).scalars()
-        )
-    )
-    variant_rows: list[dict[str, Any]] = []
-    tag_rows: list[dict[str, Any]] = []
-    for product_id, p in zip(ids, batch, strict=True):
-        shared = next(pool_ids) if p.shared_pool else None
-        for position, v in enumerate(p.variants):
-            variant_rows.append(
-                {
-                    "product_id": product_id,
-                    "sku": v.sku,
-                    "name": v.name[:200],
-                    "options": v.options,
-                    "price_minor": to_minor(v.price, currency),
-                    "compare_at_minor": None,
-                    "is_active": True,
-                    "is_default": position == 0,
-                    "position": position,
-                    "pool_id": shared if shared is not None else next(pool_ids),
-                    "draw_per_unit": v.draw,
-                    "weight_grams": v.weight_grams,
-                }
+                p.name,
+                p.slug,
+                p.description_html,
+                brand_ids[p.brand],
+                category_ids[p.category],
+                active,
+                p.featured,
+                currency,
+                p.name,
+                f"Buy {p.name} online.",
+                min(prices),
+                max(prices),
+                zero,
+                0,
+                0,
+                now,
+                now,
             )
-        tag_rows.extend({"product_id": product_id, "tag": tag} for tag in dict.fromkeys(p.tags))
-    await session.execute(insert(ProductVariant), variant_rows)
-    await session.execute(insert(ProductTag), tag_rows)
-    if index_now:
-        await index_products(session, ids)
-    return ids
+        )
+        # One pool per product when its variants share stock (grams), else one per variant.
+        pool = (p.name[:200], str(p.pool_unit), p.on_hand, 0, p.threshold, now, now)
+        first = len(rows.pools)
+        if p.shared_pool:
+            rows.pools.append(pool)
+            rows.pool_of.append([first] * len(p.variants))
+        else:
+            rows.pools.extend([pool] * len(p.variants))
+            rows.pool_of.append(list(range(first, first + len(p.variants))))
+        rows.variants.append(
+            [
+                (
+                    v.sku,
+                    v.name[:200],
+                    v.options,
+                    price,
+                    None,
+                    True,
+                    position == 0,
+                    position,
+                    v.draw,
+                    v.weight_grams,
+                    now,
+                    now,
+                )
+                for position, (v, price) in enumerate(zip(p.variants, prices, strict=True))
+            ]
+        )
+        rows.tags.append(list(dict.fromkeys(p.tags)))
+    return rows
+
+
+def _linked(
+    rows: _BatchRows, product_ids: list[int], pool_ids: list[int], options: Callable[[Any], Any]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Variant and tag rows with their product and pool ids filled in (``options`` encodes the JSON)."""
+    variants: list[tuple[Any, ...]] = []
+    tags: list[tuple[Any, ...]] = []
+    for product_id, product_variants, pools, product_tags in zip(
+        product_ids, rows.variants, rows.pool_of, rows.tags, strict=True
+    ):
+        for v, pool in zip(product_variants, pools, strict=True):
+            variants.append((product_id, v[0], v[1], options(v[2]), *v[3:8], pool_ids[pool], *v[8:]))
+        tags.extend((product_id, tag) for tag in product_tags)
+    return variants, tags
+
+
+async def _copy_batch(session: AsyncSession, rows: _BatchRows) -> list[int]:
+    """PostgreSQL: ids reserved from the sequences, then one COPY per table through the driver's
+    connection (the session's, so in its transaction). Skips SQLAlchemy's per-row parameter handling."""
+    reserved = (
+        await session.execute(_RESERVE_IDS, {"products": len(rows.products), "pools": len(rows.pools)})
+    ).one()
+    product_ids, pool_ids = list(reserved[0]), list(reserved[1])
+    variants, tags = _linked(rows, product_ids, pool_ids, json.dumps)
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    products = [(i, *row) for i, row in zip(product_ids, rows.products, strict=True)]
+    pools = [(i, *row) for i, row in zip(pool_ids, rows.pools, strict=True)]
+    await driver.copy_records_to_table("products", records=products, columns=("id", *_PRODUCT_COLUMNS))
+    await driver.copy_records_to_table("stock_pools", records=pools, columns=("id", *_POOL_COLUMNS))
+    await driver.copy_records_to_table("product_variants", records=variants, columns=_VARIANT_COLUMNS)
+    await driver.copy_records_to_table("product_tags", records=tags, columns=_TAG_COLUMNS)
+    # Sent past the session, so the catalog's change stamp has to be told (cached pages go stale).
+    changes.wrote(session.sync_session, ("products", "stock_pools", "product_variants", "product_tags"))
+    return product_ids
+
+
+async def _insert_batch(session: AsyncSession, rows: _BatchRows) -> list[int]:
+    """Other databases (SQLite): multi-row INSERTs whose RETURNING gives the ids."""
+
+    def dicts(columns: tuple[str, ...], values: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        return [dict(zip(columns, row, strict=True)) for row in values]
+
+    async def returning_ids(
+        model: type[Product] | type[StockPool], columns: tuple[str, ...], values: list[tuple[Any, ...]]
+    ) -> list[int]:
+        statement = insert(model).returning(model.id, sort_by_parameter_order=True)
+        return list((await session.execute(statement, dicts(columns, values))).scalars())
+
+    product_ids = await returning_ids(Product, _PRODUCT_COLUMNS, rows.products)
+    pool_ids = await returning_ids(StockPool, _POOL_COLUMNS, rows.pools)
+    variants, tags = _linked(rows, product_ids, pool_ids, lambda options: options)
+    await session.execute(insert(ProductVariant), dicts(_VARIANT_COLUMNS, variants))
+    await session.execute(insert(ProductTag), dicts(_TAG_COLUMNS, tags))
+    return product_ids
 
 
 async def product_count(session: AsyncSession) -> int:

@@ -10,7 +10,8 @@ each a new random value in the shared cache, so every process reading the stamp 
 next request. A stamp is never changed before the commit: a reader in between could otherwise store old
 rows under the new stamp.
 
-Not seen: SQL sent on ``session.connection()`` directly, and database triggers.
+Not seen: SQL sent on ``session.connection()`` directly (its sender calls ``wrote``), and database
+triggers.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def _mark(session: Session, table: str | None) -> None:
     stamps = _watched.get(table or "")
     if stamps:
         session.info.setdefault(_PENDING, set()).update(stamps)
+
+
+def wrote(session: Session, tables: Iterable[str]) -> None:
+    """Record writes this module cannot see (a COPY on the driver's connection) as if it had."""
+    for table in tables:
+        _mark(session, table)
 
 
 def _table_of(target: Any) -> str | None:
