@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -85,6 +86,31 @@ async def test_facets_count_the_whole_matching_set(client: httpx.AsyncClient, sh
         {"min_rating": 2, "count": 3},
         {"min_rating": 1, "count": 3},
     ]
+
+
+async def test_price_band_and_rating_facets_put_boundary_values_on_the_right_side(
+    client: httpx.AsyncClient, ctx: AppContext, shop: Shop
+) -> None:
+    # (lowest price in minor units, average rating): on an edge, just under one, and no price at all.
+    values = {
+        "Milk Chocolate Bar": (1000, "4.00"),
+        "Dark Chocolate Truffles": (999, "3.99"),
+        "Gulab Jamun": (50000, "1.00"),
+        "Kaju Katli": (None, "0.99"),
+    }
+    async with ctx.db.session() as session:
+        for name, (price, rating) in values.items():
+            await session.execute(
+                update(Product)
+                .where(Product.id == shop.ids[name])
+                .values(price_min_minor=price, rating_average=Decimal(rating))
+            )
+
+    facets = (await search(client, "sweets"))["facets"]
+
+    bands = {band["key"]: band["count"] for band in facets["price_bands"]}
+    assert bands == {"0-10": 1, "10-25": 1, "25-50": 0, "50-100": 0, "100-250": 0, "250-500": 0, "500+": 1}
+    assert [(r["min_rating"], r["count"]) for r in facets["ratings"]] == [(4, 1), (3, 2), (2, 2), (1, 3)]
 
 
 async def test_filters_narrow_the_results_and_the_facets(client: httpx.AsyncClient, shop: Shop) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog import search_schemas as schemas
-from emporium.catalog.search_index import SearchFilters, SearchIndex
+from emporium.catalog.search_index import RATING_FLOORS, SearchFilters, SearchIndex
 from emporium.core.money import exponent, from_minor
 from emporium.core.pagination import PageParams
 from emporium.core.responses import Pagination
@@ -35,7 +35,7 @@ AUTOCOMPLETE_LIMIT = 10
 
 # Fixed price bands, in major units of the shop currency: [0, 10), [10, 25), ... [500, no limit).
 PRICE_BAND_EDGES: tuple[int, ...] = (10, 25, 50, 100, 250, 500)
-RATING_THRESHOLDS: tuple[int, ...] = (4, 3, 2, 1)
+RATING_THRESHOLDS: tuple[int, ...] = RATING_FLOORS
 
 _WORD = re.compile(r"[^\W_]+")
 # Words that carry no meaning alone (and the FTS operator names): left out unless nothing else is typed.

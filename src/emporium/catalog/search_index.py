@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.catalog.models import ProductStatus
 from emporium.core.params import MAX_ID
 
+# The minimum ratings the rating facet counts (products rated at least 4, 3, 2, 1).
+RATING_FLOORS: tuple[int, ...] = (4, 3, 2, 1)
 # How many indexed products (SQLite) are read to find close spellings of the query's words.
 TYPO_CANDIDATES = 40
 # How many dictionary words (PostgreSQL), nearest by trigram distance, are offered for each mistyped word.
@@ -116,8 +118,8 @@ def pg_tsquery(terms: Sequence[str], *, prefix_last: bool, weight: str = "") -> 
 @asynccontextmanager
 async def deferred_indexing(session: AsyncSession) -> AsyncIterator[bool]:
     """For a bulk load on PostgreSQL: inserts inside the block skip the per-statement indexing triggers
-    (migration 0007), and the loader calls ``index_products`` once per batch. Yields False on SQLite,
-    whose row triggers keep indexing as usual. The setting is local to the transaction and switched
+    (migration 0007), and the loader calls ``index_products`` once for what it inserted. Yields False on
+    SQLite, whose row triggers keep indexing as usual. The setting is local to the transaction and switched
     back off when the block ends, so nothing after it can forget to index."""
     if session.get_bind().dialect.name != "postgresql":
         yield False
@@ -190,17 +192,19 @@ class SearchIndex:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         matched = self._matched(terms, filters, params)
         params |= {f"edge{i}": edge for i, edge in enumerate(band_edges)}
-        # Every count that is not grouped by a name comes from one scan of the match: a single row of
-        # sums, turned into (kind, key, n) rows by a constant list that picks its column.
+        # The match is folded once into its distinct (category, brand, price band, stock, rating floor)
+        # combinations, a single hash aggregate over the matching rows; every count is then a sum over
+        # those few rows, instead of a dozen CASE sums and two more groupings over every match.
+        bands = " ".join(f"WHEN price_min_minor < :edge{i} THEN {i}" for i in range(len(band_edges)))
+        band = f"CASE WHEN price_min_minor IS NULL THEN NULL {bands} ELSE {len(band_edges)} END"
+        floors = " ".join(f"WHEN rating_average >= {r} THEN {r}" for r in sorted(RATING_FLOORS, reverse=True))
+        stars = f"CASE {floors} ELSE 0 END"
         counts: list[tuple[str, int | None, str]] = [("total", None, "1 = 1")]
         counts += [("stock", flag, f"in_stock = {flag}") for flag in (1, 0)]
-        counts += [("rating", stars, f"rating_average >= {stars}") for stars in (4, 3, 2, 1)]
-        for band in range(len(band_edges) + 1):
-            low = f"price_min_minor >= :edge{band - 1}" if band else "price_min_minor IS NOT NULL"
-            high = f" AND price_min_minor < :edge{band}" if band < len(band_edges) else ""
-            counts.append(("price", band, low + high))
+        counts += [("rating", r, f"stars >= {r}") for r in sorted(RATING_FLOORS, reverse=True)]
+        counts += [("price", i, f"band = {i}") for i in range(len(band_edges) + 1)]
         sums = ", ".join(
-            f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS n{i}"
+            f"COALESCE(SUM(CASE WHEN {condition} THEN n ELSE 0 END), 0) AS n{i}"
             for i, (_, _, condition) in enumerate(counts)
         )
         picks = " ".join(f"WHEN {i} THEN t.n{i}" for i in range(len(counts)))
@@ -212,17 +216,20 @@ class SearchIndex:
         # Names are joined to the groups, not to every match.
         sql = f"""
             WITH matched AS MATERIALIZED ({matched}),
-            totals AS (SELECT {sums} FROM matched)
+            combos AS MATERIALIZED (
+                SELECT category_id, brand_id, {band} AS band, in_stock, {stars} AS stars, COUNT(*) AS n
+                FROM matched GROUP BY 1, 2, 3, 4, 5),
+            totals AS (SELECT {sums} FROM combos)
             SELECT v.column1 AS kind, CAST(v.column2 AS BIGINT) AS key, {none} AS name, {none} AS slug,
-                   CASE v.column3 {picks} END AS n
+                   CAST(CASE v.column3 {picks} END AS BIGINT) AS n
             FROM totals t CROSS JOIN (VALUES {rows}) v
             UNION ALL
             SELECT 'category', c.id, c.name, c.slug, g.n FROM (
-                SELECT category_id, COUNT(*) AS n FROM matched GROUP BY category_id) g
+                SELECT category_id, CAST(SUM(n) AS BIGINT) AS n FROM combos GROUP BY category_id) g
                 JOIN categories c ON c.id = g.category_id
             UNION ALL
             SELECT 'brand', b.id, b.name, b.slug, g.n FROM (
-                SELECT brand_id, COUNT(*) AS n FROM matched GROUP BY brand_id) g
+                SELECT brand_id, CAST(SUM(n) AS BIGINT) AS n FROM combos GROUP BY brand_id) g
                 JOIN brands b ON b.id = g.brand_id
             UNION ALL
             SELECT 'hit', id, {none}, {none}, ROW_NUMBER() OVER (ORDER BY {order}) FROM (
