@@ -132,6 +132,31 @@ async def test_stock_featured_and_tag_filters(client: httpx.AsyncClient, catalog
     error(await client.get(f"{API}/products", params={"in_stock": "maybe"}), 422)
 
 
+async def test_the_same_filters_with_other_values_answer_with_their_own_products(
+    client: httpx.AsyncClient, shop: Shop, catalog: dict[str, Any]
+) -> None:
+    """One built statement serves every request of a shape, its values bound per request: a second
+    request never gets the first one's rows, and neither does a third that repeats the first."""
+    festive = {"category": catalog["food"]["id"], "brand": catalog["zed"]["id"], "tag": "festive"}
+    daily = {"category": catalog["food"]["id"], "brand": catalog["acme"]["id"], "tag": "daily"}
+    for filters, low, high, expected in (
+        (festive, "10", "20", ["Besan Laddu"]),
+        (daily, "1", "5", ["Bread"]),
+        (festive, "1", "5", []),
+        (festive, "10", "20", ["Besan Laddu"]),
+    ):
+        items = await listed(client, **filters, min_price=low, max_price=high, in_stock="true", sort="name")
+        assert names(items) == expected, (filters, low, high)
+    # Staff choose the status: the bound status list changes with them.
+    shown = ["Besan Laddu", "Bread", "Jalebi", "Robot"]
+    assert sorted(names(await listed(client, status="draft"))) == shown  # shoppers see active ones only
+    staff = shop.headers
+    drafts = data(await client.get(f"{API}/products", params={"status": "draft"}, headers=staff))
+    active = data(await client.get(f"{API}/products", params={"status": "active"}, headers=staff))
+    assert names(drafts) == ["Draft Cake"]
+    assert sorted(names(active)) == shown
+
+
 async def test_featured_endpoint(client: httpx.AsyncClient, catalog: dict[str, Any]) -> None:
     body = (await client.get(f"{API}/products/featured")).json()
     assert names(body["data"]) == ["Besan Laddu", "Robot"]
@@ -182,7 +207,7 @@ async def test_pagination_edges(client: httpx.AsyncClient, catalog: dict[str, An
 
 
 @pytest.mark.parametrize("count", [3, 30])
-async def test_list_takes_at_most_four_statements(
+async def test_list_takes_one_statement_whatever_the_page_size(
     client: httpx.AsyncClient, shop: Shop, engine: AsyncEngine, ctx: AppContext, count: int
 ) -> None:
     brand = await shop.brand("Acme")
@@ -200,10 +225,11 @@ async def test_list_takes_at_most_four_statements(
             client, limit=100, in_stock="true", category=category["id"], brand="acme", tag="a"
         )
     assert len(items) == count
-    assert len(statements) <= 4, statements
+    # One SELECT (plus the BEGIN of its read-only transaction on SQLite); the issue allows four.
+    assert len([s for s in statements if not s.startswith("BEGIN")]) == 1, statements
     with count_statements(engine) as statements:
         await listed(client, limit=100, sort="price_desc")
-    assert len(statements) <= 4, statements
+    assert len([s for s in statements if not s.startswith("BEGIN")]) == 1, statements
 
 
 async def test_large_sets_are_counted_up_to_the_cap(make_context: MakeContext) -> None:

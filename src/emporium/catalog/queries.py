@@ -1,7 +1,8 @@
 """Filters and sorts of the product list, as SQL expressions on ``products`` (used by the repository).
 
-Every filter is a condition on the ``products`` row or a correlated subquery, so the count and the page
-are two statements whatever the filters, and "in stock" is computed in the page query itself.
+Every filter is a condition on the ``products`` row or a correlated subquery, so the page and its count
+are one statement whatever the filters, and "in stock" is computed in the page query itself. Filter
+values are bind parameters, so a built statement can be kept per shape (see the repository).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, false, func, select
 from sqlalchemy.orm import aliased
 
 from emporium.catalog.models import Brand, Category, Product, ProductStatus, ProductTag, ProductVariant
@@ -60,44 +61,80 @@ def in_stock_expression(*, per_row: bool = False) -> ColumnElement[bool]:
     return exists(probe.offset(0) if per_row else probe)
 
 
+# Filters whose values are bound when the statement runs (``filter_values``), so one built statement
+# serves every request of the same shape; ``in_stock`` and ``featured`` change the SQL itself.
+_BOUND = (
+    "statuses",
+    "category_id",
+    "category_slug",
+    "brand_id",
+    "brand_slug",
+    "min_price_minor",
+    "max_price_minor",
+    "min_rating",
+    "tag",
+)
+
+
+def _value(name: str, *, expanding: bool = False) -> BindParameter[Any]:
+    # No value here: a statement run without its values fails instead of reusing another request's.
+    return bindparam(f"filter_{name}", expanding=expanding)
+
+
+def filter_shape(filters: ProductFilters) -> tuple[Any, ...]:
+    """What the SQL of ``conditions(filters)`` depends on: which filters are set, and the two flags."""
+    return (*(getattr(filters, name) is not None for name in _BOUND), filters.in_stock, filters.featured)
+
+
+def filter_values(filters: ProductFilters) -> dict[str, Any]:
+    """The bound values of ``conditions(filters)``."""
+    values = {
+        f"filter_{name}": getattr(filters, name) for name in _BOUND if getattr(filters, name) is not None
+    }
+    if filters.statuses is not None:
+        values["filter_statuses"] = list(filters.statuses)
+    return values
+
+
 def _category_condition(filters: ProductFilters) -> ColumnElement[bool]:
     """The category and its descendants: every category whose path starts with the chosen one's."""
     chosen, member = _chosen, _member
     picked = (
-        chosen.id == filters.category_id
+        chosen.id == _value("category_id")
         if filters.category_id is not None
-        else chosen.slug == filters.category_slug
+        else chosen.slug == _value("category_slug")
     )
     prefix = select(chosen.path + "%").where(picked).scalar_subquery()
     return Product.category_id.in_(select(member.id).where(member.path.like(prefix)))
 
 
 def conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
+    """The WHERE of a product list, its values left to ``filter_values``."""
     found: list[ColumnElement[bool]] = []
     if filters.statuses is not None:
-        found.append(Product.status.in_(filters.statuses))
+        found.append(Product.status.in_(_value("statuses", expanding=True)))
     if filters.category_id is not None or filters.category_slug is not None:
         found.append(_category_condition(filters))
     if filters.brand_id is not None:
-        found.append(Product.brand_id == filters.brand_id)
+        found.append(Product.brand_id == _value("brand_id"))
     elif filters.brand_slug is not None:
-        found.append(Product.brand_id.in_(select(Brand.id).where(Brand.slug == filters.brand_slug)))
+        found.append(Product.brand_id.in_(select(Brand.id).where(Brand.slug == _value("brand_slug"))))
     if filters.min_price_minor is not None:
-        found.append(Product.price_min_minor >= filters.min_price_minor)
+        found.append(Product.price_min_minor >= _value("min_price_minor"))
     if filters.max_price_minor is not None:
-        found.append(Product.price_min_minor <= filters.max_price_minor)
+        found.append(Product.price_min_minor <= _value("max_price_minor"))
     if filters.in_stock is not None:
         stocked = in_stock_expression()
         found.append(stocked if filters.in_stock else ~stocked)
     if filters.featured is not None:
         found.append(Product.is_featured.is_(filters.featured))
     if filters.min_rating is not None:
-        found.append(Product.rating_average >= filters.min_rating)
+        found.append(Product.rating_average >= _value("min_rating"))
     if filters.tag is not None:
         found.append(
             exists(
                 select(ProductTag.tag).where(
-                    and_(ProductTag.product_id == Product.id, ProductTag.tag == filters.tag)
+                    and_(ProductTag.product_id == Product.id, ProductTag.tag == _value("tag"))
                 )
             )
         )

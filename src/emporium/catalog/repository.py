@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, ScalarSelect, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Row,
+    ScalarSelect,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -18,7 +31,14 @@ from emporium.catalog.models import (
     ProductTag,
     ProductVariant,
 )
-from emporium.catalog.queries import ProductFilters, conditions, in_stock_expression, ordering
+from emporium.catalog.queries import (
+    ProductFilters,
+    conditions,
+    filter_shape,
+    filter_values,
+    in_stock_expression,
+    ordering,
+)
 from emporium.catalog.schemas import SortKey
 from emporium.core.db import read_alone
 from emporium.inventory.models import StockPool
@@ -51,14 +71,77 @@ LISTED_IMAGE_COLUMNS = (
 
 
 _CANDIDATE_IMAGE = aliased(ProductImage)
+AnySelect = Select[*tuple[Any, ...]]
 
 
-def _counted(filters: ProductFilters, at_most: int | None) -> ScalarSelect[int]:
-    """How many products match, counting at most ``at_most + 1`` of them when ``at_most`` is given."""
+def _counted(filters: ProductFilters, *, capped: bool) -> ScalarSelect[int]:
+    """How many products match; ``capped``: at most ``count_limit`` of them are counted."""
     matching = select(Product.id).where(*conditions(filters))
-    if at_most is not None:
-        matching = matching.limit(at_most + 1)
+    if capped:
+        matching = matching.limit(bindparam("count_limit"))
     return select(func.count()).select_from(matching.subquery()).scalar_subquery()
+
+
+# Built statements of the product page, by filter shape, sort and dialect: building one took longer
+# than PostgreSQL took to run it. Their values are all bind parameters; a few hundred shapes at most.
+_PAGE_STATEMENTS: OrderedDict[tuple[Any, ...], AnySelect] = OrderedDict()
+PAGE_STATEMENTS_KEPT = 256
+
+
+def _page_statement(filters: ProductFilters, sort: SortKey, postgres: bool) -> AnySelect:
+    key = (filter_shape(filters), sort, postgres)
+    statement = _PAGE_STATEMENTS.get(key)
+    if statement is None:
+        statement = _PAGE_STATEMENTS[key] = _build_page_statement(filters, sort, postgres)
+        if len(_PAGE_STATEMENTS) > PAGE_STATEMENTS_KEPT:
+            _PAGE_STATEMENTS.popitem(last=False)
+    else:
+        _PAGE_STATEMENTS.move_to_end(key)
+    return statement
+
+
+def _build_page_statement(filters: ProductFilters, sort: SortKey, postgres: bool) -> AnySelect:
+    page = (
+        select(Product.id)
+        .where(*conditions(filters))
+        .order_by(*ordering(sort))
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+        .subquery("page")
+    )
+    candidate = _CANDIDATE_IMAGE
+    first_image = (
+        select(candidate.id)
+        .where(candidate.product_id == Product.id)
+        .order_by(candidate.position, candidate.id)
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    aggregate = func.json_agg if postgres else func.json_group_array
+    tags = select(aggregate(ProductTag.tag)).where(ProductTag.product_id == Product.id).scalar_subquery()
+    statement: AnySelect = (
+        select(
+            *LISTED_PRODUCT_COLUMNS,
+            Brand.id.label("brand_id"),
+            Brand.name.label("brand_name"),
+            Brand.slug.label("brand_slug"),
+            Category.id.label("category_id"),
+            Category.name.label("category_name"),
+            Category.slug.label("category_slug"),
+            in_stock_expression(per_row=True).label("in_stock"),
+            tags.label("tags"),
+            *(column.label(f"image_{column.key}") for column in LISTED_IMAGE_COLUMNS),
+            _counted(filters, capped=True).label("counted"),
+        )
+        .select_from(page)
+        .join(Product, Product.id == page.c.id)
+        .outerjoin(Brand, Brand.id == Product.brand_id)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .outerjoin(ProductImage, ProductImage.id == first_image)
+        .order_by(*ordering(sort))
+    )
+    return statement
 
 
 class CatalogRepository:
@@ -161,7 +244,10 @@ class CatalogRepository:
 
     async def count_products(self, filters: ProductFilters, at_most: int | None = None) -> int:
         """How many products match; with ``at_most``, counting stops after ``at_most + 1`` of them."""
-        total = await self.session.scalar(select(_counted(filters, at_most)))
+        values = filter_values(filters)
+        if at_most is not None:
+            values["count_limit"] = at_most + 1
+        total = await self.session.scalar(select(_counted(filters, capped=at_most is not None)), values)
         return int(total or 0)
 
     async def product_page(
@@ -174,49 +260,9 @@ class CatalogRepository:
         The page is chosen on ``products`` alone and only its rows are joined and probed: sorting or
         skipping never touches a brand, a tag or an image. Core rows, not ORM objects, since nothing
         here is changed, and building ORM objects cost more than the SQL."""
-        page = (
-            select(Product.id)
-            .where(*conditions(filters))
-            .order_by(*ordering(sort))
-            .offset(offset)
-            .limit(limit)
-            .subquery("page")
-        )
-        candidate = _CANDIDATE_IMAGE
-        first_image = (
-            select(candidate.id)
-            .where(candidate.product_id == Product.id)
-            .order_by(candidate.position, candidate.id)
-            .limit(1)
-            .correlate(Product)
-            .scalar_subquery()
-        )
-        aggregate = (
-            func.json_agg if self.session.get_bind().dialect.name == "postgresql" else func.json_group_array
-        )
-        tags = select(aggregate(ProductTag.tag)).where(ProductTag.product_id == Product.id).scalar_subquery()
-        query = (
-            select(
-                *LISTED_PRODUCT_COLUMNS,
-                Brand.id.label("brand_id"),
-                Brand.name.label("brand_name"),
-                Brand.slug.label("brand_slug"),
-                Category.id.label("category_id"),
-                Category.name.label("category_name"),
-                Category.slug.label("category_slug"),
-                in_stock_expression(per_row=True).label("in_stock"),
-                tags.label("tags"),
-                *(column.label(f"image_{column.key}") for column in LISTED_IMAGE_COLUMNS),
-                _counted(filters, count_at_most).label("counted"),
-            )
-            .select_from(page)
-            .join(Product, Product.id == page.c.id)
-            .outerjoin(Brand, Brand.id == Product.brand_id)
-            .outerjoin(Category, Category.id == Product.category_id)
-            .outerjoin(ProductImage, ProductImage.id == first_image)
-            .order_by(*ordering(sort))
-        )
-        return await read_alone(self.session, query)
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        values = filter_values(filters) | {"offset": offset, "limit": limit, "count_limit": count_at_most + 1}
+        return await read_alone(self.session, _page_statement(filters, sort, postgres), values)
 
     async def tags_of(self, product_ids: Sequence[int]) -> dict[int, list[str]]:
         tags: dict[int, list[str]] = defaultdict(list)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -205,7 +205,9 @@ class Database:
         await self.engine.dispose()
 
 
-async def read_alone(session: AsyncSession, statement: Executable) -> Sequence[Row[Any]]:
+async def read_alone(
+    session: AsyncSession, statement: Executable, values: Mapping[str, Any] | None = None
+) -> Sequence[Row[Any]]:
     """The rows of a SELECT that is all a request reads and that writes nothing.
 
     On PostgreSQL, when the session has not begun a transaction, it runs on its own connection with
@@ -214,6 +216,6 @@ async def read_alone(session: AsyncSession, statement: Executable) -> Sequence[R
     Otherwise, and in tests that run inside one rolled-back transaction, it runs in the session."""
     engine: AsyncEngine | None = session.info.get(AUTOCOMMIT_ENGINE)
     if engine is None or session.in_transaction():
-        return (await session.execute(statement)).all()
+        return (await session.execute(statement, values)).all()
     async with engine.connect() as connection:
-        return (await connection.execute(statement)).all()
+        return (await connection.execute(statement, values)).all()
