@@ -6,12 +6,14 @@
 #   EMPORIUM_CATALOG_CACHE_TTL_SECONDS=0 .venv/bin/emporium serve --port 8020 --workers 2 &
 #   .venv/bin/uvicorn --app-dir bench hello_app:app --port 8021 --workers 2 --log-level warning &
 #   bash bench/catalog_wrk.sh
+#   ONLY='search|hello' CONNECTIONS=4 bash bench/catalog_wrk.sh    # a subset, at another concurrency
 set -euo pipefail
 SHOP=${SHOP:-http://127.0.0.1:8020}
 HELLO=${HELLO:-http://127.0.0.1:8021}
 DURATION=${DURATION:-15s}
 CONNECTIONS=${CONNECTIONS:-8}
 THREADS=${THREADS:-2}
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 case "$SHOP$HELLO" in
   *127.0.0.1*|*localhost*) ;;
@@ -22,20 +24,23 @@ command -v wrk >/dev/null || { echo "install wrk first (apt-get install wrk)" >&
 measure() {
   local label=$1 url=$2
   local out
+  # ONLY=regex measures just the endpoints whose label matches (e.g. ONLY=search CONNECTIONS=4).
+  if [[ -n "${ONLY:-}" && ! "$label" =~ $ONLY ]]; then return 0; fi
   # Let the server drain what the previous run left queued, so runs do not bleed into each other.
   sleep "${PAUSE:-5}"
-  out=$(wrk --latency --timeout 10s -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" "$url")
-  local rps p50 p90 p99 non2xx
+  out=$(wrk --latency --timeout 10s -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" -s "$HERE/p95.lua" "$url")
+  local rps p50 p90 p95 p99 non2xx
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p90=$(awk '$1=="90%" {print $2}' <<<"$out")
+  p95=$(awk '$1=="p95" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  printf '| %-34s | %8s | %8s | %8s | %8s | %s |\n' "$label" "$rps" "$p50" "$p90" "$p99" "${non2xx:-0}"
+  printf '| %-36s | %8s | %8s | %8s | %8s | %8s | %s |\n' "$label" "$rps" "$p50" "$p90" "$p95" "$p99" "${non2xx:-0}"
 }
 
-echo "| endpoint | req/s | p50 | p90 | p99 | non-2xx |"
-echo "|---|---|---|---|---|---|"
+echo "| endpoint | req/s | p50 | p90 | p95 | p99 | non-2xx |"
+echo "|---|---|---|---|---|---|---|"
 measure "bare Starlette hello" "$HELLO/"
 measure "GET /products (page 1, 20)" "$SHOP/api/v1/products"
 measure "GET /products?sort=price_asc&page=50" "$SHOP/api/v1/products?sort=price_asc&page=50"
