@@ -23,6 +23,7 @@ from emporium.catalog.demo_catalog import (
     curated_plan,
     insert_products,
     product_count,
+    refresh_statistics,
 )
 from emporium.catalog.demo_images import DemoPicture, render_pictures
 from emporium.catalog.media import UploadTarget, media
@@ -165,10 +166,14 @@ async def top_up_products(ctx: AppContext, total: int, progress: Progress | None
             existing = await product_count(session)
             missing = min(total - existing, TOP_UP_CHUNK)
             if missing <= 0:
-                return added
+                break
             plan = list(bulk_plan(existing, missing, ctx.settings.currency))
             await insert_products(session, plan, ctx.settings.currency, progress)
         added += missing
+    if added:
+        async with ctx.db.session() as session:
+            await refresh_statistics(session)
+    return added
 
 
 async def _load_demo_accounts(ctx: AppContext) -> bool:
