@@ -13,7 +13,9 @@ from emporium.core.db import Base
 from emporium.payments.gateways.test_gateway import luhn_valid
 from tests.payments.conftest import guest_order, pay_with, start_payment
 
-CARD_LIKE = re.compile(r"\d(?:[ -]?\d){12,18}")
+# A run of 13 to 19 digits (spaces or dashes allowed) standing on its own: digits inside a longer run of
+# letters and digits are part of an id, a digest or a token (a uuid's hex can hold 13 digits in a row).
+CARD_LIKE = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
 
 
 def _card_numbers(text: str) -> list[str]:
