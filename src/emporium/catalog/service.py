@@ -66,9 +66,8 @@ def availability(pool: StockPool, draw_per_unit: int) -> int:
     return max(pool.on_hand - pool.reserved, 0) // max(draw_per_unit, 1)
 
 
-def _rating(product: Product) -> RatingSummary:
-    average = Decimal(product.rating_average or 0).quantize(Decimal("0.01"))
-    return RatingSummary(average=decimal_string(average), count=product.rating_count)
+def _rating(average: Decimal | None, count: int) -> RatingSummary:
+    return RatingSummary(average=decimal_string(Decimal(average or 0).quantize(Decimal("0.01"))), count=count)
 
 
 def _brand_ref(brand: Brand | None) -> BrandRef | None:
@@ -107,7 +106,6 @@ def _listed(ctx: AppContext, row: Row[Any]) -> ProductSummary:
             height=row.image_height,
             urls=image_urls(ctx.settings, row.image_files),
         )
-    average = Decimal(row.rating_average or 0).quantize(Decimal("0.01"))
     return ProductSummary(
         id=row.id,
         name=row.name,
@@ -125,7 +123,7 @@ def _listed(ctx: AppContext, row: Row[Any]) -> ProductSummary:
         if row.category_id is None
         else CategoryRef(id=row.category_id, name=row.category_name, slug=row.category_slug),
         tags=sorted(tag for tag in tags or () if tag is not None),
-        rating=RatingSummary(average=decimal_string(average), count=row.rating_count),
+        rating=_rating(row.rating_average, row.rating_count),
         image=image,
         created_at=row.created_at,
     )
@@ -236,7 +234,7 @@ class Catalog:
             brand=_brand_ref(brand),
             category=_category_ref(category),
             tags=tags.get(product.id, []),
-            rating=_rating(product),
+            rating=_rating(product.rating_average, product.rating_count),
             sold_count=product.sold_count,
             default_variant_id=default.id if default else None,
             variants=variant_reads,
