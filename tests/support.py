@@ -17,6 +17,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from emporium.core.direct_reads import DirectReads
+
 STRONG_PASSWORD = "correct horse battery staple"
 
 
@@ -95,8 +97,9 @@ def token_from(text: str, kind: str = "token") -> str:
 
 
 @contextmanager
-def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every SQL statement sent while the block runs (savepoint bookkeeping excluded)."""
+def count_statements(engine: AsyncEngine, direct: DirectReads | None = None) -> Iterator[list[str]]:
+    """Every SQL statement sent while the block runs (savepoint bookkeeping excluded), through
+    ``engine`` and, when given, through the database's ``direct_reads`` (see core/direct_reads.py)."""
     statements: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -108,10 +111,14 @@ def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
             statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
+    if direct is not None:
+        direct.observers.append(statements.append)
     try:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+        if direct is not None:
+            direct.observers.remove(statements.append)
 
 
 def data(response: httpx.Response, status: int = 200) -> Any:

@@ -33,7 +33,7 @@ async def redis_db() -> AsyncIterator[str]:
 
 async def cached(shop: Shop, path: str) -> Any:
     """The data of ``path``, asserting it came from the cache (no SQL statement at all)."""
-    with count_statements(shop.ctx.db.engine) as statements:
+    with count_statements(shop.ctx.db.engine, shop.ctx.db.direct_reads) as statements:
         body = data(await shop.get(path))
     assert statements == [], path
     return body

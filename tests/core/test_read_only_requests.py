@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from emporium.app import create_app
 from emporium.catalog.models import Product, ProductStatus
@@ -37,8 +36,8 @@ async def test_a_read_answers_while_another_connection_holds_the_write_lock(
 async def test_a_product_list_is_one_select_outside_any_transaction_on_postgresql(
     make_committed_context: MakeContext, committed_db: Database
 ) -> None:
-    """The list reads everything in one SELECT; on PostgreSQL it skips BEGIN and COMMIT, so the only
-    statement the server gets runs with no transaction open on its connection."""
+    """The list reads everything in one SELECT. On PostgreSQL asyncpg sends it alone, outside any
+    transaction (``DirectReads``): SQLAlchemy's connections then send nothing at all, not even BEGIN."""
     async with committed_db.session() as session:
         session.add_all(
             [
@@ -49,23 +48,13 @@ async def test_a_product_list_is_one_select_outside_any_transaction_on_postgresq
             ]
         )
     ctx = make_committed_context(catalog_cache_ttl_seconds=0)
-    in_transaction: list[bool] = []
-
-    def probe(conn: Any, *_: Any) -> None:
-        raw = conn.connection.dbapi_connection
-        # After the statement: asyncpg says whether a transaction was left open around it. On SQLite the
-        # list runs in its usual read-only transaction.
-        if ctx.db.engine.dialect.name == "postgresql":
-            in_transaction.append(raw.driver_connection.is_in_transaction())
-
     async with asgi_client(create_app(ctx=ctx)) as client:
-        with count_statements(ctx.db.engine) as statements:
-            event.listen(ctx.db.engine.sync_engine, "after_cursor_execute", probe)
-            try:
-                body = data(await client.get("/api/v1/products?sort=price_desc&limit=2"))
-            finally:
-                event.remove(ctx.db.engine.sync_engine, "after_cursor_execute", probe)
+        with (
+            count_statements(ctx.db.engine) as through_sqlalchemy,
+            count_statements(ctx.db.engine, ctx.db.direct_reads) as statements,
+        ):
+            body = data(await client.get("/api/v1/products?sort=price_desc&limit=2"))
     assert [item["slug"] for item in body] == ["lamp-3", "lamp-2"]
     assert len([s for s in statements if not s.lstrip().upper().startswith("BEGIN")]) == 1
     if ctx.db.engine.dialect.name == "postgresql":
-        assert in_transaction == [False]
+        assert through_sqlalchemy == []

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
     Integer,
-    Row,
     ScalarSelect,
     Select,
     bindparam,
@@ -256,7 +255,7 @@ class CatalogRepository:
 
     async def product_page(
         self, filters: ProductFilters, sort: SortKey, offset: int, limit: int, count_at_most: int
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Mapping[Any, Any]]:
         """One page of the list in one statement: each row holds the product's columns, its brand and
         category, whether it is in stock, its tags, its first image and the (capped) count of the whole
         match (see ``count_products``; the same on every row, and absent with the rows past the end).

@@ -8,10 +8,10 @@ decimal places than the currency has is refused, never rounded. After every vari
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,42 +90,42 @@ def _image_read(ctx: AppContext, image: ProductImage) -> ImageRead:
     )
 
 
-def _listed(ctx: AppContext, row: Row[Any]) -> ProductSummary:
+def _listed(ctx: AppContext, row: Mapping[Any, Any]) -> ProductSummary:
     """A row of ``CatalogRepository.product_page`` as the list shows it."""
-    currency = row.currency
+    currency = row["currency"]
     # JSON arrays from the database: a string on SQLite, already decoded by asyncpg on PostgreSQL.
-    tags = row.tags if not isinstance(row.tags, str) else json.loads(row.tags)
+    tags = row["tags"] if not isinstance(row["tags"], str) else json.loads(row["tags"])
     image = None
-    if row.image_id is not None:
+    if row["image_id"] is not None:
         image = ImageRead(
-            id=row.image_id,
-            variant_id=row.image_variant_id,
-            alt_text=row.image_alt_text,
-            position=row.image_position,
-            width=row.image_width,
-            height=row.image_height,
-            urls=image_urls(ctx.settings, row.image_files),
+            id=row["image_id"],
+            variant_id=row["image_variant_id"],
+            alt_text=row["image_alt_text"],
+            position=row["image_position"],
+            width=row["image_width"],
+            height=row["image_height"],
+            urls=image_urls(ctx.settings, row["image_files"]),
         )
     return ProductSummary(
-        id=row.id,
-        name=row.name,
-        slug=row.slug,
-        status=row.status,
-        is_featured=row.is_featured,
+        id=row["id"],
+        name=row["name"],
+        slug=row["slug"],
+        status=row["status"],
+        is_featured=row["is_featured"],
         currency=currency,
-        price_min=money_string(row.price_min_minor, currency),
-        price_max=money_string(row.price_max_minor, currency),
-        in_stock=bool(row.in_stock),
+        price_min=money_string(row["price_min_minor"], currency),
+        price_max=money_string(row["price_max_minor"], currency),
+        in_stock=bool(row["in_stock"]),
         brand=None
-        if row.brand_id is None
-        else BrandRef(id=row.brand_id, name=row.brand_name, slug=row.brand_slug),
+        if row["brand_id"] is None
+        else BrandRef(id=row["brand_id"], name=row["brand_name"], slug=row["brand_slug"]),
         category=None
-        if row.category_id is None
-        else CategoryRef(id=row.category_id, name=row.category_name, slug=row.category_slug),
+        if row["category_id"] is None
+        else CategoryRef(id=row["category_id"], name=row["category_name"], slug=row["category_slug"]),
         tags=sorted(tag for tag in tags or () if tag is not None),
-        rating=_rating(row.rating_average, row.rating_count),
+        rating=_rating(row["rating_average"], row["rating_count"]),
         image=image,
-        created_at=row.created_at,
+        created_at=row["created_at"],
     )
 
 
@@ -182,7 +182,7 @@ class Catalog:
         repo = CatalogRepository(session)
         cap = max(ctx.settings.catalog_count_cap, page.offset + page.limit)
         rows = await repo.product_page(filters, sort, page.offset, page.limit, count_at_most=cap)
-        counted = rows[0].counted if rows else await repo.count_products(filters, at_most=cap)
+        counted = rows[0]["counted"] if rows else await repo.count_products(filters, at_most=cap)
         total, exact = min(counted, cap), counted <= cap
         return [_listed(ctx, row) for row in rows], total, exact
 

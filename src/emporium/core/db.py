@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, DateTime, Executable, Integer, MetaData, Row, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Select, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from emporium.core import changes
+from emporium.core.direct_reads import DirectReads
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +35,7 @@ NAMING_CONVENTION = {
 
 # Execution option marking a transaction that will only read (SQLite then begins it DEFERRED).
 READ_ONLY_OPTION = "emporium_read_only"
-AUTOCOMMIT_ENGINE = "emporium_autocommit_engine"
+DIRECT_READS = "emporium_direct_reads"
 
 # BIGINT on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -100,15 +101,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
 
+# JIT compilation pays off for long analytical queries, not for a shop's short ones: it added ~90 ms to a
+# search over 100k products whose execution took less (see BENCHMARKS.md).
+POSTGRES_SERVER_SETTINGS = {"jit": "off"}
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     # Bound values stay out of error messages and logs: they hold password hashes and e-mail addresses.
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        # JIT compilation pays off for long analytical queries, not for a shop's short ones: it added ~90 ms
-        # to a search over 100k products whose execution took less (see BENCHMARKS.md).
-        kwargs["connect_args"] = {"server_settings": {"jit": "off"}}
+        kwargs["connect_args"] = {"server_settings": dict(POSTGRES_SERVER_SETTINGS)}
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
@@ -130,10 +134,12 @@ class Database:
         )
         # The same pool, marked read-only: SQLite then begins its transactions DEFERRED.
         self.read_only_engine: AsyncEngine | None = self.engine.execution_options(**{READ_ONLY_OPTION: True})
-        # PostgreSQL: the same pool without BEGIN and COMMIT, for requests answered by one SELECT (see
-        # ``read_alone``). SQLite gains nothing: its transactions cost no round trip.
+        # PostgreSQL: requests answered by one SELECT run it on asyncpg directly (see ``read_alone``).
+        # SQLite gains nothing: its transactions cost no round trip and its driver no network.
+        self.direct_reads: DirectReads | None = None
         if not url.startswith("sqlite"):
-            self.session_info[AUTOCOMMIT_ENGINE] = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self.direct_reads = DirectReads(self.engine.url, self.engine.dialect, POSTGRES_SERVER_SETTINGS)
+            self.session_info[DIRECT_READS] = self.direct_reads
         # Told which change stamps (core/changes.py) a session's commits touched, after the commit.
         self.announcer: changes.Announcer | None = None
 
@@ -157,6 +163,7 @@ class Database:
             info=db.session_info,
         )
         db.read_only_engine = None
+        db.direct_reads = None
         db.announcer = None
         return db
 
@@ -202,20 +209,23 @@ class Database:
                 await session.rollback()
 
     async def dispose(self) -> None:
+        if self.direct_reads is not None:
+            await self.direct_reads.close()
         await self.engine.dispose()
 
 
 async def read_alone(
-    session: AsyncSession, statement: Executable, values: Mapping[str, Any] | None = None
-) -> Sequence[Row[Any]]:
-    """The rows of a SELECT that is all a request reads and that writes nothing.
+    session: AsyncSession, statement: Select[*tuple[Any, ...]], values: Mapping[str, Any] | None = None
+) -> Sequence[Mapping[Any, Any]]:
+    """The rows of a SELECT that is all a request reads and that writes nothing, by column name.
 
-    On PostgreSQL, when the session has not begun a transaction, it runs on its own connection with
-    no BEGIN and no COMMIT: two round trips fewer of three. One statement sees one snapshot with or
-    without a transaction around it (under READ COMMITTED each statement takes its own anyway).
-    Otherwise, and in tests that run inside one rolled-back transaction, it runs in the session."""
-    engine: AsyncEngine | None = session.info.get(AUTOCOMMIT_ENGINE)
-    if engine is None or session.in_transaction():
-        return (await session.execute(statement, values)).all()
-    async with engine.connect() as connection:
-        return (await connection.execute(statement, values)).all()
+    On PostgreSQL, when the session has not begun a transaction, asyncpg runs it alone on a connection
+    of its own (``DirectReads``): no BEGIN, no COMMIT, no ping, no SQLAlchemy execution context. One
+    statement sees one snapshot with or without a transaction around it (under READ COMMITTED each
+    statement takes its own anyway). Its columns must need no SQLAlchemy result processing (see
+    direct_reads.py). Otherwise, and in tests that run inside one rolled-back transaction, it runs in
+    the session."""
+    direct: DirectReads | None = session.info.get(DIRECT_READS)
+    if direct is None or session.in_transaction():
+        return (await session.execute(statement, values)).mappings().all()
+    return await direct.fetch(statement, values)

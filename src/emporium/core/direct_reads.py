@@ -1,0 +1,132 @@
+"""SELECTs run on asyncpg itself, for the requests a single statement answers (see ``db.read_alone``).
+
+A product list is one statement that takes PostgreSQL under a millisecond. Around it, SQLAlchemy's pool
+check-out with its pre-ping (BEGIN, a ping, ROLLBACK: three round trips), its execution context and its
+result rows cost the worker more than the statement did. Here a statement is compiled once by SQLAlchemy
+and then sent by asyncpg on a connection of its own small pool, with no transaction around it (autocommit;
+one statement sees one snapshot either way) and nothing sent on check-out or check-in.
+
+What it gives up: rows are asyncpg's records (read by column name), decoded by asyncpg (JSON included),
+so SQLAlchemy's result processing does not run. Use it for statements whose columns need none; tests
+compare the rows of both paths for the statements that use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+
+# Connections per worker process: a read takes about a millisecond, so a few serve many requests.
+POOL_SIZE = 10
+# Statements compiled for PostgreSQL, by statement object (callers keep their statements, see the
+# catalog repository, so a few hundred at most).
+COMPILED_KEPT = 512
+
+# Raised when a pooled connection was already dead (the server restarted, or an administrator ended
+# the backend) or died while the statement ran: a read sent again on a new connection is safe. A
+# backend ended mid-read can also leave asyncpg's protocol in a state it reports as an internal error.
+_LOST_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+)
+
+
+async def _use_json(connection: asyncpg.Connection) -> None:
+    # SQLAlchemy's asyncpg dialect decodes JSON the same way; asyncpg alone would hand back strings.
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            type_name, schema="pg_catalog", encoder=json.dumps, decoder=json.loads, format="text"
+        )
+
+
+async def _keep_session_state(connection: asyncpg.Connection) -> None:
+    """Check-in without asyncpg's reset query (a round trip per read): the reads here set nothing.
+
+    asyncpg still rolls back a transaction left open before calling this."""
+
+
+class DirectReads:
+    """A pool of plain asyncpg connections and the statements compiled for them, for one process."""
+
+    def __init__(self, url: URL, dialect: Dialect, server_settings: Mapping[str, str]) -> None:
+        _, connect_kwargs = dialect.create_connect_args(url)
+        self._connect_kwargs: dict[str, Any] = {**connect_kwargs, "server_settings": dict(server_settings)}
+        self._dialect = dialect
+        self._compiled: OrderedDict[ClauseElement, SQLCompiler] = OrderedDict()
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+        # Told the SQL of every statement before it is sent: SQLAlchemy's events never see these, and
+        # the tests that count statements per request must.
+        self.observers: list[Callable[[str], None]] = []
+
+    async def fetch(
+        self, statement: ClauseElement, values: Mapping[str, Any] | None = None
+    ) -> list[Mapping[str, Any]]:
+        query, arguments = self._render(statement, values or {})
+        for observe in self.observers:
+            observe(query)
+        pool = self._pool or await self._open()
+        try:
+            return await self._fetch(pool, query, arguments)
+        except _LOST_CONNECTION:
+            return await self._fetch(pool, query, arguments)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    @staticmethod
+    async def _fetch(pool: asyncpg.Pool, query: str, arguments: Sequence[Any]) -> list[Mapping[str, Any]]:
+        async with pool.acquire() as connection:
+            try:
+                rows: list[Mapping[str, Any]] = await connection.fetch(query, *arguments)
+            except _LOST_CONNECTION:
+                # Never handed out again: the pool opens a new connection in its place.
+                connection.terminate()
+                raise
+            return rows
+
+    async def _open(self) -> asyncpg.Pool:
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    min_size=1,
+                    max_size=POOL_SIZE,
+                    init=_use_json,
+                    reset=_keep_session_state,
+                    **self._connect_kwargs,
+                )
+            return self._pool
+
+    def _render(self, statement: ClauseElement, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and positional arguments of ``statement`` with ``values``: expanding lists and
+        literal LIMITs written in, bound values through their types' processors."""
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            built = statement.compile(dialect=self._dialect)
+            assert isinstance(built, SQLCompiler)
+            compiled = self._compiled[statement] = built
+            if len(self._compiled) > COMPILED_KEPT:
+                self._compiled.popitem(last=False)
+        else:
+            self._compiled.move_to_end(statement)
+        state = compiled.construct_expanded_state(values)
+        processors = state.processors
+        arguments = []
+        for name in state.positiontup or ():
+            value = state.parameters[name]
+            processor = processors.get(name)
+            arguments.append(processor(value) if processor is not None and value is not None else value)
+        return state.statement, arguments
