@@ -181,7 +181,10 @@ class Database:
         async with self.sessionmaker(**({"bind": bind} if bind is not None else {})) as session:
             try:
                 yield session
-                await session.commit()
+                # A request answered from the cache, or by one direct read, never began a transaction:
+                # committing would still build and end an empty one.
+                if session.in_transaction() or session.new or session.dirty or session.deleted:
+                    await session.commit()
             except BaseException:
                 await session.rollback()
                 await self._announce(session, announcer)
