@@ -11,12 +11,15 @@ from typing import Any
 import pytest
 from PIL import Image
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.app import create_app
 from emporium.catalog.models import Brand
 from emporium.catalog.queries import ProductFilters, filter_values
 from emporium.catalog.repository import _page_statement
 from emporium.catalog.schemas import SortKey
+from emporium.catalog.search import search_service, terms_of
+from emporium.catalog.search_index import SearchFilters, SearchIndex
 from emporium.core.db import Database
 from emporium.core.direct_reads import DirectReads
 from tests.cache.conftest import Shop, admin_headers
@@ -151,3 +154,46 @@ async def test_values_are_sent_as_arguments_never_as_sql(direct: DirectReads, sh
     assert len(seen) == 2
     assert seen[0] == seen[1]
     assert "OR 1=1" not in seen[0]
+
+
+@pytest.mark.parametrize(
+    ("query", "filters"),
+    [
+        ("tea", SearchFilters()),
+        ("pot", SearchFilters(category="kitchen", min_price_minor=100)),
+        ("kettle mug", SearchFilters(in_stock=True)),
+        ("teaa pott", SearchFilters(brand="northwind")),
+    ],
+)
+async def test_search_reads_the_same_rows_either_way(
+    shop: Shop, direct: DirectReads, committed_db: Database, query: str, filters: SearchFilters
+) -> None:
+    """Every statement of a search and of autocomplete, through a session that has begun nothing
+    (sent directly) and inside a transaction (through SQLAlchemy)."""
+    await a_varied_catalog(shop)
+    terms = terms_of(query)
+
+    async def everything(session: AsyncSession) -> list[Any]:
+        index = SearchIndex(session)
+        facets = await index.facet_rows(terms, filters, search_service.band_edges("USD"), limit=2)
+        hits = await index.hit_rows([row["key"] for row in facets if row["kind"] == "hit"])
+        return [
+            [plain(row) for row in facets],
+            sorted((plain(row) for row in hits), key=lambda row: row["id"]),
+            await index.nearest_words(terms),
+            [plain(row) for row in await index.autocomplete_products(terms, 10)],
+            [plain(row) for row in await index.autocomplete_names(query[:2], 10)],
+        ]
+
+    seen: list[str] = []
+    direct.observers.append(seen.append)
+    try:
+        async with committed_db.sessionmaker() as alone:
+            got = await everything(alone)
+    finally:
+        direct.observers.remove(seen.append)
+    assert len(seen) == 5
+    async with committed_db.read_session() as session:
+        expected = await everything(session)
+    assert got == expected
+    assert got[0], "the facet statement always has its rows of counts"

@@ -146,7 +146,8 @@ class SearchService:
         bands: dict[int, int] = {}
         stock = {0: 0, 1: 0}
         ratings: dict[int, int] = {}
-        for kind, key, name, slug, n in rows:
+        for row in rows:
+            kind, key, name, slug, n = row["kind"], row["key"], row["name"], row["slug"], row["n"]
             if kind == "total":
                 total = int(n)
             elif kind == "hit":
@@ -218,19 +219,19 @@ class SearchService:
                 total, facets, page_ids = self._facets(rows, currency)
         hits: list[schemas.SearchHit] = []
         if page_ids:
-            found = {row.id: row for row in await index.hit_rows(page_ids)}
+            found = {row["id"]: row for row in await index.hit_rows(page_ids)}
             hits = [
                 schemas.SearchHit(
-                    id=row.id,
-                    name=row.name,
-                    slug=row.slug,
-                    price_min=_price(row.price_min_minor, row.currency),
-                    price_max=_price(row.price_max_minor, row.currency),
-                    currency=row.currency,
-                    in_stock=bool(row.in_stock),
-                    rating=schemas.Rating(average=_decimal(row.rating_average), count=row.rating_count),
-                    category=_ref(row.category_id, row.category_name, row.category_slug),
-                    brand=_ref(row.brand_id, row.brand_name, row.brand_slug),
+                    id=row["id"],
+                    name=row["name"],
+                    slug=row["slug"],
+                    price_min=_price(row["price_min_minor"], row["currency"]),
+                    price_max=_price(row["price_max_minor"], row["currency"]),
+                    currency=row["currency"],
+                    in_stock=bool(row["in_stock"]),
+                    rating=schemas.Rating(average=_decimal(row["rating_average"]), count=row["rating_count"]),
+                    category=_ref(row["category_id"], row["category_name"], row["category_slug"]),
+                    brand=_ref(row["brand_id"], row["brand_name"], row["brand_slug"]),
                 )
                 for row in (found[id_] for id_ in page_ids if id_ in found)
             ]
@@ -244,13 +245,13 @@ class SearchService:
             return []
         index = SearchIndex(session)
         suggestions = [
-            schemas.Suggestion(type="product", id=row.id, text=row.name, slug=row.slug)
+            schemas.Suggestion(type="product", id=row["id"], text=row["name"], slug=row["slug"])
             for row in await index.autocomplete_products(terms, AUTOCOMPLETE_LIMIT)
         ]
         room = AUTOCOMPLETE_LIMIT - len(suggestions)
         if room > 0:
             suggestions += [
-                schemas.Suggestion(type=row.kind, id=row.id, text=row.name, slug=row.slug)
+                schemas.Suggestion(type=row["kind"], id=row["id"], text=row["name"], slug=row["slug"])
                 for row in await index.autocomplete_names(normalise(query), room)
             ]
         return suggestions

@@ -19,15 +19,17 @@ contain letters and digits only (see ``search.terms_of``), so no FTS or tsquery 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.models import ProductStatus
+from emporium.core.db import read_alone
 from emporium.core.params import MAX_ID
 
 # The minimum ratings the rating facet counts (products rated at least 4, 3, 2, 1).
@@ -51,6 +53,16 @@ _IN_STOCK = f"EXISTS ({_IN_STOCK_PROBE})"
 # The parsed query, computed once: under a prepared statement's generic plan a flattened
 # ``to_tsquery(:tsquery)`` is no constant, and ranking would parse it again for every match (+50 %).
 _PG_QUERY = "(SELECT to_tsquery('english', :tsquery) AS query OFFSET 0) q"
+
+
+@lru_cache(maxsize=512)
+def _statement(sql: str, expanding: str | None = None) -> TextClause:
+    """One statement object per SQL text (which depends on the filters and the number of terms, never
+    on their values): on PostgreSQL each is then compiled once for asyncpg (``core.direct_reads``)."""
+    statement = text(sql)
+    return statement.bindparams(bindparam(expanding, expanding=True)) if expanding else statement
+
+
 _IN_STOCK_PER_ROW = f"EXISTS ({_IN_STOCK_PROBE} LIMIT 1 OFFSET 0)"
 
 
@@ -184,7 +196,7 @@ class SearchIndex:
         *,
         limit: int = 20,
         offset: int = 0,
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Mapping[Any, Any]]:
         """One pass over the match. Rows ``(kind, key, name, slug, n)``: the total, and counts by category,
         brand, price band (index into ``band_edges``), stock and minimum rating over the whole matching
         set; and the requested page as ``('hit', product id, NULL, NULL, position)``, ranked by
@@ -236,9 +248,9 @@ class SearchIndex:
                 SELECT id, score, sold_count FROM matched ORDER BY {order} LIMIT :limit OFFSET :offset
             ) page
         """
-        return (await self.session.execute(text(sql), params)).all()
+        return await read_alone(self.session, _statement(sql), params)
 
-    async def hit_rows(self, ids: Sequence[int]) -> Sequence[Row[Any]]:
+    async def hit_rows(self, ids: Sequence[int]) -> Sequence[Mapping[Any, Any]]:
         """What a hit shows, for the products of one page (in no particular order)."""
         if self.postgres:
             stocked, source = "s.in_stock", "products p JOIN product_search s ON s.product_id = p.id"
@@ -254,8 +266,7 @@ class SearchIndex:
             LEFT JOIN brands b ON b.id = p.brand_id
             WHERE p.id IN :ids
         """
-        statement = text(sql).bindparams(bindparam("ids", expanding=True))
-        return (await self.session.execute(statement, {"ids": list(ids), "true": True})).all()
+        return await read_alone(self.session, _statement(sql, "ids"), {"ids": list(ids), "true": True})
 
     async def typo_candidates(self, terms: Sequence[str]) -> list[str]:
         """SQLite: the indexed words (name, tags, brand, categories) of the products that share the most
@@ -290,13 +301,12 @@ class SearchIndex:
             for i in range(len(usable))
         )
         nearest: dict[str, list[str]] = {term: [] for term in usable}
-        for n, _distance, word in sorted(
-            tuple(row) for row in (await self.session.execute(text(sql), params)).all()
-        ):
+        rows = await read_alone(self.session, _statement(sql), params)
+        for n, _distance, word in sorted((row["n"], row["d"], row["word"]) for row in rows):
             nearest[usable[n]].append(str(word))
         return nearest
 
-    async def autocomplete_products(self, terms: Sequence[str], limit: int) -> Sequence[Row[Any]]:
+    async def autocomplete_products(self, terms: Sequence[str], limit: int) -> Sequence[Mapping[Any, Any]]:
         """Active products whose name holds every term, the last one as a prefix."""
         params: dict[str, Any] = {"active": ProductStatus.ACTIVE.value, "limit": limit}
         if self.postgres:
@@ -319,9 +329,9 @@ class SearchIndex:
                 "WHERE product_search_fts MATCH :match AND p.status = :active "
                 f"ORDER BY {_BM25}, p.sold_count DESC, p.id LIMIT :limit"
             )
-        return (await self.session.execute(text(sql), params)).all()
+        return await read_alone(self.session, _statement(sql), params)
 
-    async def autocomplete_names(self, prefix: str, limit: int) -> Sequence[Row[Any]]:
+    async def autocomplete_names(self, prefix: str, limit: int) -> Sequence[Mapping[Any, Any]]:
         """Categories, then brands, whose name starts with ``prefix`` (case-insensitive)."""
         escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         sql = """
@@ -334,4 +344,4 @@ class SearchIndex:
             ) found ORDER BY ord, name, id LIMIT :limit
         """
         params = {"prefix": f"{escaped}%", "limit": limit, "true": True}
-        return (await self.session.execute(text(sql), params)).all()
+        return await read_alone(self.session, _statement(sql), params)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Select, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Select, TextClause, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -218,7 +218,9 @@ class Database:
 
 
 async def read_alone(
-    session: AsyncSession, statement: Select[*tuple[Any, ...]], values: Mapping[str, Any] | None = None
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]] | TextClause,
+    values: Mapping[str, Any] | None = None,
 ) -> Sequence[Mapping[Any, Any]]:
     """The rows of a SELECT that is all a request reads and that writes nothing, by column name.
 
