@@ -14,6 +14,7 @@ compare the rows of both paths for the statements that use it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -93,8 +94,10 @@ class DirectReads:
             try:
                 rows: list[Mapping[str, Any]] = await connection.fetch(query, *arguments)
             except _LOST_CONNECTION:
-                # Never handed out again: the pool opens a new connection in its place.
-                connection.terminate()
+                # Never handed out again: the pool opens a new connection in its place. A connection
+                # already lost may have been handed back to the pool by asyncpg itself.
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    connection.terminate()
                 raise
             return rows
 
