@@ -53,6 +53,7 @@ _IN_STOCK = f"EXISTS ({_IN_STOCK_PROBE})"
 # The parsed query, computed once: under a prepared statement's generic plan a flattened
 # ``to_tsquery(:tsquery)`` is no constant, and ranking would parse it again for every match (+50 %).
 _PG_QUERY = "(SELECT to_tsquery('english', :tsquery) AS query OFFSET 0) q"
+_IN_STOCK_PER_ROW = f"EXISTS ({_IN_STOCK_PROBE} LIMIT 1 OFFSET 0)"
 
 
 @lru_cache(maxsize=512)
@@ -61,9 +62,6 @@ def _statement(sql: str, expanding: str | None = None) -> TextClause:
     on their values): on PostgreSQL each is then compiled once for asyncpg (``core.direct_reads``)."""
     statement = text(sql)
     return statement.bindparams(bindparam(expanding, expanding=True)) if expanding else statement
-
-
-_IN_STOCK_PER_ROW = f"EXISTS ({_IN_STOCK_PROBE} LIMIT 1 OFFSET 0)"
 
 
 @dataclass(frozen=True)

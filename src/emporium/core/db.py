@@ -134,7 +134,7 @@ class Database:
         )
         # The same pool, marked read-only: SQLite then begins its transactions DEFERRED.
         self.read_only_engine: AsyncEngine | None = self.engine.execution_options(**{READ_ONLY_OPTION: True})
-        # PostgreSQL: requests answered by one SELECT run it on asyncpg directly (see ``read_alone``).
+        # PostgreSQL: reads that need no transaction run on asyncpg directly (see ``read_alone``).
         # SQLite gains nothing: its transactions cost no round trip and its driver no network.
         self.direct_reads: DirectReads | None = None
         if not url.startswith("sqlite"):
@@ -222,14 +222,14 @@ async def read_alone(
     statement: Select[*tuple[Any, ...]] | TextClause,
     values: Mapping[str, Any] | None = None,
 ) -> Sequence[Mapping[Any, Any]]:
-    """The rows of a SELECT that is all a request reads and that writes nothing, by column name.
+    """The rows of a SELECT that writes nothing and needs no transaction around it, by column name.
 
     On PostgreSQL, when the session has not begun a transaction, asyncpg runs it alone on a connection
-    of its own (``DirectReads``): no BEGIN, no COMMIT, no ping, no SQLAlchemy execution context. One
-    statement sees one snapshot with or without a transaction around it (under READ COMMITTED each
-    statement takes its own anyway). Its columns must need no SQLAlchemy result processing (see
-    direct_reads.py). Otherwise, and in tests that run inside one rolled-back transaction, it runs in
-    the session."""
+    of its own (``DirectReads``): no BEGIN, no COMMIT, no ping, no SQLAlchemy execution context. It sees
+    the snapshot of its own statement, as it would in the session (under READ COMMITTED each statement
+    takes its own), so a request may make several such reads. Its columns must need no SQLAlchemy
+    result processing (see direct_reads.py). Otherwise, and in tests that run inside one rolled-back
+    transaction, it runs in the session."""
     direct: DirectReads | None = session.info.get(DIRECT_READS)
     if direct is None or session.in_transaction():
         return (await session.execute(statement, values)).mappings().all()

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -64,7 +64,7 @@ class DirectReads:
         _, connect_kwargs = dialect.create_connect_args(url)
         self._connect_kwargs: dict[str, Any] = {**connect_kwargs, "server_settings": dict(server_settings)}
         self._dialect = dialect
-        self._compiled: OrderedDict[ClauseElement, SQLCompiler] = OrderedDict()
+        self._compiled = functools.lru_cache(maxsize=COMPILED_KEPT)(self._compile)
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         # Told the SQL of every statement before it is sent: SQLAlchemy's events never see these, and
@@ -113,18 +113,15 @@ class DirectReads:
                 )
             return self._pool
 
+    def _compile(self, statement: ClauseElement) -> SQLCompiler:
+        compiled = statement.compile(dialect=self._dialect)
+        assert isinstance(compiled, SQLCompiler)
+        return compiled
+
     def _render(self, statement: ClauseElement, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and positional arguments of ``statement`` with ``values``: expanding lists and
         literal LIMITs written in, bound values through their types' processors."""
-        compiled = self._compiled.get(statement)
-        if compiled is None:
-            built = statement.compile(dialect=self._dialect)
-            assert isinstance(built, SQLCompiler)
-            compiled = self._compiled[statement] = built
-            if len(self._compiled) > COMPILED_KEPT:
-                self._compiled.popitem(last=False)
-        else:
-            self._compiled.move_to_end(statement)
+        compiled = self._compiled(statement)
         state = compiled.construct_expanded_state(values)
         processors = state.processors
         arguments = []
