@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, make_url, select, text
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.app import create_app
@@ -197,3 +198,46 @@ async def test_search_reads_the_same_rows_either_way(
         expected = await everything(session)
     assert got == expected
     assert got[0], "the facet statement always has its rows of counts"
+
+
+ASYNCPG = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+
+
+def a_direct_reader() -> DirectReads:
+    """Rendering alone: nothing here connects."""
+    return DirectReads(make_url("postgresql+asyncpg://emporium@127.0.0.1:1/none"), ASYNCPG, {})
+
+
+def rendered_by_sqlalchemy(statement: Any, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    state = statement.compile(dialect=ASYNCPG).construct_expanded_state(values)
+    return state.statement, [state.parameters[name] for name in state.positiontup]
+
+
+def test_a_remembered_rendering_gives_what_sqlalchemy_renders_for_other_values() -> None:
+    """The rendering is kept per statement and per values written into its text (the LIMIT, the length
+    of a list); every other value must still reach the arguments, the first time and every time after."""
+    direct = a_direct_reader()
+    cases: list[tuple[ProductFilters, SortKey, int, int]] = [
+        (ProductFilters(), "newest", 0, 20),
+        (ProductFilters(tag="a"), "newest", 0, 20),
+        (ProductFilters(tag="b"), "newest", 0, 20),
+        (ProductFilters(tag="b"), "newest", 40, 20),
+        (ProductFilters(statuses=("active", "draft")), "name", 0, 10),
+        (ProductFilters(statuses=("archived", "draft")), "name", 0, 10),
+        (ProductFilters(statuses=("archived",)), "name", 0, 10),
+        (
+            ProductFilters(category_slug="kitchen", min_price_minor=1000, max_price_minor=2000),
+            "price_asc",
+            5,
+            5,
+        ),
+        (ProductFilters(category_slug="garden", min_price_minor=1, max_price_minor=9), "price_asc", 5, 5),
+    ]
+    for _ in range(2):
+        for filters, sort, offset, limit in cases:
+            statement = _page_statement(filters, sort, postgres=True)
+            values = filter_values(filters) | {"offset": offset, "limit": limit, "count_limit": 1001}
+            assert direct._render(statement, values) == rendered_by_sqlalchemy(statement, values)
+    expanding = select(Brand.id).where(Brand.id.in_(bindparam("ids", expanding=True)), Brand.slug == "x")
+    for ids in ([1], [2], [3, 4, 5], [6, 7, 8]):
+        assert direct._render(expanding, {"ids": ids}) == rendered_by_sqlalchemy(expanding, {"ids": ids})

@@ -17,7 +17,9 @@ import asyncio
 import contextlib
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -30,6 +32,10 @@ POOL_SIZE = 10
 # Statements compiled for PostgreSQL, by statement object (callers keep their statements, see the
 # catalog repository, so a few hundred at most).
 COMPILED_KEPT = 512
+# Rendered SQL texts, by statement and the values written into the text (a LIMIT, the length of a list).
+SHAPES_KEPT = 2048
+_EXPANDED_NAME = re.compile(r"(.+)_([0-9]+)")
+_UNSEEN = object()
 
 # Raised when a pooled connection was already dead (the server restarted, or an administrator ended
 # the backend) or died while the statement ran: a read sent again on a new connection is safe. A
@@ -57,6 +63,75 @@ async def _keep_session_state(connection: asyncpg.Connection) -> None:
     asyncpg still rolls back a transaction left open before calling this."""
 
 
+@dataclass(frozen=True)
+class _Source:
+    """Where one positional argument comes from: the value of ``key`` (``default`` when the caller gave
+    none), or item ``index`` of that value when it is an expanded list."""
+
+    key: str
+    default: Any
+    index: int | None
+    processor: Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A compiled statement rendered for one set of text-shaping values: its SQL and arguments' sources."""
+
+    sql: str
+    sources: tuple[_Source, ...]
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        arguments = []
+        for source in self.sources:
+            value = values.get(source.key, source.default)
+            if source.index is not None:
+                value = value[source.index]
+            arguments.append(source.processor(value) if source.processor and value is not None else value)
+        return arguments
+
+
+def _shape_key(compiled: SQLCompiler, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What changes the SQL text of ``compiled``: the values written into it and the lengths of the
+    lists it expands. None when a value cannot be a key (it is then rendered afresh)."""
+    key: list[Any] = []
+    for bind in compiled.binds.values():
+        if bind.literal_execute:
+            key.append(values.get(bind.key, bind.value))
+        elif bind.expanding:
+            value = values.get(bind.key, bind.value)
+            key.append(None if value is None else len(value))
+    try:
+        hash(tuple(key))
+    except TypeError:
+        return None
+    return tuple(key)
+
+
+def _shape(compiled: SQLCompiler, values: Mapping[str, Any]) -> _Shape | None:
+    """The SQL SQLAlchemy renders for ``values``, and where each argument comes from; None when an
+    argument cannot be traced back to one value (it is then rendered afresh every time)."""
+    state = compiled.construct_expanded_state(values)
+    sources: list[_Source] = []
+    for name in state.positiontup or ():
+        bind = compiled.binds.get(name)
+        index: int | None = None
+        if bind is None or bind.expanding:
+            match = _EXPANDED_NAME.fullmatch(name)
+            bind = compiled.binds.get(match.group(1)) if match else None
+            if match is None or bind is None or not bind.expanding:
+                return None
+            index = int(match.group(2)) - 1
+        if bind.callable is not None:
+            return None
+        sources.append(_Source(bind.key, bind.value, index, state.processors.get(name)))
+    shape = _Shape(state.statement, tuple(sources))
+    # Each argument must be the value SQLAlchemy bound (a list of tuples expands otherwise).
+    expected = [state.parameters[name] for name in state.positiontup or ()]
+    traced = [values.get(s.key, s.default) if s.index is None else values[s.key][s.index] for s in sources]
+    return shape if traced == expected else None
+
+
 class DirectReads:
     """A pool of plain asyncpg connections and the statements compiled for them, for one process."""
 
@@ -65,6 +140,9 @@ class DirectReads:
         self._connect_kwargs: dict[str, Any] = {**connect_kwargs, "server_settings": dict(server_settings)}
         self._dialect = dialect
         self._compiled = functools.lru_cache(maxsize=COMPILED_KEPT)(self._compile)
+        # SQLAlchemy's rendering of an expanded statement took more of a worker's time than asyncpg's
+        # sending of it; None remembers a statement whose arguments cannot be traced (rendered each time).
+        self._shapes: dict[tuple[SQLCompiler, tuple[Any, ...]], _Shape | None] = {}
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         # Told the SQL of every statement before it is sent: SQLAlchemy's events never see these, and
@@ -122,6 +200,17 @@ class DirectReads:
         """The SQL and positional arguments of ``statement`` with ``values``: expanding lists and
         literal LIMITs written in, bound values through their types' processors."""
         compiled = self._compiled(statement)
+        key = _shape_key(compiled, values)
+        shape = None
+        if key is not None:
+            shape = self._shapes.get((compiled, key), _UNSEEN)
+            if shape is _UNSEEN:
+                shape = _shape(compiled, values)
+                if len(self._shapes) >= SHAPES_KEPT:  # the oldest goes first
+                    del self._shapes[next(iter(self._shapes))]
+                self._shapes[(compiled, key)] = shape
+        if isinstance(shape, _Shape):
+            return shape.sql, shape.arguments(values)
         state = compiled.construct_expanded_state(values)
         processors = state.processors
         arguments = []
