@@ -121,7 +121,9 @@ def _build_page_statement(filters: ProductFilters, sort: SortKey, postgres: bool
         .correlate(Product)
         .scalar_subquery()
     )
-    aggregate = func.json_agg if postgres else func.json_group_array
+    # An array on PostgreSQL (asyncpg decodes it natively; JSON went through json.loads per row), a JSON
+    # array on SQLite, which has no arrays.
+    aggregate = func.array_agg if postgres else func.json_group_array
     tags = select(aggregate(ProductTag.tag)).where(ProductTag.product_id == Product.id).scalar_subquery()
     statement: AnySelect = (
         select(
