@@ -38,12 +38,13 @@ from emporium.web.router import router as web_router
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
 # Order matters where paths overlap: /products/search must come before /products/{id_or_slug}.
 # FastAPI tries routers in this order, every route of each until one matches: the catalog, which takes
-# most of a shop's traffic, goes first (search, import and image paths before its /products/{id}).
+# most of a shop's traffic, goes first (search's paths before its /products/{id}; the import and image
+# paths overlap none of its own).
 DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     search_router,
+    catalog_router,
     csv_router,
     media_router,
-    catalog_router,
     auth_router,
     users_router,
     mailbox_router,

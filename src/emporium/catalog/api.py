@@ -84,74 +84,8 @@ def _price(value: str | None, field: str, currency: str) -> int | None:
     return to_minor_units(amount, currency, field)
 
 
-# Categories -----------------------------------------------------------------------------------------
-
-
-@router.get("/categories", response_model=Envelope[list[CategoryRead]])
-async def list_categories(
-    pages: Pages, session: DbSession, principal: MaybePrincipal
-) -> BaseModel | Response:
-    """The whole tree, children nested, ordered by position then name. Shoppers see active categories."""
-    staff = _is_staff(principal)
-
-    async def produce() -> BaseModel:
-        return ok(await taxonomy.category_tree(session, include_inactive=staff))
-
-    return await pages.respond("categories", None if staff else [], Envelope[list[CategoryRead]], produce)
-
-
-@router.post("/categories", status_code=status.HTTP_201_CREATED)
-async def create_category(
-    data: CategoryIn, session: DbSession, _staff: ProductsWriter
-) -> Envelope[CategoryRead]:
-    return ok(await taxonomy.create_category(session, data), "Category created.")
-
-
-@router.put("/categories/{category_id}")
-async def update_category(
-    category_id: IdPath, data: CategoryIn, session: DbSession, _staff: ProductsWriter
-) -> Envelope[CategoryRead]:
-    """Full replacement; a new ``parent_id`` moves the category with its whole subtree."""
-    return ok(await taxonomy.update_category(session, category_id, data))
-
-
-@router.delete("/categories/{category_id}")
-async def delete_category(
-    category_id: IdPath, session: DbSession, _staff: ProductsWriter
-) -> Envelope[dict[str, int]]:
-    await taxonomy.delete_category(session, category_id)
-    return ok({"id": category_id}, "Category deleted.")
-
-
-# Brands ---------------------------------------------------------------------------------------------
-
-
-@router.get("/brands", response_model=Envelope[list[BrandRead]])
-async def list_brands(pages: Pages, session: DbSession) -> BaseModel | Response:
-    async def produce() -> BaseModel:
-        return ok(await taxonomy.brands(session))
-
-    return await pages.respond("brands", [], Envelope[list[BrandRead]], produce)
-
-
-@router.post("/brands", status_code=status.HTTP_201_CREATED)
-async def create_brand(data: BrandIn, session: DbSession, _staff: ProductsWriter) -> Envelope[BrandRead]:
-    return ok(await taxonomy.create_brand(session, data), "Brand created.")
-
-
-@router.put("/brands/{brand_id}")
-async def update_brand(
-    brand_id: IdPath, data: BrandIn, session: DbSession, _staff: ProductsWriter
-) -> Envelope[BrandRead]:
-    return ok(await taxonomy.update_brand(session, brand_id, data))
-
-
-@router.delete("/brands/{brand_id}")
-async def delete_brand(
-    brand_id: IdPath, session: DbSession, _staff: ProductsWriter
-) -> Envelope[dict[str, int]]:
-    await taxonomy.delete_brand(session, brand_id)
-    return ok({"id": brand_id}, "Brand deleted.")
+# Routes are matched in the order they are declared: the product reads, most of a shop's requests,
+# come first (FastAPI tries each route in turn, and every route tried costs the request).
 
 
 # Products -------------------------------------------------------------------------------------------
@@ -319,3 +253,73 @@ async def delete_variant(
 ) -> Envelope[dict[str, Any]]:
     outcome = await catalog.delete_variant(session, variant_id)
     return ok({"id": variant_id, "result": outcome}, f"Variant {outcome}.")
+
+
+# Categories -----------------------------------------------------------------------------------------
+
+
+@router.get("/categories", response_model=Envelope[list[CategoryRead]])
+async def list_categories(
+    pages: Pages, session: DbSession, principal: MaybePrincipal
+) -> BaseModel | Response:
+    """The whole tree, children nested, ordered by position then name. Shoppers see active categories."""
+    staff = _is_staff(principal)
+
+    async def produce() -> BaseModel:
+        return ok(await taxonomy.category_tree(session, include_inactive=staff))
+
+    return await pages.respond("categories", None if staff else [], Envelope[list[CategoryRead]], produce)
+
+
+@router.post("/categories", status_code=status.HTTP_201_CREATED)
+async def create_category(
+    data: CategoryIn, session: DbSession, _staff: ProductsWriter
+) -> Envelope[CategoryRead]:
+    return ok(await taxonomy.create_category(session, data), "Category created.")
+
+
+@router.put("/categories/{category_id}")
+async def update_category(
+    category_id: IdPath, data: CategoryIn, session: DbSession, _staff: ProductsWriter
+) -> Envelope[CategoryRead]:
+    """Full replacement; a new ``parent_id`` moves the category with its whole subtree."""
+    return ok(await taxonomy.update_category(session, category_id, data))
+
+
+@router.delete("/categories/{category_id}")
+async def delete_category(
+    category_id: IdPath, session: DbSession, _staff: ProductsWriter
+) -> Envelope[dict[str, int]]:
+    await taxonomy.delete_category(session, category_id)
+    return ok({"id": category_id}, "Category deleted.")
+
+
+# Brands ---------------------------------------------------------------------------------------------
+
+
+@router.get("/brands", response_model=Envelope[list[BrandRead]])
+async def list_brands(pages: Pages, session: DbSession) -> BaseModel | Response:
+    async def produce() -> BaseModel:
+        return ok(await taxonomy.brands(session))
+
+    return await pages.respond("brands", [], Envelope[list[BrandRead]], produce)
+
+
+@router.post("/brands", status_code=status.HTTP_201_CREATED)
+async def create_brand(data: BrandIn, session: DbSession, _staff: ProductsWriter) -> Envelope[BrandRead]:
+    return ok(await taxonomy.create_brand(session, data), "Brand created.")
+
+
+@router.put("/brands/{brand_id}")
+async def update_brand(
+    brand_id: IdPath, data: BrandIn, session: DbSession, _staff: ProductsWriter
+) -> Envelope[BrandRead]:
+    return ok(await taxonomy.update_brand(session, brand_id, data))
+
+
+@router.delete("/brands/{brand_id}")
+async def delete_brand(
+    brand_id: IdPath, session: DbSession, _staff: ProductsWriter
+) -> Envelope[dict[str, int]]:
+    await taxonomy.delete_brand(session, brand_id)
+    return ok({"id": brand_id}, "Brand deleted.")
