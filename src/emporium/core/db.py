@@ -178,7 +178,8 @@ class Database:
         go to ``announcer`` (default: this database's), also when a later part of the block failed.
         """
         bind = self.read_only_engine if read_only else None
-        async with self.sessionmaker(**({"bind": bind} if bind is not None else {})) as session:
+        session = self.sessionmaker(**({"bind": bind} if bind is not None else {}))
+        try:
             try:
                 yield session
                 # A request answered from the cache, or by one direct read, never began a transaction:
@@ -190,6 +191,8 @@ class Database:
                 await self._announce(session, announcer)
                 raise
             await self._announce(session, announcer)
+        finally:
+            await _close_if_used(session)
 
     async def _announce(self, session: AsyncSession, announcer: changes.Announcer | None) -> None:
         stamps = changes.take_committed(session.sync_session)
@@ -215,6 +218,13 @@ class Database:
         if self.direct_reads is not None:
             await self.direct_reads.close()
         await self.engine.dispose()
+
+
+async def _close_if_used(session: AsyncSession) -> None:
+    """Close ``session`` unless it never began a transaction and holds no object: closing one that did
+    nothing changes nothing, yet its greenlet switch took a product list 3 % of its worker time."""
+    if session.in_transaction() or session.identity_map or session.new or session.deleted:
+        await session.close()
 
 
 async def read_alone(
