@@ -36,13 +36,14 @@ from emporium.web.errors import error_pages
 from emporium.web.router import router as web_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
-# Order matters where paths overlap: /products/search must come before /products/{id_or_slug}.
-# FastAPI tries routers in this order, every route of each until one matches: the catalog, which takes
-# most of a shop's traffic, goes first (search's paths before its /products/{id}; the import and image
-# paths overlap none of its own).
+# FastAPI tries routers in this order, every route of each until one matches, and each route tried costs
+# the request: the catalog, which takes most of a shop's traffic, goes first (search's paths before its
+# /products/{id}), then the storefront's pages, whose paths no later router's path can match
+# (tests/core/test_route_order.py), so a page no longer waits behind every API route.
 DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     search_router,
     catalog_router,
+    web_router,
     csv_router,
     media_router,
     auth_router,
@@ -56,8 +57,6 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     crypto_payments_router,
     payment_pages_router,
     razorpay_router,
-    # The storefront's pages last: an API path always wins over a page route.
-    web_router,
 )
 
 

@@ -3,7 +3,6 @@ their own routers)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -143,7 +142,8 @@ async def list_products(
         return ListEnvelope(data=items, pagination=pagination)
 
     # The key is built from the parsed parameters: spelling, order and unknown parameters do not matter.
-    parts = None if staff else [asdict(filters), sort, page.page, page.limit]
+    # vars, not asdict: the fields are immutable values, and asdict deep-copied them on every request.
+    parts = None if staff else [vars(filters), sort, page.page, page.limit]
     return await pages.respond("products", parts, ListEnvelope[ProductSummary], produce)
 
 

@@ -5,7 +5,6 @@ Registered before the catalog router, so these paths win over /products/{id_or_s
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -84,7 +83,7 @@ async def search_products(
             did_you_mean=result.did_you_mean,
         )
 
-    parts = [q, asdict(filters), page.page, page.limit]
+    parts = [q, vars(filters), page.page, page.limit]
     return await pages.respond("search", parts, SearchEnvelope, produce)
 
 
