@@ -73,6 +73,11 @@ class _Source:
     index: int | None
     processor: Callable[[Any], Any] | None
 
+    def value(self, values: Mapping[str, Any]) -> Any:
+        """The bound value, before its type's processor."""
+        value = values.get(self.key, self.default)
+        return value if self.index is None else value[self.index]
+
 
 @dataclass(frozen=True)
 class _Shape:
@@ -84,9 +89,7 @@ class _Shape:
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         arguments = []
         for source in self.sources:
-            value = values.get(source.key, source.default)
-            if source.index is not None:
-                value = value[source.index]
+            value = source.value(values)
             arguments.append(source.processor(value) if source.processor and value is not None else value)
         return arguments
 
@@ -101,11 +104,12 @@ def _shape_key(compiled: SQLCompiler, values: Mapping[str, Any]) -> tuple[Any, .
         elif bind.expanding:
             value = values.get(bind.key, bind.value)
             key.append(None if value is None else len(value))
+    shape_key = tuple(key)
     try:
-        hash(tuple(key))
+        hash(shape_key)
     except TypeError:
         return None
-    return tuple(key)
+    return shape_key
 
 
 def _shape(compiled: SQLCompiler, values: Mapping[str, Any]) -> _Shape | None:
@@ -128,7 +132,7 @@ def _shape(compiled: SQLCompiler, values: Mapping[str, Any]) -> _Shape | None:
     shape = _Shape(state.statement, tuple(sources))
     # Each argument must be the value SQLAlchemy bound (a list of tuples expands otherwise).
     expected = [state.parameters[name] for name in state.positiontup or ()]
-    traced = [values.get(s.key, s.default) if s.index is None else values[s.key][s.index] for s in sources]
+    traced = [source.value(values) for source in sources]
     return shape if traced == expected else None
 
 
