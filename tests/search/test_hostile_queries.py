@@ -103,7 +103,7 @@ async def test_long_and_raw_nul_queries(client: httpx.AsyncClient, shop: Shop) -
     assert response.json()["data"] == []
 
 
-async def test_a_search_takes_at_most_five_statements(
+async def test_a_search_takes_at_most_four_statements(
     client: httpx.AsyncClient, shop: Shop, engine: AsyncEngine
 ) -> None:
     with count_statements(engine) as plain:
@@ -121,7 +121,7 @@ async def test_a_search_takes_at_most_five_statements(
         response = await client.get(AUTOCOMPLETE, params={"q": "sonic"})
     assert response.status_code == 200
 
-    assert len(plain) <= 3, plain
-    assert len(typo) <= 5, typo
-    assert len(corrected) <= 5, corrected
+    assert len(plain) <= 2, plain
+    assert len(typo) <= 4, typo
+    assert len(corrected) <= 4, corrected
     assert len(suggest) <= 3, suggest

@@ -1,13 +1,13 @@
 """Product search: relevance ranking, facets, typo tolerance and autocomplete.
 
-Flow of a search (two statements, four on the typo path):
-1. one pass over the match: the total, every facet count for the whole matching set, and the ids of the
-   requested page, ranked by relevance (a top-k sort);
+Flow of a search (one statement, three on the typo path):
+1. one pass over the match: the total, every facet count for the whole matching set, and the requested
+   page, ranked by relevance (a top-k sort), with what its hits show (at most ``limit`` products read by
+   primary key);
 2. if nothing matched: close spellings of each word (PostgreSQL: the nearest words of the dictionary by
    trigram distance; SQLite: the words of the products sharing most trigrams with the query), from which
    each unknown word gets its closest spelling; the corrected query is run through step 1 again and named
-   in ``did_you_mean``;
-3. what the page's hits show (at most ``limit`` rows read by primary key).
+   in ``did_you_mean``.
 """
 
 from __future__ import annotations
@@ -133,14 +133,32 @@ def _price(minor: int | None, currency: str) -> Decimal | None:
     return from_minor(minor, currency) if minor is not None else None
 
 
+def _hit(row: Mapping[str, Any]) -> schemas.SearchHit:
+    """A ``hit`` row of ``facet_rows``: the product is ``key``, its position in the page ``n``."""
+    return schemas.SearchHit(
+        id=row["key"],
+        name=row["name"],
+        slug=row["slug"],
+        price_min=_price(row["price_min_minor"], row["currency"]),
+        price_max=_price(row["price_max_minor"], row["currency"]),
+        currency=row["currency"],
+        in_stock=bool(row["in_stock"]),
+        rating=schemas.Rating(average=_decimal(row["rating_average"]), count=row["rating_count"]),
+        category=_ref(row["category_id"], row["category_name"], row["category_slug"]),
+        brand=_ref(row["brand_id"], row["brand_name"], row["brand_slug"]),
+    )
+
+
 class SearchService:
     def band_edges(self, currency: str) -> list[int]:
         return [edge * 10 ** exponent(currency) for edge in PRICE_BAND_EDGES]
 
-    def _facets(self, rows: Sequence[Any], currency: str) -> tuple[int, schemas.Facets, list[int]]:
-        """The total, the facets and the page's product ids (in rank order) from ``facet_rows``."""
+    def _facets(
+        self, rows: Sequence[Any], currency: str
+    ) -> tuple[int, schemas.Facets, list[schemas.SearchHit]]:
+        """The total, the facets and the page's hits (in rank order) from ``facet_rows``."""
         total = 0
-        page: list[tuple[int, int]] = []
+        page: list[tuple[int, schemas.SearchHit]] = []
         categories: list[schemas.FacetCount] = []
         brands: list[schemas.FacetCount] = []
         bands: dict[int, int] = {}
@@ -151,7 +169,7 @@ class SearchService:
             if kind == "total":
                 total = int(n)
             elif kind == "hit":
-                page.append((int(n), int(key)))
+                page.append((int(n), _hit(row)))
             elif kind == "category":
                 categories.append(schemas.FacetCount(id=key, name=name, slug=slug, count=n))
             elif kind == "brand":
@@ -186,7 +204,7 @@ class SearchService:
                     schemas.RatingCount(min_rating=r, count=ratings.get(r, 0)) for r in RATING_THRESHOLDS
                 ],
             ),
-            [id_ for _, id_ in sorted(page)],
+            [hit for _, hit in sorted(page, key=lambda ranked: ranked[0])],
         )
 
     async def search(
@@ -205,7 +223,7 @@ class SearchService:
             total, facets, _ = self._facets([], currency)
             return SearchResult([], Pagination.of(page.page, page.limit, 0), facets, None)
         rows = await index.facet_rows(terms, filters, edges, limit=page.limit, offset=page.offset)
-        total, facets, page_ids = self._facets(rows, currency)
+        total, facets, hits = self._facets(rows, currency)
         did_you_mean = None
         if total == 0:
             if index.postgres:
@@ -216,25 +234,7 @@ class SearchService:
                 did_you_mean = " ".join(corrected)
                 terms = corrected
                 rows = await index.facet_rows(terms, filters, edges, limit=page.limit, offset=page.offset)
-                total, facets, page_ids = self._facets(rows, currency)
-        hits: list[schemas.SearchHit] = []
-        if page_ids:
-            found = {row["id"]: row for row in await index.hit_rows(page_ids)}
-            hits = [
-                schemas.SearchHit(
-                    id=row["id"],
-                    name=row["name"],
-                    slug=row["slug"],
-                    price_min=_price(row["price_min_minor"], row["currency"]),
-                    price_max=_price(row["price_max_minor"], row["currency"]),
-                    currency=row["currency"],
-                    in_stock=bool(row["in_stock"]),
-                    rating=schemas.Rating(average=_decimal(row["rating_average"]), count=row["rating_count"]),
-                    category=_ref(row["category_id"], row["category_name"], row["category_slug"]),
-                    brand=_ref(row["brand_id"], row["brand_name"], row["brand_slug"]),
-                )
-                for row in (found[id_] for id_ in page_ids if id_ in found)
-            ]
+                total, facets, hits = self._facets(rows, currency)
         return SearchResult(hits, Pagination.of(page.page, page.limit, total), facets, did_you_mean)
 
     async def autocomplete(self, session: AsyncSession, query: str) -> list[schemas.Suggestion]:

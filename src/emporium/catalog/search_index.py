@@ -54,6 +54,22 @@ _IN_STOCK = f"EXISTS ({_IN_STOCK_PROBE})"
 # ``to_tsquery(:tsquery)`` is no constant, and ranking would parse it again for every match (+50 %).
 _PG_QUERY = "(SELECT to_tsquery('english', :tsquery) AS query OFFSET 0) q"
 _IN_STOCK_PER_ROW = f"EXISTS ({_IN_STOCK_PROBE} LIMIT 1 OFFSET 0)"
+# What a hit of the page shows besides its id, name and slug, with the type its NULL takes on the rows of
+# counts (PostgreSQL types a UNION's column from its first branch).
+HIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("price_min_minor", "BIGINT"),
+    ("price_max_minor", "BIGINT"),
+    ("currency", "VARCHAR(3)"),
+    ("rating_average", "NUMERIC(3, 2)"),
+    ("rating_count", "INTEGER"),
+    ("in_stock", "INTEGER"),
+    ("category_id", "BIGINT"),
+    ("category_name", "VARCHAR(120)"),
+    ("category_slug", "VARCHAR(140)"),
+    ("brand_id", "BIGINT"),
+    ("brand_name", "VARCHAR(120)"),
+    ("brand_slug", "VARCHAR(140)"),
+)
 
 
 @lru_cache(maxsize=512)
@@ -197,8 +213,9 @@ class SearchIndex:
     ) -> Sequence[Mapping[Any, Any]]:
         """One pass over the match. Rows ``(kind, key, name, slug, n)``: the total, and counts by category,
         brand, price band (index into ``band_edges``), stock and minimum rating over the whole matching
-        set; and the requested page as ``('hit', product id, NULL, NULL, position)``, ranked by
-        relevance, then sales, then id (a top-k sort, not an ordering of every match)."""
+        set; and the requested page as ``('hit', product id, name, slug, position)`` followed by what a
+        hit shows (``HIT_COLUMNS``), ranked by relevance, then sales, then id (a top-k sort, not an
+        ordering of every match). The hit columns are NULL on the rows of counts."""
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         matched = self._matched(terms, filters, params)
         params |= {f"edge{i}": edge for i, edge in enumerate(band_edges)}
@@ -222,7 +239,9 @@ class SearchIndex:
             f"('{kind}', {'NULL' if key is None else key}, {i})" for i, (kind, key, _) in enumerate(counts)
         )
         none = "CAST(NULL AS VARCHAR(200))"
+        no_hit = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in HIT_COLUMNS)
         order = "score DESC, sold_count DESC, id"
+        ranked = "page.score DESC, page.sold_count DESC, page.id"
         # Names are joined to the groups, not to every match.
         sql = f"""
             WITH matched AS MATERIALIZED ({matched}),
@@ -231,40 +250,29 @@ class SearchIndex:
                 FROM matched GROUP BY 1, 2, 3, 4, 5),
             totals AS (SELECT {sums} FROM combos)
             SELECT v.column1 AS kind, CAST(v.column2 AS BIGINT) AS key, {none} AS name, {none} AS slug,
-                   CAST(CASE v.column3 {picks} END AS BIGINT) AS n
+                   CAST(CASE v.column3 {picks} END AS BIGINT) AS n, {no_hit}
             FROM totals t CROSS JOIN (VALUES {rows}) v
             UNION ALL
-            SELECT 'category', c.id, c.name, c.slug, g.n FROM (
+            SELECT 'category', c.id, c.name, c.slug, g.n, {no_hit} FROM (
                 SELECT category_id, CAST(SUM(n) AS BIGINT) AS n FROM combos GROUP BY category_id) g
                 JOIN categories c ON c.id = g.category_id
             UNION ALL
-            SELECT 'brand', b.id, b.name, b.slug, g.n FROM (
+            SELECT 'brand', b.id, b.name, b.slug, g.n, {no_hit} FROM (
                 SELECT brand_id, CAST(SUM(n) AS BIGINT) AS n FROM combos GROUP BY brand_id) g
                 JOIN brands b ON b.id = g.brand_id
             UNION ALL
-            SELECT 'hit', id, {none}, {none}, ROW_NUMBER() OVER (ORDER BY {order}) FROM (
-                SELECT id, score, sold_count FROM matched ORDER BY {order} LIMIT :limit OFFSET :offset
+            SELECT 'hit', p.id, p.name, p.slug, ROW_NUMBER() OVER (ORDER BY {ranked}),
+                   p.price_min_minor, p.price_max_minor, p.currency, p.rating_average, p.rating_count,
+                   page.in_stock, c.id, c.name, c.slug, b.id, b.name, b.slug
+            FROM (
+                SELECT id, score, sold_count, in_stock FROM matched ORDER BY {order}
+                LIMIT :limit OFFSET :offset
             ) page
-        """
-        return await read_alone(self.session, _statement(sql), params)
-
-    async def hit_rows(self, ids: Sequence[int]) -> Sequence[Mapping[Any, Any]]:
-        """What a hit shows, for the products of one page (in no particular order)."""
-        if self.postgres:
-            stocked, source = "s.in_stock", "products p JOIN product_search s ON s.product_id = p.id"
-        else:
-            stocked, source = _IN_STOCK_PER_ROW, "products p"
-        sql = f"""
-            SELECT p.id, p.name, p.slug, p.price_min_minor, p.price_max_minor, p.currency,
-                   p.rating_average, p.rating_count, CASE WHEN {stocked} THEN 1 ELSE 0 END AS in_stock,
-                   c.id AS category_id, c.name AS category_name, c.slug AS category_slug,
-                   b.id AS brand_id, b.name AS brand_name, b.slug AS brand_slug
-            FROM {source}
+            JOIN products p ON p.id = page.id
             LEFT JOIN categories c ON c.id = p.category_id
             LEFT JOIN brands b ON b.id = p.brand_id
-            WHERE p.id IN :ids
         """
-        return await read_alone(self.session, _statement(sql, "ids"), {"ids": list(ids), "true": True})
+        return await read_alone(self.session, _statement(sql), params)
 
     async def typo_candidates(self, terms: Sequence[str]) -> list[str]:
         """SQLite: the indexed words (name, tags, brand, categories) of the products that share the most
