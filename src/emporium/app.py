@@ -1,9 +1,11 @@
-"""The application factory: ``uvicorn --factory emporium.app:create_app``."""
+"""The application factories: ``uvicorn --factory emporium.app:serve_app`` for a served shop (what
+``emporium serve`` runs), ``create_app`` for an app built in-process (tests, scripts)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -60,7 +62,11 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, ctx: AppContext | None = None, *, freeze_heap: bool = False
+) -> FastAPI:
+    """The shop's app. ``freeze_heap``: once started, everything built so far is left out of the
+    garbage collector's full passes (``gc.freeze``); see ``serve_app``."""
     settings = settings or (ctx.settings if ctx else get_settings())
     configure_logging(settings.log_level, json=settings.log_json)
     registry.load()
@@ -72,6 +78,9 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         relay: asyncio.Task[None] | None = None
         if settings.jobs_run_in_process:
             relay = asyncio.create_task(context.jobs.run_forever(stop), name="emporium-jobs")
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -109,3 +118,12 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     )
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def serve_app() -> FastAPI:
+    """The app of a served shop (one per web process). A worker holds about 250,000 objects once the
+    app is built (routes, models, SQLAlchemy's mappers); each full pass of the garbage collector went over
+    all of them and stopped the worker for 50 to 100 ms, once every few thousand requests, which was the
+    p99 of every endpoint (BENCHMARKS.md). They live as long as the process, so they are frozen out of those
+    passes. Tests build many apps in one process and use ``create_app``, whose garbage stays collectable."""
+    return create_app(freeze_heap=True)

@@ -254,7 +254,7 @@ def serve(
         f"{settings.shop_name} is starting on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)"
     )
     uvicorn.run(
-        "emporium.app:create_app",
+        "emporium.app:serve_app",
         factory=True,
         host=host,
         port=port,
