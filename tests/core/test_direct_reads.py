@@ -176,10 +176,9 @@ async def test_search_reads_the_same_rows_either_way(
 
     async def everything(session: AsyncSession) -> list[Any]:
         index = SearchIndex(session)
-        facets = await index.facet_rows(terms, filters, search_service.band_edges("USD"), limit=2)
+        edges = search_service.band_edges("USD")
         return [
-            [plain(row) for row in facets],
-            await index.nearest_words(terms),
+            [plain(row) for row in await index.facet_rows(terms, filters, edges, limit=2, nearest=True)],
             [plain(row) for row in await index.autocomplete_products(terms, 10)],
             [plain(row) for row in await index.autocomplete_names(query[:2], 10)],
         ]
@@ -191,11 +190,13 @@ async def test_search_reads_the_same_rows_either_way(
             got = await everything(alone)
     finally:
         direct.observers.remove(seen.append)
-    assert len(seen) == 4
+    assert len(seen) == 3
     async with committed_db.read_session() as session:
         expected = await everything(session)
     assert got == expected
     assert got[0], "the facet statement always has its rows of counts"
+    kinds = {row["kind"] for row in got[0]}
+    assert ("hit" in kinds) != ("near" in kinds), "a page of hits, or the words near those matching nothing"
 
 
 ASYNCPG = PGDialect_asyncpg()  # type: ignore[no-untyped-call]

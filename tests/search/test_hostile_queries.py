@@ -103,7 +103,7 @@ async def test_long_and_raw_nul_queries(client: httpx.AsyncClient, shop: Shop) -
     assert response.json()["data"] == []
 
 
-async def test_a_search_takes_at_most_four_statements(
+async def test_a_search_takes_at_most_three_statements(
     client: httpx.AsyncClient, shop: Shop, engine: AsyncEngine
 ) -> None:
     with count_statements(engine) as plain:
@@ -121,7 +121,10 @@ async def test_a_search_takes_at_most_four_statements(
         response = await client.get(AUTOCOMPLETE, params={"q": "sonic"})
     assert response.status_code == 200
 
-    assert len(plain) <= 2, plain
-    assert len(typo) <= 4, typo
-    assert len(corrected) <= 4, corrected
-    assert len(suggest) <= 3, suggest
+    # SQLite reads its typo candidates in a statement of their own (the plain search here matches nothing
+    # on its filters, and looks for them too); PostgreSQL has them from the search's own statement.
+    own = engine.dialect.name == "sqlite"
+    assert len(plain) <= 1 + own, plain
+    assert len(typo) <= 2 + own, typo
+    assert len(corrected) <= 2 + own, corrected
+    assert len(suggest) <= 2, suggest

@@ -199,15 +199,16 @@ async def test_numbers_are_never_corrected(client: httpx.AsyncClient, ctx: AppCo
     assert (body["did_you_mean"], body["data"]) == (None, [])
 
 
-async def test_a_search_is_one_statement_and_a_corrected_one_three(
+async def test_a_search_is_one_statement_and_a_corrected_one_two_or_three(
     client: httpx.AsyncClient, shop: Shop, engine: AsyncEngine
 ) -> None:
     with count_statements(engine) as statements:
         assert len(names(await search(client, "chocolate"))) == 3
-    assert len(statements) <= 2, statements
+    assert len(statements) == 1, statements
     with count_statements(engine) as statements:
         assert (await search(client, "choclate"))["did_you_mean"] == "chocolate"
-    assert len(statements) <= 4, statements
-    with count_statements(engine) as statements:  # past the last page: no page to read
+    # SQLite reads its typo candidates in a statement of their own.
+    assert len(statements) == (3 if engine.dialect.name == "sqlite" else 2), statements
+    with count_statements(engine) as statements:  # past the last page
         assert (await search(client, "chocolate", page=9))["data"] == []
-    assert len(statements) <= 2, statements
+    assert len(statements) == 1, statements

@@ -1,13 +1,13 @@
 """Product search: relevance ranking, facets, typo tolerance and autocomplete.
 
-Flow of a search (one statement, three on the typo path):
+Flow of a search (one statement, two on the typo path; three on SQLite):
 1. one pass over the match: the total, every facet count for the whole matching set, and the requested
    page, ranked by relevance (a top-k sort), with what its hits show (at most ``limit`` products read by
    primary key);
 2. if nothing matched: close spellings of each word (PostgreSQL: the nearest words of the dictionary by
-   trigram distance; SQLite: the words of the products sharing most trigrams with the query), from which
-   each unknown word gets its closest spelling; the corrected query is run through step 1 again and named
-   in ``did_you_mean``.
+   trigram distance, which step 1 returned when it matched nothing; SQLite: the words of the products
+   sharing most trigrams with the query, one more statement), from which each unknown word gets its
+   closest spelling; the corrected query is run through step 1 again and named in ``did_you_mean``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog import search_schemas as schemas
-from emporium.catalog.search_index import RATING_FLOORS, SearchFilters, SearchIndex
+from emporium.catalog.search_index import RATING_FLOORS, SearchFilters, SearchIndex, correctable_terms
 from emporium.core.money import exponent, from_minor
 from emporium.core.pagination import PageParams
 from emporium.core.responses import Pagination
@@ -114,6 +114,17 @@ def correct_nearest(terms: Sequence[str], nearest: Mapping[str, Sequence[str]]) 
 
 
 @dataclass(frozen=True)
+class _Pass:
+    """What one ``facet_rows`` statement said."""
+
+    total: int
+    facets: schemas.Facets
+    hits: list[schemas.SearchHit]
+    # Dictionary words nearest to each correctable term (by its index), nearest first.
+    nearest: dict[int, list[str]]
+
+
+@dataclass(frozen=True)
 class SearchResult:
     hits: list[schemas.SearchHit]
     pagination: Pagination
@@ -153,11 +164,10 @@ class SearchService:
     def band_edges(self, currency: str) -> list[int]:
         return [edge * 10 ** exponent(currency) for edge in PRICE_BAND_EDGES]
 
-    def _facets(
-        self, rows: Sequence[Any], currency: str
-    ) -> tuple[int, schemas.Facets, list[schemas.SearchHit]]:
-        """The total, the facets and the page's hits (in rank order) from ``facet_rows``."""
+    def _read(self, rows: Sequence[Any], currency: str) -> _Pass:
+        """The total, the facets, the page's hits (in rank order) and the nearest words of ``facet_rows``."""
         total = 0
+        nearest: dict[int, list[tuple[int, str]]] = {}
         page: list[tuple[int, schemas.SearchHit]] = []
         categories: list[schemas.FacetCount] = []
         brands: list[schemas.FacetCount] = []
@@ -170,6 +180,8 @@ class SearchService:
                 total = int(n)
             elif kind == "hit":
                 page.append((int(n), _hit(row)))
+            elif kind == "near":
+                nearest.setdefault(int(key), []).append((int(n), str(name)))
             elif kind == "category":
                 categories.append(schemas.FacetCount(id=key, name=name, slug=slug, count=n))
             elif kind == "brand":
@@ -193,7 +205,7 @@ class SearchService:
             for i, low in enumerate(edges)
         ]
         by_count = lambda facet: (-facet.count, facet.name.lower(), facet.id)  # noqa: E731
-        return (
+        return _Pass(
             total,
             schemas.Facets(
                 categories=sorted(categories, key=by_count),
@@ -205,6 +217,7 @@ class SearchService:
                 ],
             ),
             [hit for _, hit in sorted(page, key=lambda ranked: ranked[0])],
+            {term: [word for _, word in sorted(words)] for term, words in nearest.items()},
         )
 
     async def search(
@@ -220,22 +233,28 @@ class SearchService:
         terms = terms_of(query)
         edges = self.band_edges(currency)
         if not terms:
-            total, facets, _ = self._facets([], currency)
-            return SearchResult([], Pagination.of(page.page, page.limit, 0), facets, None)
-        rows = await index.facet_rows(terms, filters, edges, limit=page.limit, offset=page.offset)
-        total, facets, hits = self._facets(rows, currency)
+            return SearchResult(
+                [], Pagination.of(page.page, page.limit, 0), self._read([], currency).facets, None
+            )
+        found = self._read(
+            await index.facet_rows(terms, filters, edges, limit=page.limit, offset=page.offset, nearest=True),
+            currency,
+        )
         did_you_mean = None
-        if total == 0:
+        if found.total == 0:
             if index.postgres:
-                corrected = correct_nearest(terms, await index.nearest_words(terms))
+                usable = correctable_terms(terms)
+                nearest = {term: found.nearest.get(i, []) for i, term in enumerate(usable)}
+                corrected = correct_nearest(terms, nearest)
             else:
                 corrected = correct(terms, await index.typo_candidates(terms))
             if corrected != terms:
                 did_you_mean = " ".join(corrected)
                 terms = corrected
                 rows = await index.facet_rows(terms, filters, edges, limit=page.limit, offset=page.offset)
-                total, facets, hits = self._facets(rows, currency)
-        return SearchResult(hits, Pagination.of(page.page, page.limit, total), facets, did_you_mean)
+                found = self._read(rows, currency)
+        pagination = Pagination.of(page.page, page.limit, found.total)
+        return SearchResult(found.hits, pagination, found.facets, did_you_mean)
 
     async def autocomplete(self, session: AsyncSession, query: str) -> list[schemas.Suggestion]:
         """Up to ten suggestions: product names holding the typed words (the last as a prefix), then

@@ -164,6 +164,25 @@ async def index_products(session: AsyncSession, product_ids: Sequence[int]) -> N
     )
 
 
+def correctable_terms(terms: Sequence[str]) -> list[str]:
+    """The distinct terms a dictionary word may correct (PostgreSQL). Digit-only terms are left out: the
+    dictionary holds no numbers to correct them into."""
+    return list(dict.fromkeys(t for t in terms if len(t) >= 3 and not t.isdigit()))
+
+
+def _nearest_sql(terms: Sequence[str], params: dict[str, Any]) -> str:
+    """Rows ``(n, d, word)``: the ``NEAREST_WORDS`` dictionary words nearest to ``terms[n]``, at trigram
+    distance ``d``; none when the ``matched`` CTE of ``facet_rows`` holds a row (PostgreSQL then runs
+    none of the index walks)."""
+    params["nearest"] = NEAREST_WORDS
+    params |= {f"t{i}": term for i, term in enumerate(terms)}
+    return " UNION ALL ".join(
+        f"SELECT {i} AS n, d, word FROM (SELECT word, word <-> :t{i} AS d FROM product_search_words "
+        f"WHERE NOT EXISTS (SELECT 1 FROM matched) ORDER BY word <-> :t{i} LIMIT :nearest) w{i}"
+        for i in range(len(terms))
+    )
+
+
 class SearchIndex:
     """Queries over the search index for one session."""
 
@@ -210,12 +229,18 @@ class SearchIndex:
         *,
         limit: int = 20,
         offset: int = 0,
+        nearest: bool = False,
     ) -> Sequence[Mapping[Any, Any]]:
         """One pass over the match. Rows ``(kind, key, name, slug, n)``: the total, and counts by category,
         brand, price band (index into ``band_edges``), stock and minimum rating over the whole matching
         set; and the requested page as ``('hit', product id, name, slug, position)`` followed by what a
         hit shows (``HIT_COLUMNS``), ranked by relevance, then sales, then id (a top-k sort, not an
-        ordering of every match). The hit columns are NULL on the rows of counts."""
+        ordering of every match). The hit columns are NULL on the other rows.
+
+        ``nearest`` (PostgreSQL): when nothing matched, also the dictionary words nearest to each of the
+        ``correctable_terms`` by trigram distance, as ``('near', index of the term, word, NULL, rank)``
+        (a k-nearest-neighbour walk of the GiST index, which does not start when something matched), so
+        that a mistyped search costs no statement of its own to find its corrections."""
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         matched = self._matched(terms, filters, params)
         params |= {f"edge{i}": edge for i, edge in enumerate(band_edges)}
@@ -272,6 +297,15 @@ class SearchIndex:
             LEFT JOIN categories c ON c.id = p.category_id
             LEFT JOIN brands b ON b.id = p.brand_id
         """
+        usable = correctable_terms(terms) if nearest and self.postgres else []
+        if usable:
+            words = _nearest_sql(usable, params)
+            sql += f"""
+            UNION ALL
+            SELECT 'near', CAST(near.n AS BIGINT), CAST(near.word AS VARCHAR(200)), {none},
+                   ROW_NUMBER() OVER (PARTITION BY near.n ORDER BY near.d, near.word), {no_hit}
+            FROM ({words}) near
+            """
         return await read_alone(self.session, _statement(sql), params)
 
     async def typo_candidates(self, terms: Sequence[str]) -> list[str]:
@@ -292,25 +326,6 @@ class SearchIndex:
             "ORDER BY bm25(product_search_trigram) LIMIT :limit"
         )
         return [str(words) for words in (await self.session.execute(text(sql), params)).scalars()]
-
-    async def nearest_words(self, terms: Sequence[str]) -> dict[str, list[str]]:
-        """PostgreSQL: for each term, the dictionary words nearest to it by trigram distance, nearest
-        first (a k-nearest-neighbour walk of the GiST index, one statement for all terms). Digit-only
-        terms are left out: the dictionary holds no numbers to correct them into."""
-        usable = list(dict.fromkeys(t for t in terms if len(t) >= 3 and not t.isdigit()))
-        if not usable:
-            return {}
-        params: dict[str, Any] = {"limit": NEAREST_WORDS} | {f"t{i}": t for i, t in enumerate(usable)}
-        sql = " UNION ALL ".join(
-            f"SELECT {i} AS n, d, word FROM (SELECT word, word <-> :t{i} AS d FROM product_search_words "
-            f"ORDER BY word <-> :t{i} LIMIT :limit) w{i}"
-            for i in range(len(usable))
-        )
-        nearest: dict[str, list[str]] = {term: [] for term in usable}
-        rows = await read_alone(self.session, _statement(sql), params)
-        for n, _distance, word in sorted((row["n"], row["d"], row["word"]) for row in rows):
-            nearest[usable[n]].append(str(word))
-        return nearest
 
     async def autocomplete_products(self, terms: Sequence[str], limit: int) -> Sequence[Mapping[Any, Any]]:
         """Active products whose name holds every term, the last one as a prefix."""
