@@ -180,6 +180,17 @@ async def test_sorts(
     assert names(await listed(client, sort=sort)) == expected
 
 
+async def test_a_product_without_a_price_comes_last_in_both_price_sorts(
+    client: httpx.AsyncClient, catalog: dict[str, Any], ctx: AppContext
+) -> None:
+    async with ctx.db.session() as session:  # as when none of its variants is on sale
+        await session.execute(
+            update(Product).where(Product.id == catalog["jalebi"]["id"]).values(price_min_minor=None)
+        )
+    assert names(await listed(client, sort="price_asc")) == ["Bread", "Besan Laddu", "Robot", "Jalebi"]
+    assert names(await listed(client, sort="price_desc")) == ["Robot", "Besan Laddu", "Bread", "Jalebi"]
+
+
 async def test_unknown_sort_is_refused(client: httpx.AsyncClient) -> None:
     err = error(await client.get(f"{API}/products", params={"sort": "price; DROP TABLE products"}), 422)
     assert err["details"][0]["field"] == "sort"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,6 +64,12 @@ class Product(IdMixin, TimestampMixin, Base):
         # a brand's count of active products reads its index alone (migration 0009).
         Index("ix_products_status_price_min", "status", "price_min_minor", "id"),
         Index("ix_products_status_created_at", "status", "created_at", "id"),
+        # The other sorts of the list, read backwards where they run high to low (migration 0010). A
+        # product without a price sorts below every priced one when read backwards.
+        Index("ix_products_status_price_high", "status", text("coalesce(price_min_minor, -1)"), "id"),
+        Index("ix_products_status_name", "status", text("lower(name)"), "id"),
+        Index("ix_products_status_rating", "status", "rating_average", "rating_count", "id"),
+        Index("ix_products_status_sold", "status", "sold_count", "id"),
         Index("ix_products_category_id", "category_id", "status"),
         Index("ix_products_brand_id", "brand_id", "status"),
     )

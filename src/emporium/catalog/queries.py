@@ -10,7 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, false, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from emporium.catalog.models import Brand, Category, Product, ProductStatus, ProductTag, ProductVariant
@@ -148,7 +158,9 @@ def ordering(sort: SortKey) -> list[Any]:
     if sort == "price_asc":
         return [Product.price_min_minor.asc().nulls_last(), Product.id.asc()]
     if sort == "price_desc":
-        return [Product.price_min_minor.desc().nulls_last(), Product.id.desc()]
+        # As ix_products_status_price_high reads backwards: a product without a price (-1) comes last.
+        # The -1 is written into the SQL: as a parameter, the expression would not be the index's.
+        return [func.coalesce(Product.price_min_minor, literal_column("-1")).desc(), Product.id.desc()]
     if sort == "name":
         return [func.lower(Product.name).asc(), Product.id.asc()]
     if sort == "rating":
