@@ -112,6 +112,17 @@ async def test_price_band_and_rating_facets_put_boundary_values_on_the_right_sid
     assert bands == {"0-10": 1, "10-25": 1, "25-50": 0, "50-100": 0, "100-250": 0, "250-500": 0, "500+": 1}
     assert [(r["min_rating"], r["count"]) for r in facets["ratings"]] == [(4, 1), (3, 2), (2, 2), (1, 3)]
 
+    # Choosing a rating facet keeps what it counted, and the facets count what is kept.
+    rated = await search(client, "sweets", min_rating=3)
+    assert set(names(rated)) == {"Milk Chocolate Bar", "Dark Chocolate Truffles"}
+    assert rated["pagination"]["total"] == 2
+    counted = [(r["min_rating"], r["count"]) for r in rated["facets"]["ratings"]]
+    assert counted == [(4, 1), (3, 2), (2, 2), (1, 2)]
+    assert names(await search(client, "sweets", min_rating=4)) == ["Milk Chocolate Bar"]
+    assert names(await search(client, "sweets", min_rating=5)) == []
+    for bad in ("0", "6", "-1", "4.5", "x", "1\x00", "9" * 40):
+        assert error(await client.get(SEARCH, params={"q": "sweets", "min_rating": bad}), 422)
+
 
 async def test_filters_narrow_the_results_and_the_facets(client: httpx.AsyncClient, shop: Shop) -> None:
     sweets = shop.categories["sweets"]

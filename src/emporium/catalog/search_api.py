@@ -33,6 +33,8 @@ Ref = Annotated[
     str | None, Query(min_length=1, max_length=140, pattern=r"^[^\x00]+$", description="Id or slug.")
 ]
 Price = Annotated[str | None, Query(max_length=40, description='A decimal amount, e.g. "19.99".')]
+# The rating facet counts products rated at least 4, 3, 2 and 1; this filter narrows to one of them.
+MinRating = Annotated[int | None, Query(ge=1, le=5, description="Only products rated at least this, 1 to 5.")]
 
 
 def _price_minor(field: str, value: str | None, currency: str) -> int | None:
@@ -59,6 +61,7 @@ async def search_products(
     min_price: Price = None,
     max_price: Price = None,
     in_stock: bool | None = None,
+    min_rating: MinRating = None,
 ) -> BaseModel | Response:
     """Active products ranked by relevance over name, tags, brand, category and description, with facet
     counts for the whole matching set. When the words as typed match nothing, the closest known spelling
@@ -71,6 +74,7 @@ async def search_products(
         min_price_minor=_price_minor("min_price", min_price, currency),
         max_price_minor=_price_minor("max_price", max_price, currency),
         in_stock=in_stock,
+        min_rating=min_rating,
     )
 
     async def produce() -> SearchEnvelope:

@@ -87,6 +87,7 @@ class SearchFilters:
     min_price_minor: int | None = None
     max_price_minor: int | None = None
     in_stock: bool | None = None
+    min_rating: int | None = None  # rated at least this average (1 to 5)
 
 
 def _id_or_zero(value: str) -> int:
@@ -116,6 +117,9 @@ def _filter_sql(filters: SearchFilters, params: dict[str, Any], *, postgres: boo
     if filters.max_price_minor is not None:
         params["max_price"] = filters.max_price_minor
         clauses.append(f"{a}.price_min_minor <= :max_price")
+    if filters.min_rating is not None:
+        params["min_rating"] = filters.min_rating
+        clauses.append(f"{a}.rating_average >= :min_rating")
     if filters.in_stock is not None:
         stocked = "s.in_stock" if postgres else _IN_STOCK
         clauses.append(stocked if filters.in_stock else f"NOT {stocked}")
