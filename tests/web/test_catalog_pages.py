@@ -203,6 +203,22 @@ async def test_search_results_and_facets(client: httpx.AsyncClient, catalog: Sho
     assert cards((await client.get("/search?q=garden&category=sweets")).text) == []
 
 
+async def test_search_results_filter_by_rating(
+    client: httpx.AsyncClient, catalog: Shop, ctx: AppContext
+) -> None:
+    await sweet_shop(catalog, ctx)
+    html = (await client.get("/search?q=acme")).text
+    assert sorted(cards(html)) == ["lemon-drops", "peanut-brittle"]
+    assert '3 stars and up <span class="facet__count">(1)</span>' in html
+    assert 'value="4"' not in html.split('name="rating"', 1)[1].split("</fieldset>", 1)[0]  # none rated 4
+    rated = (await client.get("/search?q=acme&rating=3")).text
+    assert cards(rated) == ["lemon-drops"]
+    assert "3 stars and up" in rated.split('class="listing__bar"', 1)[1]  # the chip that removes it
+    assert cards((await client.get("/search?q=acme&rating=4")).text) == []
+    for bad in ("9", "0", "x", "3.5"):
+        assert_error_page(await client.get(f"/search?q=acme&rating={bad}"), 422)
+
+
 async def test_did_you_mean_links_to_the_corrected_search(
     client: httpx.AsyncClient, catalog: Shop, ctx: AppContext
 ) -> None:

@@ -260,6 +260,7 @@ async def search_page(
     brand: Text = None,
     price: Text = None,
     in_stock: Text = None,
+    rating: Text = None,
     page_number: Annotated[str | None, Query(alias="page", max_length=12)] = None,
 ) -> HTMLResponse | RedirectResponse:
     """Search results ranked by relevance, with the facets of the whole match and "did you mean"."""
@@ -270,6 +271,7 @@ async def search_page(
     brand_slug = _slug(brand, "brand")
     band = _band(price, bands)
     stocked = _flag(in_stock, "in_stock")
+    min_rating = _rating(rating)
     number = _page_number(page_number)
     params: dict[str, Any] = {
         "q": query or None,
@@ -277,6 +279,7 @@ async def search_page(
         "brand": brand_slug,
         "price": band.key if band else None,
         "in_stock": 1 if stocked else None,
+        "rating": min_rating,
     }
     redirect = canonical_redirect(page, "/search", params, number)
     if redirect is not None:
@@ -292,6 +295,7 @@ async def search_page(
         min_price_minor=band.min_minor if band else None,
         max_price_minor=band.max_minor if band else None,
         in_stock=stocked,
+        min_rating=min_rating,
     )
     listing = PageParams(page=number, limit=PER_PAGE)
     result = await search_service.search(page.session, query, filters, listing, currency=currency)
