@@ -54,21 +54,21 @@ _IN_STOCK = f"EXISTS ({_IN_STOCK_PROBE})"
 # ``to_tsquery(:tsquery)`` is no constant, and ranking would parse it again for every match (+50 %).
 _PG_QUERY = "(SELECT to_tsquery('english', :tsquery) AS query OFFSET 0) q"
 _IN_STOCK_PER_ROW = f"EXISTS ({_IN_STOCK_PROBE} LIMIT 1 OFFSET 0)"
-# What a hit of the page shows besides its id, name and slug, with the type its NULL takes on the rows of
-# counts (PostgreSQL types a UNION's column from its first branch).
-HIT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("price_min_minor", "BIGINT"),
-    ("price_max_minor", "BIGINT"),
-    ("currency", "VARCHAR(3)"),
-    ("rating_average", "NUMERIC(3, 2)"),
-    ("rating_count", "INTEGER"),
-    ("in_stock", "INTEGER"),
-    ("category_id", "BIGINT"),
-    ("category_name", "VARCHAR(120)"),
-    ("category_slug", "VARCHAR(140)"),
-    ("brand_id", "BIGINT"),
-    ("brand_name", "VARCHAR(120)"),
-    ("brand_slug", "VARCHAR(140)"),
+# What a hit of the page shows besides its id, name and slug: (column, the type its NULL takes on the
+# other rows, since PostgreSQL types a UNION's column from its first branch, and where a hit reads it).
+HIT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("price_min_minor", "BIGINT", "p.price_min_minor"),
+    ("price_max_minor", "BIGINT", "p.price_max_minor"),
+    ("currency", "VARCHAR(3)", "p.currency"),
+    ("rating_average", "NUMERIC(3, 2)", "p.rating_average"),
+    ("rating_count", "INTEGER", "p.rating_count"),
+    ("in_stock", "INTEGER", "page.in_stock"),
+    ("category_id", "BIGINT", "c.id"),
+    ("category_name", "VARCHAR(120)", "c.name"),
+    ("category_slug", "VARCHAR(140)", "c.slug"),
+    ("brand_id", "BIGINT", "b.id"),
+    ("brand_name", "VARCHAR(120)", "b.name"),
+    ("brand_slug", "VARCHAR(140)", "b.slug"),
 )
 
 
@@ -268,7 +268,8 @@ class SearchIndex:
             f"('{kind}', {'NULL' if key is None else key}, {i})" for i, (kind, key, _) in enumerate(counts)
         )
         none = "CAST(NULL AS VARCHAR(200))"
-        no_hit = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in HIT_COLUMNS)
+        no_hit = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind, _ in HIT_COLUMNS)
+        hit = ", ".join(source for _, _, source in HIT_COLUMNS)
         order = "score DESC, sold_count DESC, id"
         ranked = "page.score DESC, page.sold_count DESC, page.id"
         # Names are joined to the groups, not to every match.
@@ -290,9 +291,7 @@ class SearchIndex:
                 SELECT brand_id, CAST(SUM(n) AS BIGINT) AS n FROM combos GROUP BY brand_id) g
                 JOIN brands b ON b.id = g.brand_id
             UNION ALL
-            SELECT 'hit', p.id, p.name, p.slug, ROW_NUMBER() OVER (ORDER BY {ranked}),
-                   p.price_min_minor, p.price_max_minor, p.currency, p.rating_average, p.rating_count,
-                   page.in_stock, c.id, c.name, c.slug, b.id, b.name, b.slug
+            SELECT 'hit', p.id, p.name, p.slug, ROW_NUMBER() OVER (ORDER BY {ranked}), {hit}
             FROM (
                 SELECT id, score, sold_count, in_stock FROM matched ORDER BY {order}
                 LIMIT :limit OFFSET :offset
