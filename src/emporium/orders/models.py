@@ -83,8 +83,11 @@ class Order(IdMixin, TimestampMixin, Base):
     customer_note: Mapped[str | None] = mapped_column(String(1000))
     carrier: Mapped[str | None] = mapped_column(String(100))
     tracking_number: Mapped[str | None] = mapped_column(String(100))
-    # Unpaid online orders are cancelled by a job once this passes; NULL for cash on delivery.
+    # Pending orders are cancelled by a job once this passes: unpaid online orders after the payment timeout,
+    # cash-on-delivery and bank-transfer orders staff have not confirmed after the offline timeout.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The client address the order was placed from: open unconfirmed orders are capped per address.
+    client_address: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class OrderLine(IdMixin, Base):
