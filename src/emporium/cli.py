@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import signal
 from pathlib import Path
@@ -240,7 +241,7 @@ def setup(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(envvar="EMPORIUM_PORT", help="Port to listen on.")] = 8000,
     workers: Annotated[
         int, typer.Option(min=1, help="Web processes (each runs the job relay unless disabled).")
     ] = 1,
@@ -249,6 +250,10 @@ def serve(
     """Serve the shop and its API (docs at /api/docs) with uvicorn."""
     import uvicorn
 
+    # The app (in this process or in uvicorn's workers) reads the served port from the environment, so its
+    # links, e-mails and sitemaps name this port unless EMPORIUM_PUBLIC_URL says otherwise.
+    os.environ["EMPORIUM_PORT"] = str(port)
+    get_settings.cache_clear()
     settings = get_settings()
     typer.echo(
         f"{settings.shop_name} is starting on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)"

@@ -25,7 +25,10 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     debug: bool = False
     shop_name: str = "Emporium"
+    # Where shoppers reach the shop: links in e-mails, sitemaps, canonical URLs, payment returns. Unset, it
+    # follows the port the shop is served on (EMPORIUM_PORT, which `emporium serve --port` sets).
     public_url: str = "http://127.0.0.1:8000"
+    port: int | None = Field(default=None, ge=1, le=65535)
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
 
     database_url: str = "sqlite+aiosqlite:///./var/emporium.db"
@@ -182,6 +185,12 @@ class Settings(BaseSettings):
             return str(Locale.parse(value.replace("-", "_")))
         except (ValueError, UnknownLocaleError) as exc:
             raise ValueError(f"EMPORIUM_LOCALE: {value!r} is not a known locale") from exc
+
+    @model_validator(mode="after")
+    def _public_url_follows_the_port(self) -> Settings:
+        if self.port is not None and "public_url" not in self.model_fields_set:
+            self.public_url = f"http://127.0.0.1:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
