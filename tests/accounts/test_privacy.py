@@ -63,8 +63,8 @@ async def test_export_holds_profile_addresses_preferences_and_sessions(
     assert export["addresses"][0]["is_default"] is True
     assert export["notification_preferences"] == {
         "email": True,
-        "sms": True,
-        "push": True,
+        "sms": False,
+        "push": False,
         "whatsapp": False,
         "promotional": True,
     }

@@ -187,14 +187,15 @@ async def test_change_password_needs_a_session(client: httpx.AsyncClient) -> Non
 
 async def test_notification_preferences(client: httpx.AsyncClient, shopper: Shopper) -> None:
     defaults = data(await client.get(PREFERENCES, headers=shopper.headers))
-    assert defaults == {"email": True, "sms": True, "push": True, "whatsapp": False, "promotional": False}
+    # Only e-mail is on until the customer chooses: no channel this shop cannot send defaults to on.
+    assert defaults == {"email": True, "sms": False, "push": False, "whatsapp": False, "promotional": False}
 
     changed = data(
         await client.put(
             PREFERENCES, json={"sms": False, "promotional": True, "bogus": True}, headers=shopper.headers
         )
     )
-    assert changed == {"email": True, "sms": False, "push": True, "whatsapp": False, "promotional": True}
+    assert changed == {"email": True, "sms": False, "push": False, "whatsapp": False, "promotional": True}
     assert data(await client.get(PREFERENCES, headers=shopper.headers)) == changed
 
     # Another customer's preferences are their own.

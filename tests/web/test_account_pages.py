@@ -15,6 +15,7 @@ from emporium.accounts.models import Address, User
 from emporium.app import create_app
 from emporium.catalog.models import Product
 from emporium.core.context import AppContext
+from emporium.web import account_pages
 from tests.conftest import MakeContext, Shopper, sign_up
 from tests.inventory.factory import make_product
 from tests.orders.factory import ADDRESS, make_cart, make_shipping
@@ -379,15 +380,33 @@ async def test_notification_preferences(client: httpx.AsyncClient) -> None:
     shopper, token = await customer(client)
     page = await client.get("/account/notifications")
     assert re.search(r'id="prefs-email" name="email" type="checkbox" checked', page.text)
+    # Only what this shop can send is offered: e-mail (and consent to offers), no SMS, push or WhatsApp.
+    assert not re.search(r'name="(sms|push|whatsapp)"', page.text)
+    assert "Text messages" not in page.text
     response = await client.post(
         "/account/notifications", data={"sms": "on", "promotional": "on", "csrf_token": token}
     )
     assert response.headers["location"] == "/account/notifications?saved=1"
     prefs = data(await client.get("/api/v1/users/preferences/notifications", headers=shopper.headers))
-    assert prefs == {"email": False, "sms": True, "push": False, "whatsapp": False, "promotional": True}
+    # A channel the page did not offer cannot be switched on through it.
+    assert prefs == {"email": False, "sms": False, "push": False, "whatsapp": False, "promotional": True}
     page = await client.get("/account/notifications?saved=1")
     assert re.search(r'id="prefs-promotional" name="promotional" type="checkbox" checked', page.text)
     assert not re.search(r'id="prefs-email" name="email" type="checkbox" checked', page.text)
+
+
+async def test_notification_preferences_follow_the_channels_the_shop_sends(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a shop sends text messages too, the page offers them, off until the customer says so."""
+    monkeypatch.setattr(account_pages, "sendable_channels", lambda settings: ("email", "sms"))
+    shopper, token = await customer(client)
+    page = await client.get("/account/notifications")
+    assert re.search(r'id="prefs-sms" name="sms" type="checkbox"(?! checked)', page.text)
+    assert not re.search(r'name="(push|whatsapp)"', page.text)
+    await client.post("/account/notifications", data={"email": "on", "sms": "on", "csrf_token": token})
+    prefs = data(await client.get("/api/v1/users/preferences/notifications", headers=shopper.headers))
+    assert (prefs["email"], prefs["sms"], prefs["push"]) == (True, True, False)
 
 
 # Addresses ----------------------------------------------------------------------------------------------

@@ -59,8 +59,9 @@ class NotificationPreferences(TimestampMixin, Base):
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     email: Mapped[bool] = mapped_column(Boolean, default=True)
-    sms: Mapped[bool] = mapped_column(Boolean, default=True)
-    push: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Off until chosen: a channel the customer never turned on sends them nothing.
+    sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    push: Mapped[bool] = mapped_column(Boolean, default=False)
     whatsapp: Mapped[bool] = mapped_column(Boolean, default=False)
     promotional: Mapped[bool] = mapped_column(Boolean, default=False)
 

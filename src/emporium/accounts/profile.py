@@ -116,7 +116,7 @@ class ProfileService:
         prefs = await AccountRepository(session).preferences(user.id)
         if prefs is None:
             prefs = NotificationPreferences(
-                user_id=user.id, email=True, sms=True, push=True, whatsapp=False, promotional=False
+                user_id=user.id, email=True, sms=False, push=False, whatsapp=False, promotional=False
             )
         return prefs
 

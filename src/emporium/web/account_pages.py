@@ -26,6 +26,7 @@ from emporium.accounts.privacy import erase_user, export_user
 from emporium.accounts.profile import profiles
 from emporium.accounts.service import auth
 from emporium.core.errors import BadRequest, EmporiumError
+from emporium.notifications.channels import sendable_channels
 from emporium.web.page import NO_STORE, PageContext, ShopPage
 from emporium.web.routing import page_router
 
@@ -42,6 +43,14 @@ PREFERENCE_CHANNELS = (
     ("whatsapp", "WhatsApp", "Order updates through WhatsApp."),
     ("promotional", "Offers and news", "Now and then: new products and sales."),
 )
+# Not a channel: consent to offers, which are sent by e-mail.
+TOPICS = frozenset({"promotional"})
+
+
+def _offered(page: PageContext) -> list[tuple[str, str, str]]:
+    """The choices this shop can honour: the channels it can send by, and the consent to offers."""
+    sendable = set(sendable_channels(page.settings))
+    return [c for c in PREFERENCE_CHANNELS if c[0] in sendable or c[0] in TOPICS]
 
 
 # Shared by the account pages ------------------------------------------------------------------------------
@@ -371,7 +380,7 @@ async def notifications_page(page: ShopPage, saved: Flag = False) -> HTMLRespons
         title="Notifications",
         section="notifications",
         channels=[
-            (name, label, hint, bool(getattr(prefs, name))) for name, label, hint in PREFERENCE_CHANNELS
+            (name, label, hint, bool(getattr(prefs, name))) for name, label, hint in _offered(page)
         ],
         saved=saved,
     )
@@ -384,7 +393,8 @@ async def update_notifications(request: Request, page: ShopPage) -> HTMLResponse
         return sign_in_first(page, "/account/notifications")
     form = await request.form()
     # An unticked box is not sent at all: every channel not in the form is switched off.
-    data = schemas.PreferencesUpdate(**{name: form.get(name) == "on" for name, _, _ in PREFERENCE_CHANNELS})
+    # A channel the page did not offer is left as it was.
+    data = schemas.PreferencesUpdate(**{name: form.get(name) == "on" for name, _, _ in _offered(page)})
     await profiles.update_preferences(page.session, customer, data)
     return page.redirect("/account/notifications?saved=1")
 

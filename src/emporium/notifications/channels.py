@@ -1,0 +1,15 @@
+"""The channels this shop can send a customer's notifications by. E-mail always works: through SMTP, or into
+the development mailbox without it. Another channel is listed only once a sender for it exists, so no page
+offers (or switches on) a channel whose messages would never leave."""
+
+from __future__ import annotations
+
+from emporium.core.config import Settings
+
+EMAIL = "email"
+
+
+def sendable_channels(settings: Settings) -> tuple[str, ...]:
+    """The channels a customer may choose, in the order pages list them. Every shop sends e-mail; a sender
+    of another channel adds it here when ``settings`` configure it."""
+    return (EMAIL,)
