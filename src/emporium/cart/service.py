@@ -21,6 +21,7 @@ from emporium.cart import schemas
 from emporium.cart.models import MAX_LINE_QUANTITY, Cart, CartItem
 from emporium.cart.repository import CartLine, CartRepository
 from emporium.catalog.models import ProductStatus, ProductVariant
+from emporium.catalog.names import line_name
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
@@ -232,6 +233,29 @@ class CartService:
         await CartRepository(session).empty(cart.id)
         cart.coupon_code = None
 
+    async def correct(self, session: AsyncSession, cart: Cart, *, drop_coupon: bool) -> list[str]:
+        """After a refused checkout: make the cart buyable as it stands and say what changed. A line that
+        cannot be sold is removed, a line short of stock is capped to what is left (removed at none), and
+        the coupon is taken off when ``drop_coupon``."""
+        lines = await CartRepository(session).lines(cart.id)
+        told: list[str] = []
+        for problem in line_problems(lines):
+            line = next(x for x in lines if x.item.id == problem.cart_item_id)
+            name = line_name(line.product.name, line.variant.name)
+            room = room_for(lines, line.variant, line.pool) if problem.code == "INSUFFICIENT_STOCK" else 0
+            if room >= 1:
+                told.append(f"{name}: only {room} left, so your cart now holds {room}.")
+                line.item.quantity = room
+            else:
+                told.append(f"{name} is no longer available and was removed from your cart.")
+                await session.delete(line.item)
+                lines.remove(line)
+        if drop_coupon and cart.coupon_code:
+            told.append(f"Coupon {cart.coupon_code} was removed from your cart.")
+            cart.coupon_code = None
+        await session.flush()
+        return told
+
     async def apply_coupon(
         self, session: AsyncSession, settings: Settings, cart: Cart, code: str, *, user_id: int | None
     ) -> None:
@@ -303,6 +327,12 @@ class CartService:
             user_id=user_id,
             email=None,
         )
+        return self._read(settings, cart, lines, quote)
+
+    def read_priced(
+        self, settings: Settings, cart: Cart | None, lines: list[CartLine], quote: Quote
+    ) -> schemas.CartRead:
+        """The cart as ``view`` shows it, from lines and a quote the caller already has."""
         return self._read(settings, cart, lines, quote)
 
     def _read(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated
 
+from babel.numbers import format_currency
 from pydantic import BeforeValidator, PlainSerializer
 
 # ISO 4217 exponents for the currencies the shop may price in, plus the crypto display currencies.
@@ -83,6 +84,12 @@ def decimal_string(amount: Decimal) -> str:
 def from_minor(minor: int, currency: str) -> Decimal:
     places = exponent(currency)
     return Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+
+
+def display_money(amount: Decimal, currency: str, locale: str) -> str:
+    """``Decimal("1234.50"), "USD", "en_US"`` → ``$1,234.50``: Babel writes the currency's symbol and its own
+    number of decimal places, from the exact amount."""
+    return str(format_currency(amount, currency, locale=locale))
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:

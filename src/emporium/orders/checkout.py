@@ -11,28 +11,29 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.models import User
+from emporium.cart.models import Cart
 from emporium.cart.repository import CartLine, CartRepository
 from emporium.cart.service import carts, token_digest
 from emporium.core import idempotency
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import NotFound, ValidationFailed
-from emporium.core.money import from_minor
+from emporium.core.money import display_money, from_minor
 from emporium.inventory.reservations import reservations
 from emporium.notifications.service import notifications
-from emporium.orders import schemas
-from emporium.orders.lifecycle import OFFLINE_METHODS, PLACED_HOOKS, add_event
+from emporium.orders import limits, schemas
+from emporium.orders.lifecycle import PLACED_HOOKS, add_event
 from emporium.orders.models import Order, OrderLine, OrderStatus, PaymentStatus, StockState
 from emporium.orders.repository import OrderRepository
+from emporium.orders.seen_quote import PriceChanged, SeenQuote, changes, expected_total_minor
 from emporium.pricing.calculations import Totals
-from emporium.pricing.service import pricing
+from emporium.pricing.service import Quote, pricing
 
 OPERATION = "orders.create"
 
@@ -72,7 +73,12 @@ class Checkout:
         user: User | None,
         cart_token: str | None,
         idempotency_key: str | None,
+        shown: SeenQuote | None = None,
+        client_address: str | None = None,
     ) -> Placed:
+        """Place the order, or raise. ``shown`` is the quote the shopper's page showed
+        (``data.expected_total`` is the API's equivalent): when the re-priced order differs from it,
+        ``PriceChanged`` is raised before anything is reserved or written."""
         if user is None and cart_token is None:
             raise CartEmpty()
         scope = f"user:{user.id}" if user is not None else f"cart:{token_digest(cart_token or '')}"
@@ -99,6 +105,7 @@ class Checkout:
             )
         repo = OrderRepository(session)
         shipping_address, contact = await self._addresses_and_contact(repo, data, user)
+        await limits.check_open_orders(session, settings, contact, client_address)
 
         cart = await carts.find(session, settings, user_id=user.id if user else None, token=cart_token)
         rows = await CartRepository(session).lines(cart.id) if cart is not None else []
@@ -132,6 +139,7 @@ class Checkout:
                 code="SHIPPING_METHOD_UNAVAILABLE",
                 details=[{"field": "shipping_method_id", "message": "not available for this address"}],
             )
+        self._check_shown(settings, data, cart, rows, quote, shown)
 
         draws: dict[int, int] = defaultdict(int)
         for row in rows:
@@ -164,9 +172,8 @@ class Checkout:
             shipping_address=shipping_address,
             billing_address=_address_dict(data.billing_address) if data.billing_address else shipping_address,
             customer_note=data.note,
-            expires_at=None
-            if data.payment_method in OFFLINE_METHODS
-            else now + timedelta(minutes=settings.order_payment_timeout_minutes),
+            expires_at=limits.deadline(settings, data.payment_method, now),
+            client_address=client_address,
         )
         session.add(order)
         await session.flush()
@@ -192,6 +199,7 @@ class Checkout:
                     "discount_minor": by_variant[row.variant.id].discount_minor,
                     "tax_minor": by_variant[row.variant.id].tax_minor,
                     "total_minor": by_variant[row.variant.id].total_minor,
+                    "tax_rate_ppm": quote.tax_rate_ppm,
                 }
                 for row in rows
             ],
@@ -223,6 +231,29 @@ class Checkout:
             await hook(session, settings, order)
         await session.flush()
         return Placed(order, replayed=False)
+
+    def _check_shown(
+        self,
+        settings: Settings,
+        data: schemas.OrderCreate,
+        cart: Cart,
+        rows: Sequence[CartLine],
+        quote: Quote,
+        shown: SeenQuote | None,
+    ) -> None:
+        if shown is None and data.expected_total is None:
+            return
+        now = SeenQuote.of(carts.read_priced(settings, cart, list(rows), quote), data.shipping_method_id)
+
+        def money(minor: int) -> str:
+            return display_money(from_minor(minor, now.currency), now.currency, settings.locale)
+
+        if shown is not None and shown != now:
+            raise PriceChanged(now, changes(shown, now, money))
+        if data.expected_total is not None:
+            expected = expected_total_minor(data.expected_total, now.currency)
+            if expected != now.total_minor:
+                raise PriceChanged(now, [f"The total is now {money(now.total_minor)}."])
 
     async def _addresses_and_contact(
         self, repo: OrderRepository, data: schemas.OrderCreate, user: User | None

@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_validator
 
-from emporium.accounts.schemas import Country, Line, Phone, PostalCode, ShortLine
+from emporium.accounts.schemas import Country, Line, Phone, PostalCode, RegionField, ShortLine
 from emporium.core.money import DecimalAmount
 from emporium.core.params import MAX_ID
+from emporium.core.phones import to_e164
 from emporium.core.schemas import InputModel
 from emporium.orders.models import OrderStatus, PaymentStatus
 
@@ -21,14 +22,15 @@ FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 
 
 class AddressIn(InputModel):
+    # First, so the phone, region and postal code are read by the country's rules.
+    country: Country
     full_name: FullName
     phone: Phone | None = None
     line1: Line
     line2: Line | None = None
     city: ShortLine
-    region: ShortLine | None = None
+    region: RegionField = None
     postal_code: PostalCode
-    country: Country
 
 
 class GuestContact(InputModel):
@@ -47,6 +49,24 @@ class OrderCreate(InputModel):
     payment_method: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
     guest: GuestContact | None = None
     note: Note | None = None
+    # The total the client showed the shopper; when given and the re-priced total differs, nothing is
+    # placed and the answer is 409 PRICE_CHANGED with the new quote.
+    expected_total: Annotated[DecimalAmount, Field(ge=0, le=10**12)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _guest_phone_in_address_country(cls, data: Any) -> Any:
+        """A guest's number typed without its country code is read in the delivery country."""
+        if not isinstance(data, dict):
+            return data
+        guest, address = data.get("guest"), data.get("shipping_address")
+        if isinstance(guest, dict) and isinstance(address, dict):
+            phone, country = guest.get("phone"), address.get("country")
+            if isinstance(phone, str) and isinstance(country, str) and len(country.strip()) == 2:
+                found = to_e164(phone, country.strip())
+                if found is not None:
+                    data = data | {"guest": guest | {"phone": found}}
+        return data
 
     @model_validator(mode="after")
     def _one_address(self) -> OrderCreate:
@@ -99,6 +119,8 @@ class OrderSummary(BaseModel):
     total: DecimalAmount
     item_count: int
     created_at: datetime
+    # A pending order is cancelled (its stock released) once this passes; None once it has moved on.
+    expires_at: datetime | None = None
 
 
 class OrderRead(BaseModel):
@@ -119,6 +141,8 @@ class OrderRead(BaseModel):
     note: str | None
     carrier: str | None
     tracking_number: str | None
+    # Issued when the order is confirmed or paid; None before (the invoice is then a pro-forma).
+    invoice_number: str | None = None
     expires_at: datetime | None
     created_at: datetime
     updated_at: datetime

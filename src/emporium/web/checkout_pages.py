@@ -1,9 +1,10 @@
 """Checkout, the order confirmation, paying again after a decline, and order tracking.
 
-Checkout has two steps without any script: the contact and address form, then the review (shipping and
-payment method, totals computed by the server). "Place order" calls the orders checkout service with the
-review's one-time key as its Idempotency-Key, so a double click or a resent form replays the first order
-instead of placing a second. A guest's key to their order (the service's order access token) is kept in
+Checkout has two steps that work without any script: the contact and address form here, then the review
+(``checkout_review``: shipping and payment method, the server's totals, "Place order"). What the first step
+was given is kept in the checkout's cookie (``checkout_state``), so coming back to it finds it filled in.
+"Place order" uses the review's one-time key as its Idempotency-Key, so a double click replays the first
+order instead of placing a second. A guest's key to their order (the service's order access token) is kept in
 an HttpOnly cookie; the confirmation is shown only to the signed-in owner or to that cookie's holder.
 """
 
@@ -22,18 +23,19 @@ from emporium.accounts.auth import Principal
 from emporium.accounts.profile import profiles
 from emporium.cart.service import carts
 from emporium.core.errors import NotFound
-from emporium.core.idempotency import IdempotencyKeyReused
 from emporium.core.params import MAX_ID, PLAIN_TEXT_PATTERN, IdPath
 from emporium.orders import schemas
 from emporium.orders.auth import may_reach, order_access_token
-from emporium.orders.checkout import checkout
 from emporium.orders.models import Order, PaymentStatus
+from emporium.orders.names import payment_method_name
 from emporium.orders.repository import OrderRepository
 from emporium.orders.service import order_not_found, orders
+from emporium.orders.tracking import track_limited
 from emporium.payments.gateways.registry import enabled
 from emporium.payments.repository import PaymentRepository
 from emporium.payments.service import payments
-from emporium.web.cart_pages import existing_cart, guest_token
+from emporium.web.cart_pages import existing_cart
+from emporium.web.checkout_state import read_state
 from emporium.web.page import PageContext, ShopPage
 from emporium.web.routing import page_router
 from emporium.web.security import secure_cookies
@@ -168,73 +170,6 @@ def _methods(page: PageContext) -> list[dict[str, Any]]:
     ]
 
 
-async def _country_of(page: PageContext, data: schemas.OrderCreate) -> tuple[str, str | None] | None:
-    if data.shipping_address is not None:
-        return data.shipping_address.country, data.shipping_address.region
-    saved = {a.id: a for a in await _saved_addresses(page)}
-    chosen = saved.get(data.address_id or 0)
-    return (chosen.country, chosen.region) if chosen is not None else None
-
-
-async def _review_page(
-    page: PageContext, form: CheckoutForm, data: schemas.OrderCreate, *, status_code: int = 200
-) -> HTMLResponse:
-    cart = await existing_cart(page)
-    where = await _country_of(page, data)
-    if where is None:
-        form.errors["address_id"] = "Choose one of your addresses or enter a new one."
-        return await _details_page(page, form, status_code=422)
-    country, region = where
-    options = await _shipping_options(page, country)
-    if not options:
-        form.errors["address_country"] = f"We do not deliver to {country} yet."
-        return await _details_page(page, form, status_code=422)
-    chosen = next((o for o in options if str(o.id) == form.shipping_method_id), None) or min(
-        options, key=lambda o: o.price
-    )
-    methods = _methods(page)
-    if form.payment_method not in {m["code"] for m in methods}:
-        form.payment_method = methods[0]["code"] if methods else ""
-    view = await _cart_view(page, cart, country, region, chosen.id)
-    if not form.checkout_key or not _CHECKOUT_KEY.fullmatch(form.checkout_key):
-        form.checkout_key = secrets.token_urlsafe(32)
-    return await page.render(
-        "web/checkout/review.html.j2",
-        status_code=status_code,
-        title="Review your order",
-        form=form,
-        cart=view,
-        shipping_options=options,
-        shipping_method_id=chosen.id,
-        payment_methods=methods,
-        address=data.shipping_address.model_dump() if data.shipping_address else await _saved(page, data),
-    )
-
-
-async def _saved(page: PageContext, data: schemas.OrderCreate) -> dict[str, Any]:
-    saved = {a.id: a for a in await _saved_addresses(page)}
-    chosen = saved[data.address_id or 0]
-    return {name: getattr(chosen, name) for name in ADDRESS_FIELDS}
-
-
-async def _shipping_options(page: PageContext, country: str) -> list[Any]:
-    return await carts.shipping_options(
-        page.session, page.settings, await existing_cart(page), country=country
-    )
-
-
-async def _cart_view(page: PageContext, cart: Any, country: str, region: str | None, method_id: int) -> Any:
-    return await carts.view(
-        page.session,
-        page.settings,
-        cart,
-        user_id=page.customer.id if page.customer else None,
-        country=country,
-        region=region,
-        shipping_method_id=method_id,
-    )
-
-
 # Routes: checkout --------------------------------------------------------------------------------------
 
 
@@ -243,68 +178,17 @@ async def checkout_page(page: ShopPage) -> HTMLResponse | RedirectResponse:
     cart = await existing_cart(page)
     if cart is None or not await _has_lines(page, cart):
         return page.redirect("/cart")
-    blank = CheckoutForm(contact=dict.fromkeys(CONTACT_FIELDS, ""), address=dict.fromkeys(ADDRESS_FIELDS, ""))
-    return await _details_page(page, blank)
+    form = CheckoutForm(contact=dict.fromkeys(CONTACT_FIELDS, ""), address=dict.fromkeys(ADDRESS_FIELDS, ""))
+    kept = read_state(page.settings, page.request)
+    if kept is not None:  # back from the review: what was typed is still there
+        form.contact.update(kept.contact)
+        form.address.update(kept.address)
+        form.address_id = kept.address_id
+    return await _details_page(page, form)
 
 
 async def _has_lines(page: PageContext, cart: Any) -> bool:
     return bool((await carts.check(page.session, cart)).lines)
-
-
-@router.post("/checkout/review", response_class=HTMLResponse, response_model=None)
-async def review(request: Request, page: ShopPage) -> HTMLResponse | RedirectResponse:
-    """The second step: shipping and payment method and the server's totals for this address."""
-    form = await CheckoutForm.read(request)
-    cart = await existing_cart(page)
-    if cart is None or not await _has_lines(page, cart):
-        return page.redirect("/cart")
-    data = _order_input(form, page, for_review=True)
-    if data is None:
-        return await _details_page(page, form, status_code=422)
-    return await _review_page(page, form, data)
-
-
-@router.post("/checkout/review/edit", response_class=HTMLResponse)
-async def edit_details(request: Request, page: ShopPage) -> HTMLResponse:
-    """Back from the review to the first step, with everything typed so far."""
-    return await _details_page(page, await CheckoutForm.read(request))
-
-
-@router.post("/checkout/place", response_class=HTMLResponse, response_model=None)
-async def place(request: Request, page: ShopPage) -> HTMLResponse | RedirectResponse:
-    form = await CheckoutForm.read(request)
-    if not _CHECKOUT_KEY.fullmatch(form.checkout_key):
-        raise NotFound("This checkout form has expired. Start the checkout again.", code="CHECKOUT_EXPIRED")
-    data = _order_input(form, page, for_review=False)
-    if data is None:
-        return await _details_page(page, form, status_code=422)
-    # A resent form replays its order whatever the cart holds now, so the cart is not looked at first.
-    try:
-        placed = await checkout.place(
-            page.session,
-            page.settings,
-            data,
-            user=page.customer,
-            cart_token=guest_token(page),
-            idempotency_key=form.checkout_key,
-        )
-    except IdempotencyKeyReused as exc:
-        raise IdempotencyKeyReused(
-            "This checkout form was already used for another order. Start the checkout again."
-        ) from exc
-    order = placed.order
-    response: RedirectResponse
-    if order.payment_method in {m["code"] for m in _methods(page) if m["online"]} and _payable(order):
-        locked = await payments.lock_order(page.session, order.id)
-        payment = await payments.start(page.session, page.settings, locked, idempotency_key=form.checkout_key)
-        action = (payment.details or {}).get("next_action") or {}
-        target = action.get("url") if isinstance(action, dict) else None
-        response = page.redirect(target if isinstance(target, str) else _thanks(order))
-    else:
-        response = page.redirect(_thanks(order))
-    if order.user_id is None:
-        _keep_order_token(page, response, order)
-    return response
 
 
 def _payable(order: Order) -> bool:
@@ -313,6 +197,15 @@ def _payable(order: Order) -> bool:
 
 def _thanks(order: Order) -> str:
     return f"/orders/{order.number}/thanks"
+
+
+def _failed(order: Order) -> str:
+    return f"/orders/{order.number}/payment-failed"
+
+
+def _after_payment(order: Order) -> str:
+    """The page titled for what became of the payment so far."""
+    return _failed(order) if order.payment_status == PaymentStatus.FAILED else _thanks(order)
 
 
 # A guest's orders: the service's access tokens in one HttpOnly cookie -----------------------------------
@@ -366,41 +259,71 @@ async def _own_order(page: PageContext, number: str) -> Order:
 async def payment_return(order_id: IdPath, page: ShopPage) -> RedirectResponse:
     """Where the payment page sends the shopper back (by order id, as the payments service builds it).
     A GET changes nothing: the gateway's webhook job records the outcome, and the confirmation's status
-    block asks again until it has."""
+    block asks again until it has, then turns into the page for that outcome."""
     order = await OrderRepository(page.session).order(order_id)
     if not _reaches(page, order):
         raise order_not_found()
     assert order is not None
-    return page.redirect(_thanks(order))
+    return page.redirect(_after_payment(order))
 
 
 async def _order_context(page: PageContext, order: Order) -> dict[str, Any]:
     payment = next(iter(reversed(await PaymentRepository(page.session).payments_of(order.id))), None)
     methods = {m["code"]: m for m in _methods(page)}
     method = methods.get(order.payment_method)
+    online = bool(method and method["online"])
     return {
         "order": await orders.read(page.session, order),
         "payment": payment,
-        "method_title": method["title"] if method else order.payment_method,
+        "method_title": method["title"] if method else payment_method_name(order.payment_method),
         "instructions": method["instructions"] if method else None,
-        "online": bool(method and method["online"]),
-        "can_pay": bool(method and method["online"]) and order.status == "pending" and _payable(order),
+        "online": online,
+        "can_pay": online and order.status == "pending" and _payable(order),
+        # An online payment the gateway has not answered yet: the status block asks again by itself.
+        "waiting": online
+        and order.payment_status == PaymentStatus.AWAITING
+        and payment is not None
+        and payment.state in ("requires_action", "processing"),
     }
 
 
-@router.get("/orders/{number}/thanks", response_class=HTMLResponse)
-async def thanks(number: NumberPath, page: ShopPage) -> HTMLResponse:
+@router.get("/orders/{number}/thanks", response_class=HTMLResponse, response_model=None)
+async def thanks(number: NumberPath, page: ShopPage) -> HTMLResponse | RedirectResponse:
     order = await _own_order(page, number)
+    if order.payment_status == PaymentStatus.FAILED:
+        return page.redirect(_failed(order))
     context = await _order_context(page, order)
     return await page.render("web/checkout/thanks.html.j2", title=f"Order {order.number}", **context)
 
 
+@router.get("/orders/{number}/payment-failed", response_class=HTMLResponse, response_model=None)
+async def payment_failed(number: NumberPath, page: ShopPage) -> HTMLResponse | RedirectResponse:
+    """A declined or failed payment: the reason, another try, or another way to pay."""
+    order = await _own_order(page, number)
+    if order.payment_status != PaymentStatus.FAILED:
+        return page.redirect(_thanks(order))
+    context = await _order_context(page, order)
+    payment = context["payment"]
+    others = [m for m in _methods(page) if m["code"] != order.payment_method]
+    return await page.render(
+        "web/checkout/payment_failed.html.j2",
+        title="Your payment didn't go through",
+        reason=payment.error if payment is not None and payment.error else None,
+        other_methods=others if order.status == "pending" else [],
+        **context,
+    )
+
+
 @router.get("/orders/{number}/status", response_class=HTMLResponse)
 async def order_status(number: NumberPath, page: ShopPage) -> HTMLResponse:
-    """The confirmation's status block, which polls itself while a payment is being confirmed."""
+    """The confirmation's status block, which polls itself while a payment is being confirmed. Once the
+    outcome is known, htmx is sent to the page titled for it (a failure is never shown under "Thank you")."""
     order = await _own_order(page, number)
     context = await _order_context(page, order)
-    return await page.fragment("web/checkout/status.html.j2", **context)
+    response = await page.fragment("web/checkout/status.html.j2", **context)
+    if page.request.headers.get("HX-Request") == "true" and not context["waiting"]:
+        response.headers["HX-Redirect"] = _after_payment(order)
+    return response
 
 
 @router.post("/orders/{number}/pay")
@@ -412,6 +335,26 @@ async def pay_again(number: NumberPath, page: ShopPage) -> RedirectResponse:
     action = (payment.details or {}).get("next_action") or {}
     target = action.get("url") if isinstance(action, dict) else None
     return page.redirect(target if isinstance(target, str) else _thanks(order))
+
+
+@router.post("/orders/{number}/payment-method")
+async def pay_another_way(
+    number: NumberPath,
+    page: ShopPage,
+    payment_method: Annotated[str, Form(min_length=1, max_length=32)],
+) -> RedirectResponse:
+    """After a declined card: the same order (and its reserved stock) paid with another enabled method;
+    an online one opens its payment at once."""
+    order = await _own_order(page, number)
+    locked = await payments.lock_order(page.session, order.id)
+    actor = page.customer.id if page.customer is not None else None
+    await payments.change_method(page.session, page.settings, locked, payment_method, actor_user_id=actor)
+    if not any(m["code"] == locked.payment_method and m["online"] for m in _methods(page)):
+        return page.redirect(_thanks(locked))
+    payment = await payments.start(page.session, page.settings, locked, idempotency_key=secrets.token_hex(8))
+    action = (payment.details or {}).get("next_action") or {}
+    target = action.get("url") if isinstance(action, dict) else None
+    return page.redirect(target if isinstance(target, str) else _after_payment(locked))
 
 
 # Routes: tracking --------------------------------------------------------------------------------------
@@ -452,13 +395,14 @@ async def track(
             values=values,
             errors=errors,
         )
-    limit = page.ctx.limiter.parse(page.settings.order_track_rate_limit)
-    await page.ctx.limiter.enforce(
-        limit, "orders.track", request.client.host if request.client else "unknown"
-    )
     try:
-        found = await orders.track(
-            page.session, number, phone=None if is_email else given, email=given if is_email else None
+        found = await track_limited(
+            page.session,
+            page.ctx,
+            request.client.host if request.client else "unknown",
+            number,
+            phone=None if is_email else given,
+            email=given if is_email else None,
         )
     except NotFound:
         return await page.render(

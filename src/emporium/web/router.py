@@ -17,6 +17,7 @@ from emporium.web import (
     cart_pages,
     catalog_pages,
     checkout_pages,
+    checkout_review,
     home,
     seo,
 )
@@ -33,6 +34,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     account_book.router,
     cart_pages.router,
     checkout_pages.router,
+    checkout_review.router,
 )
 
 router = page_router(dependencies=[Depends(require_csrf)])

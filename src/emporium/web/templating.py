@@ -9,10 +9,13 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from babel.numbers import format_currency
+from babel import Locale
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from emporium.catalog.names import variant_label
 from emporium.core.config import get_settings
+from emporium.core.money import display_money
+from emporium.orders.names import order_status_name, payment_method_name, payment_status_name
 from emporium.web.assets import shop_assets
 
 
@@ -25,7 +28,7 @@ def format_money(amount: Decimal | str | int, currency: str, locale: str) -> str
         value = amount if isinstance(amount, Decimal) else Decimal(amount)
     except InvalidOperation as exc:
         raise ValueError(f"not an amount: {amount!r}") from exc
-    return str(format_currency(value, currency, locale=locale))
+    return display_money(value, currency, locale)
 
 
 def _money(amount: Decimal | str | int | None, currency: str) -> str:
@@ -34,6 +37,19 @@ def _money(amount: Decimal | str | int | None, currency: str) -> str:
     if amount is None:
         return ""
     return format_money(amount, currency, get_settings().locale)
+
+
+def _country_name(code: str | None) -> str:
+    """``{{ address.country | country_name }}``: "US" → "United States", in the shop's locale."""
+    if not code:
+        return ""
+    return str(Locale.parse(get_settings().locale).territories.get(code.upper(), code))
+
+
+def _variant_label(line: Any) -> str:
+    """``{{ line | variant_label }}``: what tells a line's variant apart ("1 kg"), never its product's name
+    again; empty for a product's only variant."""
+    return variant_label(str(line.product_name), line.variant_name)
 
 
 def _asset(name: str) -> str:
@@ -67,4 +83,11 @@ def environment() -> Environment:
     )
     env.globals.update(asset=_asset, has_asset=_has_asset, page_url=page_url)
     env.filters["money"] = _money
+    env.filters.update(
+        country_name=_country_name,
+        variant_label=_variant_label,
+        order_status_name=order_status_name,
+        payment_status_name=payment_status_name,
+        payment_method_name=payment_method_name,
+    )
     return env
