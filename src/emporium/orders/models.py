@@ -88,6 +88,10 @@ class Order(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The client address the order was placed from: open unconfirmed orders are capped per address.
     client_address: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Issued when the order is confirmed or paid, from the gap-free invoice counter (orders/invoicing.py);
+    # NULL while an online order waits for its payment, and for orders cancelled before that.
+    invoice_number: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    invoiced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OrderLine(IdMixin, Base):
@@ -119,6 +123,20 @@ class OrderLine(IdMixin, Base):
     discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     total_minor: Mapped[int] = mapped_column(BigInteger)
+    # The tax rate applied to the line (parts per million), so the invoice can state tax per rate; NULL
+    # on lines sold before it was recorded.
+    tax_rate_ppm: Mapped[int | None] = mapped_column(Integer)
+
+
+class InvoiceCounter(Base):
+    """The last invoice number handed out in a series (one series per year). Numbers are taken by
+    updating this row inside the confirming transaction, so a rolled-back confirmation gives its number
+    back and the series has no gaps (a database SEQUENCE would keep the gap)."""
+
+    __tablename__ = "invoice_counters"
+
+    series: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class OrderEvent(IdMixin, Base):
