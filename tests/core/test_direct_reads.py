@@ -179,8 +179,7 @@ async def test_search_reads_the_same_rows_either_way(
         edges = search_service.band_edges("USD")
         return [
             [plain(row) for row in await index.facet_rows(terms, filters, edges, limit=2, nearest=True)],
-            [plain(row) for row in await index.autocomplete_products(terms, 10)],
-            [plain(row) for row in await index.autocomplete_names(query[:2], 10)],
+            [plain(row) for row in await index.autocomplete_rows(terms, query[:2], 10, nearest=True)],
         ]
 
     seen: list[str] = []
@@ -190,7 +189,7 @@ async def test_search_reads_the_same_rows_either_way(
             got = await everything(alone)
     finally:
         direct.observers.remove(seen.append)
-    assert len(seen) == 3
+    assert len(seen) == 2
     async with committed_db.read_session() as session:
         expected = await everything(session)
     assert got == expected

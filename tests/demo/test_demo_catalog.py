@@ -88,7 +88,7 @@ async def test_bulk_products_are_indexed_for_search_once_each(ctx: AppContext) -
     async with ctx.db.session() as session:
         last = (await session.execute(select(Product).order_by(Product.id.desc()).limit(1))).scalar_one()
         hits = await search_service.search(
-            session, last.name, SearchFilters(), PageParams(page=1, limit=5), currency="USD"
+            session, last.name, SearchFilters(), PageParams(page=1, limit=5), settings=ctx.settings
         )
         assert last.id in [hit.id for hit in hits.hits]
         if session.get_bind().dialect.name == "postgresql":

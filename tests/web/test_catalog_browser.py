@@ -52,8 +52,8 @@ async def pick_variants(page: Page) -> None:
 
     await page.get_by_text("1 kg", exact=True).click()
     await expect(offer.locator(".offer__amount")).to_have_text("$16.00", timeout=10_000)
-    await expect(offer).to_contain_text("Out of stock")
-    await expect(offer.get_by_role("button", name="Add to cart")).to_be_disabled()
+    await expect(offer).to_contain_text("Sold out")
+    await expect(offer.get_by_role("button", name="Sold out")).to_be_disabled()
 
     await page.get_by_text("500 g", exact=True).click()
     await expect(offer.locator(".offer__amount")).to_have_text("$9.00", timeout=10_000)

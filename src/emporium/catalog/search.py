@@ -12,6 +12,7 @@ Flow of a search (one statement, two on the typo path; three on SQLite):
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections import Counter
@@ -23,7 +24,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog import search_schemas as schemas
+from emporium.catalog.media import image_urls
+from emporium.catalog.schemas import ImageRead
 from emporium.catalog.search_index import RATING_FLOORS, SearchFilters, SearchIndex, correctable_terms
+from emporium.core.config import Settings
 from emporium.core.money import exponent, from_minor
 from emporium.core.pagination import PageParams
 from emporium.core.responses import Pagination
@@ -78,38 +82,54 @@ def allowed_typos(term: str) -> int:
     return 0 if len(term) <= 3 else 1 if len(term) <= 5 else 2
 
 
-def _closest(term: str, preference: Mapping[str, int]) -> str:
+def prefix_distance(term: str, word: str, limit: int) -> int:
+    """The fewest edits that turn ``term`` into a beginning of ``word`` (what a half-typed word would
+    be); ``limit + 1`` when over."""
+    lengths = range(max(1, len(term) - limit), min(len(word), len(term) + limit) + 1)
+    return min((edit_distance(term, word[:k], limit) for k in lengths), default=limit + 1)
+
+
+def _closest(term: str, preference: Mapping[str, int], *, prefix: bool = False) -> str:
     """The word within the term's allowed edits with the fewest edits, then the lowest ``preference``,
-    then the shortest; the term itself when it is known, a number, or nothing is close enough."""
+    then the shortest; the term itself when it is known, a number, or nothing is close enough.
+    ``prefix``: the term is the beginning of a word still being typed, measured against beginnings."""
     limit = allowed_typos(term)
     # A number is meant as typed: 2025 is not a typo of 2024.
     if term in preference or not limit or term.isdigit():
         return term
+    measure = prefix_distance if prefix else edit_distance
     best: tuple[int, int, int, str] | None = None
     for word, rank in preference.items():
-        distance = edit_distance(term, word, limit)
+        distance = measure(term, word, limit)
         if distance <= limit:
             key = (distance, rank, len(word), word)
             best = key if best is None or key < best else best
     return best[3] if best else term
 
 
-def correct(terms: Sequence[str], candidate_texts: Sequence[str]) -> list[str]:
+def correct(terms: Sequence[str], candidate_texts: Sequence[str], *, prefix_last: bool = False) -> list[str]:
     """Each term replaced by the closest word of the candidate texts (fewest edits, then the most
-    frequent, then the shortest); kept as typed when it is known or nothing is close enough."""
+    frequent, then the shortest); kept as typed when it is known or nothing is close enough.
+    ``prefix_last``: the last term is a beginning still being typed (autocomplete)."""
     counts = Counter(word for words in candidate_texts for word in _WORD.findall(words))
     preference = {word: -count for word, count in counts.items()}
-    return [_closest(term, preference) for term in terms]
+    last = len(terms) - 1
+    return [_closest(term, preference, prefix=prefix_last and i == last) for i, term in enumerate(terms)]
 
 
-def correct_nearest(terms: Sequence[str], nearest: Mapping[str, Sequence[str]]) -> list[str]:
+def correct_nearest(
+    terms: Sequence[str], nearest: Mapping[str, Sequence[str]], *, prefix_last: bool = False
+) -> list[str]:
     """Each term replaced by the closest of its own nearest dictionary words (fewest edits, then the
     nearest by trigrams, then the shortest); kept as typed when it is a dictionary word (or has no
-    candidates, e.g. a number) or nothing is close enough."""
+    candidates, e.g. a number) or nothing is close enough. ``prefix_last`` as for ``correct``."""
     corrected: list[str] = []
-    for term in terms:
+    for i, term in enumerate(terms):
         words = nearest.get(term, ())
-        corrected.append(_closest(term, {w: i for i, w in enumerate(words)}) if words else term)
+        prefix = prefix_last and i == len(terms) - 1
+        corrected.append(
+            _closest(term, {w: r for r, w in enumerate(words)}, prefix=prefix) if words else term
+        )
     return corrected
 
 
@@ -144,7 +164,22 @@ def _price(minor: int | None, currency: str) -> Decimal | None:
     return from_minor(minor, currency) if minor is not None else None
 
 
-def _hit(row: Mapping[str, Any]) -> schemas.SearchHit:
+def _image(row: Mapping[str, Any], settings: Settings) -> ImageRead | None:
+    if row["image_id"] is None:
+        return None
+    files = row["image_files"]
+    return ImageRead(
+        id=row["image_id"],
+        variant_id=row["image_variant_id"],
+        alt_text=row["image_alt_text"],
+        position=row["image_position"],
+        width=row["image_width"],
+        height=row["image_height"],
+        urls=image_urls(settings, json.loads(files) if isinstance(files, str) else files),
+    )
+
+
+def _hit(row: Mapping[str, Any], settings: Settings) -> schemas.SearchHit:
     """A ``hit`` row of ``facet_rows``: the product is ``key``, its position in the page ``n``."""
     return schemas.SearchHit(
         id=row["key"],
@@ -157,6 +192,7 @@ def _hit(row: Mapping[str, Any]) -> schemas.SearchHit:
         rating=schemas.Rating(average=_decimal(row["rating_average"]), count=row["rating_count"]),
         category=_ref(row["category_id"], row["category_name"], row["category_slug"]),
         brand=_ref(row["brand_id"], row["brand_name"], row["brand_slug"]),
+        image=_image(row, settings),
     )
 
 
@@ -164,7 +200,7 @@ class SearchService:
     def band_edges(self, currency: str) -> list[int]:
         return [edge * 10 ** exponent(currency) for edge in PRICE_BAND_EDGES]
 
-    def _read(self, rows: Sequence[Any], currency: str) -> _Pass:
+    def _read(self, rows: Sequence[Any], settings: Settings) -> _Pass:
         """The total, the facets, the page's hits (in rank order) and the nearest words of ``facet_rows``."""
         total = 0
         nearest: dict[int, list[tuple[int, str]]] = {}
@@ -179,7 +215,7 @@ class SearchService:
             if kind == "total":
                 total = int(n)
             elif kind == "hit":
-                page.append((int(n), _hit(row)))
+                page.append((int(n), _hit(row, settings)))
             elif kind == "near":
                 nearest.setdefault(int(key), []).append((int(n), str(name)))
             elif kind == "category":
@@ -193,6 +229,7 @@ class SearchService:
             else:
                 ratings[int(key)] = int(n)
         edges = (0, *PRICE_BAND_EDGES)
+        currency = settings.currency
         price_bands = [
             schemas.PriceBandCount(
                 key=f"{low}-{edges[i + 1]}" if i + 1 < len(edges) else f"{low}+",
@@ -227,18 +264,19 @@ class SearchService:
         filters: SearchFilters,
         page: PageParams,
         *,
-        currency: str,
+        settings: Settings,
     ) -> SearchResult:
+        """In the shop's currency (``settings.currency``); the hits' pictures at the media's URLs."""
         index = SearchIndex(session)
         terms = terms_of(query)
-        edges = self.band_edges(currency)
+        edges = self.band_edges(settings.currency)
         if not terms:
             return SearchResult(
-                [], Pagination.of(page.page, page.limit, 0), self._read([], currency).facets, None
+                [], Pagination.of(page.page, page.limit, 0), self._read([], settings).facets, None
             )
         found = self._read(
             await index.facet_rows(terms, filters, edges, limit=page.limit, offset=page.offset, nearest=True),
-            currency,
+            settings,
         )
         did_you_mean = None
         if found.total == 0:
@@ -252,28 +290,43 @@ class SearchService:
                 did_you_mean = " ".join(corrected)
                 terms = corrected
                 rows = await index.facet_rows(terms, filters, edges, limit=page.limit, offset=page.offset)
-                found = self._read(rows, currency)
+                found = self._read(rows, settings)
         pagination = Pagination.of(page.page, page.limit, found.total)
         return SearchResult(found.hits, pagination, found.facets, did_you_mean)
 
     async def autocomplete(self, session: AsyncSession, query: str) -> list[schemas.Suggestion]:
         """Up to ten suggestions: product names holding the typed words (the last as a prefix), then
-        categories and brands whose name starts with the text."""
+        categories and brands whose name starts with the text; in one statement. When no product name
+        holds the words as typed, their closest known spellings (the last measured as a beginning) are
+        tried instead, as search does: one more statement (two on SQLite, which reads its candidate words
+        on their own)."""
         terms = terms_of(query)
         if not terms:
             return []
         index = SearchIndex(session)
-        suggestions = [
-            schemas.Suggestion(type="product", id=row["id"], text=row["name"], slug=row["slug"])
-            for row in await index.autocomplete_products(terms, AUTOCOMPLETE_LIMIT)
+        rows = await index.autocomplete_rows(terms, normalise(query), AUTOCOMPLETE_LIMIT, nearest=True)
+        products = [row for row in rows if row["kind"] == "product"]
+        if not products:
+            if index.postgres:
+                near: dict[int, list[tuple[int, str]]] = {}
+                for row in rows:
+                    if row["kind"] == "near":
+                        near.setdefault(int(row["id"]), []).append((int(row["n"]), str(row["name"])))
+                usable = correctable_terms(terms)
+                nearest = {term: [w for _, w in sorted(near.get(i, []))] for i, term in enumerate(usable)}
+                corrected = correct_nearest(terms, nearest, prefix_last=True)
+            else:
+                corrected = correct(terms, await index.typo_candidates(terms), prefix_last=True)
+            if corrected != terms:
+                products = list(await index.autocomplete_rows(corrected, None, AUTOCOMPLETE_LIMIT))
+        names = sorted(
+            (row for row in rows if row["kind"] in ("category", "brand")), key=lambda r: int(r["n"])
+        )
+        found = sorted(products, key=lambda row: int(row["n"])) + names
+        return [
+            schemas.Suggestion(type=row["kind"], id=row["id"], text=row["name"], slug=row["slug"])
+            for row in found[:AUTOCOMPLETE_LIMIT]
         ]
-        room = AUTOCOMPLETE_LIMIT - len(suggestions)
-        if room > 0:
-            suggestions += [
-                schemas.Suggestion(type=row["kind"], id=row["id"], text=row["name"], slug=row["slug"])
-                for row in await index.autocomplete_names(normalise(query), room)
-            ]
-        return suggestions
 
 
 search_service = SearchService()

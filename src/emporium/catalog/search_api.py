@@ -78,7 +78,7 @@ async def search_products(
     )
 
     async def produce() -> SearchEnvelope:
-        result = await search_service.search(session, q, filters, page, currency=currency)
+        result = await search_service.search(session, q, filters, page, settings=ctx.settings)
         return SearchEnvelope(
             data=result.hits,
             pagination=result.pagination,

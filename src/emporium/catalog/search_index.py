@@ -69,6 +69,20 @@ HIT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("brand_id", "BIGINT", "b.id"),
     ("brand_name", "VARCHAR(120)", "b.name"),
     ("brand_slug", "VARCHAR(140)", "b.slug"),
+    # The first picture (by position), as on the category pages' cards; its files as JSON text, which
+    # both databases and both read paths hand over alike.
+    ("image_id", "BIGINT", "i.id"),
+    ("image_variant_id", "BIGINT", "i.variant_id"),
+    ("image_alt_text", "VARCHAR(300)", "i.alt_text"),
+    ("image_position", "INTEGER", "i.position"),
+    ("image_width", "INTEGER", "i.width"),
+    ("image_height", "INTEGER", "i.height"),
+    ("image_files", "TEXT", "CAST(i.files AS TEXT)"),
+)
+# The first picture of a hit: probed per hit row (at most a page of them), by ix_product_images_product_id.
+_FIRST_IMAGE = (
+    "LEFT JOIN product_images i ON i.id = (SELECT fi.id FROM product_images fi "
+    "WHERE fi.product_id = p.id ORDER BY fi.position, fi.id LIMIT 1)"
 )
 
 
@@ -299,6 +313,7 @@ class SearchIndex:
             JOIN products p ON p.id = page.id
             LEFT JOIN categories c ON c.id = p.category_id
             LEFT JOIN brands b ON b.id = p.brand_id
+            {_FIRST_IMAGE}
         """
         usable = correctable_terms(terms) if nearest and self.postgres else []
         if usable:
@@ -330,42 +345,63 @@ class SearchIndex:
         )
         return [str(words) for words in (await self.session.execute(text(sql), params)).scalars()]
 
-    async def autocomplete_products(self, terms: Sequence[str], limit: int) -> Sequence[Mapping[Any, Any]]:
-        """Active products whose name holds every term, the last one as a prefix."""
+    async def autocomplete_rows(
+        self, terms: Sequence[str], prefix: str | None, limit: int, *, nearest: bool = False
+    ) -> Sequence[Mapping[Any, Any]]:
+        """What the search box suggests, in one statement. Rows ``(kind, id, name, slug, n)``:
+        ``('product', ...)``, the active products whose name holds every term (the last as a prefix),
+        best first (``n`` their rank); with ``prefix``, ``('category' | 'brand', ...)``, those whose name
+        starts with it (``n`` their order); and with ``nearest`` (PostgreSQL), when no product matched, the
+        dictionary words nearest to each of the ``correctable_terms`` as ``('near', index of the term,
+        word, NULL, rank)``, so that a mistyped prefix finds its corrections without a statement of its
+        own (the walks do not start when a product matched)."""
         params: dict[str, Any] = {"active": ProductStatus.ACTIVE.value, "limit": limit}
+        slug = "CAST(NULL AS VARCHAR(220))"
         if self.postgres:
             params["tsquery"] = pg_tsquery(terms, prefix_last=True, weight="A")
             # Ranked on the search document alone; products is read for the suggestions shown.
             sql = (
-                "SELECT p.id, p.name, p.slug FROM ("
+                "WITH matched AS MATERIALIZED ("
                 "SELECT s.product_id, ts_rank(s.document, q.query) AS score, s.sold_count "
                 f"FROM {_PG_QUERY} "
                 "JOIN product_search s ON s.document @@ q.query WHERE s.status = :active "
-                "ORDER BY score DESC, s.sold_count DESC, s.product_id LIMIT :limit) top "
-                "JOIN products p ON p.id = top.product_id "
-                "ORDER BY top.score DESC, top.sold_count DESC, top.product_id"
+                "ORDER BY score DESC, s.sold_count DESC, s.product_id LIMIT :limit) "
+                "SELECT 'product' AS kind, p.id AS id, CAST(p.name AS TEXT) AS name, "
+                "CAST(p.slug AS VARCHAR(220)) AS slug, "
+                "ROW_NUMBER() OVER (ORDER BY m.score DESC, m.sold_count DESC, m.product_id) AS n "
+                "FROM matched m JOIN products p ON p.id = m.product_id"
             )
         else:
             params["match"] = sqlite_match(terms, prefix_last=True, column="name")
             sql = (
-                "SELECT p.id, p.name, p.slug FROM product_search_fts "
+                "SELECT 'product' AS kind, id, name, slug, "
+                "ROW_NUMBER() OVER (ORDER BY rank, sold_count DESC, id) AS n FROM ("
+                f"SELECT p.id, p.name, p.slug, {_BM25} AS rank, p.sold_count FROM product_search_fts "
                 "JOIN products p ON p.id = product_search_fts.rowid "
                 "WHERE product_search_fts MATCH :match AND p.status = :active "
-                f"ORDER BY {_BM25}, p.sold_count DESC, p.id LIMIT :limit"
+                f"ORDER BY {_BM25}, p.sold_count DESC, p.id LIMIT :limit) matched"
             )
-        return await read_alone(self.session, _statement(sql), params)
-
-    async def autocomplete_names(self, prefix: str, limit: int) -> Sequence[Mapping[Any, Any]]:
-        """Categories, then brands, whose name starts with ``prefix`` (case-insensitive)."""
-        escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        sql = """
-            SELECT kind, id, name, slug FROM (
-                SELECT 'category' AS kind, id, name, slug, 0 AS ord FROM categories
-                    WHERE is_active = :true AND lower(name) LIKE :prefix ESCAPE '\\'
-                UNION ALL
-                SELECT 'brand', id, name, slug, 1 FROM brands
-                    WHERE lower(name) LIKE :prefix ESCAPE '\\'
-            ) found ORDER BY ord, name, id LIMIT :limit
-        """
-        params = {"prefix": f"{escaped}%", "limit": limit, "true": True}
+        if prefix is not None:
+            escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params |= {"prefix": f"{escaped}%", "true": True}
+            sql += """
+            UNION ALL
+            SELECT kind, id, name, slug, ROW_NUMBER() OVER (ORDER BY ord, name, id) FROM (
+                SELECT kind, id, name, slug, ord FROM (
+                    SELECT 'category' AS kind, id, CAST(name AS TEXT) AS name,
+                        CAST(slug AS VARCHAR(220)) AS slug, 0 AS ord FROM categories
+                        WHERE is_active = :true AND lower(name) LIKE :prefix ESCAPE '\\'
+                    UNION ALL
+                    SELECT 'brand', id, CAST(name AS TEXT), CAST(slug AS VARCHAR(220)), 1 FROM brands
+                        WHERE lower(name) LIKE :prefix ESCAPE '\\'
+                ) named ORDER BY ord, name, id LIMIT :limit
+            ) names"""
+        usable = correctable_terms(terms) if nearest and self.postgres else []
+        if usable:
+            words = _nearest_sql(usable, params)
+            sql += f"""
+            UNION ALL
+            SELECT 'near', CAST(near.n AS BIGINT), CAST(near.word AS TEXT), {slug},
+                   ROW_NUMBER() OVER (PARTITION BY near.n ORDER BY near.d, near.word)
+            FROM ({words}) near"""
         return await read_alone(self.session, _statement(sql), params)

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from emporium.catalog.schemas import ImageRead
 from emporium.core.money import DecimalAmount
 from emporium.core.responses import Pagination
 
@@ -32,6 +33,8 @@ class SearchHit(BaseModel):
     rating: Rating
     category: NamedRef | None
     brand: NamedRef | None
+    # The first picture, as a category page's card shows it.
+    image: ImageRead | None = None
 
 
 class FacetCount(BaseModel):

@@ -298,7 +298,7 @@ async def search_page(
         min_rating=min_rating,
     )
     listing = PageParams(page=number, limit=PER_PAGE)
-    result = await search_service.search(page.session, query, filters, listing, currency=currency)
+    result = await search_service.search(page.session, query, filters, listing, settings=page.settings)
     if number > 1 and not result.hits:
         raise NotFound("That page of the results is empty.", code="PAGE_NOT_FOUND")
     facet_names = {f.slug: f.name for f in (*result.facets.categories, *result.facets.brands)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -38,21 +38,55 @@ OUT_OF_STOCK = "https://schema.org/OutOfStock"
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
+# How a value of a picker is marked before it is picked (no mark: some variant with it can be bought).
+SOLD_OUT = "sold-out"  # sold with the other chosen options, but none left
+UNAVAILABLE = "unavailable"  # not sold with the other chosen options at all
+
+
 @dataclass(frozen=True)
 class OptionGroup:
     name: str
     values: list[str]
+    # value -> SOLD_OUT or UNAVAILABLE, given what is chosen in the other groups.
+    marks: dict[str, str] = field(default_factory=dict)
 
 
-def option_groups(variants: list[VariantRead]) -> list[OptionGroup]:
-    """Option names and their values, in the order the variants (sorted by position) first use them."""
+def option_marks(variants: list[VariantRead], name: str, value: str, chosen: Mapping[str, str]) -> str | None:
+    """The mark of ``value`` in the group ``name``: what picking it would give, the other groups' choices
+    kept (the variants that have it and every other chosen value)."""
+    matching = [
+        variant
+        for variant in variants
+        if str(variant.options.get(name)) == value
+        and all(str(variant.options.get(other)) == v for other, v in chosen.items() if other != name)
+    ]
+    if not matching:
+        return UNAVAILABLE
+    return None if any(variant.in_stock for variant in matching) else SOLD_OUT
+
+
+def option_groups(variants: list[VariantRead], chosen: Mapping[str, str] | None = None) -> list[OptionGroup]:
+    """Option names and their values, in the order the variants (sorted by position) first use them, each
+    value marked when picking it (with ``chosen`` for the other groups) gives nothing to buy."""
     groups: dict[str, list[str]] = {}
     for variant in variants:
         for name, value in variant.options.items():
             values = groups.setdefault(str(name), [])
             if str(value) not in values:
                 values.append(str(value))
-    return [OptionGroup(name, values) for name, values in groups.items()]
+    picked = chosen or {}
+    return [
+        OptionGroup(
+            name,
+            values,
+            {
+                value: mark
+                for value in values
+                if (mark := option_marks(variants, name, value, picked)) is not None
+            },
+        )
+        for name, values in groups.items()
+    ]
 
 
 def chosen_variant(product: ProductRead, chosen: Mapping[str, str]) -> VariantRead | None:
@@ -148,14 +182,23 @@ def _quantity(raw: str | None, variant: VariantRead | None) -> int:
 
 
 def _offer_context(
-    product: ProductRead, variant: VariantRead | None, btc: str | None, quantity: int
+    product: ProductRead,
+    variant: VariantRead | None,
+    btc: str | None,
+    quantity: int,
+    chosen: Mapping[str, str],
 ) -> dict[str, Any]:
+    """What the pickers and the offer show: both are drawn again when a choice changes, since the marks
+    of one group's values depend on what the others have chosen."""
     return {
         "product": product,
         "variant": variant,
         "btc": btc,
         "quantity": quantity,
         "low_stock": LOW_STOCK,
+        "groups": option_groups(product.variants, chosen),
+        "chosen": dict(chosen),
+        "option_prefix": OPTION_PREFIX,
     }
 
 
@@ -179,19 +222,22 @@ async def product_detail(page: ShopPage, slug: str) -> HTMLResponse:
         canonical_url=f"{base_url.rstrip('/')}/p/{product.slug}",
         breadcrumbs=breadcrumbs,
         images=_gallery(product),
-        groups=option_groups(product.variants),
-        chosen=dict(variant.options) if variant else {},
-        option_prefix=OPTION_PREFIX,
         # Sanitised by the catalog when it was written (nh3: no script, style or event handler survives).
         description_html=Markup(product.description_html),  # noqa: S704
         json_ld=json_ld(product, base_url),
-        **_offer_context(product, variant, product.price_in_crypto.get("BTC"), 1),
+        **_offer_context(
+            product,
+            variant,
+            product.price_in_crypto.get("BTC"),
+            1,
+            {str(k): str(v) for k, v in variant.options.items()} if variant else {},
+        ),
     )
 
 
 @router.get("/p/{slug}/offer", response_class=HTMLResponse)
 async def offer(page: ShopPage, slug: str) -> HTMLResponse:
-    """The offer block for the chosen options (``o.size=M&o.colour=Red``): an htmx fragment."""
+    """The pickers and the offer for the chosen options (``o.size=M&o.colour=Red``): an htmx fragment."""
     product = await _product(page, slug)
     names = {group.name for group in option_groups(product.variants)}
     chosen = {
@@ -200,6 +246,8 @@ async def offer(page: ShopPage, slug: str) -> HTMLResponse:
         if key.startswith(OPTION_PREFIX) and key[len(OPTION_PREFIX) :] in names
     }
     variant = chosen_variant(product, chosen) if chosen else default_variant(product)
+    if not chosen and variant is not None:
+        chosen = {str(name): str(value) for name, value in variant.options.items()}
     quantity = _quantity(page.request.query_params.get("quantity"), variant)
-    context = _offer_context(product, variant, await _btc(page, variant), quantity)
-    return await page.fragment("web/catalog/_offer.html.j2", **context)
+    context = _offer_context(product, variant, await _btc(page, variant), quantity, chosen)
+    return await page.fragment("web/catalog/_choice.html.j2", **context)
