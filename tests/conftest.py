@@ -58,6 +58,11 @@ def make_settings(database_url: str, smtp_port: int | None, **overrides: object)
         "argon2_time_cost": 1,
         "argon2_parallelism": 1,
         "auth_rate_limit": "10000/minute",
+        # Tests place many orders from one client; tests/orders/test_limits.py proves the caps and limits.
+        "guest_checkout_rate_limit": "10000/minute",
+        "open_orders_per_email": 1000,
+        "open_orders_per_phone": 1000,
+        "open_orders_per_client_address": 1000,
         "jobs_run_in_process": False,
         "jobs_backoff_base_seconds": 0,
         "smtp_host": "127.0.0.1" if smtp_port else None,

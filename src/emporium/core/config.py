@@ -124,6 +124,16 @@ class Settings(BaseSettings):
     )
     # Guest order tracking by number + phone or e-mail, per client address.
     order_track_rate_limit: str = "5/minute"
+    # Cash-on-delivery and bank-transfer orders staff have not confirmed are cancelled, and their stock
+    # released, after this many hours (orders/limits.py).
+    offline_order_timeout_hours: int = Field(default=48, ge=1, le=90 * 24)
+    # Pending orders one e-mail, one phone or one client address may hold at once (0: no cap); past it,
+    # checkout answers 409 TOO_MANY_OPEN_ORDERS. An address is shared by everyone behind one NAT: keep it higher.
+    open_orders_per_email: int = Field(default=3, ge=0)
+    open_orders_per_phone: int = Field(default=3, ge=0)
+    open_orders_per_client_address: int = Field(default=10, ge=0)
+    # Guest checkouts per client address and per phone.
+    guest_checkout_rate_limit: str = "10/hour"
 
     # Payment gateways. Each is offered only when named in payment_methods; its credentials come from here.
     # The *_api_base settings point a gateway at another endpoint (a sandbox, or a local fake in tests).

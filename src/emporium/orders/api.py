@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Cookie, Header, Query, Request, Response, status
 
@@ -16,7 +16,7 @@ from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, MAX_ID, PLAIN_TEXT_PATTERN
 from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
 from emporium.core.session import DbSession
-from emporium.orders import schemas
+from emporium.orders import limits, schemas
 from emporium.orders.auth import (
     OrdersReader,
     OrdersUpdater,
@@ -29,6 +29,7 @@ from emporium.orders.auth import (
 )
 from emporium.orders.checkout import checkout
 from emporium.orders.invoice import invoice_pdf
+from emporium.orders.lifecycle import OFFLINE_METHODS
 from emporium.orders.models import OrderStatus, PaymentStatus
 from emporium.orders.repository import OrderFilters, OrderRepository
 from emporium.orders.service import orders
@@ -41,6 +42,7 @@ OrderNumber = Annotated[str, Query(min_length=5, max_length=32, pattern=r"^[A-Za
 @router.post("/orders", status_code=status.HTTP_201_CREATED)
 async def place_order(
     data: schemas.OrderCreate,
+    request: Request,
     response: Response,
     ctx: Ctx,
     session: DbSession,
@@ -50,7 +52,11 @@ async def place_order(
     cart_token: Annotated[str | None, Cookie(alias=CART_TOKEN_COOKIE, max_length=200)] = None,
 ) -> Envelope[schemas.OrderRead]:
     """Check out the caller's cart (a signed-in customer's, or the guest cart of X-Cart-Token). Every amount
-    is computed here from the catalog; send an Idempotency-Key so a retry cannot place a second order."""
+    is computed here from the catalog; send an Idempotency-Key so a retry cannot place a second order.
+    Guest checkouts are rate limited per client address and phone; open orders are capped (409)."""
+    client = limits.client_address(request)
+    if principal is None:
+        await limits.limit_guest_checkout(ctx, client, data.guest.phone if data.guest else None)
     placed = await checkout.place(
         session,
         ctx.settings,
@@ -58,6 +64,7 @@ async def place_order(
         user=principal.user if principal else None,
         cart_token=None if principal else (x_cart_token or cart_token),
         idempotency_key=idempotency_key,
+        client_address=client,
     )
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -147,7 +154,13 @@ async def admin_orders(
     customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     email: Annotated[str | None, Query(min_length=3, max_length=320, pattern=PLAIN_TEXT_PATTERN)] = None,
     number: Annotated[str | None, Query(min_length=5, max_length=32, pattern=r"^[A-Za-z0-9-]+$")] = None,
+    unconfirmed: Annotated[
+        bool, Query(description="Only cash-on-delivery and bank-transfer orders still pending")
+    ] = False,
+    sort: Annotated[Literal["newest", "oldest"], Query(description="By age of the order")] = "newest",
 ) -> ListEnvelope[schemas.OrderSummary]:
+    """Orders newest first; ``unconfirmed=true&sort=oldest`` lists the offline orders waiting longest for
+    staff (each with the ``expires_at`` after which it is cancelled)."""
     for field, value in (("created_from", created_from), ("created_until", created_until)):
         if value is not None and value.tzinfo is None:
             raise ValidationFailed(
@@ -161,6 +174,8 @@ async def admin_orders(
         customer_id=customer_id,
         email=email,
         number=number,
+        awaiting_staff=OFFLINE_METHODS if unconfirmed else None,
+        oldest_first=sort == "oldest",
     )
     items, total = await orders.page(session, filters, page)
     return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, select, text, update
+from sqlalchemy import ColumnElement, case, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.models import Address
@@ -23,6 +23,9 @@ class OrderFilters:
     customer_id: int | None = None
     email: str | None = None
     number: str | None = None
+    # Pending orders of these payment methods: cash-on-delivery and bank-transfer orders awaiting staff.
+    awaiting_staff: frozenset[str] | None = None
+    oldest_first: bool = False
 
 
 class OrderRepository:
@@ -87,12 +90,15 @@ class OrderRepository:
             conditions.append(Order.contact_email == filters.email.lower())
         if filters.number:
             conditions.append(Order.number == filters.number.upper())
+        if filters.awaiting_staff:
+            conditions.append(Order.status == OrderStatus.PENDING)
+            conditions.append(Order.payment_method.in_(sorted(filters.awaiting_staff)))
         return conditions
 
     async def page(
         self, filters: OrderFilters, *, limit: int, offset: int
     ) -> tuple[list[tuple[Order, int]], int]:
-        """Orders newest first with their item counts, and the total matching (two statements)."""
+        """Orders newest (or oldest) first with their item counts, and the total matching (two statements)."""
         conditions = self._filtered(filters)
         items = (
             select(func.coalesce(func.sum(OrderLine.quantity), 0))
@@ -102,20 +108,52 @@ class OrderRepository:
         rows = await self.session.execute(
             select(Order, items)
             .where(*conditions)
-            .order_by(Order.created_at.desc(), Order.id.desc())
+            .order_by(
+                *(
+                    (Order.created_at, Order.id)
+                    if filters.oldest_first
+                    else (Order.created_at.desc(), Order.id.desc())
+                )
+            )
             .limit(limit)
             .offset(offset)
         )
         total = await self.session.execute(select(func.count()).select_from(Order).where(*conditions))
         return [(order, int(count)) for order, count in rows.all()], int(total.scalar_one())
 
+    async def open_orders(
+        self, *, email: str | None, phone: str | None, client_address: str | None
+    ) -> dict[str, int]:
+        """Pending orders placed with this e-mail, this phone and from this client address, in one statement:
+        ``{"email": n, "phone": n, "client_address": n}`` (a key given as None is not counted)."""
+        keys = {
+            "email": (Order.contact_email, email),
+            "phone": (Order.contact_phone, phone),
+            "client_address": (Order.client_address, client_address),
+        }
+        given = {name: column == value for name, (column, value) in keys.items() if value}
+        if not given:
+            return {}
+        row = (
+            await self.session.execute(
+                select(*(func.count().filter(match) for match in given.values())).where(
+                    Order.status == OrderStatus.PENDING, or_(*given.values())
+                )
+            )
+        ).one()
+        return {name: int(count) for name, count in zip(given, row, strict=True)}
+
     async def due_for_expiry(self, now: datetime, limit: int) -> list[int]:
-        """Unpaid online orders past their payment deadline, skipping rows another runner holds."""
+        """Pending orders past their deadline (unpaid online orders, offline orders staff have not confirmed),
+        skipping rows another runner holds."""
         result = await self.session.execute(
             select(Order.id)
             .where(
                 Order.status == OrderStatus.PENDING,
-                Order.payment_status.in_((PaymentStatus.AWAITING, PaymentStatus.FAILED)),
+                # A bank transfer waits for staff to record it in pending_verification.
+                Order.payment_status.in_(
+                    (PaymentStatus.AWAITING, PaymentStatus.FAILED, PaymentStatus.PENDING_VERIFICATION)
+                ),
                 Order.expires_at.is_not(None),
                 Order.expires_at <= now,
             )

@@ -1,4 +1,5 @@
-"""Background work of the orders domain: unpaid orders expire, old idempotency keys are forgotten."""
+"""Background work of the orders domain: pending orders past their deadline expire, old idempotency keys are
+forgotten."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.jobs import job
 from emporium.core.jobs.schedule import periodic
-from emporium.orders.lifecycle import lifecycle
+from emporium.orders.lifecycle import OFFLINE_METHODS, lifecycle
 from emporium.orders.models import OrderStatus
 from emporium.orders.repository import OrderRepository
 
@@ -25,7 +26,8 @@ IDEMPOTENCY_KEY_DAYS = 7
 
 
 async def expire_unpaid(ctx: AppContext, *, limit: int = EXPIRY_BATCH) -> int:
-    """Cancel unpaid online orders past their payment deadline and release their stock; how many."""
+    """Cancel pending orders past their deadline (unpaid online orders; cash-on-delivery and bank-transfer
+    orders staff have not confirmed) and release their stock; how many."""
     async with ctx.db.session() as session:
         repo = OrderRepository(session)
         expired = 0
@@ -39,7 +41,9 @@ async def expire_unpaid(ctx: AppContext, *, limit: int = EXPIRY_BATCH) -> int:
                 order,
                 OrderStatus.CANCELLED,
                 actor_user_id=None,
-                note="Payment not received in time.",
+                note="Not confirmed in time."
+                if order.payment_method in OFFLINE_METHODS
+                else "Payment not received in time.",
                 kind="expired",
             )
             expired += 1

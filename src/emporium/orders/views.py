@@ -92,6 +92,7 @@ def order_summary(order: Order, item_count: int) -> schemas.OrderSummary:
         total=_money(order.total_minor, order.currency),
         item_count=item_count,
         created_at=order.created_at,
+        expires_at=order.expires_at,
     )
 
 

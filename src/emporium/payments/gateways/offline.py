@@ -1,7 +1,8 @@
 """Gateways that take no money online: cash on delivery and bank transfer.
 
-Their orders never expire unpaid. Cash on delivery: staff confirm the order (the reservation becomes a
-deduction) and the money is recorded when the parcel is delivered. Bank transfer: the order waits in
+Their orders wait for staff, for ``offline_order_timeout_hours`` at most (then they expire and release their
+stock, orders/limits.py). Cash on delivery: staff confirm the order (the reservation becomes a deduction) and
+the money is recorded when the parcel is delivered. Bank transfer: the order waits in
 ``pending_verification`` with the shop's payment instructions until staff record the transfer.
 """
 
