@@ -20,6 +20,7 @@ from emporium.accounts.models import User
 from emporium.cart.models import Cart
 from emporium.cart.repository import CartLine, CartRepository
 from emporium.cart.service import carts, token_digest
+from emporium.catalog.names import line_name
 from emporium.core import idempotency
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
@@ -30,6 +31,7 @@ from emporium.notifications.service import notifications
 from emporium.orders import limits, schemas
 from emporium.orders.lifecycle import PLACED_HOOKS, add_event
 from emporium.orders.models import Order, OrderLine, OrderStatus, PaymentStatus, StockState
+from emporium.orders.names import payment_method_name
 from emporium.orders.repository import OrderRepository
 from emporium.orders.seen_quote import PriceChanged, SeenQuote, changes, expected_total_minor
 from emporium.pricing.calculations import Totals
@@ -297,7 +299,7 @@ class Checkout:
             "number": order.number,
             "lines": [
                 {
-                    "name": f"{row.product.name} ({row.variant.name})",
+                    "name": line_name(row.product.name, row.variant.name),
                     "quantity": row.item.quantity,
                     "total": money(row.item.quantity * row.variant.price_minor),
                 }
@@ -308,7 +310,7 @@ class Checkout:
             "shipping": money(totals.shipping_minor),
             "tax": money(totals.tax_minor),
             "total": money(totals.total_minor),
-            "payment_method": order.payment_method,
+            "payment_method": payment_method_name(order.payment_method),
             "order_url": f"{settings.public_url}/account/orders/{order.id}",
             "track_url": f"{settings.public_url}/track?order_number={order.number}",
         }

@@ -24,6 +24,7 @@ from emporium.core.errors import Conflict
 from emporium.inventory.reservations import reservations
 from emporium.notifications.service import notifications
 from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, StockState
+from emporium.orders.names import order_status_name
 from emporium.orders.repository import OrderRepository
 from emporium.pricing.service import pricing
 
@@ -128,7 +129,7 @@ def queue_status_mail(session: AsyncSession, settings: Settings, order: Order, *
             "shop_name": settings.shop_name,
             "name": order.contact_name,
             "number": order.number,
-            "status": order.status,
+            "status": order_status_name(order.status).lower(),
             "carrier": order.carrier,
             "tracking_number": order.tracking_number,
             "order_url": f"{settings.public_url}/account/orders/{order.id}",
