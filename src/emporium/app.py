@@ -26,6 +26,9 @@ from emporium.core.context import AppContext, build_context
 from emporium.core.errors import install_error_handlers
 from emporium.core.logging import configure_logging
 from emporium.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from emporium.core.outage import install_outage_handlers
+from emporium.core.proxies import TrustedProxyMiddleware
+from emporium.core.request_limits import RouteLimitMiddleware
 from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
 from emporium.orders.api import router as orders_router
@@ -34,6 +37,7 @@ from emporium.payments.crypto_api import router as crypto_payments_router
 from emporium.payments.pages import router as payment_pages_router
 from emporium.payments.razorpay_api import router as razorpay_router
 from emporium.pricing.api import router as pricing_router
+from emporium.route_limits import ROUTE_CLASSES, classifier, identifier, webhook_body_limit
 from emporium.web.errors import error_pages
 from emporium.web.router import router as web_router
 
@@ -103,6 +107,7 @@ def create_app(
     app.state.ctx = context
     app.state.settings = settings
     install_error_handlers(app, pages=error_pages)
+    install_outage_handlers(app, pages=error_pages)
     app.include_router(health.router)
     app.include_router(metrics.router)
     for router in DOMAIN_ROUTERS:
@@ -114,8 +119,19 @@ def create_app(
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,
-        overrides=[upload_body_limit(settings), import_body_limit(settings)],
+        overrides=[upload_body_limit(settings), import_body_limit(settings), webhook_body_limit(settings)],
     )
+    # Counted before the body is read; keyed by the client address the proxy check below settled.
+    app.add_middleware(
+        RouteLimitMiddleware,
+        limiter=context.limiter,
+        limits={name: getattr(settings, f"rate_limit_{name}") for name in ROUTE_CLASSES},
+        classify=classifier(settings),
+        identify=identifier(settings, context.tokens),
+        pages=error_pages,
+    )
+    if settings.trusted_proxies:
+        app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -255,6 +255,15 @@ def serve(
     os.environ["EMPORIUM_PORT"] = str(port)
     get_settings.cache_clear()
     settings = get_settings()
+    if workers > 1 and not reload and not settings.redis_url and settings.rate_limit_storage == "memory":
+        # Each process would count on its own: N workers would allow N times every limit and lockout.
+        typer.echo(
+            f"Error: --workers {workers} needs rate limits and sign-in lockouts that every worker shares, "
+            "and EMPORIUM_RATE_LIMIT_STORAGE=memory counts them in each process. Set EMPORIUM_REDIS_URL, or "
+            "EMPORIUM_RATE_LIMIT_STORAGE=file (the default), or serve with --workers 1.",
+            err=True,
+        )
+        raise typer.Exit(2)
     typer.echo(
         f"{settings.shop_name} is starting on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)"
     )
@@ -265,7 +274,9 @@ def serve(
         port=port,
         workers=None if reload else workers,
         reload=reload,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, and only from EMPORIUM_TRUSTED_PROXIES (core/proxies.py);
+        # uvicorn's own reading would believe any local connection.
+        proxy_headers=False,
         log_config=None,
         access_log=False,
     )

@@ -15,7 +15,12 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 async def test_ready_when_database_and_memory_cache_answer(make_context: MakeContext) -> None:
     async with asgi_client(create_app(ctx=make_context())) as http:
         assert data(await http.get("/health")) == {"status": "ok"}
-        assert data(await http.get("/health/ready")) == {"status": "ready", "database": "ok", "cache": "ok"}
+        assert data(await http.get("/health/ready")) == {
+            "status": "ready",
+            "database": "ok",
+            "cache": "ok",
+            "rate_limits": "ok",
+        }
 
 
 async def test_ready_with_a_reachable_redis_cache(make_context: MakeContext) -> None:
@@ -30,8 +35,10 @@ async def test_not_ready_when_the_cache_is_unreachable(make_context: MakeContext
         assert data(await http.get("/health")) == {"status": "ok"}
         err = error(await http.get("/health/ready"), 503)
     assert err["code"] == "NOT_READY"
-    assert [d["field"] for d in err["details"]] == ["cache"]
+    # The same Redis holds the rate limits: they go on in memory, and say so.
+    assert [d["field"] for d in err["details"]] == ["cache", "rate_limits"]
     assert "cache" in err["details"][0]["message"]
+    assert err["details"][1]["message"].startswith("degraded")
 
 
 async def test_not_ready_when_the_database_is_unreachable(settings: Settings) -> None:

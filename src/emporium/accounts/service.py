@@ -145,7 +145,7 @@ class AuthService:
     ) -> schemas.TokenPair:
         key = _email_key(data.email)
         lock_key = f"login-lock:{key}"
-        remaining = await ctx.cache.ttl(lock_key)
+        remaining = await ctx.limiter.locked_for(lock_key)
         if remaining:
             raise RateLimited(
                 remaining, "Too many failed sign-ins; try again later.", code="TOO_MANY_ATTEMPTS"
@@ -177,7 +177,7 @@ class AuthService:
         limit = self._failure_limit(ctx)
         await ctx.limiter.hit(limit, "login-fail", key)
         if not await ctx.limiter.allows(limit, "login-fail", key):
-            await ctx.cache.set(lock_key, "1", ctx.settings.login_lockout_seconds)
+            await ctx.limiter.lock(lock_key, ctx.settings.login_lockout_seconds)
             await ctx.limiter.clear(limit, "login-fail", key)
             log.warning("login_locked", email_key=key)
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from babel import Locale, UnknownLocaleError
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from limits import parse as parse_limit
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Published in the source, so it must never protect a real shop: production refuses it.
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105
@@ -62,6 +65,25 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=15 * 60, ge=1)
     auth_rate_limit: str = "30/minute"
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Requests per client by route class (README "Rate limits"): a signed-in user is counted as one client
+    # wherever they connect from, anyone else by client address. Webhooks, health probes, /metrics and static
+    # files are not counted; /auth and tracking have their own limits.
+    rate_limit_reads: str = "600/minute"
+    rate_limit_cart: str = "120/minute"
+    rate_limit_checkout: str = "30/minute"
+    rate_limit_account: str = "60/minute"
+    rate_limit_staff: str = "1200/minute"
+    # Without Redis, limits and lockouts are counted in a SQLite file every web process on the host shares;
+    # "memory" counts in each process (one process only: `emporium serve --workers N` refuses it).
+    rate_limit_storage: Literal["file", "memory"] = "file"
+    rate_limit_file: str = "./var/emporium-limits.db"
+    # While Redis (or the file) fails, limits are counted in memory; the store is tried again this often.
+    rate_limit_retry_seconds: float = Field(default=5.0, gt=0, le=300)
+    # Proxies (addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto are believed; empty: none,
+    # the client address is the connection's.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Payment webhooks are not rate limited (the provider retries), but their bodies are bounded.
+    webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
     # E-mail. Without an SMTP host, mail goes to the development mailbox the admin can read.
     smtp_host: str | None = None
@@ -124,6 +146,9 @@ class Settings(BaseSettings):
     )
     # Guest order tracking by number + phone or e-mail, per client address.
     order_track_rate_limit: str = "5/minute"
+    # Wrong guesses per order number, from any address; past it the order cannot be tracked until the
+    # window has passed, even with the right phone or e-mail.
+    order_track_order_limit: str = "5/hour"
     # Cash-on-delivery and bank-transfer orders staff have not confirmed are cancelled, and their stock
     # released, after this many hours (orders/limits.py).
     offline_order_timeout_hours: int = Field(default=48, ge=1, le=90 * 24)
@@ -187,6 +212,47 @@ class Settings(BaseSettings):
         if not self.is_sqlite or ":memory:" in self.database_url:
             return None
         return Path(self.database_url.split(":///", 1)[1])
+
+    @field_validator(
+        "auth_rate_limit",
+        "rate_limit_reads",
+        "rate_limit_cart",
+        "rate_limit_checkout",
+        "rate_limit_account",
+        "rate_limit_staff",
+        "order_track_rate_limit",
+        "order_track_order_limit",
+    )
+    @classmethod
+    def _a_limit(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            parse_limit(value)
+        except ValueError as exc:
+            name = f"EMPORIUM_{(info.field_name or '').upper()}"
+            example = "600/minute or 5 per 900 seconds"
+            raise ValueError(f"{name}: {value!r} is not a limit like {example}") from exc
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> object:
+        # A comma-separated list (10.0.0.1, 10.1.0.0/16) or a JSON list.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _known_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"EMPORIUM_TRUSTED_PROXIES: {entry!r} is not an address or network") from exc
+        return value
 
     @field_validator("locale")
     @classmethod

@@ -11,7 +11,7 @@ from emporium.core.cache import Cache, create_cache
 from emporium.core.changes import announce_to
 from emporium.core.config import Settings
 from emporium.core.db import Database
-from emporium.core.ratelimit import RateLimiter
+from emporium.core.ratelimit import RateLimiter, create_limiter
 from emporium.core.security import Passwords, Tokens
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class AppContext:
     async def close(self) -> None:
         await self.jobs.stop()
         await self.cache.close()
+        await self.limiter.close()
         await self.db.dispose()
 
 
@@ -46,7 +47,12 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
             session_info={"jobs_max_attempts": settings.jobs_max_attempts},
         ),
         cache=create_cache(settings.redis_url),
-        limiter=RateLimiter(settings.redis_url),
+        limiter=create_limiter(
+            settings.redis_url,
+            settings.rate_limit_storage,
+            settings.rate_limit_file,
+            settings.rate_limit_retry_seconds,
+        ),
         passwords=Passwords(settings),
         tokens=Tokens(settings),
     )

@@ -33,6 +33,7 @@ from emporium.orders.lifecycle import OFFLINE_METHODS
 from emporium.orders.models import OrderStatus, PaymentStatus
 from emporium.orders.repository import OrderFilters, OrderRepository
 from emporium.orders.service import orders
+from emporium.orders.tracking import track_limited
 
 router = APIRouter(prefix=API_PREFIX, tags=["orders"])
 
@@ -91,14 +92,14 @@ async def track_order(
     email: Annotated[str | None, Query(min_length=3, max_length=320, pattern=PLAIN_TEXT_PATTERN)] = None,
 ) -> Envelope[schemas.TrackedOrder]:
     """Guests follow an order by its number plus the phone or e-mail given at checkout. Rate limited per
-    client address; a wrong number and a wrong phone answer the same 404."""
+    client address and, for wrong guesses, per order number; a wrong number and a wrong phone answer the
+    same 404."""
     if (phone is None) == (email is None):
         raise ValidationFailed(
             details=[{"field": "phone", "message": "Give the phone or the e-mail, not both."}]
         )
-    limit = ctx.limiter.parse(ctx.settings.order_track_rate_limit)
-    await ctx.limiter.enforce(limit, "orders.track", request.client.host if request.client else "unknown")
-    return ok(await orders.track(session, order_number, phone=phone, email=email))
+    client = request.client.host if request.client else "unknown"
+    return ok(await track_limited(session, ctx, client, order_number, phone=phone, email=email))
 
 
 @router.get("/orders/{order_id}")

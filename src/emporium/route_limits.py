@@ -1,0 +1,120 @@
+"""Which rate limit counts a request, and whose: the route classes of the whole shop in one table.
+
+Classes (settings ``rate_limit_<class>``): ``reads`` (every GET), ``cart`` (cart changes), ``checkout``
+(placing and paying orders), ``account`` (a customer's own writes, and any write no other class claims),
+``staff`` (the back office and catalog changes). Not counted here: ``/auth`` and the sign-in, registration
+and password pages (the auth limit on their routes), payment webhooks (providers retry; their bodies are
+bounded instead), health probes, ``/metrics`` and static and media files.
+
+A request is counted for the signed-in user of a valid bearer token or session cookie, wherever they
+connect from; otherwise for its client address.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from starlette.types import Scope
+
+from emporium.core.config import Settings
+from emporium.core.middleware import BodyLimit
+from emporium.core.params import API_PREFIX
+from emporium.core.security import InvalidToken, Tokens
+from emporium.web.browser import SESSION_COOKIE, session_user_id
+
+READS, CART, CHECKOUT, ACCOUNT, STAFF = "reads", "cart", "checkout", "account", "staff"
+ROUTE_CLASSES = (READS, CART, CHECKOUT, ACCOUNT, STAFF)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_API = API_PREFIX + "/"
+_STAFF_API_ROOTS = frozenset({"admin", "inventory"})
+_CATALOG_API_ROOTS = frozenset({"products", "brands", "categories", "variants"})
+_STAFF_PAYMENTS = frozenset({"payments/refund", "payments/crypto/refunds", "payments/bank-transfer/verify"})
+_CHECKOUT_API = frozenset({"orders", "orders/verify-payment"})
+# The storefront's pages that carry the auth limit (web/account.py, web/account_pages.py).
+AUTH_PAGES = frozenset(
+    {
+        ("POST", "/account/sign-in"),
+        ("POST", "/account/register"),
+        ("GET", "/account/verify-email"),
+        ("POST", "/account/verify-email/resend"),
+        ("POST", "/account/forgot-password"),
+        ("POST", "/account/reset-password"),
+    }
+)
+
+
+def classifier(settings: Settings) -> Callable[[str, str], str | None]:
+    exempt_roots = frozenset({"health", "metrics", "static", settings.media_url_prefix.strip("/")})
+
+    def classify(method: str, path: str) -> str | None:
+        if path.startswith(_API):
+            return _api_class(method, path[len(_API) :])
+        root = path[1:].split("/", 1)[0]
+        if root in exempt_roots or (method, path) in AUTH_PAGES:
+            return None
+        if root == "admin":
+            return STAFF
+        if method in READ_METHODS:
+            return READS
+        if root == "cart":
+            return CART
+        if root in ("checkout", "pay") or (root == "orders" and path.endswith("/pay")):
+            return CHECKOUT
+        return ACCOUNT
+
+    return classify
+
+
+def _api_class(method: str, rest: str) -> str | None:
+    root = rest.split("/", 1)[0]
+    if root in ("auth", "webhooks") or rest.startswith("payments/webhook"):
+        return None
+    if root in _STAFF_API_ROOTS or rest in _STAFF_PAYMENTS:
+        return STAFF
+    if method in READ_METHODS:
+        return READS
+    if root in _CATALOG_API_ROOTS:
+        return STAFF
+    if root == "cart":
+        return CART
+    if rest in _CHECKOUT_API or root == "payments":
+        return CHECKOUT
+    return ACCOUNT
+
+
+def identifier(settings: Settings, tokens: Tokens) -> Callable[[Scope], str | None]:
+    cookie_marker = SESSION_COOKIE.encode() + b"="
+
+    def identify(scope: Scope) -> str | None:
+        authorization = cookie = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"cookie":
+                cookie = value
+        if authorization is not None and authorization[:7].lower() == b"bearer ":
+            try:
+                return f"user:{tokens.decode(authorization[7:].decode('latin-1').strip(), 'access').subject}"
+            except InvalidToken:
+                pass
+        if cookie is not None and cookie_marker in cookie:
+            for part in cookie.decode("latin-1").split(";"):
+                name, _, value = part.strip().partition("=")
+                if name == SESSION_COOKIE:
+                    user_id = session_user_id(settings, value)
+                    return f"user:{user_id}" if user_id is not None else None
+        return None
+
+    return identify
+
+
+_WEBHOOK_PATH = re.compile(
+    re.escape(_API) + r"(?:payments/webhook(?:/[a-z0-9_-]{1,40})?|webhooks/[a-z0-9_-]{1,40})"
+)
+
+
+def webhook_body_limit(settings: Settings) -> BodyLimit:
+    """Webhooks are not rate limited (a provider retries what is refused); their bodies are bounded."""
+    return BodyLimit("POST", _WEBHOOK_PATH, settings.webhook_max_body_bytes)
