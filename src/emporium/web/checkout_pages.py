@@ -31,7 +31,6 @@ from emporium.orders.names import payment_method_name
 from emporium.orders.repository import OrderRepository
 from emporium.orders.service import order_not_found, orders
 from emporium.orders.tracking import track_limited
-from emporium.orders.tracking import track_limited
 from emporium.payments.gateways.registry import enabled
 from emporium.payments.repository import PaymentRepository
 from emporium.payments.service import payments
