@@ -230,6 +230,12 @@ def _forgeries(token: str, secret: str, other_user_id: int) -> dict[str, str]:
         "no expiry": _sign({k: v for k, v in claims.items() if k != "exp"}, secret),
         "no session id": _sign({k: v for k, v in claims.items() if k != "sid"}, secret),
         "subject not a number": _sign({**claims, "sub": "admin"}, secret),
+        # Validly signed (a leaked key, a bug elsewhere), naming ids no row can have.
+        "subject past BIGINT": _sign({**claims, "sub": str(2**63)}, secret),
+        "subject far past BIGINT": _sign({**claims, "sub": "9" * 400}, secret),
+        "subject zero": _sign({**claims, "sub": "0"}, secret),
+        "subject negative": _sign({**claims, "sub": str(-(2**63) - 1)}, secret),
+        "session past BIGINT": _sign({**claims, "sid": 2**63}, secret),
         "garbage": "not-a-jwt",
         "three garbage parts": "abc.def.ghi",
         "empty parts": "..",
@@ -250,6 +256,11 @@ def _forgeries(token: str, secret: str, other_user_id: int) -> dict[str, str]:
         "no expiry",
         "no session id",
         "subject not a number",
+        "subject past BIGINT",
+        "subject far past BIGINT",
+        "subject zero",
+        "subject negative",
+        "session past BIGINT",
         "garbage",
         "three garbage parts",
         "empty parts",
@@ -267,6 +278,15 @@ async def test_forged_access_tokens_are_refused(
 
     assert error(response, 401)["code"] == "INVALID_TOKEN"
     assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("claim", ["sub", "sid"])
+async def test_a_refresh_token_naming_an_id_past_bigint_is_refused(
+    claim: str, client: httpx.AsyncClient, shopper: Shopper, ctx: AppContext
+) -> None:
+    claims = _claims(str(shopper.tokens["refresh_token"]))
+    forged = _sign({**claims, claim: str(2**63)}, ctx.settings.secret_key.get_secret_value())
+    assert error(await _refresh(client, forged), 401)["code"] in {"INVALID_TOKEN", "INVALID_REFRESH_TOKEN"}
 
 
 async def test_a_refresh_token_is_not_an_access_token(client: httpx.AsyncClient, shopper: Shopper) -> None:

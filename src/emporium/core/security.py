@@ -16,6 +16,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from emporium.core.config import Settings
+from emporium.core.params import MAX_ID
 
 TokenType = Literal["access", "refresh"]
 ALGORITHM = "HS256"
@@ -108,9 +109,10 @@ class Tokens:
             )
             if payload.get("typ") != expected:
                 raise InvalidToken("wrong token type")
+            subject, session_id = _id(payload["sub"]), _id(payload["sid"])
             return TokenClaims(
-                subject=int(payload["sub"]),
-                session_id=int(payload["sid"]),
+                subject=subject,
+                session_id=session_id,
                 token_type=expected,
                 jti=str(payload["jti"]),
                 issued_at=datetime.fromtimestamp(payload["iat"], UTC),
@@ -118,6 +120,15 @@ class Tokens:
             )
         except (jwt.PyJWTError, KeyError, TypeError, ValueError) as exc:
             raise InvalidToken(str(exc)) from exc
+
+
+def _id(value: object) -> int:
+    """A row id from a claim: a validly signed token naming an id no row can have (past BIGINT) is as
+    invalid as a forged one, not a database error."""
+    number = int(str(value))
+    if not 1 <= number <= MAX_ID:
+        raise ValueError("id out of range")
+    return number
 
 
 def new_opaque_token() -> str:

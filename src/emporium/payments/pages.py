@@ -1,7 +1,10 @@
 """The test gateway's payment page: the simulated provider's card form, served by Emporium.
 
 Plain HTML forms, no script at all (the Content-Security-Policy allows none). The card number lives only
-in this request: its outcome and last four digits are kept, nothing else, and it is never logged.
+in this request: its outcome and last four digits are kept, nothing else, and it is never logged. Once the
+outcome is known the form's answer is a 303 to the shop's return URL, as a hosted payment page sends the
+shopper back by itself; the policy's form-action names that URL's origin, since browsers hold a form's
+redirects to it too.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Path
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from emporium.core.context import Ctx
@@ -35,6 +39,7 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 EXPIRY = re.compile(r"^(0[1-9]|1[0-2])/\d{2}$")
 
 
@@ -56,8 +61,21 @@ def _page(row: TestGatewaySession, *, error: str | None = None, status_code: int
             return_url=row.return_url,
         )
     )
-    headers = {"Content-Security-Policy": CSP, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    headers = {"Content-Security-Policy": _policy(row.return_url), **HEADERS}
     return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+def _policy(return_url: str) -> str:
+    """The page's policy, its forms also allowed to end at the shop's return URL."""
+    parts = urlsplit(return_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return CSP
+    return CSP.replace("form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
+
+
+def _back_to_the_shop(row: TestGatewaySession) -> RedirectResponse:
+    """The outcome is known: the shopper goes back to the shop, which reads it from the ledger."""
+    return RedirectResponse(row.return_url, status_code=303, headers=HEADERS)
 
 
 async def _session(gateway: TestGateway, session: DbSession, secret: str) -> TestGatewaySession:
@@ -72,7 +90,7 @@ async def payment_page(client_secret: Secret, ctx: Ctx, session: DbSession) -> H
     return _page(await _session(TestGateway(ctx.settings), session, client_secret))
 
 
-@router.post("/{client_secret}", response_class=HTMLResponse)
+@router.post("/{client_secret}", response_class=HTMLResponse, response_model=None)
 async def pay(
     client_secret: Secret,
     ctx: Ctx,
@@ -80,7 +98,7 @@ async def pay(
     number: Annotated[str, Form(max_length=23)],
     expiry: Annotated[str, Form(max_length=5)],
     cvc: Annotated[str, Form(max_length=4)],
-) -> HTMLResponse:
+) -> HTMLResponse | RedirectResponse:
     gateway = TestGateway(ctx.settings)
     row = await _session(gateway, session, client_secret)
     if row.state != "requires_action":
@@ -96,20 +114,21 @@ async def pay(
     if event is not None:
         queue_test_webhook(session, event)
     await session.flush()
-    return _page(row)
+    # Without an event the 3-D Secure step comes first, on this page.
+    return _page(row) if event is None else _back_to_the_shop(row)
 
 
-@router.post("/{client_secret}/3ds", response_class=HTMLResponse)
+@router.post("/{client_secret}/3ds", response_class=HTMLResponse, response_model=None)
 async def three_d_secure(
     client_secret: Secret,
     ctx: Ctx,
     session: DbSession,
     outcome: Annotated[str, Form(pattern="^(approve|fail)$")],
-) -> HTMLResponse:
+) -> HTMLResponse | RedirectResponse:
     gateway = TestGateway(ctx.settings)
     row = await _session(gateway, session, client_secret)
     if row.state != "awaiting_3ds":
         return _page(row, error="There is no 3-D Secure step waiting.", status_code=409)
     queue_test_webhook(session, gateway.finish_3ds(row, outcome == "approve"))
     await session.flush()
-    return _page(row)
+    return _back_to_the_shop(row)

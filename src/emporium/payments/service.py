@@ -7,16 +7,19 @@ SQLite writers are serialised anyway), so two refunds, or a webhook and a confir
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.config import Settings
+from emporium.core.db import utcnow
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
 from emporium.core.jobs import enqueue
 from emporium.orders.lifecycle import add_event, lifecycle
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
+from emporium.orders.names import order_status_name, payment_status_name
 from emporium.orders.repository import OrderRepository
 from emporium.payments.gateways.base import GatewayError, PaymentResult, RefundRequest, StartRequest
 from emporium.payments.gateways.offline import BANK_TRANSFER, CASH_ON_DELIVERY
@@ -110,6 +113,43 @@ class PaymentService:
         if result.state is not PaymentState.REQUIRES_ACTION:
             await self.apply(session, settings, order, payment, result)
         return payment
+
+    async def change_method(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        order: Order,
+        method: str,
+        *,
+        actor_user_id: int | None,
+    ) -> None:
+        """Pay a locked, unpaid order another way (after a declined card, say): the order and its reserved
+        stock are kept. An offline method waits for staff like an order placed with it; a payment still open
+        at the old gateway may yet succeed, and is then applied (and a second one refunded) as usual."""
+        gateway = gateway_named(settings, method)
+        if order.status != OrderStatus.PENDING or PaymentStatus(order.payment_status) not in PAYABLE:
+            state = f"{order_status_name(order.status)}, {payment_status_name(order.payment_status)}"
+            raise PaymentNotPossible(f"This order cannot be paid another way now ({state.lower()}).")
+        previous = order.payment_method
+        if gateway.name == previous:
+            return
+        order.payment_method = gateway.name
+        if gateway.online:
+            timeout = timedelta(minutes=settings.order_payment_timeout_minutes)
+            order.expires_at = order.expires_at or utcnow() + timeout
+        else:
+            # Staff have as long to confirm it as an order placed with this method (orders/limits.py).
+            order.expires_at = utcnow() + timedelta(hours=settings.offline_order_timeout_hours)
+            waiting = gateway.name == BANK_TRANSFER
+            order.payment_status = PaymentStatus.PENDING_VERIFICATION if waiting else PaymentStatus.AWAITING
+        add_event(
+            session,
+            order,
+            "payment_method_changed",
+            actor_user_id=actor_user_id,
+            data={"from": previous, "to": gateway.name},
+        )
+        await session.flush()
 
     # Applying what a gateway says --------------------------------------------------------------------------
 

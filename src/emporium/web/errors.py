@@ -22,6 +22,7 @@ HEADLINES = {
     405: "That is not something this page does",
     429: "Slow down a little",
     500: "Something went wrong on our side",
+    503: "We'll be back soon",
 }
 
 

@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException
 
 from emporium.core.errors import EmporiumError
 from emporium.core.middleware import INTERNAL_ERROR_MESSAGE
+from emporium.core.outage import MESSAGE as OUTAGE_MESSAGE
+from emporium.core.outage import OUTAGE_HEADERS, database_unavailable
 from emporium.web.errors import error_pages
 
 log = structlog.get_logger(__name__)
@@ -38,6 +40,9 @@ class PageRoute(APIRoute):
             except (EmporiumError, HTTPException, RequestValidationError):
                 raise
             except Exception as exc:
+                if database_unavailable(exc):  # an outage to wait out: "back soon" (core/outage.py)
+                    log.warning("database_unavailable", path=request.url.path, error_type=type(exc).__name__)
+                    return await error_pages.render(request, 503, OUTAGE_MESSAGE, OUTAGE_HEADERS)
                 log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
                 return await error_pages.render(request, 500, INTERNAL_ERROR_MESSAGE)
 
