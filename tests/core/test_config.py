@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -47,9 +48,55 @@ def test_production_refuses_a_missing_secret() -> None:
 
 def test_production_refuses_a_short_secret() -> None:
     with pytest.raises(ConfigurationError, match="EMPORIUM_SECRET_KEY") as caught:
-        production(secret_key="x" * 31)
+        production(secret_key=GOOD_SECRET[:31])
     assert "EMPORIUM_DATABASE_URL" not in str(caught.value)
-    production(secret_key="x" * 32)
+    production(secret_key=GOOD_SECRET[:32])
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["a" * 32, "x" * 64, "passwordpasswordpasswordpassword", "abcdabcdabcdabcdabcdabcdabcdabcd"],
+)
+def test_production_refuses_a_secret_of_low_entropy_and_says_how_to_make_one(secret: str) -> None:
+    with pytest.raises(ConfigurationError, match="EMPORIUM_SECRET_KEY") as caught:
+        production(secret_key=secret)
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in str(caught.value)
+
+
+def test_production_accepts_random_secrets() -> None:
+    for _ in range(200):
+        production(secret_key=secrets.token_urlsafe(48))
+        production(secret_key=secrets.token_hex(16))
+
+
+def test_production_refuses_a_metrics_token_of_low_entropy() -> None:
+    with pytest.raises(ConfigurationError, match="EMPORIUM_METRICS_TOKEN"):
+        production(metrics_token="b" * 40)
+    assert production(metrics_token=secrets.token_urlsafe(32)).metrics_token is not None
+
+
+def test_production_refuses_the_test_gateway() -> None:
+    with pytest.raises(ConfigurationError, match="EMPORIUM_PAYMENT_METHODS") as caught:
+        production(payment_methods=["test", "cash_on_delivery"])
+    assert "EMPORIUM_SECRET_KEY" not in str(caught.value)
+
+
+def test_production_refuses_the_test_gateway_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMPORIUM_ENV", "production")
+    monkeypatch.setenv("EMPORIUM_DATABASE_URL", POSTGRES_URL)
+    monkeypatch.setenv("EMPORIUM_SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv("EMPORIUM_PAYMENT_METHODS", '["stripe", "test"]')
+    with pytest.raises(ConfigurationError, match="EMPORIUM_PAYMENT_METHODS"):
+        Settings()
+
+
+def test_production_offers_only_configured_gateways_by_default() -> None:
+    assert "test" in Settings().payment_methods  # development keeps the simulated card
+    assert production().payment_methods == ["cash_on_delivery"]
+    configured = production(stripe_secret_key="sk_live_x", bitcoin_rpc_url="http://node.internal:8332")
+    assert configured.payment_methods == ["stripe", "bitcoin", "cash_on_delivery"]
+    # Half a configuration is not a configured gateway.
+    assert production(razorpay_key_id="rzp_live_x").payment_methods == ["cash_on_delivery"]
 
 
 def test_production_refuses_sqlite() -> None:

@@ -359,6 +359,27 @@ async def test_forged_stale_and_reserialised_webhooks_are_refused(shop: Shop) ->
     assert (await order_view(shop.client, placed))["payment_status"] == "paid"
 
 
+async def test_signatures_dated_outside_the_tolerance_are_refused_in_both_directions(shop: Shop) -> None:
+    placed = await guest_order(shop.client, shop.ctx, payment_method="stripe")
+    payment = await start_payment(shop.client, placed)
+    await browser_confirm(shop.fake, payment["client_secret"], "pm_card_visa")
+    body, _ = shop.fake.signed(shop.fake.events_of("payment_intent.succeeded")[-1])
+    now = int(time.time())
+    for at in (now + 301, now + 3600, now + 10**9, now - 301):
+        dated = {"Stripe-Signature": signature(body, WEBHOOK_SECRET, at)}
+        assert error(await shop.client.post(WEBHOOK, content=body, headers=dated), 400)["code"] == (
+            "WEBHOOK_INVALID"
+        )
+    async with shop.ctx.db.session() as session:
+        assert (await session.execute(select(func.count()).select_from(WebhookEvent))).scalar_one() == 0
+    # Within the tolerance either way (clocks drift) it is taken.
+    for at, duplicate in ((now + 240, False), (now - 240, True)):
+        dated = {"Stripe-Signature": signature(body, WEBHOOK_SECRET, at)}
+        assert data(await shop.client.post(WEBHOOK, content=body, headers=dated))["duplicate"] is duplicate
+    await shop.ctx.jobs.run_until_idle()
+    assert (await order_view(shop.client, placed))["payment_status"] == "paid"
+
+
 async def test_five_simultaneous_deliveries_have_one_effect(
     make_committed_context: MakeContext, fake: FakeStripe
 ) -> None:

@@ -13,6 +13,13 @@ from limits import parse as parse_limit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from emporium.core.production import (
+    MAKE_A_SECRET,
+    configured_gateways,
+    production_problems,
+    weak_secret,
+)
+
 # Published in the source, so it must never protect a real shop: production refuses it.
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105
 MIN_SECRET_LENGTH = 32
@@ -138,7 +145,8 @@ class Settings(BaseSettings):
 
     # Orders: unpaid online orders are cancelled and their stock released after this many minutes.
     order_payment_timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
-    # Payment methods a shopper may choose at checkout.
+    # Payment methods a shopper may choose at checkout. Unset in production: the gateways configured below,
+    # and cash on delivery (never the test gateway, which production refuses).
     payment_methods: list[str] = ["test", "cash_on_delivery"]
     # Shown to shoppers who pay by bank transfer (account holder, IBAN, the reference to quote...).
     bank_transfer_instructions: str = (
@@ -199,6 +207,17 @@ class Settings(BaseSettings):
     lnd_invoice_expiry_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
     # Seed 001's crypto payment notices at POST /webhooks/payment, signed with HMAC-SHA256 of the body.
     crypto_webhook_secret: SecretStr | None = None
+
+    # Served-shop hardening. HSTS is sent in production only (a year at least: browsers then refuse plain
+    # http for the shop). CORS is off unless origins are listed (a separate front end: "https://app.shop").
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=31_536_000)
+    hsts_include_subdomains: bool = True
+    cors_allow_origins: list[str] = []
+    # /metrics asks for "Authorization: Bearer <token>" when this is set; in production it is hidden without.
+    metrics_token: SecretStr | None = None
+    # /api/docs and /api/openapi.json: on outside production; in production only when this is true, and then
+    # for signed-in staff only.
+    api_docs: bool | None = None
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -269,6 +288,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _production_offers_configured_gateways(self) -> Settings:
+        if self.env == "production" and "payment_methods" not in self.model_fields_set:
+            self.payment_methods = configured_gateways(self)
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env != "production":
             return self
@@ -276,12 +301,16 @@ class Settings(BaseSettings):
         secret = self.secret_key.get_secret_value()
         if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_SECRET_LENGTH:
             problems.append(
-                f"EMPORIUM_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters"
+                f"EMPORIUM_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters "
+                f"({MAKE_A_SECRET})"
             )
+        elif weak_secret(secret):
+            problems.append(f"EMPORIUM_SECRET_KEY is too easy to guess ({MAKE_A_SECRET})")
         if self.is_sqlite:
             problems.append("EMPORIUM_DATABASE_URL must point at PostgreSQL, not SQLite, in production")
         if self.debug:
             problems.append("EMPORIUM_DEBUG must be off in production")
+        problems.extend(production_problems(self))
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
         return self

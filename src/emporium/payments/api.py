@@ -11,7 +11,7 @@ from emporium.accounts.auth import MaybePrincipal, StaffWith
 from emporium.accounts.models import User
 from emporium.core.context import Ctx
 from emporium.core.errors import NotFound, ValidationFailed
-from emporium.core.idempotency import IdempotencyKeyHeader
+from emporium.core.idempotency import IdempotencyKeyHeader, request_digest
 from emporium.core.money import from_minor, to_minor_units
 from emporium.core.params import API_PREFIX, IdPath
 from emporium.core.permissions import Permission, has_permission
@@ -201,7 +201,7 @@ async def refund(
     idempotency_key: IdempotencyKeyHeader,
 ) -> Envelope[schemas.TransactionRead]:
     """Refund all or part of what an order captured (staff with refunds:create). Needs an Idempotency-Key:
-    the same key returns the same refund."""
+    the same key and body returns the same refund; the same key with another body is a 409."""
     if idempotency_key is None:
         raise ValidationFailed(details=[{"field": "Idempotency-Key", "message": "required for refunds"}])
     order = await payments.lock_order(session, data.order_id)
@@ -214,6 +214,7 @@ async def refund(
         reason=data.reason,
         idempotency_key=idempotency_key,
         actor_user_id=staff.id,
+        request_digest=request_digest(data.model_dump(mode="json")),
     )
     return ok(
         transaction_read(tx),

@@ -40,6 +40,11 @@ def balance_of(sums: list[tuple[str, str, int, int]]) -> Balance:
     )
 
 
+def amount_due(balance: Balance, total_minor: int) -> int:
+    """What is still to pay of an order's total (0 once it is covered)."""
+    return max(total_minor - balance.captured_minor, 0)
+
+
 def payment_status(balance: Balance, *, total_minor: int, waiting_for_transfer: bool) -> PaymentStatus:
     if balance.captured_minor > 0:
         if balance.refunded_minor >= balance.captured_minor:
@@ -47,6 +52,9 @@ def payment_status(balance: Balance, *, total_minor: int, waiting_for_transfer: 
         # A second capture given back (a duplicate payment) leaves the order paid in full.
         if balance.refunded_minor > 0 and balance.captured_minor - balance.refunded_minor < total_minor:
             return PaymentStatus.PARTIALLY_REFUNDED
+        # Part of the total is not the total: the order still waits for the rest.
+        if amount_due(balance, total_minor) > 0:
+            return PaymentStatus.AWAITING
         return PaymentStatus.PAID
     if balance.authorized_minor > 0:
         return PaymentStatus.AUTHORIZED

@@ -13,10 +13,12 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.core import idempotency
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
 from emporium.core.jobs import enqueue
+from emporium.core.money import from_minor
 from emporium.orders.lifecycle import add_event, lifecycle
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
 from emporium.orders.names import order_status_name, payment_status_name
@@ -24,13 +26,14 @@ from emporium.orders.repository import OrderRepository
 from emporium.payments.gateways.base import GatewayError, PaymentResult, RefundRequest, StartRequest
 from emporium.payments.gateways.offline import BANK_TRANSFER, CASH_ON_DELIVERY
 from emporium.payments.gateways.registry import gateway as gateway_named
-from emporium.payments.ledger import payment_status
+from emporium.payments.ledger import amount_due, payment_status
 from emporium.payments.models import Payment, PaymentState, PaymentTransaction, TxKind, TxStatus
 from emporium.payments.repository import PaymentRepository
 
 log = structlog.get_logger(__name__)
 
 AUTO_REFUND_JOB = "payments.refund_unwanted"
+REFUND_OPERATION = "refund"
 PAYABLE = frozenset({PaymentStatus.AWAITING, PaymentStatus.FAILED})
 
 
@@ -82,13 +85,15 @@ class PaymentService:
         existing = await repo.open_payment(order.id, gateway.name)
         if existing is not None:
             return existing
+        # After a partial capture, what is still due (the whole total otherwise).
+        due = amount_due(await repo.balance(order.id), order.total_minor)
         try:
             result = await gateway.start(
                 session,
                 StartRequest(
                     order_id=order.id,
                     order_number=order.number,
-                    amount_minor=order.total_minor,
+                    amount_minor=due,
                     currency=order.currency,
                     email=order.contact_email,
                     idempotency_key=f"{order.id}:{idempotency_key}",
@@ -177,7 +182,10 @@ class PaymentService:
                 key=f"capture:{payment.gateway}:{payment.reference}",
                 raw=result.raw,
             )
-            await self.refresh_status(session, order)
+            status = await self.refresh_status(session, order)
+            if status is PaymentStatus.AWAITING and order.status != OrderStatus.CANCELLED:
+                await self._partly_paid(session, order, payment, result.amount_minor)
+                return
             if not await lifecycle.confirm_payment(session, settings, order):
                 # The order expired or was cancelled before the money came: give it back.
                 add_event(
@@ -216,6 +224,30 @@ class PaymentService:
             add_event(session, order, "payment_failed", actor_user_id=None, note=result.error)
             return
         payment.state = result.state
+
+    async def _partly_paid(self, session: AsyncSession, order: Order, payment: Payment, amount: int) -> None:
+        """A capture short of the total: the order stays unpaid and unconfirmed, and both the shopper (the
+        payment's details, on the order's page) and staff (an order event) see what is still due."""
+        balance = await PaymentRepository(session).balance(order.id)
+        currency = order.currency
+        due = amount_due(balance, order.total_minor)
+        shown = {
+            "received": str(from_minor(balance.captured_minor, currency)),
+            "due": str(from_minor(due, currency)),
+            "total": str(from_minor(order.total_minor, currency)),
+            "currency": currency,
+        }
+        payment.details = {**payment.details, "underpaid": shown}
+        add_event(
+            session,
+            order,
+            "payment_partial",
+            actor_user_id=None,
+            note=f"Received {shown['received']} of {shown['total']} {currency}: "
+            f"{shown['due']} {currency} is still due.",
+            data={"payment_id": payment.id, "amount": amount, "due": due, **shown},
+        )
+        log.warning("payment_partial", order_id=order.id, captured=balance.captured_minor, due=due)
 
     async def reconcile(
         self, session: AsyncSession, settings: Settings, order: Order, payment: Payment
@@ -304,10 +336,20 @@ class PaymentService:
         reason: str | None,
         idempotency_key: str,
         actor_user_id: int | None,
+        request_digest: str | None = None,
     ) -> PaymentTransaction:
         """Refund (part of) what a locked order captured. The same key returns the same refund; a refund
-        larger than what is left is a 409, however many refunds race (the order row is locked)."""
+        larger than what is left is a 409, however many refunds race (the order row is locked).
+        ``request_digest`` (a client's request): the same key with another request is refused (409)."""
         repo = PaymentRepository(session)
+        if request_digest is not None:
+            await idempotency.claim(
+                session,
+                scope=f"user:{actor_user_id}",
+                operation=REFUND_OPERATION,
+                key=idempotency_key,
+                digest=request_digest,
+            )
         key = f"refund:{idempotency_key}"
         earlier = await repo.transaction_by_key(order.id, key)
         if earlier is not None:

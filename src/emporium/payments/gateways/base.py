@@ -93,6 +93,8 @@ class GatewayEvent:
     card_last4: str | None = None
     error: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    # The currency of the amounts, when the provider says it (ISO 4217, any case).
+    currency: str | None = None
 
 
 class Gateway(Protocol):

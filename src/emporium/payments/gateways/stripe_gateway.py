@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.config import Settings
+from emporium.payments.gateways import signing
 from emporium.payments.gateways.base import (
     GatewayError,
     GatewayEvent,
@@ -302,12 +303,12 @@ class StripeGateway:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidWebhook("the body is not UTF-8") from exc
+        header = headers.get(SIGNATURE_HEADER.lower())
         try:
-            stripe.WebhookSignature.verify_header(
-                text, headers.get(SIGNATURE_HEADER.lower()), secret.get_secret_value(), TOLERANCE_SECONDS
-            )
+            stripe.WebhookSignature.verify_header(text, header, secret.get_secret_value(), TOLERANCE_SECONDS)
         except stripe.SignatureVerificationError as exc:
             raise InvalidWebhook("the Stripe signature does not match or is too old") from exc
+        signing.check_fresh(header, tolerance=TOLERANCE_SECONDS)
         try:
             event = json.loads(text)
             return self._event(event)
@@ -339,6 +340,7 @@ class StripeGateway:
                 card_last4=last4,
                 error=error,
                 payload=stored,
+                currency=str(obj["currency"]) if obj.get("currency") else None,
             )
         if kind == "charge.refunded":
             # The running total refunded of the charge, also what was refunded in Stripe's dashboard.

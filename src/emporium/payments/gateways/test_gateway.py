@@ -49,6 +49,7 @@ INSUFFICIENT_FUNDS = "4000000000009995"
 THREE_D_SECURE = "4000002760003184"
 TEST_CARDS = {SUCCEEDS, DECLINED, INSUFFICIENT_FUNDS, THREE_D_SECURE}
 AWAITING_3DS = "awaiting_3ds"
+OFF_IN_PRODUCTION = "The test payment page takes no real money and is off in production."
 
 
 def luhn_valid(digits: str) -> bool:
@@ -115,7 +116,14 @@ class TestGateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    @property
+    def in_production(self) -> bool:
+        # Production refuses to offer this gateway (core/production.py); this holds even if it were named.
+        return self.settings.env == "production"
+
     async def start(self, session: AsyncSession, request: StartRequest) -> PaymentResult:
+        if self.in_production:
+            raise GatewayError(OFF_IN_PRODUCTION)
         row = TestGatewaySession(
             reference=f"tg_{secrets.token_hex(12)}",
             client_secret=secrets.token_urlsafe(24),
@@ -158,6 +166,8 @@ class TestGateway:
         return RefundResult(reference, succeeded=True, raw={"refunded_minor": int(refunded)})
 
     async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        if self.in_production:
+            raise InvalidWebhook("the test gateway is off in production")
         signing.verify(body, headers.get(SIGNATURE_HEADER.lower()), webhook_secret(self.settings))
         try:
             event = json.loads(body)
@@ -173,8 +183,10 @@ class TestGateway:
                 card_last4=data.get("card_last4"),
                 error=data.get("error"),
                 payload=event,
+                currency=str(data["currency"]) if data.get("currency") else None,
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        # OverflowError: an amount of 1e400 reads as infinity.
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise InvalidWebhook(f"unreadable event: {type(exc).__name__}") from exc
 
     # The simulated provider's own pages ------------------------------------------------------------------
@@ -186,6 +198,8 @@ class TestGateway:
         return result.scalar_one_or_none()
 
     def card_problem(self, number: str) -> str | None:
+        if self.in_production:
+            return OFF_IN_PRODUCTION
         digits = "".join(c for c in number if c.isdigit())
         if not luhn_valid(digits):
             return "This is not a valid card number."
