@@ -46,10 +46,13 @@ def _country_name(code: str | None) -> str:
     return str(Locale.parse(get_settings().locale).territories.get(code.upper(), code))
 
 
-def _variant_label(line: Any) -> str:
-    """``{{ line | variant_label }}``: what tells a line's variant apart ("1 kg"), never its product's name
-    again; empty for a product's only variant."""
-    return variant_label(str(line.product_name), line.variant_name)
+def _variant_label(value: Any, product_name: str | None = None) -> str:
+    """``{{ line | variant_label }}`` (a line with ``product_name`` and ``variant_name``) or
+    ``{{ line.variant | variant_label(line.name) }}``: what tells the variant apart ("1 kg"), never its
+    product's name again; empty for a product's only variant."""
+    if product_name is None:
+        return variant_label(str(value.product_name), value.variant_name)
+    return variant_label(product_name, str(value) if value else None)
 
 
 def _asset(name: str) -> str:
