@@ -94,6 +94,13 @@ async def claim(
     return first
 
 
+async def result_of(session: AsyncSession, *, scope: str, operation: str, key: str) -> int | None:
+    """What the request that took the key made (``complete``'s resource id); None if nothing yet."""
+    found = await session.execute(select(IdempotencyKey.resource_id).where(*_same_key(scope, operation, key)))
+    value = found.scalar_one_or_none()
+    return int(value) if value is not None else None
+
+
 async def forget_older_than(session: AsyncSession, cutoff: datetime) -> int:
     """Drop keys older than ``cutoff`` (clients retry within minutes, not weeks); how many went."""
     result = await session.execute(

@@ -65,6 +65,11 @@ def _address_dict(address: Any) -> dict[str, Any]:
     return {f: getattr(address, f) for f in fields}
 
 
+def _scope(user: User | None, cart_token: str | None) -> str:
+    """Whose idempotency keys a checkout's key is among: the customer's, or the guest cart's."""
+    return f"user:{user.id}" if user is not None else f"cart:{token_digest(cart_token or '')}"
+
+
 class Checkout:
     async def place(
         self,
@@ -83,7 +88,7 @@ class Checkout:
         ``PriceChanged`` is raised before anything is reserved or written."""
         if user is None and cart_token is None:
             raise CartEmpty()
-        scope = f"user:{user.id}" if user is not None else f"cart:{token_digest(cart_token or '')}"
+        scope = _scope(user, cart_token)
         if idempotency_key is not None:
             first = await idempotency.claim(
                 session,
@@ -233,6 +238,18 @@ class Checkout:
             await hook(session, settings, order)
         await session.flush()
         return Placed(order, replayed=False)
+
+    async def already_placed(
+        self, session: AsyncSession, *, user: User | None, cart_token: str | None, idempotency_key: str
+    ) -> Order | None:
+        """The order a checkout with this key placed, if one did: a form sent again after its order was
+        placed finds it, whatever the browser still holds."""
+        if user is None and cart_token is None:
+            return None
+        found = await idempotency.result_of(
+            session, scope=_scope(user, cart_token), operation=OPERATION, key=idempotency_key
+        )
+        return await OrderRepository(session).order(found) if found is not None else None
 
     def _check_shown(
         self,

@@ -248,7 +248,11 @@ async def place(request: Request, page: ShopPage) -> HTMLResponse | RedirectResp
         raise NotFound("This checkout form has expired. Start the checkout again.", code="CHECKOUT_EXPIRED")
     state = read_state(page.settings, page.request)
     if state is None:
-        return page.redirect("/checkout")
+        # The checkout's details went with its order: a form sent again finds that order.
+        order = await checkout.already_placed(
+            page.session, user=page.customer, cart_token=guest_token(page), idempotency_key=form.checkout_key
+        )
+        return await _placed(page, order, form.checkout_key) if order else page.redirect("/checkout")
     state = _chosen(form, state)
     details = _form_of(state)
     data = _order_input(details, page, for_review=False)

@@ -3,23 +3,33 @@ media files, the payment provider's pages) keep the JSON error body."""
 
 from __future__ import annotations
 
+import asyncio
 from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from emporium.core.config import Settings
-from emporium.web.page import NO_STORE, html_response, layout_defaults
+from emporium.core.context import AppContext
+from emporium.web.page import NO_STORE, html_response, layout_defaults, shop_page
+from emporium.web.security import safe_next
 from emporium.web.templating import environment
 
 log = structlog.get_logger(__name__)
 
+# Long enough for a healthy database, short enough that a sick one does not hold the error page up.
+LAYOUT_READ_SECONDS = 1.0
 MACHINE_ROOTS = frozenset({"api", "pay", "health", "metrics", "webhooks"})
 HEADLINES = {
+    400: "We could not read that request",
     403: "You cannot do that here",
     404: "We could not find that page",
     405: "That is not something this page does",
+    409: "That could not be done just now",
+    422: "Some details need another look",
     429: "Slow down a little",
     500: "Something went wrong on our side",
     503: "We'll be back soon",
@@ -43,7 +53,8 @@ class HtmlErrorPages:
     ) -> Response:
         settings: Settings = request.app.state.settings
         try:
-            return self._page(request, settings, status, message, headers)
+            live = await self._live_layout(request, status)
+            return self._page(request, settings, status, message, headers, live)
         except Exception as exc:
             # The error page itself must not fail: fall back to plain text, still without a stack trace.
             log.exception("error_page_failed", error_type=type(exc).__name__)
@@ -53,22 +64,67 @@ class HtmlErrorPages:
                 headers={"Cache-Control": NO_STORE},
             )
 
+    async def _live_layout(self, request: Request, status: int) -> dict[str, Any]:
+        """The layout's parts that come from the database (who is signed in, the cart count, the
+        categories), read in a session of their own, since the request's may be what failed. Left out
+        when the database is the trouble (503) or does not answer at once."""
+        if status == 503:
+            return {}
+        ctx: AppContext | None = getattr(request.app.state, "ctx", None)
+        if ctx is None:
+            return {}
+        try:
+            return await asyncio.wait_for(self._read_layout(request, ctx), timeout=LAYOUT_READ_SECONDS)
+        except Exception as exc:  # any failure here only costs the page its live parts
+            log.warning("error_page_layout_unread", error_type=type(exc).__name__)
+            return {}
+
+    async def _read_layout(self, request: Request, ctx: AppContext) -> dict[str, Any]:
+        async with ctx.db.session() as session:
+            page = await shop_page(request, ctx, session)
+            return {
+                "customer": page.customer,
+                "cart_count": await page.cart_count(),
+                "nav_categories": await page.categories(),
+            }
+
     def _page(
-        self, request: Request, settings: Settings, status: int, message: str, headers: dict[str, str] | None
+        self,
+        request: Request,
+        settings: Settings,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None,
+        live: dict[str, Any],
     ) -> Response:
-        # No database here (the request may have failed on it), so no customer, nav or form in the layout.
         values = layout_defaults(settings, request)
+        values.update(live)
         known = status in HTTPStatus._value2member_map_
         values.update(
             title=HEADLINES.get(status) or (HTTPStatus(status).phrase if known else "Error"),
             status=status,
             message=message,
+            back_url=_way_back(request),
+            retry_after=next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None),
         )
         html = environment().get_template("web/error.html.j2").render(values)
         response = html_response(settings, html, status_code=status, cache=NO_STORE)
         for name, value in (headers or {}).items():
             response.headers[name] = value
         return response
+
+
+def _way_back(request: Request) -> str | None:
+    """The page the shopper came from, when it is one of this shop's pages and not this one."""
+    referer = request.headers.get("referer", "")[:2000]
+    if not referer:
+        return None
+    parts = urlsplit(referer)
+    if parts.netloc != request.url.netloc:
+        return None
+    path = safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return None if path in ("/", here) else path
 
 
 error_pages = HtmlErrorPages()
