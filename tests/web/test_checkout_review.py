@@ -20,6 +20,7 @@ from emporium.pricing.models import Coupon, ShippingMethod
 from tests.inventory.factory import Made, make_product
 from tests.orders.factory import make_coupon, make_shipping
 from tests.web.conftest import csrf_token
+from tests.web.test_cart_pages import review_form as place_form
 
 pytestmark = pytest.mark.asyncio
 
@@ -77,20 +78,18 @@ async def to_review(
     return page.text
 
 
-def place_form(html: str) -> dict[str, str]:
-    """What the review form posts: its hidden fields and checked radios."""
-    fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', html))
-    for name in ("shipping_method_id", "payment_method"):
-        found = re.search(rf'name="{name}" value="([^"]+)" checked', html)
-        assert found, name
-        fields[name] = found.group(1)
-    return fields
-
-
 def shown_total(html: str) -> Decimal:
     found = TOTAL.search(html)
     assert found, "no total on the page"
     return Decimal(found.group(1))
+
+
+async def refused(client: httpx.AsyncClient, form: dict[str, str]) -> str:
+    """Place the order and expect the review page back instead; that page's HTML."""
+    response = await client.post("/checkout/place", data=form)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/checkout/review"
+    return (await client.get("/checkout/review")).text
 
 
 async def orders(ctx: AppContext) -> list[Order]:
@@ -197,9 +196,7 @@ async def test_a_price_change_after_the_review_is_shown_not_charged(
             update(type(variant)).where(type(variant).id == variant.id).values(price_minor=3117)
         )
         await session.commit()
-    refused = await client.post("/checkout/place", data=form)
-    assert refused.headers["location"] == "/checkout/review"
-    page = (await client.get("/checkout/review")).text
+    page = await refused(client, form)
     assert "The price of Walnut Fudge · #1 changed from $29.17 to $31.17." in page
     assert shown_total(page) == Decimal("62.34")
     assert await orders(ctx) == []
@@ -213,9 +210,7 @@ async def test_a_used_up_coupon_is_removed_with_a_notice(client: httpx.AsyncClie
     async with ctx.db.session() as session:
         await session.execute(update(Coupon).where(Coupon.code == "FUDGE10").values(used_count=5))
         await session.commit()
-    refused = await client.post("/checkout/place", data=place_form(html))
-    assert refused.headers["location"] == "/checkout/review"
-    page = (await client.get("/checkout/review")).text
+    page = await refused(client, place_form(html))
     assert "Your order was not placed:" in page
     assert "Coupon FUDGE10 was removed from your cart." in page
     assert shown_total(page) == Decimal("29.17")
@@ -236,9 +231,7 @@ async def test_a_sold_out_line_is_capped_with_a_notice(client: httpx.AsyncClient
             update(StockPool).where(StockPool.id == shop.made.pools[0].id).values(on_hand=2)
         )
         await session.commit()
-    refused = await client.post("/checkout/place", data=place_form(html))
-    assert refused.headers["location"] == "/checkout/review"
-    page = (await client.get("/checkout/review")).text
+    page = await refused(client, place_form(html))
     assert "Your order was not placed: some items ran out." in page
     assert "Walnut Fudge · #1: only 2 left, so your cart now holds 2." in page
     assert shown_total(page) == Decimal("58.34")
@@ -257,9 +250,7 @@ async def test_a_withdrawn_shipping_method_is_named_next_to_the_choice(
             update(ShippingMethod).where(ShippingMethod.id == shop.express).values(is_active=False)
         )
         await session.commit()
-    refused = await client.post("/checkout/place", data=form)
-    assert refused.headers["location"] == "/checkout/review"
-    page = (await client.get("/checkout/review")).text
+    page = await refused(client, form)
     assert "This shipping method is no longer offered for your address. Choose another one." in page
     assert 'id="shipping-error"' in page
     assert "Express" not in page
@@ -277,10 +268,7 @@ async def test_a_missing_or_forged_quote_places_nothing(
         del form["quote"]
     else:
         form["quote"] = quote
-    refused = await client.post("/checkout/place", data=form)
-    assert refused.status_code == 303
-    assert refused.headers["location"] == "/checkout/review"
-    assert "Check the total below" in (await client.get("/checkout/review")).text
+    assert "Check the total below" in await refused(client, form)
     assert await orders(ctx) == []
 
 
