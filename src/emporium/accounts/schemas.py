@@ -16,9 +16,11 @@ from pydantic import (
 )
 
 from emporium.accounts.password_policy import MAX_LENGTH, check_new_password
+from emporium.core.card_numbers import NoCardNumber
 from emporium.core.schemas import InputModel
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Free text (names, address lines, labels) refuses card numbers: core/card_numbers.py.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoCardNumber]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()./-]{5,24}$")]
 NewPassword = Annotated[str, Field(max_length=MAX_LENGTH), AfterValidator(check_new_password)]
 # A password being checked (not chosen) is only bounded, so argon2 never hashes megabytes.
@@ -108,14 +110,22 @@ def _country(value: str) -> str:
 
 
 Country = Annotated[str, AfterValidator(_country)]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-ShortLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-PostalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), NoCardNumber]
+ShortLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoCardNumber
+]
+AddressLabel = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50), NoCardNumber]
+FullName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoCardNumber
+]
+PostalCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), NoCardNumber
+]
 
 
 class AddressCreate(Input):
-    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = None
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    label: AddressLabel | None = None
+    full_name: FullName
     phone: Phone | None = None
     line1: Line
     line2: Line | None = None
@@ -127,10 +137,8 @@ class AddressCreate(Input):
 
 
 class AddressUpdate(Input):
-    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = None
-    full_name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None
-    ) = None
+    label: AddressLabel | None = None
+    full_name: FullName | None = None
     phone: Phone | None = None
     line1: Line | None = None
     line2: Line | None = None

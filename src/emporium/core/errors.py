@@ -159,6 +159,10 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return error_response(400, "MALFORMED_JSON", "The request body is not valid JSON.")
+    # A shop validator may name a stable code of its own (the card-number guard: CARD_DATA_REFUSED).
+    own = next((err for err in errors if (err.get("ctx") or {}).get("code")), None)
+    if own is not None:
+        return error_response(422, str(own["ctx"]["code"]), str(own["msg"]), validation_details(errors))
     return error_response(422, "VALIDATION_ERROR", "The request is not valid.", validation_details(errors))
 
 

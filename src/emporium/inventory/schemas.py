@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from emporium.core.card_numbers import NoCardNumber
 from emporium.core.params import MAX_ID
 from emporium.core.schemas import InputModel
 
@@ -15,7 +16,7 @@ MAX_QUANTITY = 10**15
 
 # Strict: "5", 5.0 and true are refused rather than guessed at.
 Quantity = Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoCardNumber]
 PoolId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 
 

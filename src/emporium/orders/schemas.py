@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_validator
 
 from emporium.accounts.schemas import Country, Line, Phone, PostalCode, RegionField, ShortLine
+from emporium.core.card_numbers import NoCardNumber
 from emporium.core.money import DecimalAmount
 from emporium.core.params import MAX_ID
 from emporium.core.phones import to_e164
@@ -16,9 +17,13 @@ from emporium.core.schemas import InputModel
 from emporium.orders.models import OrderStatus, PaymentStatus
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+# Free text refuses card numbers (core/card_numbers.py). A tracking number is an identifier, not free text.
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), NoCardNumber]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Carrier = Annotated[Label, NoCardNumber]
+FullName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoCardNumber
+]
 
 
 class AddressIn(InputModel):
@@ -179,7 +184,7 @@ class OrderUpdate(InputModel):
 
     status: StaffTarget | None = None
     note: Note | None = None
-    carrier: Label | None = None
+    carrier: Carrier | None = None
     tracking_number: Label | None = None
 
     @model_validator(mode="after")

@@ -10,8 +10,8 @@ from typing import Any
 
 from fastapi import Request
 
+from emporium.core.card_numbers import luhn_valid
 from emporium.core.errors import ValidationFailed
-from emporium.payments.gateways.test_gateway import luhn_valid
 
 CARD_FIELDS = frozenset(
     {

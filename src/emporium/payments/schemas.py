@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from emporium.core.card_numbers import NoCardNumber
 from emporium.core.money import DecimalAmount
 from emporium.core.params import MAX_ID
 from emporium.core.schemas import InputModel
 
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoCardNumber]
 
 
 def _positive(value: Decimal) -> Decimal:
