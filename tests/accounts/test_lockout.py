@@ -91,7 +91,8 @@ async def test_auth_routes_are_limited_per_client_address(custom_app: CustomApp)
         refused = await client.post(LOGIN, json=login_body("a@example.com", STRONG_PASSWORD))
         err = error(refused, 429)
         assert err["code"] == "RATE_LIMITED"
-        assert 1 <= int(refused.headers["Retry-After"]) <= 61
+        # A sliding window: this minute's requests still weigh through part of the next one.
+        assert 1 <= int(refused.headers["Retry-After"]) <= 121
         error(await client.post("/api/v1/auth/register", json={}), 429)
 
 

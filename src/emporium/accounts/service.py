@@ -59,8 +59,11 @@ def to_read(user: User) -> schemas.UserRead:
     )
 
 
+LOCKED_OUT = "Too many failed sign-ins; try again later."
+
+
 def _email_key(email: str) -> str:
-    # Lockout keys hold a digest, so the cache never holds the address itself.
+    # Lockout keys hold a digest, so the rate limit store never holds the address itself.
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
@@ -147,9 +150,13 @@ class AuthService:
         lock_key = f"login-lock:{key}"
         remaining = await ctx.limiter.locked_for(lock_key)
         if remaining:
-            raise RateLimited(
-                remaining, "Too many failed sign-ins; try again later.", code="TOO_MANY_ATTEMPTS"
-            )
+            raise RateLimited(remaining, LOCKED_OUT, code="TOO_MANY_ATTEMPTS")
+        # Each attempt counts as a failure until its password proves right, and is counted before the
+        # check: concurrent attempts (from any process) cannot all pass while the first ones are hashing.
+        failures = self._failure_limit(ctx)
+        if not await ctx.limiter.hit(failures, "login-fail", key):
+            await self._lock(ctx, key, lock_key)
+            raise RateLimited(ctx.settings.login_lockout_seconds, LOCKED_OUT, code="TOO_MANY_ATTEMPTS")
         # The password is checked before the request's transaction starts: argon2 takes a noticeable
         # time, and on SQLite a write transaction would hold the database's write lock all along.
         async with ctx.db.read_session() as reader:
@@ -160,9 +167,10 @@ class AuthService:
         user = await AccountRepository(session).user(user_id) if verified and user_id is not None else None
         # Re-read in the writing transaction: the account may have changed during the check.
         if user is None or not user.is_active or user.password_hash != stored:
-            await self._count_failure(ctx, key, lock_key)
+            if not await ctx.limiter.allows(failures, "login-fail", key):
+                await self._lock(ctx, key, lock_key)
             raise Unauthorized(INVALID_CREDENTIALS, code="INVALID_CREDENTIALS")
-        await ctx.limiter.clear(self._failure_limit(ctx), "login-fail", key)
+        await ctx.limiter.clear(failures, "login-fail", key)
         if stored and ctx.passwords.needs_rehash(stored):
             user.password_hash = await ctx.passwords.hash(data.password)
         user.last_login_at = utcnow()
@@ -173,13 +181,11 @@ class AuthService:
         s = ctx.settings
         return ctx.limiter.parse(f"{s.login_max_failures} per {s.login_failure_window_seconds} seconds")
 
-    async def _count_failure(self, ctx: AppContext, key: str, lock_key: str) -> None:
-        limit = self._failure_limit(ctx)
-        await ctx.limiter.hit(limit, "login-fail", key)
-        if not await ctx.limiter.allows(limit, "login-fail", key):
-            await ctx.limiter.lock(lock_key, ctx.settings.login_lockout_seconds)
-            await ctx.limiter.clear(limit, "login-fail", key)
-            log.warning("login_locked", email_key=key)
+    async def _lock(self, ctx: AppContext, key: str, lock_key: str) -> None:
+        # The lock, in the shared store, holds in every process; the failures before it are forgotten.
+        await ctx.limiter.lock(lock_key, ctx.settings.login_lockout_seconds)
+        await ctx.limiter.clear(self._failure_limit(ctx), "login-fail", key)
+        log.warning("login_locked", email_key=key)
 
     async def _start_session(
         self, session: AsyncSession, ctx: AppContext, user: User, client: ClientInfo

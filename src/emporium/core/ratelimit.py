@@ -363,7 +363,8 @@ class RateLimiter:
 
     def __init__(self, store: Counters | None = None, *, retry_seconds: float = 5.0) -> None:
         self._store: Counters = store or MemoryCounters()
-        self._shared = store is not None and not isinstance(store, MemoryCounters)
+        # A store handed in is shared by other processes, and may fail; this process's memory cannot.
+        self._shared = store is not None
         self._local = MemoryCounters()
         self._retry_seconds = retry_seconds
         self._down_until = 0.0
