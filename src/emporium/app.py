@@ -24,6 +24,7 @@ from emporium.core import health, metrics
 from emporium.core.config import Settings, get_settings
 from emporium.core.context import AppContext, build_context
 from emporium.core.errors import install_error_handlers
+from emporium.core.headers import add_security_headers
 from emporium.core.logging import configure_logging
 from emporium.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from emporium.core.outage import install_outage_handlers
@@ -38,6 +39,7 @@ from emporium.payments.pages import router as payment_pages_router
 from emporium.payments.razorpay_api import router as razorpay_router
 from emporium.pricing.api import router as pricing_router
 from emporium.route_limits import ROUTE_CLASSES, classifier, identifier, webhook_body_limit
+from emporium.web import api_docs
 from emporium.web.errors import error_pages
 from emporium.web.router import router as web_router
 
@@ -98,9 +100,10 @@ def create_app(
     app = FastAPI(
         title=f"{settings.shop_name} API",
         version=__version__,
-        docs_url="/api/docs",
-        redoc_url="/api/redoc",
-        openapi_url="/api/openapi.json",
+        # Served by web/api_docs.py: from the pinned package, under the shop's policy, hidden in production.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
         debug=settings.debug,
         lifespan=lifespan,
     )
@@ -110,6 +113,7 @@ def create_app(
     install_outage_handlers(app, pages=error_pages)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(api_docs.router)
     for router in DOMAIN_ROUTERS:
         app.include_router(router)
     if settings.media_storage == "local":
@@ -133,6 +137,7 @@ def create_app(
     if settings.trusted_proxies:
         app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(RequestContextMiddleware)
+    add_security_headers(app, settings)
     return app
 
 
