@@ -197,7 +197,7 @@ async def _load_demo_accounts(ctx: AppContext) -> bool:
                     user_id=customer.id,
                     label="Home",
                     full_name="Dana Demo",
-                    phone="+1 555 0100",
+                    phone="+12175550100",
                     line1="1 Market Street",
                     city="Springfield",
                     region="IL",

@@ -55,7 +55,7 @@ async def test_export_holds_profile_addresses_preferences_and_sessions(
         "ada@example.com",
         "Ada",
         "Lovelace",
-        "+44 20 7946 0001",
+        "+442079460001",  # stored in E.164
     )
     assert "password_hash" not in account
     assert "password" not in json.dumps(export).lower()

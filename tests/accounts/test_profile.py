@@ -41,11 +41,11 @@ async def test_update_profile_changes_only_the_fields_sent(
     assert (updated["first_name"], updated["last_name"], updated["phone"]) == (
         "Augusta",
         "Lovelace",
-        "+44 20 7946 0000",
+        "+442079460000",  # stored in E.164
     )
     assert data(await client.get(PROFILE, headers=shopper.headers)) == updated
     row = await user_row(ctx, user_id_of(shopper))
-    assert (row.first_name, row.last_name, row.phone) == ("Augusta", "Lovelace", "+44 20 7946 0000")
+    assert (row.first_name, row.last_name, row.phone) == ("Augusta", "Lovelace", "+442079460000")
 
     # An explicit null clears an optional field.
     cleared = data(await client.put(PROFILE, json={"phone": None}, headers=shopper.headers))

@@ -25,13 +25,13 @@ async def test_register_creates_a_customer_and_mails_welcome_and_verification(
             "password": STRONG_PASSWORD,
             "first_name": "Grace",
             "last_name": "Hopper",
-            "phone": "+1 555 0100",
+            "phone": "+1 202 555 0100",
         },
     )
     assert data(response, 201) == {"email": "grace@example.com"}
 
     [user] = await users_with_email(ctx, "grace@example.com")
-    assert (user.first_name, user.last_name, user.phone) == ("Grace", "Hopper", "+1 555 0100")
+    assert (user.first_name, user.last_name, user.phone) == ("Grace", "Hopper", "+12025550100")
     assert user.role == "customer"
     assert user.is_active is True
     assert user.email_verified_at is None

@@ -66,7 +66,7 @@ async def test_a_guest_checks_out_and_the_stock_is_reserved(
     assert order["contact"] == {
         "name": "Grace Hopper",
         "email": "grace@example.com",
-        "phone": "+1 (202) 555-0143",
+        "phone": "+12025550143",  # typed as "+1 (202) 555-0143", stored in E.164
     }
     assert order["expires_at"] is not None
     assert [event["kind"] for event in order["timeline"]] == ["placed"]

@@ -318,7 +318,7 @@ async def test_profile_is_updated_and_errors_keep_the_values(
         },
     )
     assert bad.status_code == 422
-    assert "digits, spaces" in field_error(bad.text, "profile-phone")
+    assert "with its country code" in field_error(bad.text, "profile-phone")
     assert input_value(bad.text, "profile-phone") == "call me"
     assert input_value(bad.text, "profile-last-name") == "&#34;&gt;&lt;script&gt;x&lt;/script&gt;"
     nul = await client.post("/account/profile", data={"first_name": "A\x00da", "csrf_token": token})
@@ -333,7 +333,7 @@ async def test_profile_is_updated_and_errors_keep_the_values(
     )
     assert ok.headers["location"] == "/account/profile?saved=1"
     me = data(await client.get("/api/v1/users/profile", headers=shopper.headers))
-    assert (me["first_name"], me["last_name"], me["phone"]) == ("Augusta", None, "+44 20 7946 0958")
+    assert (me["first_name"], me["last_name"], me["phone"]) == ("Augusta", None, "+442079460958")
     page = await client.get("/account/profile?saved=1")
     assert "Your details were saved." in page.text
     assert input_value(page.text, "profile-first-name") == "Augusta"
@@ -466,11 +466,8 @@ async def test_address_errors_re_show_the_form(client: httpx.AsyncClient, ctx: A
         "/account/addresses", data=address_form(token, country="Narnia", full_name="", city="<img src=x>")
     )
     assert response.status_code == 422
-    assert (
-        field_error(response.text, "address-country")
-        == "Use the two-letter ISO 3166 country code, e.g. US or IN."
-    )
-    assert field_error(response.text, "address-full-name") == "Fill this in."
+    assert field_error(response.text, "address-country") == "Choose a country from the list."
+    assert field_error(response.text, "address-full-name") == "Enter the recipient&#39;s name."
     assert input_value(response.text, "address-city") == "&lt;img src=x&gt;"
     long = await client.post("/account/addresses", data=address_form(token, postal_code="9" * 500))
     assert long.status_code == 422

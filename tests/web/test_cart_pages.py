@@ -27,8 +27,9 @@ GUEST = {
 ADDRESS = {
     "address_full_name": "Ada Lovelace",
     "address_line1": "12 St James's Square",
-    "address_city": "London",
-    "address_postal_code": "SW1Y 4JH",
+    "address_city": "Washington",
+    "address_region": "DC",
+    "address_postal_code": "20001",
     "address_country": "US",
 }
 CHECKOUT_KEY = re.compile(r'name="checkout_key" value="([A-Za-z0-9_-]+)"')
@@ -390,7 +391,7 @@ async def test_signed_in_checkout_with_a_saved_address(client: httpx.AsyncClient
     made, _ = await seed(ctx)
     shopper = await sign_up(client, "grace@example.com", first_name="Grace")
     address: dict[str, Any] = {"full_name": "Grace Hopper", "line1": "1 Navy Yard", "city": "Arlington"}
-    address |= {"postal_code": "22202", "country": "US", "is_default": True}
+    address |= {"region": "VA", "postal_code": "22202", "country": "US", "is_default": True}
     saved = await client.post("/api/v1/users/addresses", json=address, headers=shopper.headers)
     assert saved.status_code == 201, saved.text
     client.headers.pop("Authorization", None)

@@ -80,8 +80,9 @@ async def shop_for(page: Page, base: str, card: str, shots: Path | None, size: s
     await page.get_by_label("Recipient's name").fill("Ada Lovelace")
     await page.get_by_label("Address", exact=True).fill("1 Analytical Way")
     await page.get_by_label("City").fill("Arlington")
+    await page.get_by_label("State, province or region").fill("VA")
     await page.get_by_label("Postal code").fill("22202")
-    await page.get_by_label("Country code").fill("US")
+    await page.get_by_label("Country", exact=True).select_option("US")
     if shots:
         await page.screenshot(path=str(shots / f"checkout-{size}.png"), full_page=True)
     await page.get_by_role("button", name="Continue to shipping and payment").click()

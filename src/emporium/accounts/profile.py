@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts import schemas
@@ -13,6 +14,7 @@ from emporium.accounts.service import RESET_PASSWORD
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import NotFound, ValidationFailed
+from emporium.core.messages import field_name, human_message
 from emporium.notifications.service import notifications
 
 
@@ -22,6 +24,31 @@ def wrong_password(field: str) -> ValidationFailed:
         code="INVALID_PASSWORD",
         details=[{"field": field, "message": "The password is not correct."}],
     )
+
+
+# What an address is checked by as a whole: a new country makes the saved postal code, region and phone
+# be read again by its rules.
+_CHECKED_TOGETHER = ("country", "region", "postal_code", "phone")
+
+
+def _checked_as_a_whole(address: Address, changes: dict[str, object]) -> dict[str, object]:
+    """The changes, normalised as the address they make (a partial update cannot check a postal code
+    without the country it belongs to); refused by field when the whole is not a valid address."""
+    if not any(name in changes for name in _CHECKED_TOGETHER):
+        return changes
+    merged = {name: changes.get(name, getattr(address, name)) for name in _CHECKED_TOGETHER}
+    if "phone" not in changes:
+        # A number saved under older rules is not refused because another part of the address changed.
+        merged.pop("phone")
+    try:
+        checked = schemas.AddressCheck.model_validate(merged)
+    except ValidationError as exc:
+        details = [
+            {"field": field_name(e["loc"]), "message": human_message(field_name(e["loc"]), e)}
+            for e in exc.errors()
+        ]
+        raise ValidationFailed(details=details) from exc
+    return changes | {name: getattr(checked, name) for name in _CHECKED_TOGETHER if name in merged}
 
 
 class ProfileService:
@@ -80,6 +107,7 @@ class ProfileService:
         address = await self.address(session, user, address_id)
         changes = data.model_dump(exclude_unset=True)
         becomes_default = changes.pop("is_default", None)
+        changes = _checked_as_a_whole(address, changes)
         for field, value in changes.items():
             setattr(address, field, value)
         if becomes_default and not address.is_default:

@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from emporium.core.messages import field_name, human_message
+
 log = structlog.get_logger(__name__)
 
 
@@ -141,11 +143,12 @@ def _field_path(loc: Sequence[str | int]) -> str:
 
 
 def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Each refused field with the sentence the storefront would show for it, never Pydantic's text."""
     details = []
     for err in errors:
-        message = str(err.get("msg", "Invalid value."))
-        message = message.removeprefix("Value error, ")
-        details.append({"field": _field_path(err.get("loc", ())), "message": message})
+        loc = err.get("loc", ())
+        message = human_message(field_name(loc[1:] if len(loc) > 1 else loc), err)
+        details.append({"field": _field_path(loc), "message": message})
     return details
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core.config import Settings
 from emporium.core.errors import NotFound
 from emporium.core.pagination import PageParams
+from emporium.core.phones import same_phone
 from emporium.orders import schemas
 from emporium.orders.lifecycle import CUSTOMER_CANCELLABLE, IllegalTransition, add_event, lifecycle
 from emporium.orders.models import Order, OrderStatus
@@ -45,8 +46,10 @@ class OrderService:
         if order is None:
             raise order_not_found()
         if phone is not None:
-            given = phone_digits(phone)
-            matches = len(given) >= 6 and given == phone_digits(order.contact_phone)
+            # New orders hold E.164; older ones any format: both sides are parsed, a national number in
+            # the delivery country (no data migration rewrites old rows).
+            country = (order.shipping_address or {}).get("country")
+            matches = same_phone(phone, order.contact_phone, [country if isinstance(country, str) else None])
         else:
             matches = (email or "").strip().lower() == order.contact_email
         if not matches:

@@ -259,6 +259,15 @@ class PricingService:
         named = {c.upper() for _, zone in methods for c in zone.countries or () if c != ANY_COUNTRY}
         return [method for method, zone in methods if zone_serves(zone, country, named)]
 
+    async def home_country(self, session: AsyncSession) -> str | None:
+        """The country a checkout form starts with: the first one the shop's first active zone names
+        (a shop shipping to one country has exactly that one); None when every zone is "*"."""
+        for _, zone in await PricingRepository(session).active_methods():
+            named = [c.upper() for c in zone.countries or () if c != ANY_COUNTRY]
+            if named:
+                return named[0]
+        return None
+
     async def shipping_options(
         self, session: AsyncSession, lines: Sequence[PricedLine], *, country: str, discount_minor: int = 0
     ) -> list[ShippingOption]:

@@ -27,6 +27,7 @@ from emporium.orders.repository import OrderFilters, OrderRepository
 from emporium.orders.service import order_not_found, orders
 from emporium.web.account_pages import field_errors, form_values, optional, sign_in_first
 from emporium.web.page import NO_STORE, PageContext, ShopPage
+from emporium.web.places import country_choices, home_country
 from emporium.web.routing import page_router
 
 router = page_router(prefix="/account")
@@ -69,6 +70,8 @@ async def _address_form(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:
+    if not values["country"]:
+        values["country"] = await home_country(page)
     return await page.render(
         ADDRESS_FORM,
         status_code=status_code,
@@ -77,6 +80,7 @@ async def _address_form(
         address_id=address_id,
         values=values,
         errors=errors,
+        countries=country_choices(page),
     )
 
 

@@ -10,14 +10,12 @@ the fields, not end on an error page.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
 from emporium.accounts import schemas
 from emporium.accounts.api import auth_rate_limit
@@ -26,8 +24,10 @@ from emporium.accounts.privacy import erase_user, export_user
 from emporium.accounts.profile import profiles
 from emporium.accounts.service import auth
 from emporium.core.errors import BadRequest, EmporiumError
+from emporium.core.messages import field_name, human_message
 from emporium.notifications.channels import sendable_channels
 from emporium.web.page import NO_STORE, PageContext, ShopPage
+from emporium.web.places import home_country
 from emporium.web.routing import page_router
 
 router = page_router(prefix="/account")
@@ -79,32 +79,12 @@ def optional(value: str) -> str | None:
     return value.strip() or None
 
 
-_FIELD_HINTS = {
-    "email": "Enter a valid e-mail address, like name@example.com.",
-    "phone": "Enter a phone number: digits, spaces and + ( ) . / - only.",
-}
-
-
-def _reason(field: str, error: ErrorDetails) -> str:
-    kind = error["type"]
-    limits: Mapping[str, Any] = error.get("ctx") or {}
-    if kind == "missing" or (kind == "string_too_short" and limits.get("min_length") == 1):
-        return "Fill this in."
-    if field in _FIELD_HINTS and kind in ("value_error", "string_pattern_mismatch"):
-        return _FIELD_HINTS[field]
-    if kind == "string_too_long":
-        return f"Use at most {limits.get('max_length')} characters."
-    if kind == "string_pattern_mismatch":
-        return "This does not look right; check it."
-    return str(error["msg"]).removeprefix("Value error, ")
-
-
 def field_errors(exc: ValidationError) -> FieldErrors:
-    """Pydantic's complaints, one plain sentence per field."""
+    """Pydantic's complaints, one plain sentence per field (from the shop's table of messages)."""
     errors: FieldErrors = {}
     for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "form"
-        errors.setdefault(field, _reason(field, error))
+        field = field_name(error["loc"])
+        errors.setdefault(field, human_message(field, error))
     return errors
 
 
@@ -290,6 +270,14 @@ def _profile_values(customer: User) -> dict[str, str]:
     return {name: getattr(customer, name) or "" for name in PROFILE_FIELDS}
 
 
+async def _home_region(page: PageContext, customer: User) -> str:
+    """Where a number typed without its country code is read: the default address's country, else the
+    shop's own."""
+    addresses = await profiles.addresses(page.session, customer)
+    default = next((a for a in addresses if a.is_default), None)
+    return default.country if default is not None else await home_country(page)
+
+
 @router.get("/profile", response_class=HTMLResponse, response_model=None)
 async def profile_page(page: ShopPage, saved: Flag = False) -> HTMLResponse | RedirectResponse:
     customer = page.customer
@@ -312,7 +300,10 @@ async def update_profile(request: Request, page: ShopPage) -> HTMLResponse | Red
         return sign_in_first(page, "/account/profile")
     values = await form_values(request, PROFILE_FIELDS)
     try:
-        data = schemas.ProfileUpdate(**{name: optional(values[name]) for name in PROFILE_FIELDS})
+        data = schemas.ProfileUpdate.model_validate(
+            {name: optional(values[name]) for name in PROFILE_FIELDS},
+            context={schemas.PHONE_REGION: await _home_region(page, customer)},
+        )
     except ValidationError as exc:
         return await page.render(
             PROFILE,

@@ -21,9 +21,12 @@ from pydantic import ValidationError
 
 from emporium.accounts.auth import Principal
 from emporium.accounts.profile import profiles
+from emporium.accounts.schemas import PHONE_REGION
 from emporium.cart.service import carts
 from emporium.core.errors import NotFound
+from emporium.core.messages import FIELD_MESSAGES, field_name, human_message
 from emporium.core.params import MAX_ID, PLAIN_TEXT_PATTERN, IdPath
+from emporium.core.phones import TYPED_PHONE
 from emporium.orders import schemas
 from emporium.orders.auth import may_reach, order_access_token
 from emporium.orders.models import Order, PaymentStatus
@@ -37,6 +40,7 @@ from emporium.payments.service import payments
 from emporium.web.cart_pages import existing_cart
 from emporium.web.checkout_state import read_state
 from emporium.web.page import PageContext, ShopPage
+from emporium.web.places import country_choices, home_country
 from emporium.web.routing import page_router
 from emporium.web.security import secure_cookies
 
@@ -48,7 +52,6 @@ ORDER_COOKIE_MAX_AGE = 90 * 86400
 _ORDER_PAIR = re.compile(r"([1-9][0-9]{0,17})\.([0-9a-f]{64})")
 _CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
 _NUMBER = re.compile(r"[A-Za-z0-9-]{5,32}")
-_PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{5,30}")
 ADDRESS_FIELDS = ("full_name", "phone", "line1", "line2", "city", "region", "postal_code", "country")
 CONTACT_FIELDS = ("name", "phone", "email")
 Text = Annotated[str, Form(max_length=320)]
@@ -89,11 +92,11 @@ class CheckoutForm:
 
 
 def _field_errors(exc: ValidationError, prefix: str) -> dict[str, str]:
+    """One sentence per field, from the shop's table of messages (never the validator's own text)."""
     errors: dict[str, str] = {}
     for error in exc.errors():
-        name = str(error["loc"][0]) if error["loc"] else "form"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        errors.setdefault(f"{prefix}{name}", message)
+        name = field_name(error["loc"])
+        errors.setdefault(f"{prefix}{name}" if name != "form" else name, human_message(name, error))
     return errors
 
 
@@ -102,8 +105,13 @@ def _order_input(form: CheckoutForm, page: PageContext, *, for_review: bool) -> 
     shipping and payment methods are not chosen yet."""
     guest = None
     if page.customer is None:
+        if not form.address["full_name"] and form.address_id in ("", "new"):
+            # Typed once: without the page's script the recipient is the contact unless told otherwise.
+            form.address["full_name"] = form.contact["name"]
+        # A number without its country code is read in the delivery country.
+        context = {PHONE_REGION: form.address["country"].upper()} if form.address["country"] else {}
         try:
-            guest = schemas.GuestContact(**form.contact)
+            guest = schemas.GuestContact.model_validate(form.contact, context=context)
         except ValidationError as exc:
             form.errors.update(_field_errors(exc, "contact_"))
     address_id: int | None = None
@@ -115,8 +123,8 @@ def _order_input(form: CheckoutForm, page: PageContext, *, for_review: bool) -> 
             form.errors["address_id"] = "Choose one of your addresses or enter a new one."
     else:
         values = {k: v for k, v in form.address.items() if v}
-        if page.customer is None and "phone" not in values and form.contact["phone"]:
-            values["phone"] = form.contact["phone"]
+        if page.customer is None and "phone" not in values and guest is not None:
+            values["phone"] = guest.phone
         try:
             address = schemas.AddressIn(**values)
         except ValidationError as exc:
@@ -148,12 +156,20 @@ async def _details_page(page: PageContext, form: CheckoutForm, *, status_code: i
     if page.customer is not None and not form.address_id:
         default = next((a for a in addresses if a.is_default), addresses[0] if addresses else None)
         form.address_id = str(default.id) if default is not None else "new"
+    if not form.address["country"]:
+        form.address["country"] = await home_country(page)
+    cart = await existing_cart(page)
+    summary = await carts.view(
+        page.session, page.settings, cart, user_id=page.customer.id if page.customer else None
+    )
     return await page.render(
         "web/checkout/details.html.j2",
         status_code=status_code,
         title="Checkout",
         form=form,
         addresses=addresses,
+        countries=country_choices(page),
+        cart=summary,
     )
 
 
@@ -381,12 +397,12 @@ async def track(
         return await page.render("web/checkout/track.html.j2", title="Track an order", values=values)
     errors: dict[str, str] = {}
     if not _NUMBER.fullmatch(number):
-        errors["order_number"] = "Enter the order number from your e-mail, like ORD-2026-000123."
+        errors["order_number"] = FIELD_MESSAGES["order_number"]
     is_email = "@" in given
     if is_email and not (3 <= len(given) <= 320 and re.fullmatch(PLAIN_TEXT_PATTERN, given)):
-        errors["contact"] = "Enter the e-mail address or phone number you gave at checkout."
-    if not is_email and not _PHONE.fullmatch(given):
-        errors["contact"] = "Enter the e-mail address or phone number you gave at checkout."
+        errors["contact"] = FIELD_MESSAGES["contact"]
+    if not is_email and not TYPED_PHONE.fullmatch(given):
+        errors["contact"] = FIELD_MESSAGES["contact"]
     if errors:
         return await page.render(
             "web/checkout/track.html.j2",
