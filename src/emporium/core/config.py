@@ -143,6 +143,15 @@ class Settings(BaseSettings):
     # Tax is rounded per line, half to even (docs/decisions.md).
     prices_include_tax: bool = False
 
+    # Invoices: the seller as its invoices name it (legal name; the shop's name when unset), its postal
+    # address as lines (a JSON list), its tax id and what that id is called (VAT number, GSTIN, EIN).
+    seller_name: str | None = None
+    seller_address: list[str] = []
+    seller_tax_id: str | None = None
+    seller_tax_id_label: str = "Tax ID"
+    # Invoice numbers read <prefix>-<year>-<6 digits>, without gaps within a year (orders/invoicing.py).
+    invoice_prefix: str = Field(default="INV", pattern=r"^[A-Z0-9]{1,10}$")
+
     # Orders: unpaid online orders are cancelled and their stock released after this many minutes.
     order_payment_timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     # Payment methods a shopper may choose at checkout. Unset in production: the gateways configured below,

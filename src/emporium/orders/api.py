@@ -28,10 +28,9 @@ from emporium.orders.auth import (
     order_access_token,
 )
 from emporium.orders.checkout import checkout
-from emporium.orders.invoice import invoice_pdf
 from emporium.orders.lifecycle import OFFLINE_METHODS
 from emporium.orders.models import OrderStatus, PaymentStatus
-from emporium.orders.repository import OrderFilters, OrderRepository
+from emporium.orders.repository import OrderFilters
 from emporium.orders.service import orders
 from emporium.orders.tracking import track_limited
 
@@ -128,8 +127,9 @@ async def cancel_order(
 
 @router.get("/orders/{order_id}/invoice.pdf", response_class=Response)
 async def order_invoice(ctx: Ctx, session: DbSession, order: ReadableOrder) -> Response:
-    repo = OrderRepository(session)
-    pdf = invoice_pdf(ctx.settings, order, await repo.lines(order.id))
+    """The invoice once the order is confirmed, a pro-forma invoice while it is pending; 409 NO_INVOICE
+    for an order cancelled before it was confirmed."""
+    pdf = await orders.invoice(session, ctx.settings, order)
     return Response(
         pdf,
         media_type="application/pdf",

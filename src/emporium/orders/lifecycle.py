@@ -8,7 +8,8 @@
 Stock: an order is placed with its stock reserved. Confirming it (payment captured, or staff confirming a
 cash-on-delivery order) turns the reservation into a deduction; cancelling releases a reservation or puts
 deducted stock back. Every move is an order event (who, when, from, to, note) and queues the customer's
-e-mail in the same transaction.
+e-mail in the same transaction. Confirming, or a payment captured, issues the invoice number
+(orders/invoicing.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from emporium.core.config import Settings
 from emporium.core.errors import Conflict
 from emporium.inventory.reservations import reservations
 from emporium.notifications.service import notifications
+from emporium.orders import invoicing
 from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, StockState
 from emporium.orders.names import order_status_name
 from emporium.orders.repository import OrderRepository
@@ -175,6 +177,9 @@ class Lifecycle:
             note=note,
         )
         queue_status_mail(session, settings, order, template="order_status")
+        if target is S.CONFIRMED:
+            # Last, so the invoice counter's lock is held for as little of the transaction as possible.
+            await invoicing.issue(session, settings, order)
         if target is S.CANCELLED and order.payment_status in _CAPTURED:
             add_event(
                 session, order, "refund_due", actor_user_id=actor_user_id, data={"total": order.total_minor}
@@ -193,6 +198,9 @@ class Lifecycle:
         add_event(session, order, "payment", actor_user_id=actor_user_id, data={"payment_status": "paid"})
         if order.status == S.PENDING:
             await self.move(session, settings, order, S.CONFIRMED, actor_user_id=actor_user_id)
+        else:
+            # Paid after staff confirmed it (or while it moved on): invoiced already, or now.
+            await invoicing.issue(session, settings, order)
         return True
 
     async def _deduct(

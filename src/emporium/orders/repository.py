@@ -7,11 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, case, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.models import Address
 from emporium.catalog.models import Product
-from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
+from emporium.orders.models import (
+    InvoiceCounter,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,26 @@ class OrderRepository:
                 text("INSERT INTO order_number_seq DEFAULT VALUES RETURNING id")
             )
         return int(result.scalar_one())
+
+    async def next_invoice_value(self, series: str) -> int:
+        """The next number of an invoice series, taken by updating its counter row: the UPDATE holds the
+        row's write lock (what FOR UPDATE takes) until the transaction ends, so concurrent confirmations
+        queue here, and a rollback gives the number back. A series' first number inserts its row; two
+        first numbers racing insert once (ON CONFLICT DO NOTHING) and then both update it."""
+        bump = (
+            update(InvoiceCounter)
+            .where(InvoiceCounter.series == series)
+            .values(last_value=InvoiceCounter.last_value + 1)
+            .returning(InvoiceCounter.last_value)
+        )
+        value = (await self.session.execute(bump)).scalar_one_or_none()
+        if value is None:
+            insert = postgresql_insert if self._dialect == "postgresql" else sqlite_insert
+            await self.session.execute(
+                insert(InvoiceCounter).values(series=series, last_value=0).on_conflict_do_nothing()
+            )
+            value = (await self.session.execute(bump)).scalar_one()
+        return int(value)
 
     async def own_address(self, user_id: int, address_id: int) -> Address | None:
         result = await self.session.execute(

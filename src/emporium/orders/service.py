@@ -10,9 +10,10 @@ from emporium.core.config import Settings
 from emporium.core.errors import NotFound
 from emporium.core.pagination import PageParams
 from emporium.core.phones import same_phone
-from emporium.orders import schemas
+from emporium.orders import invoicing, schemas
+from emporium.orders.invoice import TaxPart, tax_parts
 from emporium.orders.lifecycle import CUSTOMER_CANCELLABLE, IllegalTransition, add_event, lifecycle
-from emporium.orders.models import Order, OrderStatus
+from emporium.orders.models import Order, OrderLine, OrderStatus
 from emporium.orders.repository import OrderFilters, OrderRepository
 from emporium.orders.views import order_read, order_summary, tracked_order
 
@@ -29,6 +30,31 @@ class OrderService:
     async def read(self, session: AsyncSession, order: Order) -> schemas.OrderRead:
         repo = OrderRepository(session)
         return order_read(order, await repo.lines(order.id), await repo.events(order.id))
+
+    async def customer_order(
+        self, session: AsyncSession, customer_id: int, order_id: int, *, lock: bool = False
+    ) -> Order:
+        """The customer's own order (locked FOR UPDATE with ``lock``); any other id is not found."""
+        order = await OrderRepository(session).order(order_id, lock=lock)
+        if order is None or order.user_id != customer_id:
+            raise order_not_found()
+        return order
+
+    async def read_with_tax(
+        self, session: AsyncSession, order: Order
+    ) -> tuple[schemas.OrderRead, list[TaxPart]]:
+        """The order as ``read`` gives it, and its tax per rate (for the pages that show it)."""
+        repo = OrderRepository(session)
+        lines = await repo.lines(order.id)
+        read = order_read(order, lines, await repo.events(order.id))
+        return read, tax_parts(lines, prices_include_tax=order.prices_include_tax)
+
+    async def lines(self, session: AsyncSession, order: Order) -> list[OrderLine]:
+        return await OrderRepository(session).lines(order.id)
+
+    async def invoice(self, session: AsyncSession, settings: Settings, order: Order) -> bytes:
+        """The order's invoice or pro-forma invoice as a PDF (orders/invoicing.py)."""
+        return await invoicing.document(session, settings, order)
 
     async def page(
         self, session: AsyncSession, filters: OrderFilters, page: PageParams

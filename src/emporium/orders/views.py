@@ -73,6 +73,7 @@ def order_read(order: Order, lines: list[OrderLine], events: list[OrderEvent]) -
         note=order.customer_note,
         carrier=order.carrier,
         tracking_number=order.tracking_number,
+        invoice_number=order.invoice_number,
         expires_at=order.expires_at,
         created_at=order.created_at,
         updated_at=order.updated_at,

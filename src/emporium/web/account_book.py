@@ -1,5 +1,6 @@
 """The signed-in customer's address book and order history: addresses (add, edit, delete, default), orders
-with their timeline, the invoice PDF, and "order again", which puts an order's lines back in the cart.
+with their timeline and figures that add up, the invoice PDF, "Cancel order" while the order state machine
+allows it, and "order again", which puts an order's lines back in the cart.
 
 Objects are reached as the API reaches them: an address through the profile service (another customer's
 id is not found), an order only when it is the customer's own (another's is a 404, as in the API).
@@ -18,13 +19,19 @@ from emporium.accounts.models import Address, User
 from emporium.accounts.profile import profiles
 from emporium.cart.schemas import ItemAdd
 from emporium.cart.service import carts
+from emporium.catalog.names import line_name
+from emporium.core.address_format import address_lines
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
+from emporium.core.money import from_minor
 from emporium.core.pagination import PageParams
 from emporium.core.params import IdPath
-from emporium.orders.invoice import invoice_pdf
-from emporium.orders.models import Order
-from emporium.orders.repository import OrderFilters, OrderRepository
-from emporium.orders.service import order_not_found, orders
+from emporium.orders.invoice import tax_rate_label
+from emporium.orders.invoicing import has_document
+from emporium.orders.lifecycle import CUSTOMER_CANCELLABLE, IllegalTransition
+from emporium.orders.models import Order, OrderStatus
+from emporium.orders.names import payment_method_name, payment_status_name
+from emporium.orders.repository import OrderFilters
+from emporium.orders.service import orders
 from emporium.web.account_pages import field_errors, form_values, optional, sign_in_first
 from emporium.web.page import NO_STORE, PageContext, ShopPage
 from emporium.web.places import country_choices, home_country
@@ -173,12 +180,62 @@ async def delete_address(address_id: IdPath, page: ShopPage) -> RedirectResponse
 # Orders --------------------------------------------------------------------------------------------------
 
 
-async def own_order(page: PageContext, customer: User, order_id: int) -> Order:
+async def own_order(page: PageContext, customer: User, order_id: int, *, lock: bool = False) -> Order:
     """The customer's own order; any other id, someone else's included, is not found."""
-    order = await OrderRepository(page.session).order(order_id)
-    if order is None or order.user_id != customer.id:
-        raise order_not_found()
-    return order
+    return await orders.customer_order(page.session, customer.id, order_id, lock=lock)
+
+
+def cancel_refusal(status: str) -> str:
+    """Why an order in ``status`` can no longer be cancelled, and what the customer can do instead."""
+    if status == OrderStatus.SHIPPED:
+        return (
+            "This order has already been shipped, so it can no longer be cancelled. "
+            "Once it arrives, you can return it."
+        )
+    if status == OrderStatus.DELIVERED:
+        return "This order has been delivered, so it can no longer be cancelled. You can return it instead."
+    if status == OrderStatus.CANCELLED:
+        return "This order is already cancelled."
+    return f"This order is {status.replace('_', ' ')}, so it can no longer be cancelled."
+
+
+async def _order_page(
+    page: PageContext,
+    order: Order,
+    *,
+    status_code: int = 200,
+    reordered: int | None = None,
+    left_out_ids: frozenset[int] = frozenset(),
+    cancelled: bool = False,
+    refusal: str | None = None,
+) -> HTMLResponse:
+    """The order with figures that add up: each line's amount is its unit price times its quantity, the
+    subtotal their sum; then the discount, shipping and, when prices exclude tax, the tax per rate, down to
+    the total. When prices include tax, the tax is stated once, under the total, as the part of it that is
+    tax (never added again)."""
+    read, parts = await orders.read_with_tax(page.session, order)
+    locale = page.settings.locale
+    return await page.render(
+        "web/account/order.html.j2",
+        status_code=status_code,
+        title=f"Order {read.number}",
+        section="orders",
+        order=read,
+        line_names={line.id: line_name(line.product_name, line.variant_name) for line in read.lines},
+        tax_rows=[
+            (tax_rate_label(part.rate_ppm), from_minor(part.tax_minor, read.currency)) for part in parts
+        ],
+        payment_method=payment_method_name(read.payment_method),
+        payment_status=payment_status_name(read.payment_status),
+        delivery_lines=address_lines(read.shipping_address, locale) if read.shipping_address else [],
+        billing_lines=address_lines(read.billing_address, locale) if read.billing_address else [],
+        can_cancel=read.status in CUSTOMER_CANCELLABLE,
+        has_invoice=has_document(order),
+        reordered=reordered,
+        left_out=[line for line in read.lines if line.id in left_out_ids],
+        cancelled=cancelled,
+        refusal=refusal,
+    )
 
 
 @router.get("/orders", response_class=HTMLResponse, response_model=None)
@@ -204,30 +261,59 @@ async def orders_page(page: ShopPage, number: PageNumber = 1) -> HTMLResponse | 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse, response_model=None)
 async def order_page(
-    order_id: IdPath, page: ShopPage, reordered: Reordered = None, skipped: Skipped = None
+    order_id: IdPath,
+    page: ShopPage,
+    reordered: Reordered = None,
+    skipped: Skipped = None,
+    cancelled: Annotated[bool, Query()] = False,
 ) -> HTMLResponse | RedirectResponse:
     customer = page.customer
     if customer is None:
         return sign_in_first(page)
-    order = await orders.read(page.session, await own_order(page, customer, order_id))
-    left_out = {int(x) for x in skipped.split(",")} if skipped else set()
-    return await page.render(
-        "web/account/order.html.j2",
-        title=f"Order {order.number}",
-        section="orders",
-        order=order,
+    order = await own_order(page, customer, order_id)
+    left_out = frozenset(int(x) for x in skipped.split(",")) if skipped else frozenset()
+    return await _order_page(
+        page,
+        order,
         reordered=reordered,
-        left_out=[line for line in order.lines if line.id in left_out],
+        left_out_ids=left_out,
+        cancelled=cancelled and order.status == "cancelled",
     )
+
+
+@router.post("/orders/{order_id}/cancel", response_class=HTMLResponse, response_model=None)
+async def cancel_order(order_id: IdPath, page: ShopPage) -> HTMLResponse | RedirectResponse:
+    """Cancel through the same service as the API (the stock goes back, a captured payment is refunded);
+    an order the state machine no longer lets the customer cancel comes back as its page with the reason
+    (409), whatever the form claimed."""
+    customer = page.customer
+    if customer is None:
+        return sign_in_first(page, f"/account/orders/{order_id}")
+    order = await own_order(page, customer, order_id, lock=True)
+    try:
+        # A savepoint: a refusal must leave nothing behind, while the page below still reads the order.
+        async with page.session.begin_nested():
+            await orders.cancel_own(
+                page.session,
+                page.settings,
+                order,
+                actor_user_id=customer.id,
+                reason="Cancelled by the customer.",
+            )
+    except IllegalTransition:
+        return await _order_page(page, order, status_code=409, refusal=cancel_refusal(order.status))
+    return page.redirect(f"/account/orders/{order.id}?cancelled=1")
 
 
 @router.get("/orders/{order_id}/invoice.pdf", response_model=None)
 async def order_invoice(order_id: IdPath, page: ShopPage) -> Response:
+    """The invoice, or a pending order's pro-forma invoice; an order cancelled before it was confirmed
+    has none (409, in the shop's error page)."""
     customer = page.customer
     if customer is None:
         return sign_in_first(page, f"/account/orders/{order_id}")
     order = await own_order(page, customer, order_id)
-    pdf = invoice_pdf(page.settings, order, await OrderRepository(page.session).lines(order.id))
+    pdf = await orders.invoice(page.session, page.settings, order)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -249,7 +335,7 @@ async def reorder(order_id: IdPath, page: ShopPage) -> RedirectResponse:
     order = await own_order(page, customer, order_id)
     cart, _ = await carts.get_or_create(page.session, page.settings, user_id=customer.id, token=None)
     added, skipped = 0, []
-    for line in await OrderRepository(page.session).lines(order.id):
+    for line in await orders.lines(page.session, order):
         try:
             item = ItemAdd(variant_id=line.variant_id, quantity=line.quantity)
             # A refused line must leave nothing behind: each one is tried in a savepoint of its own.
