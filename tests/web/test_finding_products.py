@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 
 import httpx
+from sqlalchemy import update
 
-from emporium.catalog.models import ProductImage
+from emporium.catalog.facets import value_order
+from emporium.catalog.models import ProductImage, ProductVariant
 from emporium.core.context import AppContext
 from tests.catalog.conftest import Shop
 from tests.support import count_statements
@@ -175,3 +177,215 @@ async def test_sold_out_and_missing_variants_are_marked_before_they_are_picked(
     assert re.search(r"<button[^>]*\bdisabled>Sold out</button>", gone)
     assert ">Add to cart</button>" not in gone
     assert 'value="1 kg" checked' in gone
+
+
+# Category facets: option values and the brands of the results, with counts ------------------------------
+
+FACET_BOX = re.compile(
+    r'<input class="facet__input" type="checkbox" id="[^"]+" name="([^"]+)" value="([^"]*)"( checked)?>\s*'
+    r'<label class="facet__label" for="[^"]+">[^<]*<span class="facet__count">\((\d+)\)</span>'
+)
+
+# (name, brand, [(colour, size, on hand, active)]); Wear and Knit are in Apparel, Garden is not.
+CLOTHES: list[tuple[str, str | None, list[tuple[str, str, int, bool]]]] = [
+    ("Navy Hoodie", "acme", [("Navy", "S", 3, True), ("Navy", "M", 0, True), ("Black", "L", 2, True)]),
+    ("Zip Hoodie", "acme", [("Black", "S", 1, True), ("Black", "M", 1, True)]),
+    ("Rain Jacket", "zenith", [("Navy", "L", 4, True), ("Yellow", "L", 2, False)]),
+    ("Wool Scarf", "zenith", [("Forest Green", "One size", 6, True)]),
+    ("Plain Tee", None, [("White", "S", 5, True), ("White", "M", 5, True), ("Navy", "XL", 1, True)]),
+    ("Knit Beanie", "orbit", [("Black", "One size", 2, True)]),
+]
+
+
+def facet_counts(html: str) -> dict[tuple[str, str], tuple[int, bool]]:
+    """(filter name, value) -> (count, checked) of every checkbox of the page's facets."""
+    return {(name, value): (int(n), bool(on)) for name, value, on, n in FACET_BOX.findall(html)}
+
+
+def recompute(
+    made: dict[str, tuple[str | None, list[tuple[str, str, int, bool]]]],
+    brands: set[str],
+    options: dict[str, set[str]],
+) -> tuple[dict[tuple[str, str], int], list[str]]:
+    """The facet counts and the listed products, from the catalog as created: a brand counts the products
+    matching every chosen option; an option value those matching the brands and every other option."""
+
+    def has(variants: list[tuple[str, str, int, bool]], name: str, values: set[str]) -> bool:
+        return any(
+            active and (colour if name == "colour" else size) in values
+            for colour, size, _, active in variants
+        )
+
+    def matches(product: str, skip: str | None) -> bool:
+        brand, variants = made[product]
+        if skip != "brand" and brands and brand not in brands:
+            return False
+        return all(has(variants, name, values) for name, values in options.items() if name != skip)
+
+    counts: dict[tuple[str, str], int] = {}
+    for product, (brand, variants) in made.items():
+        if brand is not None and matches(product, "brand"):
+            counts[("brand", brand)] = counts.get(("brand", brand), 0) + 1
+        for name in ("colour", "size"):
+            values = {(c if name == "colour" else s) for c, s, _, active in variants if active}
+            if matches(product, name):
+                for value in values:
+                    counts[(f"o.{name}", value)] = counts.get((f"o.{name}", value), 0) + 1
+    listed = sorted(product for product in made if matches(product, None))
+    return counts, listed
+
+
+async def clothes_shop(catalog: Shop) -> dict[str, tuple[str | None, list[tuple[str, str, int, bool]]]]:
+    apparel = await catalog.category("Apparel")
+    knitwear = await catalog.category("Knitwear", parent_id=apparel["id"])
+    garden = await catalog.category("Garden")
+    brand_ids = {slug: (await catalog.brand(slug.capitalize()))["id"] for slug in ("acme", "zenith", "orbit")}
+    made: dict[str, tuple[str | None, list[tuple[str, str, int, bool]]]] = {}
+    for n, (name, brand, variants) in enumerate(CLOTHES):
+        knitted = name in ("Wool Scarf", "Knit Beanie")
+        await catalog.product(
+            name,
+            price=None,
+            category_id=(knitwear if knitted else apparel)["id"],
+            brand_id=brand_ids[brand] if brand else None,
+            variants=[
+                {
+                    "sku": f"C{n}-{i}",
+                    "price": "20.00",
+                    "options": {"colour": colour, "size": size},
+                    "stock": {"on_hand": on_hand},
+                    "is_active": active,
+                    "is_default": i == 0,
+                }
+                for i, (colour, size, on_hand, active) in enumerate(variants)
+            ],
+        )
+        made[name] = (brand, variants)
+    # Neither another category's product nor a draft counts.
+    await catalog.product(
+        "Navy Watering Can",
+        price=None,
+        category_id=garden["id"],
+        brand_id=brand_ids["orbit"],
+        variants=[{"sku": "G-1", "price": "9.00", "options": {"colour": "Navy"}, "stock": {"on_hand": 1}}],
+    )
+    await catalog.product(
+        "Draft Hoodie",
+        price=None,
+        status="draft",
+        category_id=apparel["id"],
+        brand_id=brand_ids["acme"],
+        variants=[{"sku": "D-1", "price": "9.00", "options": {"colour": "Navy", "size": "S"}}],
+    )
+    return made
+
+
+async def test_category_facets_count_option_values_and_present_brands(
+    client: httpx.AsyncClient, catalog: Shop
+) -> None:
+    made = await clothes_shop(catalog)
+    choices: list[tuple[set[str], dict[str, set[str]]]] = [
+        (set(), {}),
+        ({"acme"}, {}),
+        ({"acme", "zenith"}, {}),
+        (set(), {"colour": {"Navy"}}),
+        (set(), {"colour": {"Navy", "White"}}),
+        ({"zenith"}, {"size": {"L"}}),
+        ({"acme"}, {"colour": {"Black"}, "size": {"S", "XL"}}),
+        (set(), {"colour": {"Yellow"}}),  # only on an inactive variant: nothing
+    ]
+    for brands, options in choices:
+        query: list[tuple[str, str]] = [("brand", b) for b in sorted(brands)]
+        query += [(f"o.{name}", v) for name in sorted(options) for v in sorted(options[name])]
+        response = await client.get("/c/apparel", params=query)
+        assert response.status_code == 200, (query, response.status_code)
+        html = response.text
+        expected, listed = recompute(made, brands, options)
+        shown = facet_counts(html)
+        # Every count the page shows is the recompute's; a value with no product is left out, unless it
+        # is chosen (then it stays, to be unchosen).
+        chosen = {("brand", b) for b in brands} | {(f"o.{n}", v) for n, vs in options.items() for v in vs}
+        assert {key: count for key, (count, _) in shown.items() if count or key not in chosen} == {
+            key: count for key, count in expected.items() if count
+        }, query
+        assert {key for key, (_, on) in shown.items() if on} == chosen, query
+        slugs = sorted(name.lower().replace(" ", "-") for name in listed)
+        assert sorted(cards(html)) == slugs, query
+
+    everything = facet_counts((await client.get("/c/apparel")).text)
+    # Brands present in the results only (Orbit's only product here is a beanie; the watering can is not).
+    assert {value for name, value in everything if name == "brand"} == {"acme", "zenith", "orbit"}
+    assert everything[("brand", "acme")] == (2, False)
+    assert everything[("o.colour", "Navy")] == (3, False)  # not the draft, not the garden's can
+    knitwear = facet_counts((await client.get("/c/knitwear")).text)
+    assert {value for name, value in knitwear if name == "brand"} == {"zenith", "orbit"}
+    assert ("o.colour", "Navy") not in knitwear
+
+
+async def test_category_facet_choices_live_in_clean_urls(client: httpx.AsyncClient, catalog: Shop) -> None:
+    await clothes_shop(catalog)
+    # What the GET form sends, in any order: redirected to one sorted spelling.
+    messy = await client.get("/c/apparel?o.size=S&brand=zenith&o.colour=Navy&brand=acme&o.size=M&o.size=")
+    assert messy.status_code == 303
+    clean = "/c/apparel?brand=acme&brand=zenith&o.colour=Navy&o.size=M&o.size=S"
+    assert messy.headers["location"] == clean
+    html = (await client.get(clean)).text
+    assert cards(html) == ["navy-hoodie"]
+    # One chip per value, each removing that value only.
+    assert 'href="/c/apparel?brand=zenith&amp;o.colour=Navy&amp;o.size=M&amp;o.size=S"' in html  # Acme off
+    assert 'href="/c/apparel?brand=acme&amp;brand=zenith&amp;o.size=M&amp;o.size=S"' in html  # Navy off
+    assert "Colour: Navy" in html
+    for bad in ("o.colour=%00", "o.=x", "brand=%3Cb%3E", "o.size=" + "x" * 101):
+        response = await client.get(f"/c/apparel?{bad}")
+        assert response.status_code == 422, bad
+        assert 'class="error-page"' in response.text
+    too_many = "&".join(f"brand=b{n}" for n in range(21))
+    assert (await client.get(f"/c/apparel?{too_many}")).status_code == 422
+
+
+async def test_category_facets_cost_the_statement_the_brand_list_did(
+    client: httpx.AsyncClient, catalog: Shop, ctx: AppContext
+) -> None:
+    await clothes_shop(catalog)
+    with count_statements(ctx.db.engine) as statements:
+        response = await client.get("/c/apparel?brand=acme&o.colour=Black&o.size=S&in_stock=1")
+    assert response.status_code == 200
+    # Options match per product: the Navy Hoodie has a black variant and a small one.
+    assert sorted(cards(response.text)) == ["navy-hoodie", "zip-hoodie"]
+    # Category tree, then the list (page and count) and the facets (which replaced the list of brands).
+    assert len(statements) <= 6, statements
+
+
+async def test_category_facets_follow_catalog_changes_and_read_in_order(
+    client: httpx.AsyncClient, catalog: Shop, ctx: AppContext
+) -> None:
+    await clothes_shop(catalog)
+    before = facet_counts((await client.get("/c/apparel")).text)
+    assert before[("o.colour", "Navy")] == (3, False)
+    html = (await client.get("/c/apparel")).text
+    sizes = re.findall(r'name="o\.size" value="([^"]+)"', html)
+    assert sizes == ["S", "M", "L", "XL", "One size"]  # small to large, then the rest
+    # A variant switched off (the Plain Tee's only navy one) is no longer counted: the answer kept under
+    # the catalog stamp is not served after a catalog write.
+    async with ctx.db.session() as session:
+        off = update(ProductVariant).where(ProductVariant.sku == "C4-2").values(is_active=False)
+        await session.execute(off)
+    after = facet_counts((await client.get("/c/apparel")).text)
+    assert after[("o.colour", "Navy")] == (2, False)
+    assert ("o.size", "XL") not in after
+
+
+def test_option_values_read_small_to_large() -> None:
+    values = ["XL", "1 kg", "M", "Red", "250 g", "S", "500 g", "blue", "2 l", "750 ml"]
+    assert sorted(values, key=lambda v: (value_order(v), v)) == [
+        "S",
+        "M",
+        "XL",
+        "250 g",
+        "500 g",
+        "750 ml",
+        "1 kg",
+        "2 l",
+        "blue",
+        "Red",
+    ]

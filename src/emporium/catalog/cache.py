@@ -159,6 +159,27 @@ class CatalogPages:
             log.warning("catalog_cache_write_failed", error=repr(exc))
         return Response(rendered, media_type="application/json")
 
+    async def value(self, kind: str, parts: Any, model: Any, produce: Callable[[], Awaitable[Any]]) -> Any:
+        """``produce()``'s value (of type ``model``), or the one stored for (``kind``, ``parts``) under the
+        current stamp: for what a page draws, not a whole response."""
+        adapter = _adapter(model)
+        if self.store is None:
+            return await produce()
+        key = self.key(kind, parts)
+        try:
+            body = await self.store.get(key)
+        except Exception as exc:
+            log.warning("catalog_cache_read_failed", error=repr(exc))
+            return await produce()
+        if body is not None:
+            return adapter.validate_json(body)
+        value = await produce()
+        try:
+            await self.store.set(key, adapter.dump_json(value).decode(), self.ttl_seconds)
+        except Exception as exc:
+            log.warning("catalog_cache_write_failed", error=repr(exc))
+        return value
+
 
 _DISABLED = CatalogPages(store=None, stamp="", ttl_seconds=0)
 

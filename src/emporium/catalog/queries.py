@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
 )
 from sqlalchemy.orm import aliased
 
@@ -42,6 +43,10 @@ class ProductFilters:
     tag: str | None = None
     # Whole stars: products rated at least this on average (the storefront's rating facet).
     min_rating: int | None = None
+    # Any of these brands (the storefront's brand facet, several at once).
+    brand_slugs: tuple[str, ...] | None = None
+    # Option values of an active variant: ((name, (value, ...)), ...); any value of a name, every name.
+    options: tuple[tuple[str, tuple[str, ...]], ...] | None = None
 
 
 # Built once: making an alias per request cost more Python time than the list's SQL took to run.
@@ -83,6 +88,7 @@ _BOUND = (
     "max_price_minor",
     "min_rating",
     "tag",
+    "brand_slugs",
 )
 
 
@@ -92,8 +98,15 @@ def _value(name: str, *, expanding: bool = False) -> BindParameter[Any]:
 
 
 def filter_shape(filters: ProductFilters) -> tuple[Any, ...]:
-    """What the SQL of ``conditions(filters)`` depends on: which filters are set, and the two flags."""
-    return (*(getattr(filters, name) is not None for name in _BOUND), filters.in_stock, filters.featured)
+    """What the SQL of ``conditions(filters)`` depends on: which filters are set, the two flags, and how
+    many values each option filter has."""
+    options = tuple(len(values) for _, values in filters.options or ())
+    return (
+        *(getattr(filters, name) is not None for name in _BOUND),
+        filters.in_stock,
+        filters.featured,
+        options,
+    )
 
 
 def filter_values(filters: ProductFilters) -> dict[str, Any]:
@@ -103,7 +116,42 @@ def filter_values(filters: ProductFilters) -> dict[str, Any]:
     }
     if filters.statuses is not None:
         values["filter_statuses"] = list(filters.statuses)
+    if filters.brand_slugs is not None:
+        values["filter_brand_slugs"] = list(filters.brand_slugs)
+    for i, (name, chosen) in enumerate(filters.options or ()):
+        values[f"filter_option{i}"] = name
+        values |= {f"filter_option{i}_{j}": value for j, value in enumerate(chosen)}
     return values
+
+
+def option_pairs(postgres: bool, variant: str = "ov", *, text: bool = False) -> str:
+    """A FROM item of the (name, value) pairs of a variant's options, as ``key`` and ``value`` text; a
+    variant whose options are not an object has none. ``text``: ``{variant}.options`` is their JSON text."""
+    options = f"CAST({variant}.options AS JSON)" if text and postgres else f"{variant}.options"
+    if postgres:
+        return (
+            f"json_each_text(CASE WHEN json_typeof({options}) = 'object' "
+            f"THEN {options} ELSE CAST('{{}}' AS JSON) END)"
+        )
+    return f"json_each(CASE WHEN json_type({options}) = 'object' THEN {options} ELSE '{{}}' END)"
+
+
+def option_value(postgres: bool, pairs: str = "oj") -> str:
+    # SQLite hands a number of the JSON as a number: compared and shown as text, as PostgreSQL does.
+    return f"{pairs}.value" if postgres else f"CAST({pairs}.value AS TEXT)"
+
+
+def _option_condition(i: int, count: int, postgres: bool) -> ColumnElement[bool]:
+    """The product has an active variant whose option ``filter_option{i}`` is one of its values."""
+    values = ", ".join(f":filter_option{i}_{j}" for j in range(count))
+    # Written as SQL: SQLAlchemy has no dialect-neutral way to unnest a JSON object. The text is fixed
+    # fragments and counters; every value is bound.
+    sql = (
+        f"EXISTS (SELECT 1 FROM product_variants ov, {option_pairs(postgres)} oj "  # noqa: S608
+        f"WHERE ov.product_id = products.id AND ov.is_active = true "
+        f"AND oj.key = :filter_option{i} AND {option_value(postgres)} IN ({values}))"
+    )
+    return and_(text(sql))
 
 
 def _category_condition(filters: ProductFilters) -> ColumnElement[bool]:
@@ -118,8 +166,9 @@ def _category_condition(filters: ProductFilters) -> ColumnElement[bool]:
     return Product.category_id.in_(select(member.id).where(member.path.like(prefix)))
 
 
-def conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
-    """The WHERE of a product list, its values left to ``filter_values``."""
+def conditions(filters: ProductFilters, *, postgres: bool = False) -> list[ColumnElement[bool]]:
+    """The WHERE of a product list, its values left to ``filter_values`` (``postgres``: the dialect the
+    option filters are written for)."""
     found: list[ColumnElement[bool]] = []
     if filters.statuses is not None:
         found.append(Product.status.in_(_value("statuses", expanding=True)))
@@ -129,6 +178,11 @@ def conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
         found.append(Product.brand_id == _value("brand_id"))
     elif filters.brand_slug is not None:
         found.append(Product.brand_id.in_(select(Brand.id).where(Brand.slug == _value("brand_slug"))))
+    if filters.brand_slugs is not None:
+        chosen_brands = Brand.slug.in_(_value("brand_slugs", expanding=True))
+        found.append(Product.brand_id.in_(select(Brand.id).where(chosen_brands)))
+    for i, (_, chosen) in enumerate(filters.options or ()):
+        found.append(_option_condition(i, len(chosen), postgres))
     if filters.min_price_minor is not None:
         found.append(Product.price_min_minor >= _value("min_price_minor"))
     if filters.max_price_minor is not None:

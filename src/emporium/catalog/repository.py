@@ -74,9 +74,9 @@ _CANDIDATE_IMAGE = aliased(ProductImage)
 AnySelect = Select[*tuple[Any, ...]]
 
 
-def _counted(filters: ProductFilters, *, capped: bool) -> ScalarSelect[int]:
+def _counted(filters: ProductFilters, *, capped: bool, postgres: bool) -> ScalarSelect[int]:
     """How many products match; ``capped``: at most ``count_limit`` of them are counted."""
-    matching = select(Product.id).where(*conditions(filters))
+    matching = select(Product.id).where(*conditions(filters, postgres=postgres))
     if capped:
         matching = matching.limit(bindparam("count_limit", type_=Integer, literal_execute=True))
     return select(func.count()).select_from(matching.subquery()).scalar_subquery()
@@ -106,7 +106,7 @@ def _build_page_statement(filters: ProductFilters, sort: SortKey, postgres: bool
     # plan that ignores the LIMIT is no good. The filters stay parameters.
     page = (
         select(Product.id)
-        .where(*conditions(filters))
+        .where(*conditions(filters, postgres=postgres))
         .order_by(*ordering(sort))
         .offset(bindparam("offset", type_=Integer, literal_execute=True))
         .limit(bindparam("limit", type_=Integer, literal_execute=True))
@@ -137,7 +137,7 @@ def _build_page_statement(filters: ProductFilters, sort: SortKey, postgres: bool
             in_stock_expression(per_row=True).label("in_stock"),
             tags.label("tags"),
             *(column.label(f"image_{column.key}") for column in LISTED_IMAGE_COLUMNS),
-            _counted(filters, capped=True).label("counted"),
+            _counted(filters, capped=True, postgres=postgres).label("counted"),
         )
         .select_from(page)
         .join(Product, Product.id == page.c.id)
@@ -252,7 +252,9 @@ class CatalogRepository:
         values = filter_values(filters)
         if at_most is not None:
             values["count_limit"] = at_most + 1
-        total = await self.session.scalar(select(_counted(filters, capped=at_most is not None)), values)
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        counted = _counted(filters, capped=at_most is not None, postgres=postgres)
+        total = await self.session.scalar(select(counted), values)
         return int(total or 0)
 
     async def product_page(

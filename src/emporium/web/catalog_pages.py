@@ -15,12 +15,13 @@ from urllib.parse import parse_qsl, urlsplit
 from fastapi import Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from emporium.catalog.cache import Pages
+from emporium.catalog.facets import FacetValue, OptionFacet, facets
 from emporium.catalog.queries import ProductFilters
 from emporium.catalog.schemas import SortKey
 from emporium.catalog.search import MAX_QUERY_LENGTH, PRICE_BAND_EDGES, RATING_THRESHOLDS, search_service
 from emporium.catalog.search_index import SearchFilters
 from emporium.catalog.service import catalog
-from emporium.catalog.taxonomy import taxonomy
 from emporium.core.errors import NotFound, ValidationFailed
 from emporium.core.money import exponent, from_minor
 from emporium.core.pagination import PageParams
@@ -46,6 +47,10 @@ SORTS: dict[str, str] = {
 }
 DEFAULT_SORT: SortKey = "newest"
 TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
+# A category page's option filters: ``o.colour=Navy&o.size=M``, as the product page's pickers.
+OPTION_PREFIX = "o."
+# Values of one filter (brands, one option's values), and option names, a page takes at once.
+MAX_CHOICES = 20
 
 # Every parameter is read as text of bounded length and parsed here, so that junk is a 422 page.
 Text = Annotated[str | None, Query(max_length=240)]
@@ -156,32 +161,61 @@ def count_text(total: int, exact: bool) -> str:
     return f"{total:,}" if exact else f"{total:,}+"
 
 
+def _choices(page: PageContext) -> tuple[list[str], dict[str, list[str]]]:
+    """The brands (slugs) and option values (``o.<name>=<value>``, several per name) chosen, deduplicated
+    and sorted, so that one choice has one address."""
+    brands: set[str] = set()
+    options: dict[str, set[str]] = {}
+    for key, raw in page.request.query_params.multi_items():
+        if key == "brand":
+            slug = _slug(raw, "brand")
+            if slug is not None:
+                brands.add(slug)
+        elif key.startswith(OPTION_PREFIX):
+            name, value = key[len(OPTION_PREFIX) :], raw.strip()
+            if not value:
+                continue
+            if not (0 < len(name) <= 60 and name.isprintable() and len(value) <= 100 and value.isprintable()):
+                raise _refuse(key, "That is not a valid choice.")
+            options.setdefault(name, set()).add(value)
+    if (
+        len(brands) > MAX_CHOICES
+        or len(options) > MAX_CHOICES
+        or any(len(values) > MAX_CHOICES for values in options.values())
+    ):
+        raise _refuse("brand", f"Choose at most {MAX_CHOICES} values of a filter.")
+    return sorted(brands), {name: sorted(options[name]) for name in sorted(options)}
+
+
 @router.get("/c/{slug}", response_class=HTMLResponse, response_model=None)
 async def category_page(
+    pages: Pages,
     page: ShopPage,
     slug: str,
-    brand: Text = None,
     price: Text = None,
     in_stock: Text = None,
     rating: Text = None,
     sort: Text = None,
     page_number: Annotated[str | None, Query(alias="page", max_length=12)] = None,
 ) -> HTMLResponse | RedirectResponse:
-    """The products of a category and its descendants, filtered by brand, price band, stock and rating."""
+    """The products of a category and its descendants, filtered by brands, option values (size, colour,
+    weight: several at once), price band, stock and rating; the brand and option facets list what the
+    products have, with counts."""
     chain = find_category(await page.categories(), slug) if SLUG.fullmatch(slug) else None
     if chain is None:
         raise NotFound("There is no such category.", code="CATEGORY_NOT_FOUND")
     category = chain[-1]
     currency = page.settings.currency
     bands = price_bands(currency, page.settings.locale)
-    brand_slug = _slug(brand, "brand")
+    brand_slugs, options = _choices(page)
     band = _band(price, bands)
     stocked = _flag(in_stock, "in_stock")
     min_rating = _rating(rating)
     order = _sort(sort)
     number = _page_number(page_number)
     params: dict[str, Any] = {
-        "brand": brand_slug,
+        "brand": brand_slugs or None,
+        **{OPTION_PREFIX + name: values for name, values in options.items()},
         "price": band.key if band else None,
         "in_stock": 1 if stocked else None,
         "rating": min_rating,
@@ -194,7 +228,8 @@ async def category_page(
 
     filters = ProductFilters(
         category_id=category.id,
-        brand_slug=brand_slug,
+        brand_slugs=tuple(brand_slugs) or None,
+        options=tuple((name, tuple(values)) for name, values in options.items()) or None,
         min_price_minor=band.min_minor if band else None,
         max_price_minor=band.max_minor if band else None,
         in_stock=stocked,
@@ -204,8 +239,9 @@ async def category_page(
     products, total, exact = await catalog.list_products(page.session, page.ctx, filters, order, listing)
     if number > 1 and not products:
         raise NotFound("That page of the list is empty.", code="PAGE_NOT_FOUND")
-    brands = await taxonomy.brands(page.session)
-    pages = max(1, -(-total // PER_PAGE))
+    found = await facets.for_category(page.session, pages, filters)
+    pages_count = max(1, -(-total // PER_PAGE))
+    brand_names = {brand.value: brand.label for brand in found.brands}
     return await page.render(
         "web/catalog/category.html.j2",
         title=category.name if number == 1 else f"{category.name}, page {number}",
@@ -217,26 +253,51 @@ async def category_page(
         total=total,
         count=count_text(total, exact),
         current_page=number,
-        pages=pages,
+        pages=pages_count,
         path=path,
         params=params,
-        brands=brands,
+        brands=_with_chosen(found.brands, brand_slugs),
+        option_facets=[
+            (facet.name, _with_chosen(facet.values, options.get(facet.name, [])))
+            for facet in _with_chosen_names(found.options, options)
+        ],
         bands=bands,
         ratings=RATING_THRESHOLDS,
         sorts=SORTS,
         sort=order,
-        chips=_chips(path, params, names={b.slug: b.name for b in brands}, bands=bands),
+        chips=_chips(path, params, names=brand_names, bands=bands),
     )
+
+
+def _with_chosen(values: list[FacetValue], chosen: list[str]) -> list[tuple[FacetValue, bool]]:
+    """The facet's values, each with whether it is chosen; a chosen value no product has any more is
+    kept (with a count of 0), so that it can be unchosen."""
+    present = {value.value for value in values}
+    missing = [FacetValue(value=v, label=v, count=0) for v in chosen if v not in present]
+    return [(value, value.value in chosen) for value in [*values, *missing]]
+
+
+def _with_chosen_names(found: list[OptionFacet], chosen: dict[str, list[str]]) -> list[OptionFacet]:
+    names = {facet.name for facet in found}
+    return [*found, *(OptionFacet(name=name, values=[]) for name in chosen if name not in names)]
 
 
 def _chips(
     path: str, params: dict[str, Any], *, names: dict[str, str], bands: list[PriceBand]
 ) -> list[tuple[str, str]]:
-    """(label, URL without that filter) for each active filter: the "remove" links above the results."""
+    """(label, URL without that filter) for each active filter: the "remove" links above the results. A
+    filter of several values gives one link per value, which removes that value only."""
     labels = {band.key: band.label for band in bands}
     chips = []
     for name, value in params.items():
         if value is None or name in ("sort", "q"):
+            continue
+        if isinstance(value, list):
+            for one in value:
+                rest = [other for other in value if other != one] or None
+                option = name.startswith(OPTION_PREFIX)
+                shown = f"{name[len(OPTION_PREFIX) :].capitalize()}: {one}" if option else names.get(one, one)
+                chips.append((str(shown), page_url(path, {**params, name: rest})))
             continue
         if name == "brand" or name == "category":
             label = names.get(value, value)  # brand or category names, by slug

@@ -1,0 +1,154 @@
+# Statements are assembled from fixed fragments of this module; every value travels as a bound parameter.
+# ruff: noqa: S608
+"""The statement of a category page's facets: brands and option values (size, colour, weight), counted.
+
+Counts follow the shopper's other choices, so that a facet of several values at once (several brands,
+several colours) still shows what each further value would add: a brand's count is over the products that
+match every filter but the brand, a colour's over those that match every filter but the colour (and so for
+each option name). Price, rating and stock narrow every count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.catalog.models import ProductStatus
+from emporium.catalog.queries import ProductFilters, option_pairs, option_value
+from emporium.core.db import read_alone
+
+
+@lru_cache(maxsize=256)
+def _statement(sql: str) -> TextClause:
+    """One statement object per SQL text (which depends on which filters are set and how many values
+    each has, never on the values): on PostgreSQL each is compiled once for asyncpg."""
+    return text(sql)
+
+
+_IN_STOCK = (
+    "EXISTS (SELECT 1 FROM product_variants sv JOIN stock_pools sp ON sp.id = sv.pool_id "
+    "WHERE sv.product_id = p.id AND sv.is_active = :true AND sp.on_hand - sp.reserved >= sv.draw_per_unit)"
+)
+
+
+def _scope_sql(filters: ProductFilters, params: dict[str, Any]) -> str:
+    """The active products of the category (and its descendants) that match price, rating and stock."""
+    params["active"] = ProductStatus.ACTIVE.value
+    clauses = ["p.status = :active"]
+    if filters.category_id is not None:
+        params["category_id"] = filters.category_id
+        clauses.append(
+            "p.category_id IN (SELECT d.id FROM categories d WHERE d.path LIKE "
+            "(SELECT f.path FROM categories f WHERE f.id = :category_id) || '%')"
+        )
+    if filters.min_price_minor is not None:
+        params["min_price"] = filters.min_price_minor
+        clauses.append("p.price_min_minor >= :min_price")
+    if filters.max_price_minor is not None:
+        params["max_price"] = filters.max_price_minor
+        clauses.append("p.price_min_minor <= :max_price")
+    if filters.min_rating is not None:
+        params["min_rating"] = filters.min_rating
+        clauses.append("p.rating_average >= :min_rating")
+    if filters.in_stock is not None:
+        clauses.append(_IN_STOCK if filters.in_stock else f"NOT {_IN_STOCK}")
+    return "SELECT p.id, p.brand_id FROM products p WHERE " + " AND ".join(clauses)
+
+
+def _groups(postgres: bool) -> str:
+    """CTEs ``groups (gid, brand_id, n)``: products alike for every count (the same brand, the same option
+    sets), ``n`` of them; ``sets (options, name, value)``: each distinct option set's text unpacked once; and
+    ``gpairs (gid, name, value)``: the option values of each group.
+
+    PostgreSQL groups the products by brand and by the list of their active variants' option texts: 15,000
+    shirts in two colours of five and four sizes are a few dozen groups, so that everything after reading
+    the variants works on those, and no variant's JSON is unpacked (the list is in the order the variants
+    are read, so one set may make two groups; the counts add up all the same). Each product's variants are
+    read by its index, so a small category never reads the variants of a large one. SQLite (small
+    catalogs) keeps a group per product."""
+    value = option_value(postgres)
+    unpacked = option_pairs(postgres, "t", text=True)
+    if postgres:
+        return f"""
+        groups AS MATERIALIZED (
+            SELECT ROW_NUMBER() OVER () AS gid, brand_id, sig, n FROM (
+                SELECT brand_id, sig, COUNT(*) AS n FROM (
+                    SELECT s.brand_id, (
+                        SELECT array_agg(CAST(v.options AS TEXT)) FROM product_variants v
+                        WHERE v.product_id = s.id AND v.is_active = :true) AS sig
+                    FROM scope s) signed
+                GROUP BY brand_id, sig) alike),
+        sets AS MATERIALIZED (
+            SELECT t.options, oj.key AS name, {value} AS value
+            FROM (SELECT DISTINCT unnest(sig) AS options FROM groups) t CROSS JOIN {unpacked} oj
+            WHERE oj.key IS NOT NULL),
+        gpairs AS MATERIALIZED (
+            SELECT DISTINCT g.gid, e.name, e.value
+            FROM groups g CROSS JOIN unnest(g.sig) AS u(options) JOIN sets e ON e.options = u.options)"""
+    return f"""
+        variants AS MATERIALIZED (
+            SELECT v.product_id, CAST(v.options AS TEXT) AS options
+            FROM scope s JOIN product_variants v ON v.product_id = s.id WHERE v.is_active = :true),
+        sets AS MATERIALIZED (
+            SELECT t.options, oj.key AS name, {value} AS value
+            FROM (SELECT DISTINCT options FROM variants) t CROSS JOIN {unpacked} oj
+            WHERE oj.key IS NOT NULL),
+        groups AS MATERIALIZED (SELECT s.id AS gid, s.brand_id, 1 AS n FROM scope s),
+        gpairs AS MATERIALIZED (
+            SELECT DISTINCT v.product_id AS gid, e.name, e.value
+            FROM variants v JOIN sets e ON e.options = v.options)"""
+
+
+async def facet_rows(session: AsyncSession, filters: ProductFilters) -> Sequence[Mapping[Any, Any]]:
+    """Rows ``(kind, name, value, label, n)``: ``('brand', NULL, slug, brand name, products)`` and
+    ``('option', option name, value, value, products)``."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    params: dict[str, Any] = {"true": True}
+    scope = _scope_sql(filters, params)
+    chosen = list(filters.options or ())
+    brands = list(filters.brand_slugs or ())
+    # One flag per chosen option name: does the product have an active variant with a chosen value?
+    flags: list[str] = []
+    for i, (name, values) in enumerate(chosen):
+        params[f"g{i}"] = name
+        params |= {f"g{i}_{j}": value for j, value in enumerate(values)}
+        listed = ", ".join(f":g{i}_{j}" for j in range(len(values)))
+        flags.append(f"MAX(CASE WHEN name = :g{i} AND value IN ({listed}) THEN 1 ELSE 0 END) AS m{i}")
+    params |= {f"b{j}": slug for j, slug in enumerate(brands)}
+    brand_ok = (
+        "g.brand_id IN (SELECT id FROM brands WHERE slug IN ({}))".format(
+            ", ".join(f":b{j}" for j in range(len(brands)))
+        )
+        if brands
+        else "1 = 1"
+    )
+    every_option = " AND ".join(f"COALESCE(h.m{i}, 0) = 1" for i in range(len(chosen))) or "1 = 1"
+    # An option's count ignores its own name's choice, not the others'.
+    other_options = (
+        " AND ".join(f"(o.name = :g{i} OR COALESCE(h.m{i}, 0) = 1)" for i in range(len(chosen))) or "1 = 1"
+    )
+    matched = (
+        f", matched AS MATERIALIZED (SELECT gid, {', '.join(flags)} FROM gpairs GROUP BY gid)"
+        if chosen
+        else ""
+    )
+    joined = "LEFT JOIN matched h ON h.gid = g.gid" if chosen else ""
+    sql = f"""
+        WITH scope AS MATERIALIZED ({scope}),
+        {_groups(postgres)}{matched}
+        SELECT 'brand' AS kind, CAST(NULL AS TEXT) AS name, CAST(b.slug AS TEXT) AS value,
+               CAST(b.name AS TEXT) AS label, SUM(g.n) AS n
+        FROM groups g JOIN brands b ON b.id = g.brand_id {joined}
+        WHERE {every_option}
+        GROUP BY b.slug, b.name
+        UNION ALL
+        SELECT 'option', o.name, o.value, o.value, SUM(g.n)
+        FROM gpairs o JOIN groups g ON g.gid = o.gid {joined}
+        WHERE {brand_ok} AND {other_options}
+        GROUP BY o.name, o.value
+    """
+    return await read_alone(session, _statement(sql), params)
