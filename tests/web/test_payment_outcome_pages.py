@@ -65,6 +65,19 @@ async def test_a_declined_card_lands_on_the_failure_page(client: httpx.AsyncClie
     assert retry.status_code == 303
     assert retry.headers["location"].startswith("/pay/test/")
     assert retry.headers["location"] != payment["next_action"]["url"]
+    # While that try is under way the order is awaited, not shown as failed; declined again, it is.
+    waiting = await client.get(f"/orders/{number}/thanks")
+    assert waiting.status_code == 200
+    assert "Your order is placed" in waiting.text
+    assert 'data-payment-status="awaiting"' in waiting.text
+    assert (await client.get(f"/orders/{placed.order['id']}/paid")).headers["location"].endswith("/thanks")
+    await pay_with(client, {"next_action": {"url": retry.headers["location"]}}, DECLINED)
+    await ctx.jobs.run_until_idle()
+    assert (
+        (await client.get(f"/orders/{placed.order['id']}/paid"))
+        .headers["location"]
+        .endswith("/payment-failed")
+    )
 
 
 async def test_another_way_to_pay_keeps_the_order(client: httpx.AsyncClient, ctx: AppContext) -> None:

@@ -219,9 +219,23 @@ def _failed(order: Order) -> str:
     return f"/orders/{order.number}/payment-failed"
 
 
-def _after_payment(order: Order) -> str:
+def _open(payment: Any) -> bool:
+    """A payment the gateway has not answered yet (a first one, or another try after a decline)."""
+    return payment is not None and payment.state in ("requires_action", "processing")
+
+
+def _shows_failure(order: Order, payment: Any) -> bool:
+    """The last try failed and no other is under way."""
+    return order.payment_status == PaymentStatus.FAILED and not _open(payment)
+
+
+def _after_payment(order: Order, payment: Any) -> str:
     """The page titled for what became of the payment so far."""
-    return _failed(order) if order.payment_status == PaymentStatus.FAILED else _thanks(order)
+    return _failed(order) if _shows_failure(order, payment) else _thanks(order)
+
+
+async def _last_payment(page: PageContext, order: Order) -> Any:
+    return next(iter(reversed(await PaymentRepository(page.session).payments_of(order.id))), None)
 
 
 # A guest's orders: the service's access tokens in one HttpOnly cookie -----------------------------------
@@ -280,11 +294,11 @@ async def payment_return(order_id: IdPath, page: ShopPage) -> RedirectResponse:
     if not _reaches(page, order):
         raise order_not_found()
     assert order is not None
-    return page.redirect(_after_payment(order))
+    return page.redirect(_after_payment(order, await _last_payment(page, order)))
 
 
 async def _order_context(page: PageContext, order: Order) -> dict[str, Any]:
-    payment = next(iter(reversed(await PaymentRepository(page.session).payments_of(order.id))), None)
+    payment = await _last_payment(page, order)
     methods = {m["code"]: m for m in _methods(page)}
     method = methods.get(order.payment_method)
     online = bool(method and method["online"])
@@ -296,19 +310,16 @@ async def _order_context(page: PageContext, order: Order) -> dict[str, Any]:
         "online": online,
         "can_pay": online and order.status == "pending" and _payable(order),
         # An online payment the gateway has not answered yet: the status block asks again by itself.
-        "waiting": online
-        and order.payment_status == PaymentStatus.AWAITING
-        and payment is not None
-        and payment.state in ("requires_action", "processing"),
+        "waiting": online and _payable(order) and _open(payment),
     }
 
 
 @router.get("/orders/{number}/thanks", response_class=HTMLResponse, response_model=None)
 async def thanks(number: NumberPath, page: ShopPage) -> HTMLResponse | RedirectResponse:
     order = await _own_order(page, number)
-    if order.payment_status == PaymentStatus.FAILED:
-        return page.redirect(_failed(order))
     context = await _order_context(page, order)
+    if _shows_failure(order, context["payment"]):
+        return page.redirect(_failed(order))
     return await page.render("web/checkout/thanks.html.j2", title=f"Order {order.number}", **context)
 
 
@@ -316,10 +327,10 @@ async def thanks(number: NumberPath, page: ShopPage) -> HTMLResponse | RedirectR
 async def payment_failed(number: NumberPath, page: ShopPage) -> HTMLResponse | RedirectResponse:
     """A declined or failed payment: the reason, another try, or another way to pay."""
     order = await _own_order(page, number)
-    if order.payment_status != PaymentStatus.FAILED:
-        return page.redirect(_thanks(order))
     context = await _order_context(page, order)
     payment = context["payment"]
+    if not _shows_failure(order, payment):
+        return page.redirect(_thanks(order))
     others = [m for m in _methods(page) if m["code"] != order.payment_method]
     return await page.render(
         "web/checkout/payment_failed.html.j2",
@@ -338,7 +349,7 @@ async def order_status(number: NumberPath, page: ShopPage) -> HTMLResponse:
     context = await _order_context(page, order)
     response = await page.fragment("web/checkout/status.html.j2", **context)
     if page.request.headers.get("HX-Request") == "true" and not context["waiting"]:
-        response.headers["HX-Redirect"] = _after_payment(order)
+        response.headers["HX-Redirect"] = _after_payment(order, context["payment"])
     return response
 
 
@@ -370,7 +381,7 @@ async def pay_another_way(
     payment = await payments.start(page.session, page.settings, locked, idempotency_key=secrets.token_hex(8))
     action = (payment.details or {}).get("next_action") or {}
     target = action.get("url") if isinstance(action, dict) else None
-    return page.redirect(target if isinstance(target, str) else _after_payment(locked))
+    return page.redirect(target if isinstance(target, str) else _after_payment(locked, payment))
 
 
 # Routes: tracking --------------------------------------------------------------------------------------
