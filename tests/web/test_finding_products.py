@@ -162,7 +162,7 @@ async def test_sold_out_and_missing_variants_are_marked_before_they_are_picked(
 
     # With 500 g chosen, Violet is not sold at all; with Violet chosen, only 250 g is.
     big = (await client.get("/p/rose-fudge/offer?o.weight=500+g&o.flavour=Rose")).text
-    assert 'id="choice"' in big  # the pickers come back with the offer, marked anew
+    assert 'id="variant-choice"' in big  # the pickers come back with the offer, marked anew
     assert "option__label--unavailable" in option_label(big, "Violet")
     assert "Not available" in option_label(big, "Violet")
     assert '<p class="offer__stock offer__stock--in">In stock</p>' in big
