@@ -18,6 +18,7 @@ from emporium.core.db import utcnow
 from emporium.inventory.models import StockPool
 from emporium.orders.models import Order
 from emporium.orders.tasks import expire_unpaid
+from emporium.payments.service import payments
 from tests.conftest import MakeContext
 from tests.inventory.factory import Made, make_product, staff_headers
 from tests.orders.factory import make_cart, make_shipping, order_body
@@ -237,3 +238,17 @@ async def test_staff_list_unconfirmed_orders_by_age(make_context: MakeContext) -
         assert [o["number"] for o in newest] == [newer["number"], older["number"]]
         assert error(await http.get("/api/v1/admin/orders?sort=cheapest", headers=staff), 422)
 
+
+async def test_an_order_switched_to_cash_on_delivery_keeps_a_deadline(make_context: MakeContext) -> None:
+    ctx = make_context(payment_methods=["test", "cash_on_delivery"], offline_order_timeout_hours=6)
+    shop = await _shop(ctx, on_hand=5)
+    async with _client(ctx, "203.0.113.13") as http:
+        placed = data(await shop.guest_order(http, 1, payment_method="test"), 201)
+    async with ctx.db.session() as session:
+        order = await payments.lock_order(session, placed["id"])
+        await payments.change_method(session, ctx.settings, order, "cash_on_delivery", actor_user_id=None)
+        assert order.expires_at is not None
+        assert timedelta(hours=5.9) < order.expires_at - utcnow() <= timedelta(hours=6)
+    await _past_deadline(ctx, placed["id"])
+    assert await expire_unpaid(ctx) == 1
+    assert await _pool(ctx, shop.made.pools[0].id) == (5, 0)
