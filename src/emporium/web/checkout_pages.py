@@ -114,6 +114,8 @@ def _order_input(form: CheckoutForm, page: PageContext, *, for_review: bool) -> 
             guest = schemas.GuestContact.model_validate(form.contact, context=context)
         except ValidationError as exc:
             form.errors.update(_field_errors(exc, "contact_"))
+        else:
+            form.contact["phone"] = guest.phone  # carried on (and shown) as it is stored: E.164
     address_id: int | None = None
     address = None
     if page.customer is not None and form.address_id not in ("", "new"):
