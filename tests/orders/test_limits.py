@@ -23,6 +23,7 @@ from tests.conftest import MakeContext
 from tests.inventory.factory import Made, make_product, staff_headers
 from tests.orders.factory import make_cart, make_shipping, order_body
 from tests.support import data, error
+from tests.web.test_checkout_review import open_shop, orders, place_form, refused, reserved, to_review
 
 
 @asynccontextmanager
@@ -252,3 +253,33 @@ async def test_an_order_switched_to_cash_on_delivery_keeps_a_deadline(make_conte
     await _past_deadline(ctx, placed["id"])
     assert await expire_unpaid(ctx) == 1
     assert await _pool(ctx, shop.made.pools[0].id) == (5, 0)
+
+
+async def test_the_storefront_says_why_an_order_over_the_cap_was_not_placed(
+    make_context: MakeContext,
+) -> None:
+    ctx = make_context(open_orders_per_email=1)
+    shop = await open_shop(ctx)
+    async with _client(ctx, "203.0.113.20") as http:
+        first = await http.post("/checkout/place", data=place_form(await to_review(http, shop)))
+        assert first.status_code == 303, first.text
+        assert first.headers["location"] != "/checkout/review"
+        page = await refused(http, place_form(await to_review(http, shop)))
+    assert "Your order was not placed: You have too many orders waiting" in page
+    assert len(await orders(ctx)) == 1
+    assert await reserved(ctx, shop) == 1
+
+
+async def test_the_storefront_answers_a_guest_past_the_checkout_limit_with_429(
+    make_context: MakeContext,
+) -> None:
+    ctx = make_context(guest_checkout_rate_limit="1/minute")
+    shop = await open_shop(ctx)
+    async with _client(ctx, "203.0.113.21") as http:
+        first = await http.post("/checkout/place", data=place_form(await to_review(http, shop)))
+        assert first.status_code == 303, first.text
+        limited = await http.post("/checkout/place", data=place_form(await to_review(http, shop)))
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert "Too many orders were placed from here" in limited.text
+    assert len(await orders(ctx)) == 1
