@@ -8,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.models import ProductVariant
 from emporium.core.context import AppContext
+from tests.conftest import Shopper
 from tests.inventory.factory import make_product
-from tests.orders.factory import GUEST, make_cart, make_shipping, make_tax, order_body
+from tests.orders.factory import ADDRESS, GUEST, make_cart, make_shipping, make_tax, order_body
 from tests.support import data
 from tests.web.conftest import csrf_token
+from tests.web.test_account_pages import web_sign_in
 
 
 async def _kalakand(session: AsyncSession) -> tuple[ProductVariant, ProductVariant]:
@@ -57,3 +59,23 @@ async def test_tracking_reads_in_names(client: httpx.AsyncClient, ctx: AppContex
         in found.text
     )
     assert "awaiting</span>" not in found.text
+
+
+async def test_the_checkout_and_saved_addresses_name_countries(
+    client: httpx.AsyncClient, ctx: AppContext, shopper: Shopper
+) -> None:
+    async with ctx.db.session() as session:
+        box, _ = await _kalakand(session)
+        me = data(await client.get("/api/v1/users/profile", headers=shopper.headers))
+        await make_cart(session, [(box, 1)], user_id=me["id"])
+    data(await client.post("/api/v1/users/addresses", json=ADDRESS, headers=shopper.headers), 201)
+    await web_sign_in(client, shopper.email)
+    checkout = await client.get("/checkout")
+    assert checkout.status_code == 200, checkout.text
+    assert f"{ADDRESS['city']} {ADDRESS['postal_code']}, United States</span>" in checkout.text
+    assert (
+        '1 \N{MULTIPLICATION SIGN} Kalakand <span class="review-line__variant">\N{MIDDLE DOT} 1 kg</span>'
+        in checkout.text
+    )
+    saved = await client.get("/account/addresses")
+    assert "United States" in saved.text
