@@ -67,8 +67,9 @@ class HtmlErrorPages:
     async def _live_layout(self, request: Request, status: int) -> dict[str, Any]:
         """The layout's parts that come from the database (who is signed in, the cart count, the
         categories), read in a session of their own, since the request's may be what failed. Left out
-        when the database is the trouble (503) or does not answer at once."""
-        if status == 503:
+        when the database is the trouble (503) or does not answer at once, and for a refused client (429):
+        a rate limit that made the database work for every refused request would protect little."""
+        if status in (429, 503):
             return {}
         ctx: AppContext | None = getattr(request.app.state, "ctx", None)
         if ctx is None:
