@@ -23,8 +23,8 @@ from emporium.core.config import Settings
 from emporium.core.context import build_context
 from emporium.core.db import Database
 from tests.conftest import clear_all_tables, make_settings
-from tests.inventory.factory import make_product
-from tests.orders.factory import make_cart, make_shipping
+from tests.inventory.factory import make_brand, make_category, make_product
+from tests.orders.factory import ADDRESS, make_coupon, make_shipping
 from tests.support import STRONG_PASSWORD
 
 OPENAPI = "/api/openapi.json"
@@ -41,25 +41,48 @@ class Run:
     by_status: dict[int, int] = field(default_factory=dict)
 
 
-async def _seed(url: str) -> None:
-    """A staff member, a customer and something to buy, committed for the app under test to find."""
+async def _seed(url: str) -> dict[str, Any]:
+    """A staff member, a customer and a small catalog, committed for the app under test to find; the ids
+    of what path parameters may name."""
     database = Database(url)
     ctx = build_context(make_settings(url, None), db=database)
     try:
         async with database.session() as session:
             await auth.create_user(session, ctx, email=STAFF, password=STRONG_PASSWORD, role="admin")
             await auth.create_user(session, ctx, email=CUSTOMER, password=STRONG_PASSWORD, role="customer")
-            made = await make_product(session, "Fuzzed tee", prices=("12.00",), on_hand=50)
-            await make_shipping(session)
-            await make_cart(session, [(made.variants[0], 1)])
+            category = await make_category(session, "Fuzzed shirts")
+            brand = await make_brand(session, "Fuzzed brand")
+            made = await make_product(
+                session, "Fuzzed tee", prices=("12.00", "14.00"), on_hand=50, category=category, brand=brand
+            )
+            method = await make_shipping(session)
+            coupon = await make_coupon(session, "FUZZ10", usage_limit=1000)
+            return {
+                "product_id": made.product.id,
+                "id_or_slug": made.product.slug,
+                "variant_id": made.variants[0].id,
+                "pool_id": made.pools[0].id,
+                "category_id": category.id,
+                "brand_id": brand.id,
+                "method_id": method.id,
+                "zone_id": method.zone_id,
+                "coupon_id": coupon.id,
+            }
     finally:
         await ctx.jobs.stop()
         await ctx.cache.close()
         await database.dispose()
 
 
-def _explore(run: Run, operation: Any, mode: GenerationMode, role: str, headers: dict[str, str]) -> None:
-    @given(case=operation.as_strategy(generation_mode=mode))
+def _explore(
+    run: Run,
+    operation: Any,
+    mode: GenerationMode,
+    role: str,
+    headers: dict[str, str],
+    path_parameters: dict[str, Any] | None = None,
+) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
@@ -85,7 +108,37 @@ def _explore(run: Run, operation: Any, mode: GenerationMode, role: str, headers:
         assert mode is GenerationMode.NEGATIVE, operation.label
 
 
-def _fuzz(app_settings: Settings) -> Run:
+def _customer_objects(client: Any, headers: dict[str, str], ids: dict[str, Any]) -> dict[str, Any]:
+    """The customer's address, a placed order and a cart line, made through the API."""
+    address = client.post("/api/v1/users/addresses", json=ADDRESS, headers=headers)
+    assert address.status_code == 201, address.text
+    address_id = address.json()["data"]["id"]
+
+    def add_line() -> Any:
+        line = client.post("/api/v1/cart/items", json={"variant_id": ids["variant_id"]}, headers=headers)
+        assert line.status_code == 201, line.text
+        return line.json()["data"]
+
+    add_line()
+    order = client.post(
+        "/api/v1/orders",
+        json={
+            "address_id": address_id,
+            "shipping_method_id": ids["method_id"],
+            "payment_method": "cash_on_delivery",
+        },
+        headers=headers,
+    )
+    assert order.status_code == 201, order.text
+    cart = add_line()  # the order emptied the cart: a line to fuzz the cart's item routes with
+    return {
+        "address_id": address_id,
+        "order_id": order.json()["data"]["id"],
+        "cart_item_id": cart["items"][0]["id"],
+    }
+
+
+def _fuzz(app_settings: Settings, ids: dict[str, Any]) -> Run:
     """Every operation, as each role, in schemathesis's own ASGI transport (its event loop thread)."""
     app = create_app(app_settings)  # it owns its context: the lifespan's end closes it in that loop
     run = Run()
@@ -98,6 +151,7 @@ def _fuzz(app_settings: Settings) -> Run:
             assert answer.status_code == 200, answer.text
             return {"Authorization": f"Bearer {answer.json()['data']['access_token']}"}
 
+        ids.update(_customer_objects(client, signed_in(CUSTOMER), ids))
         operations = [result.ok() for result in schema.get_all_operations()]
         assert len(operations) > 50, "the schema lost its operations"
         for operation in operations:
@@ -106,6 +160,12 @@ def _fuzz(app_settings: Settings) -> Run:
             for role, headers in roles.items():
                 for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                     _explore(run, operation, mode, role, headers)
+            # Then at objects that exist, so the requests get past the lookup to the rules behind it.
+            names = {parameter.name for parameter in operation.path_parameters}
+            if names and names <= ids.keys():
+                fixed = {name: ids[name] for name in names}
+                for role in ("staff", "customer"):
+                    _explore(run, operation, GenerationMode.POSITIVE, role, roles[role], fixed)
     finally:
         asgi.shutdown_lifespans()
     return run
@@ -114,10 +174,10 @@ def _fuzz(app_settings: Settings) -> Run:
 async def test_no_operation_answers_5xx_to_fuzzed_requests(engine: AsyncEngine, settings: Settings) -> None:
     await clear_all_tables(engine)
     try:
-        await _seed(settings.database_url)
+        ids = await _seed(settings.database_url)
         fuzz_settings = make_settings(settings.database_url, None, jobs_run_in_process=False)
         started = time.perf_counter()
-        run = await asyncio.to_thread(_fuzz, fuzz_settings)
+        run = await asyncio.to_thread(_fuzz, fuzz_settings, ids)
         took = time.perf_counter() - started
     finally:
         await clear_all_tables(engine)
