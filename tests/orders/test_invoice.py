@@ -7,14 +7,17 @@ import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import create_engine, text
 
 from emporium.app import create_app
 from emporium.core.context import AppContext
+from emporium.core.migrations import upgrade
 from emporium.orders.lifecycle import lifecycle
 from emporium.orders.models import Order, OrderStatus
 from emporium.orders.repository import OrderRepository
@@ -276,3 +279,56 @@ async def test_a_payment_recorded_after_confirmation_keeps_the_number(make_conte
         number = order.invoice_number
         assert await lifecycle.confirm_payment(session, ctx.settings, order)
         assert order.invoice_number == number is not None
+
+
+async def test_a_captured_payment_confirms_and_numbers_an_online_order(make_context: MakeContext) -> None:
+    ctx = make_context()
+    async with asgi_client(create_app(ctx=ctx)) as client:
+        sold = await _sell_kalakand(client, ctx, payment_method="test")
+    async with ctx.db.session() as session:
+        order = await OrderRepository(session).order(sold.order["id"], lock=True)
+        assert order is not None
+        assert order.invoice_number is None
+        assert await lifecycle.confirm_payment(session, ctx.settings, order)
+        assert order.status == OrderStatus.CONFIRMED
+        assert order.invoice_number is not None
+        assert INVOICE_NUMBER.fullmatch(order.invoice_number)
+        assert order.invoiced_at is not None
+
+
+def test_the_migration_numbers_orders_confirmed_before_it(tmp_path: Path) -> None:
+    """Orders confirmed before invoice numbers existed get them in the order they were confirmed, per year,
+    and the counters continue after them."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'before.db'}"
+    upgrade(url, "0011")
+    engine = create_engine(url.replace("+aiosqlite", ""))
+    order_row = text(
+        "INSERT INTO orders (id, number, contact_name, contact_email, status, payment_status,"
+        " payment_method, stock_state, currency, subtotal_minor, discount_minor, shipping_minor, tax_minor,"
+        " total_minor, prices_include_tax, shipping_method_name, shipping_address, billing_address,"
+        " created_at, updated_at) VALUES (:id, :number, 'A', 'a@example.com', :status, 'paid', 'test',"
+        " 'deducted', 'USD', 100, 0, 0, 0, 100, 0, 'Standard', '{}', '{}', :at, :at)"
+    )
+    event_row = text(
+        "INSERT INTO order_events (order_id, kind, from_status, to_status, data, created_at)"
+        " VALUES (:id, 'status', 'pending', :to, '{}', :at)"
+    )
+    with engine.begin() as conn:
+        # Order 1 was confirmed last in 2025; 2 first; 3 in 2026; 4 never (cancelled while pending).
+        for order_id, status, confirmed_at in (
+            (1, "delivered", "2025-12-30 10:00:00.000000"),
+            (2, "shipped", "2025-03-01 10:00:00.000000"),
+            (3, "confirmed", "2026-01-02 10:00:00.000000"),
+            (4, "cancelled", None),
+        ):
+            at = confirmed_at or "2026-01-03 10:00:00.000000"
+            conn.execute(order_row, {"id": order_id, "number": f"ORD-{order_id}", "status": status, "at": at})
+            moved_to = "confirmed" if confirmed_at else "cancelled"
+            conn.execute(event_row, {"id": order_id, "to": moved_to, "at": at})
+    upgrade(url)
+    with engine.connect() as conn:
+        numbers = dict(conn.execute(text("SELECT id, invoice_number FROM orders")).all())
+        counters = dict(conn.execute(text("SELECT series, last_value FROM invoice_counters")).all())
+    engine.dispose()
+    assert numbers == {1: "INV-2025-000002", 2: "INV-2025-000001", 3: "INV-2026-000001", 4: None}
+    assert counters == {"2025": 2, "2026": 1}
