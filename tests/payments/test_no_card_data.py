@@ -216,6 +216,7 @@ async def test_storefront_forms_refuse_a_card_number_with_a_human_message(
     def shown(response: httpx.Response) -> None:
         assert response.status_code == 422, response.text
         assert message in response.text
+        assert not _card_numbers(response.text), "the form shown again repeats the number"
 
     token = await token_of(client, "/account/register")
     shown(
@@ -273,4 +274,5 @@ async def test_the_guest_checkout_form_refuses_a_card_number(
         )
         assert response.status_code == 422, response.text
         assert html.escape(CARD_MESSAGE, quote=True) in response.text
+        assert not _card_numbers(response.text), "the form shown again repeats the number"
     assert await _leaks(ctx) == []

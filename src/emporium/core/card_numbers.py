@@ -9,12 +9,14 @@ shopper may well type their card into it, so every such field is declared with `
 A text is refused when it holds a run of 13 to 19 digits (a single space, dash or dot allowed between them)
 that starts as payment cards do (2 to 6), is not part of a longer run of letters and digits, is not a phone
 number written with its leading ``+``, and passes the Luhn check. The refusal is a validation error with the
-stable code ``CARD_DATA_REFUSED`` (422) and a sentence a shopper can act on; the text is never echoed.
+stable code ``CARD_DATA_REFUSED`` (422) and a sentence a shopper can act on; neither the API's answer nor
+the storefront's form shown again repeats the number.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
@@ -58,6 +60,14 @@ def refuse_card_number(value: str) -> str:
         # "shop": the message is the shop's own and reaches the shopper as written (core/messages.py).
         raise PydanticCustomError("shop", MESSAGE, {"code": CARD_DATA_REFUSED})
     return value
+
+
+def blank_card_numbers(fields: dict[str, Any]) -> None:
+    """Empty the text values of ``fields`` that hold a card number: a refused form is shown again with what
+    was typed, except those."""
+    for name, value in fields.items():
+        if isinstance(value, str) and holds_card_number(value):
+            fields[name] = ""
 
 
 # Put it last in a text field's ``Annotated[...]``: it sees the text after it was stripped and bounded.

@@ -19,6 +19,7 @@ from emporium.accounts.models import User
 from emporium.cart.service import CART_TOKEN_COOKIE, token_digest
 from emporium.catalog.schemas import CategoryRead
 from emporium.catalog.taxonomy import taxonomy
+from emporium.core.card_numbers import blank_card_numbers
 from emporium.core.config import Settings
 from emporium.core.context import AppContext, Ctx
 from emporium.core.db import utcnow
@@ -55,6 +56,19 @@ def layout_defaults(settings: Settings, request: Request) -> dict[str, Any]:
         "csrf_token": None,
         "nav_categories": [],
     }
+
+
+def _hide_card_numbers(context: dict[str, Any]) -> None:
+    """A refused form comes back with what was typed: never with a card number typed into a text field
+    (the field itself is refused, core/card_numbers.py). The typed values are a dict (``values``) or an
+    object holding dicts (the checkout's form)."""
+    for value in context.values():
+        if isinstance(value, dict):
+            blank_card_numbers(value)
+        elif hasattr(value, "__dict__"):
+            for part in vars(value).values():
+                if isinstance(part, dict):
+                    blank_card_numbers(part)
 
 
 def html_response(
@@ -102,6 +116,8 @@ class PageContext:
             nav_categories=await self.categories(),
         )
         values.update(context)
+        if status_code >= 400:
+            _hide_card_numbers(context)
         html = environment().get_template(template).render(values)
         cache = cache_control(self.request.method, self.customer is not None)
         response = html_response(self.settings, html, status_code=status_code, cache=cache)
