@@ -1,6 +1,7 @@
 """Load a running shop's accounts API from this machine and print throughput and latency.
 
     python3 make.py run &                                   # or any running Emporium
+    # (all from one address: serve with EMPORIUM_AUTH_RATE_LIMIT and EMPORIUM_RATE_LIMIT_READS raised)
     .venv/bin/python bench/auth_bench.py --scenario profile --requests 2000 --concurrency 20
 
 Scenarios: ``profile`` (GET /api/v1/users/profile with a bearer token: the authenticated-request path),

@@ -20,6 +20,8 @@ from typing import Any
 
 os.environ["EMPORIUM_CATALOG_CACHE_TTL_SECONDS"] = "0"
 os.environ["EMPORIUM_JOBS_RUN_IN_PROCESS"] = "false"
+# Every request comes from one client address: the reads limit must not refuse them (it still counts).
+os.environ.setdefault("EMPORIUM_RATE_LIMIT_READS", "1000000000/minute")
 os.environ.setdefault("EMPORIUM_LOG_LEVEL", "WARNING")
 
 # The settings above are read when the app is made.

@@ -5,6 +5,8 @@
 #
 #   EMPORIUM_DATABASE_URL=postgresql+asyncpg://... .venv/bin/emporium demo --products 100000
 #   EMPORIUM_CATALOG_CACHE_TTL_SECONDS=0 .venv/bin/emporium serve --port 8020 --workers 2 &
+#   (every request comes from one address: serve with EMPORIUM_RATE_LIMIT_READS=1000000000/minute, or the
+#   reads limit answers most of them with 429, which wrk counts as non-2xx)
 #   .venv/bin/uvicorn --app-dir bench hello_app:app --port 8021 --workers 2 --log-level warning &
 #   bash bench/catalog_wrk.sh
 #   ONLY='search|hello' CONNECTIONS=4 bash bench/catalog_wrk.sh    # a subset, at another concurrency

@@ -1,6 +1,7 @@
 """Checkouts per second against a running shop, and a race for scarce stock.
 
     EMPORIUM_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/emporium_bench \
+        EMPORIUM_RATE_LIMIT_CHECKOUT=1000000/minute EMPORIUM_GUEST_CHECKOUT_RATE_LIMIT=1000000/minute \
         .venv/bin/emporium serve --port 8030 --workers 2 &
     EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py --url http://127.0.0.1:8030 \
         --scenario spread --buyers 2000 --concurrency 32

@@ -1,6 +1,7 @@
 """Load a running shop's product search from this machine and print throughput and latency.
 
     python3 make.py run &                                   # or any running Emporium with a catalog
+    # (all from one address: serve with EMPORIUM_RATE_LIMIT_READS=1000000000/minute, or it answers 429)
     .venv/bin/python bench/search_bench.py --scenario search --requests 2000 --concurrency 20
 
 Scenarios: ``search`` (GET /api/v1/products/search over a rotating set of words, with facets),
