@@ -41,6 +41,11 @@ def process_env(settings: Settings, smtp: SmtpServer | None = None, **extra: str
         EMPORIUM_JOBS_POLL_SECONDS="0.2",
         EMPORIUM_LOG_LEVEL="WARNING",
         EMPORIUM_PUBLIC_URL="http://shop.test",
+        # As in tests/conftest.py: tests place many orders from one client.
+        EMPORIUM_GUEST_CHECKOUT_RATE_LIMIT="10000/minute",
+        EMPORIUM_OPEN_ORDERS_PER_EMAIL="1000",
+        EMPORIUM_OPEN_ORDERS_PER_PHONE="1000",
+        EMPORIUM_OPEN_ORDERS_PER_CLIENT_ADDRESS="1000",
         PYTHONUNBUFFERED="1",
     )
     if smtp is not None:
