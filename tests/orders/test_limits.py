@@ -10,9 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from emporium.app import create_app
+from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.inventory.models import StockPool
@@ -283,3 +286,10 @@ async def test_the_storefront_answers_a_guest_past_the_checkout_limit_with_429(
     assert int(limited.headers["Retry-After"]) >= 1
     assert "Too many orders were placed from here" in limited.text
     assert len(await orders(ctx)) == 1
+
+
+def test_settings_refuse_a_malformed_guest_checkout_limit() -> None:
+    with pytest.raises(ValidationError, match="EMPORIUM_GUEST_CHECKOUT_RATE_LIMIT"):
+        Settings(guest_checkout_rate_limit="ten a day")
+    with pytest.raises(ValidationError, match="open_orders_per_email"):
+        Settings(open_orders_per_email=-1)

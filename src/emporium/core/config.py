@@ -250,6 +250,7 @@ class Settings(BaseSettings):
         "rate_limit_staff",
         "order_track_rate_limit",
         "order_track_order_limit",
+        "guest_checkout_rate_limit",
     )
     @classmethod
     def _a_limit(cls, value: str, info: ValidationInfo) -> str:
