@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.app import create_app
+from emporium.catalog.facet_index import facet_rows
 from emporium.catalog.models import Brand
 from emporium.catalog.queries import ProductFilters, filter_values
 from emporium.catalog.repository import _page_statement
@@ -239,3 +240,44 @@ def test_a_remembered_rendering_gives_what_sqlalchemy_renders_for_other_values()
     expanding = select(Brand.id).where(Brand.id.in_(bindparam("ids", expanding=True)), Brand.slug == "x")
     for ids in ([1], [2], [3, 4, 5], [6, 7, 8]):
         assert direct._render(expanding, {"ids": ids}) == rendered_by_sqlalchemy(expanding, {"ids": ids})
+
+
+async def test_option_filters_and_category_facets_read_the_same_rows_either_way(
+    shop: Shop, direct: DirectReads, committed_db: Database
+) -> None:
+    """The list's option and brand filters, and the category facets' statement, sent directly and through
+    SQLAlchemy: their values are bound the same way on both paths."""
+    await a_varied_catalog(shop)
+    kitchen = await shop.category("Linen")
+    variants = [
+        {"sku": f"AP-{colour}-{size}", "price": "8.00", "options": {"colour": colour, "size": size}}
+        for colour in ("Navy", "Rust")
+        for size in ("S", "M")
+    ]
+    await shop.product("Apron", "unused", category_id=kitchen["id"], variants=variants)
+    filters = ProductFilters(
+        category_id=kitchen["id"],
+        brand_slugs=("northwind", "nobody"),
+        options=(("colour", ("Navy", "Teal")), ("size", ("M",))),
+    )
+    plain_filters = ProductFilters(category_id=kitchen["id"], options=(("colour", ("Navy",)),))
+    for chosen in (filters, plain_filters):
+        statement = _page_statement(chosen, "newest", postgres=True)
+        values = filter_values(chosen) | {"offset": 0, "limit": 20, "count_limit": 1001}
+        async with committed_db.read_session() as session:
+            expected = [plain(row) for row in (await session.execute(statement, values)).mappings()]
+        got = [plain(row) for row in await direct.fetch(statement, values)]
+        assert got == expected
+    assert [row["name"] for row in got] == ["Apron"]
+
+    for chosen in (filters, plain_filters):
+        async with committed_db.sessionmaker() as alone:
+            facets_alone = sorted(tuple(plain(row).values()) for row in await facet_rows(alone, chosen))
+        async with committed_db.read_session() as session:
+            facets_inside = sorted(tuple(plain(row).values()) for row in await facet_rows(session, chosen))
+        assert facets_alone == facets_inside
+    # Rust counts the Apron (a colour's count leaves out the colour's own choice), as Navy does; with the
+    # brands chosen above nothing counts, since the Apron has no brand.
+    counted = [(*row[:4], int(row[4])) for row in facets_alone]
+    assert ("option", "colour", "Rust", "Rust", 1) in counted
+    assert ("option", "size", "M", "M", 1) in counted
