@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from babel import Locale
+from emporium.core.places import country_name
 
 _DEFAULT = "%N%n%O%n%A%n%C%n%S%n%Z"
 LAYOUTS: dict[str, str] = {
@@ -45,11 +45,6 @@ LAYOUTS: dict[str, str] = {
 }
 _FIELDS = {"N": "full_name", "O": "company", "C": "city", "S": "region", "Z": "postal_code"}
 _PLACEHOLDER = re.compile(r"%([NOCSZ])")
-
-
-def country_name(code: str, locale: str) -> str:
-    """The country's name in ``locale``; an unknown code is shown as it is."""
-    return str(Locale.parse(locale).territories.get(code.upper(), code))
 
 
 def address_lines(address: Mapping[str, object], locale: str) -> list[str]:

@@ -9,12 +9,12 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from babel import Locale
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from emporium.catalog.names import variant_label
 from emporium.core.config import get_settings
 from emporium.core.money import display_money
+from emporium.core.places import country_name
 from emporium.orders.names import order_status_name, payment_method_name, payment_status_name
 from emporium.web.assets import shop_assets
 
@@ -41,9 +41,7 @@ def _money(amount: Decimal | str | int | None, currency: str) -> str:
 
 def _country_name(code: str | None) -> str:
     """``{{ address.country | country_name }}``: "US" → "United States", in the shop's locale."""
-    if not code:
-        return ""
-    return str(Locale.parse(get_settings().locale).territories.get(code.upper(), code))
+    return country_name(code, get_settings().locale) if code else ""
 
 
 def _variant_label(value: Any, product_name: str | None = None) -> str:
