@@ -279,7 +279,8 @@ async def test_staff_record_the_transfer(with_bank_transfer: AppContext) -> None
     async with asgi_client(create_app(ctx=ctx)) as client:
         placed = await guest_order(client, ctx, payment_method="bank_transfer")
         assert placed.order["payment_status"] == "pending_verification"
-        assert placed.order["expires_at"] is None
+        # Staff have until the offline deadline to record the transfer (tests/orders/test_limits.py).
+        assert placed.order["expires_at"] is not None
         methods = {m["code"]: m for m in data(await client.get("/api/v1/payments/methods"))}
         assert "quoting your order number" in methods["bank_transfer"]["instructions"]
         assert error(
@@ -305,6 +306,9 @@ async def test_staff_record_the_transfer(with_bank_transfer: AppContext) -> None
         )
         recorded = data(await client.post("/api/v1/payments/bank-transfer/verify", json=body, headers=admin))
         assert recorded == {"payment_status": "paid", "status": "confirmed"}
+        # Recorded and confirmed: it no longer expires.
+        shown = data(await client.get(f"/api/v1/orders/{placed.order['id']}", headers=placed.headers))
+        assert shown["expires_at"] is None
         assert await pool(ctx, placed.pool_id) == (8, 0)
         assert error(
             await client.post("/api/v1/payments/bank-transfer/verify", json=body, headers=admin), 409
