@@ -54,6 +54,7 @@ measure "GET /products?category=sweet-shop" "$SHOP/api/v1/products?category=swee
 measure "GET /products/{slug}" "$SHOP/api/v1/products/gulab-jamun"
 measure "GET /products/search?q=chocolate" "$SHOP/api/v1/products/search?q=chocolate"
 measure "GET /products/search?q=choclate" "$SHOP/api/v1/products/search?q=choclate"
+measure "GET /products/search?q=navy+hoodie" "$SHOP/api/v1/products/search?q=navy+hoodie"
 measure "GET /products/autocomplete?q=gul" "$SHOP/api/v1/products/autocomplete?q=gul"
 measure "GET /products/autocomplete?q=hedph" "$SHOP/api/v1/products/autocomplete?q=hedph"
 measure "page /search?q=chocolate" "$SHOP/search?q=chocolate"
