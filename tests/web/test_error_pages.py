@@ -86,7 +86,11 @@ async def test_too_many_requests_says_when_to_come_back(make_context: object, ct
         params = {"order_number": "ORD-2000-000001", "contact": "ada@example.com"}
         await client.get("/track", params=params)
         limited = await client.get("/track", params=params)
-        assert_in_layout(limited, 429, 0)
+        # A refused client costs the database nothing, so the page shows the cart without its count.
+        assert limited.status_code == 429
+        assert '<header class="site-header' in limited.text
+        assert 'href="/cart"' in limited.text
+        assert 'id="cart-count"' not in limited.text
         assert "Retry-After" in limited.headers
         assert "Please try again in" in limited.text
 

@@ -99,7 +99,8 @@ class HtmlErrorPages:
         live: dict[str, Any],
     ) -> Response:
         values = layout_defaults(settings, request)
-        values.update(live)
+        # Without the live parts the cart's count is unknown: no number rather than a wrong one.
+        values.update({"cart_count": None, **live})
         known = status in HTTPStatus._value2member_map_
         values.update(
             title=HEADLINES.get(status) or (HTTPStatus(status).phrase if known else "Error"),
