@@ -170,7 +170,8 @@ class Settings(BaseSettings):
     # released, after this many hours (orders/limits.py).
     offline_order_timeout_hours: int = Field(default=48, ge=1, le=90 * 24)
     # Pending orders one e-mail, one phone or one client address may hold at once (0: no cap); past it,
-    # checkout answers 409 TOO_MANY_OPEN_ORDERS. An address is shared by everyone behind one NAT: keep it higher.
+    # checkout answers 409 TOO_MANY_OPEN_ORDERS. An address is shared by everyone behind one NAT: keep
+    # its cap higher.
     open_orders_per_email: int = Field(default=3, ge=0)
     open_orders_per_phone: int = Field(default=3, ge=0)
     open_orders_per_client_address: int = Field(default=10, ge=0)

@@ -370,9 +370,7 @@ async def notifications_page(page: ShopPage, saved: Flag = False) -> HTMLRespons
         NOTIFICATIONS,
         title="Notifications",
         section="notifications",
-        channels=[
-            (name, label, hint, bool(getattr(prefs, name))) for name, label, hint in _offered(page)
-        ],
+        channels=[(name, label, hint, bool(getattr(prefs, name))) for name, label, hint in _offered(page)],
         saved=saved,
     )
 
