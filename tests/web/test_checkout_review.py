@@ -3,6 +3,7 @@ the page showed, and a refusal comes back to the review page with what changed, 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,10 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
+from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.inventory.models import StockPool
 from emporium.orders.models import Order
+from emporium.orders.seen_quote import SeenLine, SeenQuote
 from emporium.pricing.models import Coupon, ShippingMethod
+from emporium.web.checkout_state import open_quote, seal_quote
 from tests.inventory.factory import Made, make_product
 from tests.orders.factory import make_coupon, make_shipping
 from tests.web.conftest import csrf_token
@@ -356,3 +360,14 @@ async def test_no_order_and_no_reservation_count(client: httpx.AsyncClient, ctx:
 
         keys = await session.execute(select(func.count()).select_from(IdempotencyKey))
         assert keys.scalar_one() == 0
+
+
+async def test_a_big_carts_quote_comes_back_whole(settings: Settings) -> None:
+    """The sealed quote is bounded by the form, not by a cookie: a cart of hundreds of lines still places."""
+    names = [f"Product {i} · {hashlib.sha256(str(i).encode()).hexdigest()[:24]}" for i in range(600)]
+    lines = tuple(SeenLine(i, 3, 12_345 + i, name) for i, name in enumerate(names))
+    quote = SeenQuote("USD", lines, 1, "WELCOME10", 1, 2, 3, 4, 5, "Express")
+    sealed = seal_quote(settings, quote)
+    assert len(sealed) > 8_000
+    assert open_quote(settings, sealed) == quote
+    assert open_quote(settings, sealed[:-1] + ("A" if sealed[-1] != "A" else "B")) is None

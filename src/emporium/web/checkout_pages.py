@@ -38,7 +38,7 @@ from emporium.payments.gateways.registry import enabled
 from emporium.payments.repository import PaymentRepository
 from emporium.payments.service import payments
 from emporium.web.cart_pages import existing_cart
-from emporium.web.checkout_state import read_state
+from emporium.web.checkout_state import MAX_SEALED_QUOTE, read_state
 from emporium.web.page import PageContext, ShopPage
 from emporium.web.places import country_choices, home_country
 from emporium.web.routing import page_router
@@ -71,6 +71,8 @@ class CheckoutForm:
     shipping_method_id: str = ""
     payment_method: str = ""
     checkout_key: str = ""
+    # The review's sealed quote (checkout_state.seal_quote).
+    quote: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -88,6 +90,7 @@ class CheckoutForm:
             shipping_method_id=text("shipping_method_id", 20),
             payment_method=text("payment_method", 32),
             checkout_key=text("checkout_key", 64),
+            quote=text("quote", MAX_SEALED_QUOTE),
         )
 
 
@@ -207,6 +210,13 @@ async def checkout_page(page: ShopPage) -> HTMLResponse | RedirectResponse:
 
 async def _has_lines(page: PageContext, cart: Any) -> bool:
     return bool((await carts.check(page.session, cart)).lines)
+
+
+def next_step(payment: Any, otherwise: str) -> str:
+    """Where a started payment sends the shopper: the gateway's page when it has one, else ``otherwise``."""
+    action = (payment.details or {}).get("next_action") or {}
+    target = action.get("url") if isinstance(action, dict) else None
+    return target if isinstance(target, str) else otherwise
 
 
 def _payable(order: Order) -> bool:
@@ -361,9 +371,7 @@ async def pay_again(number: NumberPath, page: ShopPage) -> RedirectResponse:
     order = await _own_order(page, number)
     locked = await payments.lock_order(page.session, order.id)
     payment = await payments.start(page.session, page.settings, locked, idempotency_key=secrets.token_hex(8))
-    action = (payment.details or {}).get("next_action") or {}
-    target = action.get("url") if isinstance(action, dict) else None
-    return page.redirect(target if isinstance(target, str) else _thanks(order))
+    return page.redirect(next_step(payment, _thanks(order)))
 
 
 @router.post("/orders/{number}/payment-method")
@@ -381,9 +389,7 @@ async def pay_another_way(
     if not any(m["code"] == locked.payment_method and m["online"] for m in _methods(page)):
         return page.redirect(_thanks(locked))
     payment = await payments.start(page.session, page.settings, locked, idempotency_key=secrets.token_hex(8))
-    action = (payment.details or {}).get("next_action") or {}
-    target = action.get("url") if isinstance(action, dict) else None
-    return page.redirect(target if isinstance(target, str) else _after_payment(locked, payment))
+    return page.redirect(next_step(payment, _after_payment(locked, payment)))
 
 
 # Routes: tracking --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from emporium.cart.models import Cart
 from emporium.cart.service import carts
 from emporium.core.errors import EmporiumError, NotFound, ValidationFailed
 from emporium.core.idempotency import IdempotencyKeyReused
@@ -34,12 +35,14 @@ from emporium.web.checkout_pages import (
     ADDRESS_FIELDS,
     CheckoutForm,
     _details_page,
+    _has_lines,
     _keep_order_token,
     _methods,
     _order_input,
     _payable,
     _saved_addresses,
     _thanks,
+    next_step,
 )
 from emporium.web.checkout_state import (
     CheckoutState,
@@ -89,9 +92,10 @@ def _back_to_review(page: PageContext, state: CheckoutState) -> RedirectResponse
     return response
 
 
-async def _cart_has_lines(page: PageContext) -> bool:
+async def _cart_with_lines(page: PageContext) -> Cart | None:
+    """The shopper's cart when it holds something to buy."""
     cart = await existing_cart(page)
-    return cart is not None and bool((await carts.check(page.session, cart)).lines)
+    return cart if cart is not None and await _has_lines(page, cart) else None
 
 
 # The page ------------------------------------------------------------------------------------------------
@@ -112,7 +116,7 @@ async def _where(
 
 
 async def _review_context(
-    page: PageContext, form: CheckoutForm, data: schemas.OrderCreate
+    page: PageContext, cart: Cart, form: CheckoutForm, data: schemas.OrderCreate
 ) -> dict[str, Any] | None:
     """What the review page (and its totals fragment) shows; None with ``form.errors`` set when the details
     cannot be reviewed (an unknown saved address, a country the shop does not deliver to)."""
@@ -121,7 +125,6 @@ async def _review_context(
         form.errors["address_id"] = "Choose one of your addresses or enter a new one."
         return None
     address, country, region = where
-    cart = await existing_cart(page)
     options = await carts.shipping_options(page.session, page.settings, cart, country=country)
     if not options:
         form.errors["address_country"] = f"We do not deliver to {country} yet."
@@ -159,13 +162,14 @@ async def _review_context(
 async def review_page(page: ShopPage) -> HTMLResponse | RedirectResponse:
     """The second step, from the details and choices the checkout's cookie holds."""
     state = read_state(page.settings, page.request)
-    if not await _cart_has_lines(page):
+    cart = await _cart_with_lines(page)
+    if cart is None:
         return page.redirect("/cart")
     if state is None:
         return page.redirect("/checkout")
     form = _form_of(state)
     data = _order_input(form, page, for_review=True)
-    context = await _review_context(page, form, data) if data is not None else None
+    context = await _review_context(page, cart, form, data) if data is not None else None
     if context is None:
         return await _details_page(page, form, status_code=422)
     form.errors.update(state.errors)
@@ -183,11 +187,12 @@ async def review_page(page: ShopPage) -> HTMLResponse | RedirectResponse:
 async def review(request: Request, page: ShopPage) -> HTMLResponse | RedirectResponse:
     """The first step's form: checked, kept, and on to the review."""
     form = await CheckoutForm.read(request)
-    if not await _cart_has_lines(page):
+    if await _cart_with_lines(page) is None:
         return page.redirect("/cart")
     data = _order_input(form, page, for_review=True)
-    if data is None or await _where(page, data) is None:
-        form.errors.setdefault("address_id", "Choose one of your addresses or enter a new one.")
+    if data is not None and await _where(page, data) is None:
+        form.errors["address_id"] = "Choose one of your addresses or enter a new one."
+    if data is None or form.errors:
         return await _details_page(page, form, status_code=422)
     kept = read_state(page.settings, page.request)
     state = _state_of(form)
@@ -200,15 +205,6 @@ async def review(request: Request, page: ShopPage) -> HTMLResponse | RedirectRes
         form.errors["form"] = TOO_LONG
         return await _details_page(page, form, status_code=422)
     return response
-
-
-@router.get("/checkout/details", response_class=HTMLResponse, response_model=None)
-async def edit_details(page: ShopPage) -> HTMLResponse | RedirectResponse:
-    """Back from the review to the first step, with everything typed so far."""
-    state = read_state(page.settings, page.request)
-    if state is None:
-        return page.redirect("/checkout")
-    return await _details_page(page, _form_of(state))
 
 
 def _chosen(form: CheckoutForm, state: CheckoutState) -> CheckoutState:
@@ -229,8 +225,9 @@ async def update_choices(request: Request, page: ShopPage) -> Response:
         return _back_to_review(page, state)
     form = _form_of(state)
     data = _order_input(form, page, for_review=True)
-    context = await _review_context(page, form, data) if data is not None else None
-    if context is None or not await _cart_has_lines(page):
+    cart = await _cart_with_lines(page)
+    context = await _review_context(page, cart, form, data) if data is not None and cart else None
+    if context is None:
         # The details no longer hold (the cart was emptied elsewhere): the whole page says why.
         return Response(status_code=200, headers={"HX-Redirect": REVIEW, "Cache-Control": "no-store"})
     response = await page.fragment("web/checkout/review_summary.html.j2", **context)
@@ -258,7 +255,7 @@ async def place(request: Request, page: ShopPage) -> HTMLResponse | RedirectResp
     data = _order_input(details, page, for_review=False)
     if data is None:
         return await _details_page(page, details, status_code=422)
-    shown = open_quote(page.settings, _text(await request.form(), "quote"))
+    shown = open_quote(page.settings, form.quote)
     if shown is None:
         state.notices = ["Check the total below, then place your order."]
         return _back_to_review(page, state)
@@ -291,11 +288,6 @@ async def place(request: Request, page: ShopPage) -> HTMLResponse | RedirectResp
     return await _placed(page, placed.order, form.checkout_key)
 
 
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 async def _refusal(page: PageContext, exc: EmporiumError) -> tuple[list[str], dict[str, str]]:
     """What the review page says after a refused "Place order", the cart corrected where it must be: the
     notices, and errors next to the part concerned."""
@@ -324,9 +316,7 @@ async def _placed(page: PageContext, order: Any, checkout_key: str) -> RedirectR
     if order.payment_method in {m["code"] for m in _methods(page) if m["online"]} and _payable(order):
         locked = await payments.lock_order(page.session, order.id)
         payment = await payments.start(page.session, page.settings, locked, idempotency_key=checkout_key)
-        action = (payment.details or {}).get("next_action") or {}
-        target = action.get("url") if isinstance(action, dict) else None
-        response = page.redirect(target if isinstance(target, str) else _thanks(order))
+        response = page.redirect(next_step(payment, _thanks(order)))
     else:
         response = page.redirect(_thanks(order))
     if order.user_id is None:

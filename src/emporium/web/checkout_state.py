@@ -31,6 +31,9 @@ STATE_PATH = "/checkout"
 STATE_MAX_AGE = 3 * 3600
 # Browsers keep cookies up to 4096 bytes, name and attributes included.
 MAX_COOKIE_VALUE = 3800
+# A sealed quote travels in the review's form, not in a cookie: about 30 characters a cart line, so this
+# holds thousands of lines while staying far inside the request body limit.
+MAX_SEALED_QUOTE = 200_000
 
 
 class StateTooLarge(ValueError):
@@ -75,24 +78,25 @@ def _pack(settings: Settings, purpose: str, payload: bytes) -> str:
     return f"{body}.{sign(derived_key(settings, purpose), body)}"
 
 
-def _unpack(settings: Settings, purpose: str, value: str | None) -> bytes | None:
-    if not value or value.count(".") != 1 or len(value) > 2 * MAX_COOKIE_VALUE:
+def _unpack(settings: Settings, purpose: str, value: str | None, limit: int) -> bytes | None:
+    """The payload ``_pack`` sealed for ``purpose``; None for a longer value than ``limit`` or a bad one."""
+    if not value or value.count(".") != 1 or len(value) > limit:
         return None
     body, signature = value.split(".")
     if not constant_time_equals(signature, sign(derived_key(settings, purpose), body)):
         return None
     try:
         packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        # Bounded: a signed value was written by ``_pack``, but never inflate more than a cookie's worth.
+        # Bounded: a signed value was written by ``_pack``, but never inflate more than it could hold.
         inflater = zlib.decompressobj()
-        payload = inflater.decompress(packed, 64 * 1024)
+        payload = inflater.decompress(packed, 32 * limit)
     except (binascii.Error, ValueError, zlib.error):
         return None
     return payload if not inflater.unconsumed_tail else None
 
 
 def read_state(settings: Settings, request: Request) -> CheckoutState | None:
-    payload = _unpack(settings, "checkout-state", request.cookies.get(STATE_COOKIE))
+    payload = _unpack(settings, "checkout-state", request.cookies.get(STATE_COOKIE), 2 * MAX_COOKIE_VALUE)
     if payload is None:
         return None
     try:
@@ -129,7 +133,7 @@ def seal_quote(settings: Settings, quote: SeenQuote) -> str:
 
 def open_quote(settings: Settings, sealed: str) -> SeenQuote | None:
     """The quote a review page showed; None when the field is missing, changed or not one of ours."""
-    payload = _unpack(settings, "checkout-quote", sealed)
+    payload = _unpack(settings, "checkout-quote", sealed, MAX_SEALED_QUOTE)
     if payload is None:
         return None
     try:
