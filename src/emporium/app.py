@@ -15,11 +15,11 @@ from emporium import __version__, registry
 from emporium.accounts.api import auth_router, users_router
 from emporium.cart.api import router as cart_router
 from emporium.catalog.api import router as catalog_router
-from emporium.catalog.csv_api import import_body_limit
-from emporium.catalog.csv_api import router as csv_router
-from emporium.catalog.media_api import local_media_router, upload_body_limit
-from emporium.catalog.media_api import router as media_router
-from emporium.catalog.search_api import router as search_router
+from emporium.catalog.csv.api import import_body_limit
+from emporium.catalog.csv.api import router as csv_router
+from emporium.catalog.media.api import local_media_router, upload_body_limit
+from emporium.catalog.media.api import router as media_router
+from emporium.catalog.search.api import router as search_router
 from emporium.core import health, metrics
 from emporium.core.config import Settings, get_settings
 from emporium.core.context import AppContext, build_context
@@ -34,9 +34,9 @@ from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
 from emporium.orders.api import router as orders_router
 from emporium.payments.api import router as payments_router
-from emporium.payments.crypto_api import router as crypto_payments_router
-from emporium.payments.pages import router as payment_pages_router
-from emporium.payments.razorpay_api import router as razorpay_router
+from emporium.payments.gateways.bitcoin.api import router as crypto_payments_router
+from emporium.payments.gateways.razorpay.api import router as razorpay_router
+from emporium.payments.gateways.test.pages import router as payment_pages_router
 from emporium.pricing.api import router as pricing_router
 from emporium.route_limits import ROUTE_CLASSES, classifier, identifier, webhook_body_limit
 from emporium.web import api_docs

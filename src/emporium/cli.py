@@ -58,7 +58,7 @@ def demo(
 
     The curated products (about 160) get one or two generated pictures each, drawn with Pillow and
     stored like uploads; the bulk products of --products get none."""
-    from emporium.demo import DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD, load_demo, top_up_products
+    from emporium.demo.service import DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD, load_demo, top_up_products
 
     async def run() -> tuple[bool, int]:
         ctx = _context(get_settings())
@@ -67,7 +67,7 @@ def demo(
             if products is None:
                 return loaded, 0
             async with ctx.db.session() as session:
-                from emporium.catalog.demo_catalog import product_count
+                from emporium.demo.catalog import product_count
 
                 missing = max(products - await product_count(session), 0)
             with typer.progressbar(length=missing, label="Generating products") as bar:
@@ -91,7 +91,7 @@ def import_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
 ) -> None:
     """Import products and variants from CSV: all or nothing, with a report naming each bad row."""
-    from emporium.catalog.csv_io import import_catalog
+    from emporium.catalog.csv.service import import_catalog
 
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -127,7 +127,7 @@ def import_command(
 @app.command("export")
 def export_command(path: Annotated[Path, typer.Argument(dir_okay=False, help="CSV file to write.")]) -> None:
     """Export every product and variant to CSV, in the format `emporium import` reads."""
-    from emporium.catalog.csv_io import load_export
+    from emporium.catalog.csv.service import load_export
 
     async def run() -> int:
         ctx = _context(get_settings())

@@ -1,12 +1,12 @@
 """Every table of every domain, gathered for Alembic and the models-versus-migrations test."""
 
-from emporium import demo as demo_models
 from emporium.accounts import models as accounts_models
 from emporium.cart import models as cart_models
 from emporium.catalog import models as catalog_models
 from emporium.core import idempotency_models
 from emporium.core.db import Base
 from emporium.core.jobs import models as jobs_models
+from emporium.demo import models as demo_models
 from emporium.inventory import models as inventory_models
 from emporium.notifications import models as notifications_models
 from emporium.orders import models as orders_models

@@ -10,14 +10,14 @@ import importlib
 MODULES = (
     "emporium.notifications.tasks",
     "emporium.notifications.privacy",
-    "emporium.catalog.media",
+    "emporium.catalog.media.service",
     "emporium.catalog.cache",
     "emporium.cart.tasks",
     "emporium.orders.tasks",
     "emporium.orders.privacy",
     "emporium.payments.tasks",
-    "emporium.payments.crypto_tasks",
-    "emporium.payments.lightning_tasks",
+    "emporium.payments.gateways.bitcoin.tasks",
+    "emporium.payments.gateways.lightning.tasks",
 )
 
 

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from emporium.catalog.media import REMOVE_FILES_JOB, remove_image_files
+from emporium.catalog.media.service import REMOVE_FILES_JOB, remove_image_files
 from emporium.catalog.models import ProductImage
 from emporium.catalog.service import catalog
 from emporium.core.jobs import enqueue
 from emporium.core.jobs.models import Job, JobStatus
+from tests.catalog.media.conftest import MediaApp, build_media_app
+from tests.catalog.media.images import jpeg_with_exif, png_with_alpha
 from tests.conftest import MakeContext
-from tests.media.conftest import MediaApp, build_media_app
-from tests.media.images import jpeg_with_exif, png_with_alpha
 from tests.support import count_statements, data
 
 API = "/api/v1"

@@ -16,7 +16,7 @@ from emporium.cli import app as cli
 from emporium.core.config import get_settings
 from emporium.core.context import build_context
 from emporium.core.db import Base, create_engine
-from emporium.demo import DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD
+from emporium.demo.service import DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD
 from tests.conftest import make_settings, sign_up
 from tests.core.processes import EMPORIUM, run
 from tests.support import STRONG_PASSWORD, asgi_client, bearer, data, error

@@ -15,13 +15,13 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.app import create_app
-from emporium.catalog.facet_index import facet_rows
 from emporium.catalog.models import Brand
 from emporium.catalog.queries import ProductFilters, filter_values
 from emporium.catalog.repository import _page_statement
 from emporium.catalog.schemas import SortKey
-from emporium.catalog.search import search_service, terms_of
-from emporium.catalog.search_index import SearchFilters, SearchIndex
+from emporium.catalog.search.facet_repository import facet_rows
+from emporium.catalog.search.repository import SearchFilters, SearchIndex
+from emporium.catalog.search.service import search_service, terms_of
 from emporium.core.db import Database
 from emporium.core.direct_reads import DirectReads
 from tests.cache.conftest import Shop, admin_headers

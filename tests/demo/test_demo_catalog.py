@@ -9,17 +9,17 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium import demo
-from emporium.catalog import demo_catalog
 from emporium.catalog.cache import VERSION_KEY
-from emporium.catalog.demo_catalog import bulk_plan
 from emporium.catalog.models import Category, Product, ProductTag, ProductVariant
-from emporium.catalog.search import search_service
-from emporium.catalog.search_index import SearchFilters
+from emporium.catalog.search.repository import SearchFilters
+from emporium.catalog.search.service import search_service
 from emporium.core import changes
 from emporium.core.context import AppContext
 from emporium.core.pagination import PageParams
-from emporium.demo import load_demo, top_up_products
+from emporium.demo import catalog as demo_catalog
+from emporium.demo import service as demo
+from emporium.demo.catalog import bulk_plan
+from emporium.demo.service import load_demo, top_up_products
 from emporium.inventory.models import StockPool
 from tests.conftest import MakeContext
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import func, select
 
-from emporium.catalog.demo_catalog import curated_plan
-from emporium.catalog.demo_images import draw_picture, initials, palette
-from emporium.catalog.imaging import SIZES
+from emporium.catalog.media.imaging import SIZES
 from emporium.catalog.models import Product, ProductImage
 from emporium.core.context import AppContext
-from emporium.demo import load_demo, top_up_products
+from emporium.demo.catalog import curated_plan
+from emporium.demo.images import draw_picture, initials, palette
+from emporium.demo.service import load_demo, top_up_products
 from tests.conftest import MakeContext
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from emporium.catalog.models import Product, ProductVariant
 from emporium.core.context import AppContext
-from emporium.demo import load_demo
+from emporium.demo.service import load_demo
 from emporium.pricing.models import Coupon, ShippingMethod
 from tests.orders.factory import ADDRESS, GUEST
 from tests.support import data

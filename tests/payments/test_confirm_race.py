@@ -18,7 +18,7 @@ from emporium.core.context import AppContext
 from emporium.payments.models import Payment, PaymentTransaction
 from tests.conftest import MakeContext
 from tests.payments.conftest import guest_order, order_view, pool, start_payment
-from tests.payments.fake_stripe import FakeStripe, browser_confirm, running, stripe_context
+from tests.payments.gateways.fake_stripe import FakeStripe, browser_confirm, running, stripe_context
 from tests.support import asgi_client, data
 
 RACERS = 20

@@ -14,7 +14,7 @@ from sqlalchemy import JSON, String, Text, select
 from emporium.core.card_numbers import MESSAGE as CARD_MESSAGE
 from emporium.core.context import AppContext
 from emporium.core.db import Base
-from emporium.payments.gateways.test_gateway import luhn_valid
+from emporium.payments.gateways.test.gateway import luhn_valid
 from tests.conftest import Shopper, sign_up
 from tests.inventory.factory import make_product, staff_headers
 from tests.orders.factory import ADDRESS, GUEST, make_cart, make_shipping, order_body

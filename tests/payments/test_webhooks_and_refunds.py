@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from emporium.app import create_app
 from emporium.core.context import AppContext
 from emporium.payments.gateways import signing
-from emporium.payments.gateways.test_gateway import SIGNATURE_HEADER, webhook_secret
+from emporium.payments.gateways.test.gateway import SIGNATURE_HEADER, webhook_secret
 from emporium.payments.models import PaymentTransaction, WebhookEvent
 from tests.conftest import MakeContext
 from tests.inventory.factory import staff_headers

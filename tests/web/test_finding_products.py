@@ -9,8 +9,8 @@ import re
 import httpx
 from sqlalchemy import update
 
-from emporium.catalog.facets import value_order
 from emporium.catalog.models import ProductImage, ProductVariant
+from emporium.catalog.search.facets import value_order
 from emporium.core.context import AppContext
 from tests.catalog.conftest import Shop
 from tests.support import count_statements

@@ -9,11 +9,11 @@ import httpx
 from sqlalchemy import select, text, update
 
 from emporium.catalog.models import ProductVariant
-from emporium.catalog.search import search_service
-from emporium.catalog.search_index import SearchFilters
+from emporium.catalog.search.repository import SearchFilters
+from emporium.catalog.search.service import search_service
 from emporium.core.context import AppContext
 from emporium.core.pagination import PageParams
-from emporium.demo import top_up_products
+from emporium.demo.service import top_up_products
 from tests.catalog.conftest import Shop
 from tests.support import count_statements, data
 from tests.web.test_catalog_pages import cards

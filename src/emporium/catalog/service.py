@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.catalog.media import image_file_keys, image_urls, schedule_file_removal
+from emporium.catalog.media.service import image_file_keys, image_urls, schedule_file_removal
 from emporium.catalog.models import (
     Brand,
     Category,

@@ -24,7 +24,7 @@ from emporium.orders.models import Order, OrderStatus, PaymentStatus
 from emporium.orders.names import order_status_name, payment_status_name
 from emporium.orders.repository import OrderRepository
 from emporium.payments.gateways.base import GatewayError, PaymentResult, RefundRequest, StartRequest
-from emporium.payments.gateways.offline import BANK_TRANSFER, CASH_ON_DELIVERY
+from emporium.payments.gateways.offline.gateway import BANK_TRANSFER, CASH_ON_DELIVERY
 from emporium.payments.gateways.registry import gateway as gateway_named
 from emporium.payments.ledger import amount_due, payment_status
 from emporium.payments.models import Payment, PaymentState, PaymentTransaction, TxKind, TxStatus

@@ -20,10 +20,10 @@ from emporium.orders.lifecycle import (
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
 from emporium.orders.repository import OrderRepository
 from emporium.payments.gateways.base import PaymentResult
-from emporium.payments.gateways.offline import BANK_TRANSFER, CASH_ON_DELIVERY
+from emporium.payments.gateways.offline.gateway import BANK_TRANSFER, CASH_ON_DELIVERY
 from emporium.payments.gateways.registry import built
-from emporium.payments.gateways.test_gateway import NAME as TEST_GATEWAY
-from emporium.payments.gateways.test_gateway import TestGateway
+from emporium.payments.gateways.test.gateway import NAME as TEST_GATEWAY
+from emporium.payments.gateways.test.gateway import TestGateway
 from emporium.payments.models import PaymentState, WebhookEvent
 from emporium.payments.repository import PaymentRepository
 from emporium.payments.service import AUTO_REFUND_JOB, payments

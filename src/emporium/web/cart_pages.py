@@ -21,7 +21,7 @@ from emporium.cart import schemas
 from emporium.cart.auth import TOKEN_MAX_AGE_SLACK
 from emporium.cart.models import MAX_LINE_QUANTITY, Cart
 from emporium.cart.service import CART_TOKEN_COOKIE, carts, item_not_found, token_digest
-from emporium.catalog.media import image_urls
+from emporium.catalog.media.service import image_urls
 from emporium.catalog.repository import CatalogRepository
 from emporium.core.config import Settings
 from emporium.core.db import utcnow

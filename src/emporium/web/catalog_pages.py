@@ -16,11 +16,16 @@ from fastapi import Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from emporium.catalog.cache import Pages
-from emporium.catalog.facets import FacetValue, OptionFacet, facets
 from emporium.catalog.queries import ProductFilters
 from emporium.catalog.schemas import SortKey
-from emporium.catalog.search import MAX_QUERY_LENGTH, PRICE_BAND_EDGES, RATING_THRESHOLDS, search_service
-from emporium.catalog.search_index import SearchFilters
+from emporium.catalog.search.facets import FacetValue, OptionFacet, facets
+from emporium.catalog.search.repository import SearchFilters
+from emporium.catalog.search.service import (
+    MAX_QUERY_LENGTH,
+    PRICE_BAND_EDGES,
+    RATING_THRESHOLDS,
+    search_service,
+)
 from emporium.catalog.service import catalog
 from emporium.core.errors import NotFound, ValidationFailed
 from emporium.core.money import exponent, from_minor

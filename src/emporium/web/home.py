@@ -8,7 +8,7 @@ from fastapi import Query
 from fastapi.responses import HTMLResponse
 
 from emporium.catalog.queries import ProductFilters
-from emporium.catalog.search import search_service
+from emporium.catalog.search.service import search_service
 from emporium.catalog.service import catalog
 from emporium.core.pagination import PageParams
 from emporium.web.page import ShopPage

@@ -7,23 +7,23 @@ from collections.abc import Callable
 from emporium.core.config import Settings
 from emporium.core.errors import ValidationFailed
 from emporium.payments.gateways.base import Gateway
-from emporium.payments.gateways.bitcoin import BITCOIN, LITECOIN, bitcoin, litecoin
-from emporium.payments.gateways.lightning import NAME as LIGHTNING
-from emporium.payments.gateways.lightning import LightningGateway
-from emporium.payments.gateways.offline import (
+from emporium.payments.gateways.bitcoin.gateway import BITCOIN, LITECOIN, bitcoin, litecoin
+from emporium.payments.gateways.lightning.gateway import NAME as LIGHTNING
+from emporium.payments.gateways.lightning.gateway import LightningGateway
+from emporium.payments.gateways.offline.gateway import (
     BANK_TRANSFER,
     CASH_ON_DELIVERY,
     bank_transfer,
     cash_on_delivery,
 )
-from emporium.payments.gateways.paypal import NAME as PAYPAL
-from emporium.payments.gateways.paypal import PayPalGateway
-from emporium.payments.gateways.razorpay_gateway import NAME as RAZORPAY
-from emporium.payments.gateways.razorpay_gateway import RazorpayGateway
-from emporium.payments.gateways.stripe_gateway import NAME as STRIPE
-from emporium.payments.gateways.stripe_gateway import StripeGateway
-from emporium.payments.gateways.test_gateway import NAME as TEST
-from emporium.payments.gateways.test_gateway import TestGateway
+from emporium.payments.gateways.paypal.gateway import NAME as PAYPAL
+from emporium.payments.gateways.paypal.gateway import PayPalGateway
+from emporium.payments.gateways.razorpay.gateway import NAME as RAZORPAY
+from emporium.payments.gateways.razorpay.gateway import RazorpayGateway
+from emporium.payments.gateways.stripe.gateway import NAME as STRIPE
+from emporium.payments.gateways.stripe.gateway import StripeGateway
+from emporium.payments.gateways.test.gateway import NAME as TEST
+from emporium.payments.gateways.test.gateway import TestGateway
 
 FACTORIES: dict[str, Callable[[Settings], Gateway]] = {
     TEST: TestGateway,
