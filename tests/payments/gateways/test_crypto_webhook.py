@@ -23,7 +23,7 @@ from emporium.payments.models import WebhookEvent
 from tests.conftest import MakeContext
 from tests.payments.conftest import GuestOrder, guest_order, order_view, start_payment
 from tests.payments.gateways.fake_bitcoind import FakeBitcoind
-from tests.payments.test_bitcoin import RPC_PASSWORD, RPC_USER, captures, latest, shop, units_due
+from tests.payments.gateways.test_bitcoin import RPC_PASSWORD, RPC_USER, captures, latest, shop, units_due
 from tests.support import asgi_client, data, error
 
 NOTICES = "/api/v1/webhooks/payment"
