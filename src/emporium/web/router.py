@@ -1,4 +1,5 @@
-"""Every storefront route, in one router registered last in the app (so API routes win on overlaps).
+"""Every storefront route, in one router tried early in the app (see ``DOMAIN_ROUTERS`` in app.py): no page
+path may match a path of a router tried after it, which tests/core/test_route_order.py checks.
 
 Page authors add their module's router to ``PAGE_ROUTERS``; it inherits the CSRF check below, which
 refuses any POST, PUT, PATCH or DELETE without the browser's token before the route runs.
