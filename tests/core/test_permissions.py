@@ -17,8 +17,12 @@ def permissions_asked_for(source: str) -> set[str]:
     return {
         node.attr
         for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Permission"
+        if isinstance(node, ast.Attribute) and _is_name(node.value, "Permission")
     }
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
 
 
 def test_every_permission_is_asked_for_by_some_guard() -> None:
