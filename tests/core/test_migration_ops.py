@@ -1,0 +1,59 @@
+"""Indexes on big tables are built concurrently on PostgreSQL and as usual on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from emporium.core.config import Settings
+from emporium.core.db import create_engine
+from emporium.migrations.ops import create_index_concurrently, drop_index_concurrently
+
+
+def _in_a_migration(connection: Connection, step: Callable[[], None]) -> None:
+    """Run ``step`` as env.py runs a migration: on a connection with no transaction open, inside the migration
+    context's transaction, then commit."""
+    connection.commit()
+    context = MigrationContext.configure(connection)
+    with Operations.context(context), context.begin_transaction():
+        step()
+    connection.commit()
+
+
+def _index_names(connection: Connection, table: str) -> set[str]:
+    return {index["name"] for index in inspect(connection).get_indexes(table) if index["name"]}
+
+
+async def test_an_index_is_built_and_dropped(engine: AsyncEngine, settings: Settings) -> None:
+    # A connection of its own: the concurrent build commits, which a test's rolled-back transaction cannot.
+    # On PostgreSQL, CONCURRENTLY inside the migration's transaction would fail ("cannot run inside a
+    # transaction block"): that it succeeds proves the build left the transaction.
+    own = create_engine(settings.database_url)
+    try:
+        async with own.connect() as connection:
+            await connection.run_sync(
+                _in_a_migration,
+                lambda: create_index_concurrently(
+                    "ix_test_jobs_name_created", "jobs", ["name", "created_at"]
+                ),
+            )
+            assert "ix_test_jobs_name_created" in await connection.run_sync(_index_names, "jobs")
+            if connection.dialect.name == "postgresql":
+                valid = await connection.scalar(
+                    text(
+                        "SELECT indisvalid FROM pg_index"
+                        " WHERE indexrelid = 'ix_test_jobs_name_created'::regclass"
+                    )
+                )
+                assert valid is True
+            await connection.run_sync(
+                _in_a_migration, lambda: drop_index_concurrently("ix_test_jobs_name_created", "jobs")
+            )
+            assert "ix_test_jobs_name_created" not in await connection.run_sync(_index_names, "jobs")
+            await connection.commit()
+    finally:
+        await own.dispose()
