@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from emporium import registry
 from emporium.core.config import Settings, get_settings
-from emporium.core.context import AppContext, build_context
+from emporium.core.context import AppContext, build_context, job_runner
 from emporium.core.db import utcnow
 from emporium.core.migrations import upgrade
 
@@ -300,9 +300,9 @@ def worker(
         ctx = _context(settings)
         if once:
             # "Run the jobs due now" means here: handed to a broker they would still be waiting at exit.
-            from emporium.core.jobs.runner import JobRunner, make_broker
+            from emporium.core.jobs.runner import make_broker
 
-            ctx.jobs = JobRunner(ctx, broker=make_broker(None))
+            ctx.jobs = job_runner(ctx, broker=make_broker(None))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

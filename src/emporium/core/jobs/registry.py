@@ -1,16 +1,18 @@
-"""Job handlers by name. Domains declare theirs in ``tasks.py`` with ``@job("domain.what")``."""
+"""Job handlers by name. Domains declare theirs in ``tasks.py`` with ``@job("domain.what")``.
+
+Nothing here knows what a handler receives besides its payload: the runner hands each one the argument it
+was built with (the app context, core/context.py), so this package never imports the context.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from emporium.core.context import AppContext
-
-Handler = Callable[["AppContext", dict[str, Any]], Awaitable[None]]
+# (what the runner hands every handler, the JSON payload); the handler opens its own session.
+Handler = Callable[[Any, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
