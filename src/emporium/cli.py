@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import select
 
-from emporium import registry
 from emporium.core.config import Settings, get_settings
 from emporium.core.context import AppContext, build_context, job_runner
 from emporium.core.db import utcnow
@@ -24,7 +23,11 @@ app = typer.Typer(
 
 
 def _context(settings: Settings) -> AppContext:
-    registry.load()
+    """The context of every command that opens the database, the worker's included: wired as the app's."""
+    # Imported here: the wiring step imports every domain, which `migrate`, `serve` and --help do not need.
+    from emporium import install
+
+    install.wire()
     return build_context(settings)
 
 

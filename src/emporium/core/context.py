@@ -36,7 +36,7 @@ class AppContext:
 
 
 def job_runner(ctx: AppContext, broker: AsyncBroker | None = None) -> JobRunner:
-    """The context's job runner: the handlers the domains registered get ``ctx``.
+    """The context's job runner: the handlers the wiring step registered (emporium/install.py) get ``ctx``.
     Without ``broker``, the one ``EMPORIUM_JOBS_BROKER_URL`` names (none: jobs run in this process)."""
     return JobRunner(ctx.db, ctx.settings, HANDLERS, ctx, broker)
 
