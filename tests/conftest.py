@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from emporium import registry
+from emporium import install
 from emporium.app import create_app
 from emporium.core.config import Settings
 from emporium.core.context import AppContext, build_context
@@ -23,7 +23,7 @@ from emporium.core.db import Base, Database, create_engine
 from emporium.core.migrations import upgrade_async
 from tests.support import STRONG_PASSWORD, SmtpServer, bearer, data
 
-registry.load()
+install.wire()
 
 
 def _database_url(tmp_root: Path) -> str:

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from emporium import __version__, registry
+from emporium import __version__, install
 from emporium.accounts.api import auth_router, users_router
 from emporium.cart.api import router as cart_router
 from emporium.catalog.api import router as catalog_router
@@ -75,7 +75,7 @@ def create_app(
     garbage collector's full passes (``gc.freeze``); see ``serve_app``."""
     settings = settings or (ctx.settings if ctx else get_settings())
     configure_logging(settings.log_level, json=settings.log_json)
-    registry.load()
+    install.wire()
     context = ctx or build_context(settings)
 
     @asynccontextmanager

@@ -12,9 +12,8 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import select
 
-from emporium import registry
 from emporium.core.config import Settings, get_settings
-from emporium.core.context import AppContext, build_context
+from emporium.core.context import AppContext, build_context, job_runner
 from emporium.core.db import utcnow
 from emporium.core.migrations import upgrade
 
@@ -24,7 +23,11 @@ app = typer.Typer(
 
 
 def _context(settings: Settings) -> AppContext:
-    registry.load()
+    """The context of every command that opens the database, the worker's included: wired as the app's."""
+    # Imported here: the wiring step imports every domain, which `migrate`, `serve` and --help do not need.
+    from emporium import install
+
+    install.wire()
     return build_context(settings)
 
 
@@ -300,9 +303,9 @@ def worker(
         ctx = _context(settings)
         if once:
             # "Run the jobs due now" means here: handed to a broker they would still be waiting at exit.
-            from emporium.core.jobs.runner import JobRunner, make_broker
+            from emporium.core.jobs.runner import make_broker
 
-            ctx.jobs = JobRunner(ctx, broker=make_broker(None))
+            ctx.jobs = job_runner(ctx, broker=make_broker(None))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

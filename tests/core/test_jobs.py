@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from emporium.app import create_app
 from emporium.core.context import AppContext
 from emporium.core.db import Database, utcnow
-from emporium.core.jobs import PermanentJobError, enqueue, job
+from emporium.core.jobs import PermanentJobError, enqueue, register_job
 from emporium.core.jobs.models import Job, JobStatus
 from tests.conftest import MakeContext, sign_up
 from tests.support import SmtpServer, asgi_client
@@ -22,13 +22,11 @@ CALLS: Counter[str] = Counter()
 SEEN: list[dict[str, Any]] = []
 
 
-@job("test.ok")
 async def _ok(ctx: AppContext, payload: dict[str, Any]) -> None:
     CALLS["test.ok"] += 1
     SEEN.append(payload)
 
 
-@job("test.flaky")
 async def _flaky(ctx: AppContext, payload: dict[str, Any]) -> None:
     """Fails until it has been called ``fail_times`` times for this key."""
     key = f"test.flaky:{payload['key']}"
@@ -37,20 +35,23 @@ async def _flaky(ctx: AppContext, payload: dict[str, Any]) -> None:
         raise RuntimeError(f"flaky failure {CALLS[key]}")
 
 
-@job("test.permanent")
 async def _permanent(ctx: AppContext, payload: dict[str, Any]) -> None:
     CALLS["test.permanent"] += 1
     raise PermanentJobError("the order is gone")
 
 
-@job("test.limited", max_attempts=2)
 async def _limited(ctx: AppContext, payload: dict[str, Any]) -> None:
     CALLS["test.limited"] += 1
     raise RuntimeError("always")
 
 
 @pytest.fixture(autouse=True)
-def _reset_calls() -> None:
+def _test_jobs() -> None:
+    register_job("test.ok", _ok)
+    register_job("test.flaky", _flaky)
+    register_job("test.permanent", _permanent)
+    register_job("test.limited", _limited, max_attempts=2)
+    register_job("test.slow", _slow)
     CALLS.clear()
     SEEN.clear()
 
@@ -294,7 +295,6 @@ def test_an_unknown_broker_is_refused_at_startup(make_context: MakeContext) -> N
         make_context(jobs_broker_url="kafka://127.0.0.1:9092")
 
 
-@job("test.slow")
 async def _slow(ctx: AppContext, payload: dict[str, Any]) -> None:
     CALLS["test.slow"] += 1
     await asyncio.sleep(payload["seconds"])

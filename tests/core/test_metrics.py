@@ -4,10 +4,9 @@ import httpx
 
 from emporium.core.context import AppContext
 from emporium.core.jobs.outbox import enqueue
-from emporium.core.jobs.registry import job
+from emporium.core.jobs.registry import register_job
 
 
-@job("test.metrics_ok")
 async def _succeeds(_ctx: AppContext, _payload: dict[str, object]) -> None:
     return None
 
@@ -34,6 +33,7 @@ async def test_requests_are_counted_by_route_template(client: httpx.AsyncClient)
 
 
 async def test_job_outcomes_are_counted(client: httpx.AsyncClient, ctx: AppContext) -> None:
+    register_job("test.metrics_ok", _succeeds)
     series = 'emporium_jobs_total{job="test.metrics_ok",outcome="done"}'
     before = _sample((await client.get("/metrics")).text, series)
     async with ctx.db.session() as session:

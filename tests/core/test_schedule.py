@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from emporium.core.context import AppContext
 from emporium.core.db import Database, utcnow
-from emporium.core.jobs import job
+from emporium.core.jobs import register_job
 from emporium.core.jobs.models import Job
 from emporium.core.jobs.schedule import PERIODIC, enqueue_due, periodic
 from tests.conftest import MakeContext
@@ -20,7 +20,6 @@ from tests.conftest import MakeContext
 NAME = "test.periodic_tick"
 
 
-@job(NAME)
 async def _tick(ctx: AppContext, payload: dict[str, Any]) -> None:
     return None
 
@@ -29,6 +28,7 @@ async def _tick(ctx: AppContext, payload: dict[str, Any]) -> None:
 def only_tick() -> Iterator[None]:
     saved = dict(PERIODIC)
     PERIODIC.clear()
+    register_job(NAME, _tick)
     periodic(NAME, every_seconds=60)
     yield
     PERIODIC.clear()

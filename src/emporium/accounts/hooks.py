@@ -1,5 +1,5 @@
-"""Things other domains do when a customer signs in (the cart merges the guest cart), registered from
-their own modules (loaded by ``emporium.registry``) so accounts never imports the domains built on it."""
+"""Things other domains do when a customer signs in (the cart merges the guest cart), registered by their
+``install`` in the wiring step (emporium/install.py), so accounts never imports the domains built on it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ LOGIN_HOOKS: list[LoginHook] = []
 
 
 def register_login_hook(hook: LoginHook) -> None:
+    """Add ``hook``; a hook already registered stays where it is (the wiring step may run twice)."""
     if hook not in LOGIN_HOOKS:
         LOGIN_HOOKS.append(hook)
 

@@ -1,7 +1,8 @@
 """GDPR: export everything held about a customer, and erase it while keeping the books.
 
-Domains that hold personal data register an exporter and an eraser here (from their own module, loaded by
-``emporium.registry``), so accounts never imports the domains that depend on it.
+Domains that hold personal data register an exporter and an eraser here (from their ``install``, in the
+wiring step: emporium/install.py, whose order is the order the erasers run in), so accounts never imports the
+domains that depend on it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ ERASERS: dict[str, Eraser] = {}
 def register_privacy_hooks(
     name: str, *, exporter: Exporter | None = None, eraser: Eraser | None = None
 ) -> None:
+    """Registering the same hooks again changes nothing (the wiring step may run twice)."""
     if exporter is not None:
         EXPORTERS[name] = exporter
     if eraser is not None:

@@ -8,14 +8,11 @@ import structlog
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.accounts.hooks import register_login_hook
 from emporium.cart.repository import CartRepository
 from emporium.cart.service import CART_TOKEN_COOKIE, CART_TOKEN_HEADER, carts
 from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
-from emporium.core.jobs import job
-from emporium.core.jobs.schedule import periodic
 
 log = structlog.get_logger(__name__)
 
@@ -37,8 +34,7 @@ async def remove_expired(ctx: AppContext) -> int:
     return removed
 
 
-@job(REMOVE_EXPIRED_JOB, max_attempts=3)
-async def _remove_expired(ctx: AppContext, payload: dict[str, Any]) -> None:
+async def remove_expired_job(ctx: AppContext, payload: dict[str, Any]) -> None:
     await remove_expired(ctx)
 
 
@@ -46,7 +42,3 @@ async def merge_at_login(session: AsyncSession, settings: Settings, user_id: int
     token = request.headers.get(CART_TOKEN_HEADER) or request.cookies.get(CART_TOKEN_COOKIE)
     if token and len(token) <= 200:
         await carts.merge_guest_cart(session, settings, user_id=user_id, token=token)
-
-
-periodic(REMOVE_EXPIRED_JOB, every_seconds=3600)
-register_login_hook(merge_at_login)

@@ -44,8 +44,6 @@ WATCHED_TABLES = (
 )
 LOCAL_MAX_BYTES = 64 * 1024 * 1024
 
-changes.watch(WATCHED_TABLES, VERSION_KEY)
-
 
 class PageStore(Protocol):
     async def get(self, key: str) -> str | None: ...

@@ -1,7 +1,8 @@
 """Stamps that change when watched tables change, announced only after the commit.
 
 A domain registers the tables whose rows feed something cached, and the stamp key to change with
-``watch(("products", ...), "catalog:version")``. Every session then records, without the domain's code
+``watch(("products", ...), "catalog:version")``, from its ``install`` in the wiring step (emporium/install.py;
+watching again changes nothing). Every session then records, without the domain's code
 doing anything, which stamps its writes touch: objects of a watched table flushed as new, changed or
 deleted, and INSERT, UPDATE or DELETE statements on a watched table sent through ``Session.execute``
 (ORM-enabled or Core, and plain-text SQL that starts with one of those verbs). Once the transaction has

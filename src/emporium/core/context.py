@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
+from taskiq import AsyncBroker
 
 from emporium.core.cache import Cache, create_cache
 from emporium.core.changes import announce_to
 from emporium.core.config import Settings
 from emporium.core.db import Database
+from emporium.core.jobs.registry import HANDLERS
+from emporium.core.jobs.runner import JobRunner
 from emporium.core.ratelimit import RateLimiter, create_limiter
 from emporium.core.security import Passwords, Tokens
-
-if TYPE_CHECKING:
-    from emporium.core.jobs.runner import JobRunner
 
 
 @dataclass
@@ -35,9 +35,13 @@ class AppContext:
         await self.db.dispose()
 
 
-def build_context(settings: Settings, db: Database | None = None) -> AppContext:
-    from emporium.core.jobs.runner import JobRunner
+def job_runner(ctx: AppContext, broker: AsyncBroker | None = None) -> JobRunner:
+    """The context's job runner: the handlers the wiring step registered (emporium/install.py) get ``ctx``.
+    Without ``broker``, the one ``EMPORIUM_JOBS_BROKER_URL`` names (none: jobs run in this process)."""
+    return JobRunner(ctx.db, ctx.settings, HANDLERS, ctx, broker)
 
+
+def build_context(settings: Settings, db: Database | None = None) -> AppContext:
     ctx = AppContext(
         settings=settings,
         db=db
@@ -56,7 +60,7 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
         passwords=Passwords(settings),
         tokens=Tokens(settings),
     )
-    ctx.jobs = JobRunner(ctx)
+    ctx.jobs = job_runner(ctx)
     # Commits made outside a request (jobs, CLI imports) announce their catalog changes too.
     ctx.db.announcer = announce_to(ctx.cache)
     return ctx

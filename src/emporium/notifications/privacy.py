@@ -6,7 +6,6 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.models import User
-from emporium.accounts.privacy import register_privacy_hooks
 from emporium.core.db import utcnow
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.notifications.models import DevMailMessage
@@ -15,7 +14,7 @@ from emporium.notifications.service import SEND_EMAIL_JOB
 ERASED_PAYLOAD = {"erased": True}
 
 
-async def _erase(session: AsyncSession, user: User) -> None:
+async def erase_notifications(session: AsyncSession, user: User) -> None:
     await session.execute(delete(DevMailMessage).where(DevMailMessage.to_address == user.email))
     addressed_to_user = (Job.name == SEND_EMAIL_JOB, Job.payload["to"].as_string() == user.email)
     # Mail not sent yet is not sent at all: its recipient asked to be forgotten.
@@ -32,6 +31,3 @@ async def _erase(session: AsyncSession, user: User) -> None:
         .values(payload=ERASED_PAYLOAD)
         .execution_options(synchronize_session=False)
     )
-
-
-register_privacy_hooks("notifications", eraser=_erase)

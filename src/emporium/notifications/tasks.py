@@ -7,12 +7,10 @@ from typing import Any
 from jinja2 import TemplateError
 
 from emporium.core.context import AppContext
-from emporium.core.jobs import PermanentJobError, current_job_id, job
+from emporium.core.jobs import PermanentJobError, current_job_id
 from emporium.notifications.email import deliver, render_email
-from emporium.notifications.service import SEND_EMAIL_JOB
 
 
-@job(SEND_EMAIL_JOB)
 async def send_email(ctx: AppContext, payload: dict[str, Any]) -> None:
     # A mail that cannot be rendered now never will be (a missing template, variable or block):
     # no retry can help, so it goes straight to the dead jobs. Delivery errors are retried.

@@ -49,7 +49,8 @@ CASH_ON_DELIVERY = "cash_on_delivery"
 OFFLINE_METHODS = frozenset({CASH_ON_DELIVERY, "bank_transfer"})
 _CAPTURED = frozenset({PaymentStatus.PAID, PaymentStatus.AUTHORIZED, PaymentStatus.PARTIALLY_REFUNDED})
 
-# Hooks of other domains (registered at import, see emporium/registry.py), run inside the order's transaction:
+# Hooks of other domains (registered by their install in the wiring step, emporium/install.py; registering a
+# hook twice keeps one), run inside the order's transaction:
 # after an order is placed (the payments domain prepares the payment: bank transfer instructions, a crypto
 # address), and when an order whose payment was captured is cancelled (the payments domain refunds it).
 OrderHook = Callable[[AsyncSession, Settings, Order], Awaitable[None]]

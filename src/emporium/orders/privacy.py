@@ -13,7 +13,6 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.models import User
-from emporium.accounts.privacy import register_privacy_hooks
 from emporium.core.money import from_minor
 from emporium.orders.models import Order
 from emporium.orders.repository import OrderRepository
@@ -53,6 +52,3 @@ async def erase_orders(session: AsyncSession, user: User) -> None:
         )
         .execution_options(synchronize_session=False)
     )
-
-
-register_privacy_hooks("orders", exporter=export_orders, eraser=erase_orders)

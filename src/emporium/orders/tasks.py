@@ -11,8 +11,6 @@ import structlog
 from emporium.core import idempotency
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
-from emporium.core.jobs import job
-from emporium.core.jobs.schedule import periodic
 from emporium.orders.lifecycle import OFFLINE_METHODS, lifecycle
 from emporium.orders.models import OrderStatus
 from emporium.orders.repository import OrderRepository
@@ -52,18 +50,12 @@ async def expire_unpaid(ctx: AppContext, *, limit: int = EXPIRY_BATCH) -> int:
     return expired
 
 
-@job(EXPIRE_UNPAID_JOB, max_attempts=3)
-async def _expire_unpaid(ctx: AppContext, payload: dict[str, Any]) -> None:
+async def expire_unpaid_job(ctx: AppContext, payload: dict[str, Any]) -> None:
     # A full batch means more may be waiting: keep going until a batch comes back short.
     while await expire_unpaid(ctx) == EXPIRY_BATCH:
         pass
 
 
-@job(FORGET_KEYS_JOB, max_attempts=3)
-async def _forget_idempotency_keys(ctx: AppContext, payload: dict[str, Any]) -> None:
+async def forget_keys_job(ctx: AppContext, payload: dict[str, Any]) -> None:
     async with ctx.db.session() as session:
         await idempotency.forget_older_than(session, utcnow() - timedelta(days=IDEMPOTENCY_KEY_DAYS))
-
-
-periodic(EXPIRE_UNPAID_JOB, every_seconds=60)
-periodic(FORGET_KEYS_JOB, every_seconds=24 * 3600)

@@ -10,13 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
-from emporium.core.jobs import PermanentJobError, enqueue, job
-from emporium.orders.lifecycle import (
-    add_event,
-    register_cancellation_hook,
-    register_moved_hook,
-    register_placed_hook,
-)
+from emporium.core.jobs import PermanentJobError, enqueue
+from emporium.orders.lifecycle import add_event
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
 from emporium.orders.repository import OrderRepository
 from emporium.payments.gateways.base import PaymentResult
@@ -27,7 +22,7 @@ from emporium.payments.gateways.test.gateway import TestGateway
 from emporium.payments.models import PaymentState, WebhookEvent
 from emporium.payments.repository import PaymentRepository
 from emporium.payments.service import AUTO_REFUND_JOB, payments
-from emporium.payments.webhooks import PROCESS_EVENT_JOB, receive
+from emporium.payments.webhooks import receive
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +30,6 @@ DELIVER_TEST_WEBHOOK_JOB = "payments.deliver_test_webhook"
 REFUND_BY_HAND_EVENT = "refund_by_hand_needed"
 
 
-@job(PROCESS_EVENT_JOB)
 async def process_event(ctx: AppContext, payload: dict[str, Any]) -> None:
     """Act on a verified webhook event: find its payment, lock the order, apply what the gateway says.
     Events about payments this shop does not know, or carrying no state, are acknowledged and ignored."""
@@ -90,7 +84,6 @@ def _asks_the_gateway(settings: Settings, gateway_name: str, event_type: str) ->
     return gateway is not None and event_type in gateway.reconcile_events
 
 
-@job(AUTO_REFUND_JOB)
 async def refund_unwanted(ctx: AppContext, payload: dict[str, Any]) -> None:
     """Money the order must not keep: all of it when the order was cancelled (or had expired), what was
     captured beyond its total when it was paid twice. The key names the captured total, so a later
@@ -143,7 +136,6 @@ async def _ask_staff_to_refund(session: AsyncSession, settings: Settings, order:
     return True
 
 
-@job(DELIVER_TEST_WEBHOOK_JOB)
 async def deliver_test_webhook(ctx: AppContext, payload: dict[str, Any]) -> None:
     """The test gateway's side: sign the event and deliver it to the shop's webhook handler."""
     gateway = TestGateway(ctx.settings)
@@ -156,22 +148,17 @@ def queue_test_webhook(session: AsyncSession, event: dict[str, Any]) -> None:
     enqueue(session, DELIVER_TEST_WEBHOOK_JOB, {"event": event})
 
 
-async def _placed(session: AsyncSession, settings: Settings, order: Order) -> None:
+async def prepare_placed(session: AsyncSession, settings: Settings, order: Order) -> None:
     if order.payment_method == BANK_TRANSFER:
         order.payment_status = PaymentStatus.PENDING_VERIFICATION
 
 
-async def _cancelled_after_payment(session: AsyncSession, settings: Settings, order: Order) -> None:
+async def refund_cancelled(session: AsyncSession, settings: Settings, order: Order) -> None:
     enqueue(session, AUTO_REFUND_JOB, {"order_id": order.id})
 
 
-async def _moved(
+async def record_delivery(
     session: AsyncSession, settings: Settings, order: Order, left: OrderStatus, actor_user_id: int | None
 ) -> None:
     if order.status == OrderStatus.DELIVERED and order.payment_method == CASH_ON_DELIVERY:
         await payments.record_cash_on_delivery(session, settings, order, actor_user_id)
-
-
-register_placed_hook(_placed)
-register_cancellation_hook(_cancelled_after_payment)
-register_moved_hook(_moved)

@@ -30,7 +30,7 @@ from emporium.catalog.media.storage import Storage, StorageError, create_storage
 from emporium.catalog.models import Product, ProductImage, ProductStatus, ProductVariant
 from emporium.core.config import Settings
 from emporium.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
-from emporium.core.jobs import PermanentJobError, enqueue, job
+from emporium.core.jobs import PermanentJobError, enqueue
 
 if TYPE_CHECKING:
     from emporium.core.context import AppContext
@@ -308,7 +308,6 @@ def schedule_file_removal(session: AsyncSession, product_id: int, keys: Sequence
         enqueue(session, REMOVE_FILES_JOB, {"product_id": product_id, "keys": list(keys)})
 
 
-@job(REMOVE_FILES_JOB)
 async def remove_image_files(ctx: AppContext, payload: dict[str, Any]) -> None:
     """Remove stored files of deleted images; a failure is retried (removing a missing key is no error).
 

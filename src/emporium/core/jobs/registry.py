@@ -1,16 +1,19 @@
-"""Job handlers by name. Domains declare theirs in ``tasks.py`` with ``@job("domain.what")``."""
+"""Job handlers by name: filled by the wiring step (emporium/install.py), read by ``enqueue`` and the runner.
+
+A domain's handlers are plain functions in its ``tasks.py``; its ``install.py`` registers them. Nothing here
+knows what a handler receives besides its payload: the runner hands each one the argument it was built with
+(the app context, core/context.py), so this package never imports the context.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from emporium.core.context import AppContext
-
-Handler = Callable[["AppContext", dict[str, Any]], Awaitable[None]]
+# (what the runner hands every handler, the JSON payload); the handler opens its own session.
+Handler = Callable[[Any, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -30,16 +33,14 @@ def current_job_id() -> int | None:
     return CURRENT_JOB_ID.get()
 
 
-def job(name: str, *, max_attempts: int | None = None) -> Callable[[Handler], Handler]:
-    """Register a handler. It receives the app context and the JSON payload, and opens its own session."""
-
-    def register(handler: Handler) -> Handler:
-        if name in HANDLERS and HANDLERS[name].handler is not handler:
-            raise RuntimeError(f"job {name!r} is registered twice")
-        HANDLERS[name] = JobSpec(name=name, handler=handler, max_attempts=max_attempts)
-        return handler
-
-    return register
+def register_job(name: str, handler: Handler, *, max_attempts: int | None = None) -> None:
+    """Register ``handler`` as ``name``. The same registration again changes nothing (the wiring step may
+    run more than once in a process); another handler or limit under a taken name is a mistake."""
+    spec = JobSpec(name=name, handler=handler, max_attempts=max_attempts)
+    existing = HANDLERS.get(name)
+    if existing is not None and existing != spec:
+        raise RuntimeError(f"job {name!r} is registered twice")
+    HANDLERS[name] = spec
 
 
 class PermanentJobError(Exception):

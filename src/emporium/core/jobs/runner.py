@@ -15,23 +15,22 @@ import secrets
 import time
 import traceback
 import weakref
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, InMemoryBroker
 
-from emporium.core.db import utcnow
+from emporium.core.config import Settings
+from emporium.core.db import Database, utcnow
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.jobs.outbox import ENQUEUED_FLAG
-from emporium.core.jobs.registry import CURRENT_JOB_ID, HANDLERS, PermanentJobError
+from emporium.core.jobs.registry import CURRENT_JOB_ID, JobSpec, PermanentJobError
 from emporium.core.jobs.schedule import enqueue_due
 from emporium.core.metrics import JOBS
-
-if TYPE_CHECKING:
-    from emporium.core.context import AppContext
 
 log = structlog.get_logger(__name__)
 TASK_NAME = "emporium.run_job"
@@ -57,10 +56,23 @@ def make_broker(url: str | None) -> AsyncBroker:
 
 
 class JobRunner:
-    def __init__(self, ctx: AppContext, broker: AsyncBroker | None = None) -> None:
-        self.ctx = ctx
-        self.settings = ctx.settings
-        self.broker = broker or make_broker(ctx.settings.jobs_broker_url)
+    """Claims and runs the jobs of ``db``'s outbox. ``handlers`` maps job names to their handlers (read at
+    each run, so it may be filled after the runner is built); each handler is called with
+    ``handler_argument`` (the app context, which builds the runner: core/context.py) and the payload."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        handlers: Mapping[str, JobSpec],
+        handler_argument: object,
+        broker: AsyncBroker | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.handlers = handlers
+        self.handler_argument = handler_argument
+        self.broker = broker or make_broker(settings.jobs_broker_url)
         self.in_process = isinstance(self.broker, InMemoryBroker)
 
         async def run_job(job_id: int, token: str) -> None:
@@ -96,7 +108,7 @@ class JobRunner:
         """Atomically take up to ``limit`` due jobs; safe with many relays on PostgreSQL and SQLite."""
         now = utcnow()
         token = secrets.token_hex(16)
-        async with self.ctx.db.session() as session:
+        async with self.db.session() as session:
             # A claim that lapsed on its last allowed attempt means the runner kept dying: stop there.
             # Rows another relay holds are skipped, here as below, so relays never wait on each other.
             lapsed_on_last_attempt = (
@@ -149,7 +161,7 @@ class JobRunner:
 
     async def execute(self, job_id: int, token: str) -> None:
         """Run one claimed job and record how it ended. Stale deliveries (an older claim) are dropped."""
-        async with self.ctx.db.session() as session:
+        async with self.db.session() as session:
             job = await session.get(Job, job_id)
             if job is None or job.status != JobStatus.RUNNING or job.claim_token != token:
                 log.info("job_stale_delivery", job_id=job_id)
@@ -160,7 +172,7 @@ class JobRunner:
                 job.attempts,
                 job.max_attempts,
             )
-        spec = HANDLERS.get(name)
+        spec = self.handlers.get(name)
         error: str | None = None
         permanent = False
         running = CURRENT_JOB_ID.set(job_id)
@@ -170,7 +182,7 @@ class JobRunner:
             if spec is None:
                 raise PermanentJobError(f"no handler registered for {name!r}")
             async with lease:
-                await spec.handler(self.ctx, payload)
+                await spec.handler(self.handler_argument, payload)
         except PermanentJobError as exc:
             error, permanent = f"{type(exc).__name__}: {exc}", True
         except Exception as exc:
@@ -210,7 +222,7 @@ class JobRunner:
             outcome = "retry"
         JOBS.labels(name, outcome).inc()
         values.update(locked_until=None, claim_token=None)
-        async with self.ctx.db.session() as session:
+        async with self.db.session() as session:
             await session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.claim_token == token)
@@ -243,7 +255,7 @@ class JobRunner:
 
     async def enqueue_periodic(self) -> list[str]:
         """Put the periodic jobs that are due into the outbox (core/jobs/schedule.py)."""
-        async with self.ctx.db.session() as session:
+        async with self.db.session() as session:
             return await enqueue_due(session, utcnow())
 
     async def run_forever(self, stop: asyncio.Event) -> None:

@@ -1,7 +1,8 @@
 """Periodic jobs: cleanups and expiries that must run every so often, however many processes there are.
 
-A domain declares ``periodic("orders.expire_unpaid", every_seconds=60)`` next to its ``@job`` handler. Every
-relay calls ``enqueue_due`` now and then; moving a job's next run forward is one conditional UPDATE, so when
+A domain's ``install`` (called by the wiring step, emporium/install.py) registers the job's handler and
+``periodic("orders.expire_unpaid", every_seconds=60)``; nothing is scheduled at import. Every relay calls
+``enqueue_due`` now and then; moving a job's next run forward is one conditional UPDATE, so when
 several relays look at once exactly one of them enqueues the job (as an outbox row, in the same transaction).
 """
 
@@ -29,7 +30,8 @@ PERIODIC: dict[str, Periodic] = {}
 
 
 def periodic(name: str, *, every_seconds: int) -> None:
-    """Run the job registered as ``name`` every ``every_seconds`` (first run: as soon as a relay looks)."""
+    """Run the job registered as ``name`` every ``every_seconds`` (first run: as soon as a relay looks).
+    Registering the same schedule again changes nothing."""
     if every_seconds < 1:
         raise ValueError("every_seconds must be at least 1")
     PERIODIC[name] = Periodic(name, every_seconds)

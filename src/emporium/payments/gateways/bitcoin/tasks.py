@@ -19,8 +19,7 @@ import structlog
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import ValidationFailed
-from emporium.core.jobs import PermanentJobError, job
-from emporium.core.jobs.schedule import periodic
+from emporium.core.jobs import PermanentJobError
 from emporium.orders.lifecycle import add_event
 from emporium.orders.models import OrderStatus
 from emporium.payments.gateways.base import GatewayError
@@ -119,13 +118,11 @@ async def watch(ctx: AppContext, *, order_id: int | None = None) -> tuple[int, i
     return checked, failed
 
 
-@job(WATCH_JOB, max_attempts=1)
 async def watch_crypto(ctx: AppContext, payload: dict[str, Any]) -> None:
-    # One attempt: the next periodic round is the retry, so a node that is down queues nothing up.
+    """The periodic watcher's job (one attempt each, see install.py)."""
     await watch(ctx)
 
 
-@job(NOTICE_JOB)
 async def crypto_notice(ctx: AppContext, payload: dict[str, Any]) -> None:
     """A signed notice says an order's coins arrived: ask the node about that order's payments now. A node
     that cannot be asked fails the job, which is retried with backoff; the notice stays unprocessed."""
@@ -143,6 +140,3 @@ async def crypto_notice(ctx: AppContext, payload: dict[str, Any]) -> None:
         if stored is not None:
             stored.processed_at = utcnow()
     log.info("crypto_notice_checked", order_id=payload["order_id"], payments=checked)
-
-
-periodic(WATCH_JOB, every_seconds=WATCH_EVERY_SECONDS)

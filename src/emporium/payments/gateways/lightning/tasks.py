@@ -16,8 +16,6 @@ import structlog
 
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
-from emporium.core.jobs import job
-from emporium.core.jobs.schedule import periodic
 from emporium.payments.gateways.base import GatewayError
 from emporium.payments.gateways.lightning.gateway import NAME, LightningGateway, NodeUnavailable
 from emporium.payments.models import PaymentState
@@ -73,10 +71,6 @@ async def watch_lightning(ctx: AppContext, *, limit: int = WATCH_BATCH) -> int:
     return changed
 
 
-@job(WATCH_JOB, max_attempts=1)
-async def _watch_lightning(ctx: AppContext, payload: dict[str, Any]) -> None:
-    # One attempt: the next periodic run is the retry.
+async def watch_lightning_job(ctx: AppContext, payload: dict[str, Any]) -> None:
+    """The periodic watcher's job (one attempt each, see install.py)."""
     await watch_lightning(ctx)
-
-
-periodic(WATCH_JOB, every_seconds=WATCH_EVERY_SECONDS)

@@ -1,0 +1,13 @@
+"""What the catalog registers in the wiring step (emporium/install.py): removing a deleted product's image
+files, and the catalog page cache's stamp, changed by every commit to a catalog or stock table."""
+
+from __future__ import annotations
+
+from emporium.catalog.cache import VERSION_KEY, WATCHED_TABLES
+from emporium.catalog.media.service import REMOVE_FILES_JOB, remove_image_files
+from emporium.wiring import Wiring
+
+
+def install(wiring: Wiring) -> None:
+    wiring.job(REMOVE_FILES_JOB, remove_image_files)
+    wiring.cache_watch(WATCHED_TABLES, VERSION_KEY)
