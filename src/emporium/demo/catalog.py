@@ -308,6 +308,69 @@ class PlannedProduct:
     variants: list[PlannedVariant] = field(default_factory=list)
 
 
+def _tags(index: int, department: str, category: str) -> list[str]:
+    tags = [slugify(category), slugify(department)]
+    if index % 5 == 0:
+        tags.append("bestseller")
+    if index % 9 == 0:
+        tags.append("new")
+    return tags
+
+
+def _stock(sold_out: bool, low_stock: bool, low: int, draw: Callable[[], int]) -> int:
+    """On hand for a product: none when sold out, ``low`` when running low, else ``draw()``."""
+    if sold_out:
+        return 0
+    return low if low_stock else draw()
+
+
+def _plan_boxes(
+    planned: PlannedProduct, rng: random.Random, sku_base: str, sold_out: bool, low: bool
+) -> None:
+    """Seed 003: boxes of one sweet share one pool counted in grams."""
+    planned.pool_unit, planned.shared_pool, planned.threshold = StockUnit.GRAM, True, 2000
+    planned.on_hand = _stock(sold_out, low, 1500, lambda: rng.randint(8, 40) * 1000)
+    price = planned.price
+    for grams, share in BOXES:
+        label = "1 kg" if grams == 1000 else f"{grams} g"
+        planned.variants.append(
+            PlannedVariant(
+                f"{sku_base}-{grams}G",
+                f"{planned.name} {label}",
+                {"weight": label},
+                (price * 4 * share).quantize(price),
+                grams,
+                grams,
+            )
+        )
+
+
+def _plan_apparel(
+    planned: PlannedProduct, rng: random.Random, sku_base: str, sold_out: bool, low: bool
+) -> None:
+    for colour in rng.sample(COLOURS, 2):
+        for size in SIZES:
+            planned.variants.append(
+                PlannedVariant(
+                    f"{sku_base}-{slugify(colour)[:3].upper()}-{size}",
+                    f"{planned.name} {colour} {size}",
+                    {"colour": colour, "size": size},
+                    planned.price,
+                    1,
+                    250,
+                )
+            )
+    planned.on_hand = _stock(sold_out, low, 2, lambda: rng.randint(5, 60))
+
+
+def _plan_single(
+    planned: PlannedProduct, rng: random.Random, sku_base: str, sold_out: bool, low: bool
+) -> None:
+    weight = rng.randint(100, 3000)
+    planned.variants.append(PlannedVariant(sku_base, planned.name, {}, planned.price, 1, weight))
+    planned.on_hand = _stock(sold_out, low, 2, lambda: rng.randint(10, 250))
+
+
 def _plan(
     index: int, department: str, category: str, name: str, suffix: str, currency: str
 ) -> PlannedProduct:
@@ -316,70 +379,35 @@ def _plan(
     price = Decimal(rng.randint(low * 100, high * 100)) / 100
     price = price.quantize(Decimal("0.01")) if currency != "JPY" else price.quantize(Decimal("1"))
     full_name = f"{name}{suffix}"
-    slug = slugify(full_name)
     sku_base = f"{slugify(category)[:6].upper()}-{index:06d}"
     brand = BRANDS[department][index % len(BRANDS[department])]
-    tags = [slugify(category), slugify(department)]
-    if index % 5 == 0:
-        tags.append("bestseller")
-    if index % 9 == 0:
-        tags.append("new")
     description = (
         f"<p>{escape(full_name)} from {escape(brand)}, part of our {escape(category.lower())} range.</p>"
         f"<ul><li>Chosen for everyday use</li><li>Ships in recyclable packaging</li></ul>"
     )
-    # Every 13th product is sold out and every 7th runs low, so the shop shows both states.
-    sold_out = index % 13 == 5
-    low_stock = index % 7 == 3
     planned = PlannedProduct(
         name=full_name,
-        slug=slug,
+        slug=slugify(full_name),
         department=department,
         category=category,
         brand=brand,
         price=price,
         description_html=description,
-        tags=tags,
+        tags=_tags(index, department, category),
         featured=index % 11 == 0,
         pool_unit=StockUnit.PIECE,
         shared_pool=False,
         on_hand=0,
         threshold=3,
     )
+    # Every 13th product is sold out and every 7th runs low, so the shop shows both states.
+    sold_out, low_stock = index % 13 == 5, index % 7 == 3
     if department == "Sweet Shop" and category != "Chocolates":
-        # Seed 003: boxes of one sweet share one pool counted in grams.
-        planned.pool_unit, planned.shared_pool, planned.threshold = StockUnit.GRAM, True, 2000
-        planned.on_hand = 0 if sold_out else (1500 if low_stock else rng.randint(8, 40) * 1000)
-        for grams, share in BOXES:
-            label = "1 kg" if grams == 1000 else f"{grams} g"
-            planned.variants.append(
-                PlannedVariant(
-                    f"{sku_base}-{grams}G",
-                    f"{full_name} {label}",
-                    {"weight": label},
-                    (price * 4 * share).quantize(price),
-                    grams,
-                    grams,
-                )
-            )
+        _plan_boxes(planned, rng, sku_base, sold_out, low_stock)
     elif department == "Apparel":
-        colours = rng.sample(COLOURS, 2)
-        for colour in colours:
-            for size in SIZES:
-                planned.variants.append(
-                    PlannedVariant(
-                        f"{sku_base}-{slugify(colour)[:3].upper()}-{size}",
-                        f"{full_name} {colour} {size}",
-                        {"colour": colour, "size": size},
-                        price,
-                        1,
-                        250,
-                    )
-                )
-        planned.on_hand = 0 if sold_out else (2 if low_stock else rng.randint(5, 60))
+        _plan_apparel(planned, rng, sku_base, sold_out, low_stock)
     else:
-        planned.variants.append(PlannedVariant(sku_base, full_name, {}, price, 1, rng.randint(100, 3000)))
-        planned.on_hand = 0 if sold_out else (2 if low_stock else rng.randint(10, 250))
+        _plan_single(planned, rng, sku_base, sold_out, low_stock)
     return planned
 
 
