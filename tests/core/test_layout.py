@@ -77,9 +77,35 @@ SQL_BUILDERS = frozenset(
 )
 SESSION_STATEMENTS = frozenset({"execute", "scalar", "scalars", "stream", "stream_scalars"})
 
-# Breaks that belong to work under way in other parts of the tree, each named by file so that it can go
-# when that work lands. Nothing outside these areas may be listed here.
-ALLOWED: dict[str, frozenset[str]] = {}
+# Breaks that belong to work under way in another part of the tree, named by file so that each entry goes
+# when that work lands. All of them are the "stock" work's: orders/checkout.py, inventory/ and the
+# catalog's service, repository, queries and CSV modules. Nothing outside such work may be listed here.
+# For rule (d) a listed file's imports do not count as an edge between two domains.
+ALLOWED: dict[str, frozenset[str]] = {
+    "b": frozenset(
+        {
+            "src/emporium/orders/checkout.py",  # reads the cart's lines through CartRepository
+        }
+    ),
+    "c": frozenset(
+        {
+            "src/emporium/catalog/csv/service.py",  # borrows slugify from the demo loader
+        }
+    ),
+    "d": frozenset(
+        {
+            "src/emporium/inventory/repository.py",  # joins catalog tables: catalog <-> inventory
+        }
+    ),
+    "e": frozenset(
+        {
+            "src/emporium/catalog/csv/service.py",  # the import's and export's statements
+            "src/emporium/catalog/queries.py",  # the product list's statements
+            "src/emporium/inventory/reservations.py",  # the conditional reservation UPDATEs
+            "src/emporium/orders/checkout.py",  # the order lines' bulk INSERT
+        }
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -292,12 +318,15 @@ def layer_imports(modules: Iterable[Module], known: frozenset[str]) -> list[Brea
     return breaks
 
 
-def domain_cycles(modules: Iterable[Module], known: frozenset[str]) -> list[Break]:
-    """(d) No two domains import each other (at run time): one pair, one break, naming both imports."""
+def domain_cycles(
+    modules: Iterable[Module], known: frozenset[str], *, not_counted: frozenset[str] = frozenset()
+) -> list[Break]:
+    """(d) No two domains import each other (at run time): one pair, one break, naming both imports. The
+    imports of the files in ``not_counted`` are left out."""
     first: dict[tuple[str, str], tuple[Module, Import]] = {}
     for module in modules:
         own = domain_of(module.name)
-        if own is None:
+        if own is None or module.path in not_counted:
             continue
         for imported in imports_of(module, known):
             other = domain_of(imported.target)
@@ -434,7 +463,7 @@ def test_no_two_domains_import_each_other() -> None:
     modules = project()
     _check(
         "d",
-        domain_cycles(modules, _names(modules)),
+        domain_cycles(modules, _names(modules), not_counted=ALLOWED.get("d", frozenset())),
         "Two domains import each other; pass a hook or move the shared rule down:",
     )
 

@@ -9,11 +9,9 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.hooks import register_login_hook
-from emporium.cart.repository import CartRepository
 from emporium.cart.service import CART_TOKEN_COOKIE, CART_TOKEN_HEADER, carts
 from emporium.core.config import Settings
 from emporium.core.context import AppContext
-from emporium.core.db import utcnow
 from emporium.core.jobs import job
 from emporium.core.jobs.schedule import periodic
 
@@ -28,7 +26,7 @@ async def remove_expired(ctx: AppContext) -> int:
     removed = 0
     while True:
         async with ctx.db.session() as session:
-            count = await CartRepository(session).delete_expired(utcnow(), BATCH)
+            count = await carts.remove_expired(session, BATCH)
         removed += count
         if count < BATCH:
             break
