@@ -21,7 +21,9 @@ The parts of the tree and how each is treated:
 
 Imports under ``if TYPE_CHECKING:`` never run, so they are allowed where only type hints need a name
 (another domain's model in a page's signature) and do not count for import cycles. They still count for
-the repository rules: a page has no business naming a repository at all.
+the repository rules: a page has no business naming a repository at all. An enum or a constant of another
+domain that a page or route needs at run time (``OrderStatus``, ``MAX_LINE_QUANTITY``) is imported from
+that domain's ``schemas.py``, which re-exports it from its models.
 """
 
 from __future__ import annotations
@@ -481,7 +483,8 @@ def test_pages_and_routes_import_no_other_domains_models() -> None:
     _check(
         "f",
         foreign_models_in_pages(modules, _names(modules)),
-        "Pages and routes get other domains' objects from services (models only under TYPE_CHECKING):",
+        "Pages and routes get other domains' objects from services, their enums and constants from their "
+        "schemas (models only under TYPE_CHECKING):",
     )
 
 
