@@ -1,7 +1,7 @@
 """The rule of the rooms (DESIGN.md "Layout and habits"), checked on the source itself.
 
 Each test reads every module under ``src/emporium`` with :mod:`ast` (nothing is imported, so the check
-runs in milliseconds and needs no dependency) and reports each break as ``path:line: what``.
+takes about a second and needs no dependency) and reports each break as ``path:line: what``.
 
 The parts of the tree and how each is treated:
 
@@ -185,6 +185,7 @@ def _walk(body: Iterable[ast.stmt], type_checking: bool) -> Iterator[tuple[ast.A
                     yield node, type_checking
 
 
+@cache
 def imports_of(module: Module, known: frozenset[str]) -> list[Import]:
     """The emporium modules ``module`` imports; ``from a import b`` means module ``a.b`` when it is one."""
     found = []
@@ -212,6 +213,7 @@ def _names(modules: Iterable[Module]) -> frozenset[str]:
 # -- what a module is ---------------------------------------------------------------------------------
 
 
+@cache
 def domain_of(name: str) -> str | None:
     parts = name.split(".")
     if len(parts) < 2 or parts[1] in NOT_DOMAINS:
