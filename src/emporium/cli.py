@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 
 from emporium.core.config import Settings, get_settings
 from emporium.core.context import AppContext, build_context, job_runner
-from emporium.core.db import utcnow
 from emporium.core.migrations import upgrade
 
 app = typer.Typer(
@@ -153,18 +151,14 @@ async def _ensure_admin(
     ctx: AppContext, email: str, password: str | None, reset: bool
 ) -> tuple[str, str | None]:
     """Create the super admin, or reuse it. Returns the e-mail and the password when one was set now."""
-    from emporium.accounts.models import User
     from emporium.accounts.password_policy import password_problem
-    from emporium.accounts.repository import AccountRepository
     from emporium.accounts.service import auth
     from emporium.core.permissions import Role
 
     if password is not None and (problem := password_problem(password)):
         raise typer.BadParameter(f"admin password refused: {problem}")
     async with ctx.db.session() as session:
-        existing = (
-            await session.execute(select(User).where(User.email == email.lower()))
-        ).scalar_one_or_none()
+        existing = await auth.user_by_email(session, email)
         if existing is None:
             password = password or secrets.token_urlsafe(12)
             await auth.create_user(
@@ -189,11 +183,7 @@ async def _ensure_admin(
                 raise typer.Exit(1)
             return existing.email, None
         password = password or secrets.token_urlsafe(12)
-        existing.password_hash = await ctx.passwords.hash(password)
-        existing.role = Role.SUPER_ADMIN
-        existing.is_active = True
-        # Whoever held a session of this account (or knew its old password) must sign in again.
-        await AccountRepository(session).revoke_user_sessions(existing.id, utcnow(), "admin_reset")
+        await auth.make_super_admin(session, ctx, existing, password)
         return existing.email, password
 
 

@@ -20,7 +20,8 @@ from emporium.catalog.queries import ProductFilters, filter_values
 from emporium.catalog.repository import _page_statement
 from emporium.catalog.schemas import SortKey
 from emporium.catalog.search.facet_repository import facet_rows
-from emporium.catalog.search.repository import SearchFilters, SearchIndex
+from emporium.catalog.search.repository import SearchIndex
+from emporium.catalog.search.schemas import SearchFilters
 from emporium.catalog.search.service import search_service, terms_of
 from emporium.core.db import Database
 from emporium.core.direct_reads import DirectReads

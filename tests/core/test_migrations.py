@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from emporium.core.config import Settings
 from emporium.core.db import Base, create_engine
 from emporium.core.migrations import differences, downgrade, upgrade
+from emporium.models import metadata
 
 
 async def test_models_and_migrations_agree(engine: AsyncEngine, settings: Settings) -> None:
-    assert await differences(settings.database_url) == []
+    assert await differences(settings.database_url, metadata) == []
 
 
 async def _table_names(url: str) -> set[str]:
@@ -37,7 +38,7 @@ async def test_differences_notices_drift(tmp_path: Path) -> None:
             await conn.execute(text("ALTER TABLE jobs ADD COLUMN priority INTEGER"))
     finally:
         await drift.dispose()
-    found = repr(await differences(url))
+    found = repr(await differences(url, metadata))
     assert "stray" in found
     assert "priority" in found
 
@@ -48,16 +49,16 @@ async def test_fresh_database_upgrades_downgrades_and_upgrades_again(tmp_path: P
 
     await asyncio.to_thread(upgrade, url)
     assert model_tables <= await _table_names(url)
-    assert await differences(url) == []
+    assert await differences(url, metadata) == []
 
     await asyncio.to_thread(downgrade, url, "base")
     assert await _table_names(url) <= {"alembic_version"}
 
     await asyncio.to_thread(upgrade, url)
     assert model_tables <= await _table_names(url)
-    assert await differences(url) == []
+    assert await differences(url, metadata) == []
 
 
 async def test_upgrading_twice_changes_nothing(engine: AsyncEngine, settings: Settings) -> None:
     await asyncio.to_thread(upgrade, settings.database_url)
-    assert await differences(settings.database_url) == []
+    assert await differences(settings.database_url, metadata) == []

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.cache import VERSION_KEY
 from emporium.catalog.models import Category, Product, ProductTag, ProductVariant
-from emporium.catalog.search.repository import SearchFilters
+from emporium.catalog.search.schemas import SearchFilters
 from emporium.catalog.search.service import search_service
 from emporium.core import changes
 from emporium.core.context import AppContext

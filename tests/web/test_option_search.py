@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select, text, update
 
 from emporium.catalog.models import ProductVariant
-from emporium.catalog.search.repository import SearchFilters
+from emporium.catalog.search.schemas import SearchFilters
 from emporium.catalog.search.service import search_service
 from emporium.core.context import AppContext
 from emporium.core.pagination import PageParams

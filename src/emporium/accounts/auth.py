@@ -9,9 +9,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from emporium.accounts.models import User
-from emporium.accounts.repository import AccountRepository
+from emporium.accounts.service import auth
 from emporium.core.context import AppContext, Ctx
-from emporium.core.db import utcnow
 from emporium.core.errors import Forbidden, Unauthorized
 from emporium.core.permissions import Permission, has_permission
 from emporium.core.security import InvalidToken
@@ -37,7 +36,7 @@ async def _authenticate(
         raise Unauthorized(
             "The access token is not valid.", code="INVALID_TOKEN", headers={"WWW-Authenticate": "Bearer"}
         ) from exc
-    user = await AccountRepository(session).user_for_session(claims.subject, claims.session_id, utcnow())
+    user = await auth.user_for_session(session, claims.subject, claims.session_id)
     if user is None:
         raise Unauthorized(
             "The session has ended; sign in again.",

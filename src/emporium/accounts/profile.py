@@ -14,8 +14,8 @@ from emporium.accounts.service import RESET_PASSWORD
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import NotFound, ValidationFailed
+from emporium.core.mail import queue_email
 from emporium.core.messages import field_name, human_message
-from emporium.notifications.service import notifications
 
 
 def wrong_password(field: str) -> ValidationFailed:
@@ -73,7 +73,7 @@ class ProfileService:
         await repo.revoke_user_sessions(user.id, now, "password_changed", keep=current_session_id)
         # A reset link mailed before the change must not undo it.
         await repo.void_one_time_tokens(user.id, RESET_PASSWORD, now)
-        notifications.queue_email(
+        queue_email(
             session,
             to=user.email,
             template="password_changed",

@@ -17,9 +17,9 @@ from emporium.accounts.repository import AccountRepository
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import BadRequest, RateLimited, Unauthorized
-from emporium.core.permissions import permissions_of
+from emporium.core.mail import queue_email
+from emporium.core.permissions import Role, permissions_of
 from emporium.core.security import InvalidToken, hash_token, new_opaque_token
-from emporium.notifications.service import notifications
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +68,24 @@ def _email_key(email: str) -> str:
 
 
 class AuthService:
+    # Who is signed in
+    async def user_for_session(self, session: AsyncSession, user_id: int, session_id: int) -> User | None:
+        """The active user behind a live sign-in session (not ended, not expired), or None."""
+        return await AccountRepository(session).user_for_session(user_id, session_id, utcnow())
+
+    async def user_by_email(self, session: AsyncSession, email: str) -> User | None:
+        return await AccountRepository(session).user_by_email(email)
+
+    async def make_super_admin(
+        self, session: AsyncSession, ctx: AppContext, user: User, password: str
+    ) -> None:
+        """Give ``user`` the super admin role and this password. Whoever held a session of the account (or
+        knew its old password) must sign in again."""
+        user.password_hash = await ctx.passwords.hash(password)
+        user.role = Role.SUPER_ADMIN
+        user.is_active = True
+        await AccountRepository(session).revoke_user_sessions(user.id, utcnow(), "admin_reset")
+
     # Registration
     async def register(self, session: AsyncSession, ctx: AppContext, data: schemas.RegisterIn) -> None:
         """Create the account, or tell the owner of an existing one by e-mail. Both answer the same.
@@ -81,7 +99,7 @@ class AuthService:
         existing = await repo.user_by_email(email)
         if existing is not None:
             if existing.is_active:
-                notifications.queue_email(
+                queue_email(
                     session,
                     to=existing.email,
                     template="account_exists",
@@ -109,9 +127,7 @@ class AuthService:
             log.info("register_raced", email_key=_email_key(email))
             return
         session.add(NotificationPreferences(user_id=user.id))
-        notifications.queue_email(
-            session, to=email, template="welcome", context=self._mail_context(ctx, user)
-        )
+        queue_email(session, to=email, template="welcome", context=self._mail_context(ctx, user))
         await self._send_verification(session, ctx, user)
         log.info("user_registered", user_id=user.id)
 
@@ -264,7 +280,7 @@ class AuthService:
         token = await self._new_one_time_token(
             session, user, VERIFY_EMAIL, ctx.settings.verify_token_ttl_seconds, email=user.email
         )
-        notifications.queue_email(
+        queue_email(
             session,
             to=user.email,
             template="verify_email",
@@ -310,7 +326,7 @@ class AuthService:
         await repo.void_one_time_tokens(user.id, RESET_PASSWORD, now)
         ttl = ctx.settings.reset_token_ttl_seconds
         token = await self._new_one_time_token(session, user, RESET_PASSWORD, ttl)
-        notifications.queue_email(
+        queue_email(
             session,
             to=user.email,
             template="reset_password",
@@ -342,7 +358,7 @@ class AuthService:
         # The reset link reached this mailbox, which proves the address as well as a verification would.
         if user.email_verified_at is None:
             user.email_verified_at = now
-        notifications.queue_email(
+        queue_email(
             session, to=user.email, template="password_changed", context=self._mail_context(ctx, user)
         )
 

@@ -11,6 +11,7 @@ from fastapi import Cookie, Depends, Header, Response
 from emporium.accounts.auth import MaybePrincipal
 from emporium.cart.models import Cart
 from emporium.cart.service import CART_TOKEN_COOKIE, CART_TOKEN_HEADER, carts
+from emporium.core.config import Settings
 from emporium.core.context import Ctx
 from emporium.core.session import DbSession
 
@@ -36,6 +37,19 @@ async def _owner(
 Owner = Annotated[CartOwner, Depends(_owner)]
 
 
+def set_token_cookie(response: Response, settings: Settings, token: str) -> None:
+    """The one writer of a new guest cart's token cookie, for the API and the storefront alike: HttpOnly
+    (no script can read it), Secure in production, and kept a little longer than the cart itself."""
+    response.set_cookie(
+        CART_TOKEN_COOKIE,
+        token,
+        max_age=settings.cart_guest_ttl_days * 86400 + TOKEN_MAX_AGE_SLACK,
+        httponly=True,
+        samesite="lax",
+        secure=settings.env == "production",
+    )
+
+
 async def _existing_cart(owner: Owner, ctx: Ctx, session: DbSession) -> Cart | None:
     return await carts.find(session, ctx.settings, user_id=owner.user_id, token=owner.token)
 
@@ -46,14 +60,7 @@ async def _cart_for_change(owner: Owner, ctx: Ctx, session: DbSession, response:
     cart, token = await carts.get_or_create(session, ctx.settings, user_id=owner.user_id, token=owner.token)
     if token is not None:
         response.headers[CART_TOKEN_HEADER] = token
-        response.set_cookie(
-            CART_TOKEN_COOKIE,
-            token,
-            max_age=ctx.settings.cart_guest_ttl_days * 86400 + TOKEN_MAX_AGE_SLACK,
-            httponly=True,
-            samesite="lax",
-            secure=ctx.settings.env == "production",
-        )
+        set_token_cookie(response, ctx.settings, token)
     return cart
 
 

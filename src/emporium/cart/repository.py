@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.cart.models import Cart, CartItem
@@ -112,3 +112,15 @@ class CartRepository:
             delete(Cart).where(Cart.id.in_(doomed)).execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def item_count(self, *, user_id: int | None, token_digest: str | None, now: datetime) -> int:
+        """Units in the caller's live cart, in one statement (the header's mini-cart)."""
+        if user_id is None and token_digest is None:
+            return 0
+        owner = Cart.user_id == user_id if user_id is not None else Cart.token_hash == token_digest
+        result = await self.session.execute(
+            select(func.coalesce(func.sum(CartItem.quantity), 0))
+            .join(Cart, Cart.id == CartItem.cart_id)
+            .where(owner, Cart.expires_at > now)
+        )
+        return int(result.scalar_one())

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from emporium.cart.models import MAX_LINE_QUANTITY
+# Re-exported: pages and other domains name the limit through the schemas, never the models.
+from emporium.cart.models import MAX_LINE_QUANTITY as MAX_LINE_QUANTITY
 from emporium.core.money import DecimalAmount
 from emporium.core.params import MAX_ID
 from emporium.core.schemas import InputModel

@@ -435,5 +435,14 @@ class CartService:
         ]
         return schemas.InventoryCheck(purchasable=bool(checks) and not problems, lines=checks)
 
+    async def item_count(self, session: AsyncSession, *, user_id: int | None, token: str | None) -> int:
+        """Units in the caller's live cart (a customer's, else the guest cart of ``token``): one statement."""
+        digest = token_digest(token) if token else None
+        return await CartRepository(session).item_count(user_id=user_id, token_digest=digest, now=utcnow())
+
+    async def remove_expired(self, session: AsyncSession, limit: int) -> int:
+        """Delete up to ``limit`` carts past their expiry (their lines go with them); how many."""
+        return await CartRepository(session).delete_expired(utcnow(), limit)
+
 
 carts = CartService()

@@ -8,11 +8,9 @@ import structlog
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.cart.repository import CartRepository
 from emporium.cart.service import CART_TOKEN_COOKIE, CART_TOKEN_HEADER, carts
 from emporium.core.config import Settings
 from emporium.core.context import AppContext
-from emporium.core.db import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +23,7 @@ async def remove_expired(ctx: AppContext) -> int:
     removed = 0
     while True:
         async with ctx.db.session() as session:
-            count = await CartRepository(session).delete_expired(utcnow(), BATCH)
+            count = await carts.remove_expired(session, BATCH)
         removed += count
         if count < BATCH:
             break

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel
 
-from emporium.accounts.auth import MaybePrincipal, StaffWith
-from emporium.accounts.models import User
+from emporium.accounts.auth import MaybePrincipal
+from emporium.catalog.auth import ProductsWriter, sees_unpublished
 from emporium.catalog.cache import Pages
 from emporium.catalog.models import ProductStatus
 from emporium.catalog.queries import ProductFilters
@@ -35,18 +35,12 @@ from emporium.core.errors import ValidationFailed
 from emporium.core.money import MoneyError, parse_decimal, to_minor_units
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, MAX_ID, IdPath
-from emporium.core.permissions import Permission, has_permission
 from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
 from emporium.core.session import DbSession
 
 router = APIRouter(prefix=API_PREFIX, tags=["catalog"])
 
-ProductsWriter = Annotated[User, StaffWith(Permission.PRODUCTS_WRITE)]
 QueryText = Annotated[str | None, Query(min_length=1, max_length=140)]
-
-
-def _is_staff(principal: Any) -> bool:
-    return principal is not None and has_permission(principal.user.role, Permission.PRODUCTS_WRITE)
 
 
 def _text(value: str | None, field: str) -> str | None:
@@ -120,7 +114,7 @@ async def list_products(
     if low is not None and high is not None and low > high:
         raise ValidationFailed(details=[{"field": "min_price", "message": "min_price exceeds max_price."}])
     statuses: tuple[str, ...] | None = (ProductStatus.ACTIVE,)
-    staff = _is_staff(principal)
+    staff = sees_unpublished(principal)
     if staff:
         statuses = (product_status,) if product_status is not None else None
     filters = ProductFilters(
@@ -175,7 +169,7 @@ async def get_product(
             details=[{"field": "id_or_slug", "message": "NUL characters are not allowed."}]
         )
     product_id, slug = parse_id_or_slug(id_or_slug)
-    staff = _is_staff(principal)
+    staff = sees_unpublished(principal)
 
     async def produce() -> BaseModel:
         return ok(await catalog.product_detail(session, ctx, product_id=product_id, slug=slug, staff=staff))
@@ -222,7 +216,7 @@ async def delete_product(
 async def list_variants(
     product_id: IdPath, session: DbSession, principal: MaybePrincipal
 ) -> Envelope[list[VariantRead]]:
-    return ok(await catalog.variants(session, product_id, staff=_is_staff(principal)))
+    return ok(await catalog.variants(session, product_id, staff=sees_unpublished(principal)))
 
 
 @router.get("/variants/product/{product_id}")
@@ -230,7 +224,7 @@ async def list_variants_alias(
     product_id: IdPath, session: DbSession, principal: MaybePrincipal
 ) -> Envelope[list[VariantRead]]:
     """Seed 003's name for ``GET /products/{id}/variants``."""
-    return ok(await catalog.variants(session, product_id, staff=_is_staff(principal)))
+    return ok(await catalog.variants(session, product_id, staff=sees_unpublished(principal)))
 
 
 @router.post("/products/{product_id}/variants", status_code=status.HTTP_201_CREATED)
@@ -263,7 +257,7 @@ async def list_categories(
     pages: Pages, session: DbSession, principal: MaybePrincipal
 ) -> BaseModel | Response:
     """The whole tree, children nested, ordered by position then name. Shoppers see active categories."""
-    staff = _is_staff(principal)
+    staff = sees_unpublished(principal)
 
     async def produce() -> BaseModel:
         return ok(await taxonomy.category_tree(session, include_inactive=staff))

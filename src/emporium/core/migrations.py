@@ -12,6 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
 from emporium.core.db import create_engine
@@ -56,9 +57,7 @@ async def upgrade_async(url: str, revision: str = "head") -> None:
     await asyncio.to_thread(upgrade, url, revision)
 
 
-def _diff(connection: Connection) -> list[Any]:
-    from emporium.models import metadata
-
+def _diff(connection: Connection, metadata: MetaData) -> list[Any]:
     context = MigrationContext.configure(
         connection,
         opts={
@@ -78,11 +77,13 @@ def _diff(connection: Connection) -> list[Any]:
         return list(compare_metadata(context, metadata))
 
 
-async def differences(url: str) -> list[Any]:
-    """What autogenerate would write now: empty when the models and the migrations agree."""
+async def differences(url: str, metadata: MetaData) -> list[Any]:
+    """What autogenerate would write now: empty when the models (``metadata``, every table of every domain:
+    ``emporium.models.metadata``) and the migrations agree. Core cannot gather the domains' tables itself:
+    it stands below them."""
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            return await conn.run_sync(_diff)
+            return await conn.run_sync(_diff, metadata)
     finally:
         await engine.dispose()

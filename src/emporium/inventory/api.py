@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, status
 
-from emporium.accounts.auth import StaffWith
-from emporium.accounts.models import User
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, IdPath
-from emporium.core.permissions import Permission
 from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
 from emporium.core.session import DbSession
 from emporium.inventory import schemas
+from emporium.inventory.auth import InventoryWriter as Staff
 from emporium.inventory.service import inventory
 
 router = APIRouter(prefix=API_PREFIX, tags=["inventory"])
-
-Staff = Annotated[User, StaffWith(Permission.INVENTORY_WRITE)]
 
 
 @router.get("/inventory/product/{product_id}")

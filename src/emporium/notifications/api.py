@@ -6,19 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from emporium.accounts.auth import StaffWith
-from emporium.accounts.models import User
 from emporium.core.errors import NotFound
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, IdPath
-from emporium.core.permissions import Permission
 from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
 from emporium.core.session import DbSession
+from emporium.notifications.auth import MailboxReader
 from emporium.notifications.schemas import MailRead
 from emporium.notifications.service import notifications
 
 router = APIRouter(prefix=f"{API_PREFIX}/admin/mailbox", tags=["admin"])
-MailboxReader = Annotated[User, StaffWith(Permission.MAILBOX_READ)]
 
 
 @router.get("")

@@ -2,45 +2,36 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.core.jobs import enqueue
+from emporium.core import mail
+from emporium.core.mail import SEND_EMAIL_JOB
 from emporium.core.pagination import PageParams
 from emporium.notifications.models import DevMailMessage
+from emporium.notifications.repository import NotificationRepository
 
-SEND_EMAIL_JOB = "notifications.send_email"
+__all__ = ["SEND_EMAIL_JOB", "NotificationService", "notifications"]
 
 
 class NotificationService:
     def queue_email(self, session: AsyncSession, *, to: str, template: str, context: dict[str, Any]) -> None:
-        """Render and send later, after the transaction that caused the mail has committed.
-
-        The message key, chosen now, becomes the Message-ID: every attempt sends the same one.
-        """
-        enqueue(
-            session,
-            SEND_EMAIL_JOB,
-            {"to": to, "template": template, "context": context, "message_key": uuid.uuid4().hex},
-        )
+        """Render and send later, after the transaction that caused the mail has committed (core/mail.py)."""
+        mail.queue_email(session, to=to, template=template, context=context)
 
     async def mailbox(
         self, session: AsyncSession, page: PageParams, to: str | None
     ) -> tuple[list[DevMailMessage], int]:
-        query = select(DevMailMessage)
-        if to:
-            query = query.where(DevMailMessage.to_address == to.lower())
-        total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = await session.execute(
-            query.order_by(DevMailMessage.id.desc()).offset(page.offset).limit(page.limit)
-        )
-        return list(rows.scalars().all()), int(total)
+        rows, total = await NotificationRepository(session).mailbox(to, limit=page.limit, offset=page.offset)
+        return list(rows), total
 
     async def mail_message(self, session: AsyncSession, message_id: int) -> DevMailMessage | None:
-        return await session.get(DevMailMessage, message_id)
+        return await NotificationRepository(session).mail_message(message_id)
+
+    async def erase_mail_to(self, session: AsyncSession, email: str) -> None:
+        """Forget what the mailbox and the e-mail jobs hold for an address whose owner asked to be erased."""
+        await NotificationRepository(session).erase_mail_to(email)
 
 
 notifications = NotificationService()

@@ -30,7 +30,7 @@ from emporium.orders.auth import (
 from emporium.orders.checkout import checkout
 from emporium.orders.lifecycle import OFFLINE_METHODS
 from emporium.orders.models import OrderStatus, PaymentStatus
-from emporium.orders.repository import OrderFilters
+from emporium.orders.schemas import OrderFilters
 from emporium.orders.service import orders
 from emporium.orders.tracking import track_limited
 

@@ -7,8 +7,9 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.accounts.auth import CurrentUser, MaybePrincipal, Principal, StaffWith
+from emporium.accounts.auth import CurrentUser, MaybePrincipal, StaffWith
 from emporium.accounts.models import User
 from emporium.core.config import Settings
 from emporium.core.context import Ctx
@@ -17,8 +18,7 @@ from emporium.core.params import IdPath
 from emporium.core.permissions import Permission, has_permission
 from emporium.core.session import DbSession
 from emporium.orders.models import Order
-from emporium.orders.repository import OrderRepository
-from emporium.orders.service import order_not_found
+from emporium.orders.service import order_not_found, orders
 
 
 def order_access_token(settings: Settings, order: Order) -> str:
@@ -28,18 +28,36 @@ def order_access_token(settings: Settings, order: Order) -> str:
     return hmac.new(key, f"order-access:{order.id}:{order.number}".encode(), hashlib.sha256).hexdigest()
 
 
-def may_reach(
-    settings: Settings, order: Order | None, principal: Principal | None, token: str | None
-) -> bool:
+def may_reach(settings: Settings, order: Order | None, user_id: int | None, token: str | None) -> bool:
+    """Who reaches an order: the signed-in customer ``user_id`` their own; a guest (no user) an order
+    placed without an account, with its access token."""
     if order is None:
         return False
-    if principal is not None:
-        return order.user_id == principal.user.id
+    if user_id is not None:
+        return order.user_id == user_id
     return (
         order.user_id is None
         and token is not None
         and hmac.compare_digest(token, order_access_token(settings, order))
     )
+
+
+async def reachable_order(
+    session: AsyncSession,
+    settings: Settings,
+    order_id: int,
+    *,
+    user_id: int | None,
+    token: str | None,
+    lock: bool = False,
+) -> Order:
+    """The order when ``may_reach`` lets the caller reach it (locked FOR UPDATE with ``lock``); anything
+    else, another customer's order included, is not found. For the API's guards and the storefront."""
+    order = await orders.order(session, order_id, lock=lock)
+    if not may_reach(settings, order, user_id, token):
+        raise order_not_found()
+    assert order is not None
+    return order
 
 
 OrderToken = Annotated[str | None, Header(alias="X-Order-Token", max_length=128)]
@@ -51,11 +69,8 @@ async def _own_order(
     """A customer's own order, or a guest order with its X-Order-Token; anything else is not found."""
     if principal is None and token is None:
         raise Unauthorized(headers={"WWW-Authenticate": "Bearer"})
-    order = await OrderRepository(session).order(order_id)
-    if not may_reach(ctx.settings, order, principal, token):
-        raise order_not_found()
-    assert order is not None
-    return order
+    user_id = principal.user.id if principal is not None else None
+    return await reachable_order(session, ctx.settings, order_id, user_id=user_id, token=token)
 
 
 async def _own_order_locked(
@@ -63,16 +78,13 @@ async def _own_order_locked(
 ) -> Order:
     if principal is None and token is None:
         raise Unauthorized(headers={"WWW-Authenticate": "Bearer"})
-    order = await OrderRepository(session).order(order_id, lock=True)
-    if not may_reach(ctx.settings, order, principal, token):
-        raise order_not_found()
-    assert order is not None
-    return order
+    user_id = principal.user.id if principal is not None else None
+    return await reachable_order(session, ctx.settings, order_id, user_id=user_id, token=token, lock=True)
 
 
 async def _readable_order(order_id: IdPath, session: DbSession, user: CurrentUser) -> Order:
     """The customer's own order, or any order for staff who may read orders (invoices)."""
-    order = await OrderRepository(session).order(order_id)
+    order = await orders.order(session, order_id)
     if order is None or (order.user_id != user.id and not has_permission(user.role, Permission.ORDERS_READ)):
         raise order_not_found()
     return order
@@ -81,7 +93,7 @@ async def _readable_order(order_id: IdPath, session: DbSession, user: CurrentUse
 async def _staff_order(
     order_id: IdPath, session: DbSession, _staff: Annotated[User, StaffWith(Permission.ORDERS_READ)]
 ) -> Order:
-    order = await OrderRepository(session).order(order_id)
+    order = await orders.order(session, order_id)
     if order is None:
         raise order_not_found()
     return order
@@ -90,7 +102,7 @@ async def _staff_order(
 async def _staff_order_locked(
     order_id: IdPath, session: DbSession, _staff: Annotated[User, StaffWith(Permission.ORDERS_UPDATE)]
 ) -> Order:
-    order = await OrderRepository(session).order(order_id, lock=True)
+    order = await orders.order(session, order_id, lock=True)
     if order is None:
         raise order_not_found()
     return order

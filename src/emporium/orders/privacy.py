@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.models import User
 from emporium.core.money import from_minor
-from emporium.orders.models import Order
 from emporium.orders.repository import OrderRepository
 
 
@@ -41,14 +39,4 @@ async def export_orders(session: AsyncSession, user: User) -> list[dict[str, Any
 
 
 async def erase_orders(session: AsyncSession, user: User) -> None:
-    await session.execute(
-        update(Order)
-        .where(Order.user_id == user.id)
-        .values(
-            contact_email=f"erased-{user.id}@erased.invalid",
-            contact_phone=None,
-            shipping_address={"erased": True},
-            customer_note=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    await OrderRepository(session).erase_contact(user.id)

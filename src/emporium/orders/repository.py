@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, case, func, or_, select, text, update
@@ -21,20 +20,7 @@ from emporium.orders.models import (
     OrderStatus,
     PaymentStatus,
 )
-
-
-@dataclass(frozen=True)
-class OrderFilters:
-    status: str | None = None
-    payment_status: str | None = None
-    created_from: datetime | None = None
-    created_until: datetime | None = None
-    customer_id: int | None = None
-    email: str | None = None
-    number: str | None = None
-    # Pending orders of these payment methods: cash-on-delivery and bank-transfer orders awaiting staff.
-    awaiting_staff: frozenset[str] | None = None
-    oldest_first: bool = False
+from emporium.orders.schemas import OrderFilters
 
 
 class OrderRepository:
@@ -210,3 +196,17 @@ class OrderRepository:
             select(Order).where(Order.user_id == user_id).order_by(Order.created_at, Order.id)
         )
         return result.scalars().all()
+
+    async def erase_contact(self, user_id: int) -> None:
+        """Scrub a customer's contact details and delivery address from their orders (the books stay)."""
+        await self.session.execute(
+            update(Order)
+            .where(Order.user_id == user_id)
+            .values(
+                contact_email=f"erased-{user_id}@erased.invalid",
+                contact_phone=None,
+                shipping_address={"erased": True},
+                customer_note=None,
+            )
+            .execution_options(synchronize_session=False)
+        )

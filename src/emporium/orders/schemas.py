@@ -3,6 +3,7 @@ fields are dropped by InputModel): the server computes every amount."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,10 @@ from emporium.core.money import DecimalAmount
 from emporium.core.params import MAX_ID
 from emporium.core.phones import to_e164
 from emporium.core.schemas import InputModel
-from emporium.orders.models import OrderStatus, PaymentStatus
+
+# Re-exported: pages and other domains' routes name the states through the schemas, never the models.
+from emporium.orders.models import OrderStatus as OrderStatus
+from emporium.orders.models import PaymentStatus as PaymentStatus
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 # Free text refuses card numbers (core/card_numbers.py). A tracking number is an identifier, not free text.
@@ -24,6 +28,22 @@ Carrier = Annotated[Label, NoCardNumber]
 FullName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoCardNumber
 ]
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """Which orders a list shows (a customer's own, or staff's search)."""
+
+    status: str | None = None
+    payment_status: str | None = None
+    created_from: datetime | None = None
+    created_until: datetime | None = None
+    customer_id: int | None = None
+    email: str | None = None
+    number: str | None = None
+    # Pending orders of these payment methods: cash-on-delivery and bank-transfer orders awaiting staff.
+    awaiting_staff: frozenset[str] | None = None
+    oldest_first: bool = False
 
 
 class AddressIn(InputModel):

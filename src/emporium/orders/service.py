@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,8 +14,9 @@ from emporium.core.phones import same_phone
 from emporium.orders import invoicing, schemas
 from emporium.orders.invoice import TaxPart, tax_parts
 from emporium.orders.lifecycle import CUSTOMER_CANCELLABLE, IllegalTransition, add_event, lifecycle
-from emporium.orders.models import Order, OrderLine, OrderStatus
-from emporium.orders.repository import OrderFilters, OrderRepository
+from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from emporium.orders.repository import OrderRepository
+from emporium.orders.schemas import OrderFilters
 from emporium.orders.views import order_read, order_summary, tracked_order
 
 
@@ -31,14 +33,18 @@ class OrderService:
         repo = OrderRepository(session)
         return order_read(order, await repo.lines(order.id), await repo.events(order.id))
 
-    async def customer_order(
-        self, session: AsyncSession, customer_id: int, order_id: int, *, lock: bool = False
-    ) -> Order:
-        """The customer's own order (locked FOR UPDATE with ``lock``); any other id is not found."""
-        order = await OrderRepository(session).order(order_id, lock=lock)
-        if order is None or order.user_id != customer_id:
-            raise order_not_found()
-        return order
+    async def order(self, session: AsyncSession, order_id: int, *, lock: bool = False) -> Order | None:
+        """The order (locked FOR UPDATE with ``lock``) whoever it belongs to: who may see it is for
+        orders/auth.py to say."""
+        return await OrderRepository(session).order(order_id, lock=lock)
+
+    async def order_by_number(self, session: AsyncSession, number: str) -> Order | None:
+        """The order with this number, whoever it belongs to (see ``order``)."""
+        return await OrderRepository(session).order_by_number(number)
+
+    async def due_for_expiry(self, session: AsyncSession, now: datetime, limit: int) -> list[int]:
+        """Ids of pending orders past their deadline, locked (rows another runner holds are skipped)."""
+        return await OrderRepository(session).due_for_expiry(now, limit)
 
     async def read_with_tax(
         self, session: AsyncSession, order: Order
@@ -51,6 +57,9 @@ class OrderService:
 
     async def lines(self, session: AsyncSession, order: Order) -> list[OrderLine]:
         return await OrderRepository(session).lines(order.id)
+
+    async def events(self, session: AsyncSession, order: Order) -> list[OrderEvent]:
+        return await OrderRepository(session).events(order.id)
 
     async def invoice(self, session: AsyncSession, settings: Settings, order: Order) -> bytes:
         """The order's invoice or pro-forma invoice as a PDF (orders/invoicing.py)."""

@@ -13,7 +13,7 @@ from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.orders.lifecycle import OFFLINE_METHODS, lifecycle
 from emporium.orders.models import OrderStatus
-from emporium.orders.repository import OrderRepository
+from emporium.orders.service import orders
 
 log = structlog.get_logger(__name__)
 
@@ -27,10 +27,9 @@ async def expire_unpaid(ctx: AppContext, *, limit: int = EXPIRY_BATCH) -> int:
     """Cancel pending orders past their deadline (unpaid online orders; cash-on-delivery and bank-transfer
     orders staff have not confirmed) and release their stock; how many."""
     async with ctx.db.session() as session:
-        repo = OrderRepository(session)
         expired = 0
-        for order_id in await repo.due_for_expiry(utcnow(), limit):
-            order = await repo.order(order_id)
+        for order_id in await orders.due_for_expiry(session, utcnow(), limit):
+            order = await orders.order(session, order_id)
             if order is None:
                 continue
             await lifecycle.move(

@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, status
 
-from emporium.accounts.auth import MaybePrincipal, StaffWith
-from emporium.accounts.models import User
+from emporium.accounts.auth import MaybePrincipal
 from emporium.core.context import Ctx
-from emporium.core.errors import NotFound, ValidationFailed
+from emporium.core.errors import ValidationFailed
 from emporium.core.idempotency import IdempotencyKeyHeader, request_digest
 from emporium.core.money import from_minor, to_minor_units
 from emporium.core.params import API_PREFIX, IdPath
-from emporium.core.permissions import Permission, has_permission
 from emporium.core.responses import Envelope, ok
 from emporium.core.session import DbSession
-from emporium.orders.auth import OrderToken, may_reach
-from emporium.orders.models import Order
+from emporium.orders.auth import OrderToken
 from emporium.payments import schemas
+from emporium.payments.auth import Refunder, Verifier, reachable_order, reachable_payment
 from emporium.payments.card_data import refuse_card_data
+from emporium.payments.fetch import fetch
 from emporium.payments.gateways.registry import enabled
 from emporium.payments.models import Payment, PaymentState, PaymentTransaction
-from emporium.payments.repository import PaymentRepository
 from emporium.payments.service import payments
 from emporium.payments.webhooks import receive
+
+if TYPE_CHECKING:
+    from emporium.orders.models import Order
 
 
 async def _card_data_rules(request: Request) -> None:
@@ -37,8 +38,6 @@ async def _card_data_rules(request: Request) -> None:
 
 router = APIRouter(prefix=API_PREFIX, tags=["payments"], dependencies=[Depends(_card_data_rules)])
 
-Refunder = Annotated[User, StaffWith(Permission.REFUNDS_CREATE)]
-Verifier = Annotated[User, StaffWith(Permission.PAYMENTS_VERIFY)]
 GatewayName = Annotated[str, Path(pattern=r"^[a-z_]{2,32}$")]
 
 
@@ -83,17 +82,6 @@ def _minor(order: Order, amount: Decimal, field: str) -> int:
     return to_minor_units(amount, order.currency, field)
 
 
-async def _reachable_order(
-    ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken, order_id: int
-) -> Order:
-    """The caller's order (a guest's with its X-Order-Token), locked; staff who may read orders reach any."""
-    order = await payments.lock_order(session, order_id)
-    staff = principal is not None and has_permission(principal.user.role, Permission.ORDERS_READ)
-    if not staff and not may_reach(ctx.settings, order, principal, token):
-        raise NotFound("No such order.", code="ORDER_NOT_FOUND")
-    return order
-
-
 @router.get("/payments/methods")
 async def methods(ctx: Ctx) -> Envelope[list[schemas.MethodRead]]:
     """What this shop accepts, for the storefront's checkout."""
@@ -121,7 +109,7 @@ async def create_intent(
 ) -> Envelope[schemas.PaymentRead]:
     """Start paying an order with its payment method: the answer says what the browser does next (the test
     gateway: go to its payment page). Asking again hands out the same open payment."""
-    order = await _reachable_order(ctx, session, principal, token, data.order_id)
+    order = await reachable_order(session, ctx.settings, principal, token, data.order_id)
     payment = await payments.start(session, ctx.settings, order, idempotency_key=idempotency_key or "none")
     return ok(_payment_read(payment))
 
@@ -136,7 +124,7 @@ async def process(
     token: OrderToken = None,
 ) -> Envelope[schemas.PaymentRead]:
     """Seed 002's shape of create-intent; the method must be the one the order was placed with."""
-    order = await _reachable_order(ctx, session, principal, token, data.order_id)
+    order = await reachable_order(session, ctx.settings, principal, token, data.order_id)
     if data.payment_method is not None and data.payment_method != order.payment_method:
         raise ValidationFailed(
             details=[{"field": "payment_method", "message": f"this order is paid by {order.payment_method}"}]
@@ -150,10 +138,7 @@ async def confirm(
     data: schemas.ConfirmIn, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
 ) -> Envelope[schemas.PaymentRead]:
     """Ask the provider what became of a payment and record it (also what reconciles a timed-out call)."""
-    payment = await PaymentRepository(session).payment(data.payment_id)
-    if payment is None:
-        raise NotFound("No such payment.", code="PAYMENT_NOT_FOUND")
-    order = await _reachable_order(ctx, session, principal, token, payment.order_id)
+    payment, order = await reachable_payment(session, ctx.settings, principal, token, data.payment_id)
     return ok(_payment_read(await payments.reconcile(session, ctx.settings, order, payment)))
 
 
@@ -161,10 +146,7 @@ async def confirm(
 async def get_payment(
     payment_id: IdPath, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
 ) -> Envelope[schemas.PaymentRead]:
-    payment = await PaymentRepository(session).payment(payment_id)
-    if payment is None:
-        raise NotFound("No such payment.", code="PAYMENT_NOT_FOUND")
-    await _reachable_order(ctx, session, principal, token, payment.order_id)
+    payment, _ = await reachable_payment(session, ctx.settings, principal, token, payment_id)
     return ok(_payment_read(payment))
 
 
@@ -172,9 +154,8 @@ async def get_payment(
 async def order_payments(
     order_id: IdPath, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
 ) -> Envelope[schemas.OrderPayments]:
-    order = await _reachable_order(ctx, session, principal, token, order_id)
-    repo = PaymentRepository(session)
-    balance = await repo.balance(order.id)
+    order = await reachable_order(session, ctx.settings, principal, token, order_id)
+    balance = await fetch.balance(session, order.id)
 
     def money(minor: int) -> Decimal:
         return from_minor(minor, order.currency)
@@ -186,8 +167,8 @@ async def order_payments(
             captured=money(balance.captured_minor),
             refunded=money(balance.refunded_minor),
             refundable=money(max(balance.refundable_minor, 0)),
-            payments=[_payment_read(p) for p in await repo.payments_of(order.id)],
-            transactions=[transaction_read(t) for t in await repo.transactions_of(order.id)],
+            payments=[_payment_read(p) for p in await fetch.payments_of(session, order.id)],
+            transactions=[transaction_read(t) for t in await fetch.transactions_of(session, order.id)],
         )
     )
 

@@ -22,7 +22,7 @@ from emporium.core.money import from_minor
 from emporium.orders.lifecycle import add_event, lifecycle
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
 from emporium.orders.names import order_status_name, payment_status_name
-from emporium.orders.repository import OrderRepository
+from emporium.orders.service import orders
 from emporium.payments.gateways.base import GatewayError, PaymentResult, RefundRequest, StartRequest
 from emporium.payments.gateways.offline.gateway import BANK_TRANSFER, CASH_ON_DELIVERY
 from emporium.payments.gateways.registry import gateway as gateway_named
@@ -56,7 +56,7 @@ def shown_details(result: PaymentResult) -> dict[str, Any]:
 
 class PaymentService:
     async def lock_order(self, session: AsyncSession, order_id: int) -> Order:
-        order = await OrderRepository(session).order(order_id, lock=True)
+        order = await orders.order(session, order_id, lock=True)
         if order is None:
             raise NotFound("No such order.", code="ORDER_NOT_FOUND")
         return order

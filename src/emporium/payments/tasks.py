@@ -13,14 +13,14 @@ from emporium.core.db import utcnow
 from emporium.core.jobs import PermanentJobError, enqueue
 from emporium.orders.lifecycle import add_event
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
-from emporium.orders.repository import OrderRepository
+from emporium.orders.service import orders
+from emporium.payments.fetch import fetch
 from emporium.payments.gateways.base import PaymentResult
 from emporium.payments.gateways.offline.gateway import BANK_TRANSFER, CASH_ON_DELIVERY
 from emporium.payments.gateways.registry import built
 from emporium.payments.gateways.test.gateway import NAME as TEST_GATEWAY
 from emporium.payments.gateways.test.gateway import TestGateway
 from emporium.payments.models import PaymentState, WebhookEvent
-from emporium.payments.repository import PaymentRepository
 from emporium.payments.service import AUTO_REFUND_JOB, payments
 from emporium.payments.webhooks import receive
 
@@ -42,9 +42,7 @@ async def process_event(ctx: AppContext, payload: dict[str, Any]) -> None:
         stored.processed_at = utcnow()
         reference, state = payload.get("reference"), payload.get("state")
         payment = (
-            await PaymentRepository(session).payment_by_reference(stored.gateway, str(reference))
-            if reference
-            else None
+            await fetch.payment_by_reference(session, stored.gateway, str(reference)) if reference else None
         )
         if payment is not None and _asks_the_gateway(ctx.settings, stored.gateway, stored.event_type):
             order = await payments.lock_order(session, payment.order_id)
@@ -90,7 +88,7 @@ async def refund_unwanted(ctx: AppContext, payload: dict[str, Any]) -> None:
     duplicate is refunded too while a repeated job refunds nothing twice."""
     async with ctx.db.session() as session:
         order = await payments.lock_order(session, int(payload["order_id"]))
-        balance = await PaymentRepository(session).balance(order.id)
+        balance = await fetch.balance(session, order.id)
         cancelled = order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
         amount = balance.refundable_minor - (0 if cancelled else order.total_minor)
         if amount <= 0:
@@ -117,11 +115,11 @@ async def _ask_staff_to_refund(session: AsyncSession, settings: Settings, order:
     """A gateway that cannot push money back by itself (``refunds_by_hand``: Lightning needs an invoice
     from the buyer) is not refunded automatically, which would record money that never moved: an order
     event, written once, asks staff to return it and record the refund. True when it was asked."""
-    payment = next(iter(await PaymentRepository(session).refundable_payments(order.id)), None)
+    payment = next(iter(await fetch.refundable_payments(session, order.id)), None)
     gateway = built(settings, payment.gateway) if payment is not None else None
     if payment is None or gateway is None or not gateway.refunds_by_hand:
         return False
-    events = await OrderRepository(session).events(order.id)
+    events = await orders.events(session, order)
     if not any(e.kind == REFUND_BY_HAND_EVENT and e.data.get("payment_id") == payment.id for e in events):
         add_event(
             session,

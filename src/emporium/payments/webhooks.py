@@ -48,6 +48,14 @@ def implausible(event: GatewayEvent, payment: Payment | None) -> str | None:
     return None
 
 
+async def store_event(
+    session: AsyncSession, source: str, event_id: str, event_type: str, payload: dict[str, object]
+) -> int | None:
+    """Keep a verified event unless it is already kept: its row id when new, None for a repeat (at any
+    concurrency). ``source`` is the gateway, or another sender's name (crypto notices)."""
+    return await PaymentRepository(session).store_event(source, event_id, event_type, payload)
+
+
 async def receive(
     session: AsyncSession, settings: Settings, gateway_name: str, body: bytes, headers: Mapping[str, str]
 ) -> bool:

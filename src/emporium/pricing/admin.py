@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,12 +15,12 @@ from emporium.pricing.calculations import percent_to_ppm, ppm_to_percent
 from emporium.pricing.models import (
     Coupon,
     CouponKind,
-    CouponRedemption,
     ShippingKind,
     ShippingMethod,
     ShippingZone,
     TaxRate,
 )
+from emporium.pricing.repository import PricingRepository
 
 
 def _minor(amount: Decimal | None, currency: str, field: str) -> int | None:
@@ -89,12 +88,10 @@ class PricingAdmin:
     # Coupons ------------------------------------------------------------------------------------------
 
     async def coupons(self, session: AsyncSession, *, limit: int, offset: int) -> tuple[list[Coupon], int]:
-        rows = await session.execute(select(Coupon).order_by(Coupon.id.desc()).limit(limit).offset(offset))
-        total = await session.execute(select(func.count()).select_from(Coupon))
-        return list(rows.scalars()), int(total.scalar_one())
+        return await PricingRepository(session).coupons_page(limit=limit, offset=offset)
 
     async def coupon(self, session: AsyncSession, coupon_id: int) -> Coupon:
-        coupon = await session.get(Coupon, coupon_id)
+        coupon = await PricingRepository(session).coupon(coupon_id)
         if coupon is None:
             raise NotFound("No such coupon.", code="COUPON_NOT_FOUND")
         return coupon
@@ -141,10 +138,7 @@ class PricingAdmin:
     async def delete_coupon(self, session: AsyncSession, coupon_id: int) -> str:
         """Delete an unused coupon; one that orders used is deactivated instead (the books keep it)."""
         coupon = await self.coupon(session, coupon_id)
-        used = await session.execute(
-            select(func.count()).select_from(CouponRedemption).where(CouponRedemption.coupon_id == coupon.id)
-        )
-        if int(used.scalar_one()):
+        if await PricingRepository(session).redemption_count(coupon.id):
             coupon.is_active = False
             await session.flush()
             return "deactivated"
@@ -155,11 +149,10 @@ class PricingAdmin:
     # Tax rates ----------------------------------------------------------------------------------------
 
     async def tax_rates(self, session: AsyncSession) -> list[TaxRate]:
-        rows = await session.execute(select(TaxRate).order_by(TaxRate.country, TaxRate.region))
-        return list(rows.scalars())
+        return await PricingRepository(session).tax_rates()
 
     async def _tax_rate(self, session: AsyncSession, rate_id: int) -> TaxRate:
-        rate = await session.get(TaxRate, rate_id)
+        rate = await PricingRepository(session).tax_rate_by_id(rate_id)
         if rate is None:
             raise NotFound("No such tax rate.", code="TAX_RATE_NOT_FOUND")
         return rate
@@ -181,17 +174,16 @@ class PricingAdmin:
     # Shipping -----------------------------------------------------------------------------------------
 
     async def zones(self, session: AsyncSession) -> list[tuple[ShippingZone, list[ShippingMethod]]]:
-        zones = list((await session.execute(select(ShippingZone).order_by(ShippingZone.id))).scalars())
-        methods = (
-            await session.execute(select(ShippingMethod).order_by(ShippingMethod.position, ShippingMethod.id))
-        ).scalars()
+        repo = PricingRepository(session)
+        zones = await repo.zones()
+        methods = await repo.methods()
         by_zone: dict[int, list[ShippingMethod]] = {zone.id: [] for zone in zones}
         for method in methods:
             by_zone.setdefault(method.zone_id, []).append(method)
         return [(zone, by_zone[zone.id]) for zone in zones]
 
     async def zone(self, session: AsyncSession, zone_id: int) -> ShippingZone:
-        zone = await session.get(ShippingZone, zone_id)
+        zone = await PricingRepository(session).zone(zone_id)
         if zone is None:
             raise NotFound("No such shipping zone.", code="ZONE_NOT_FOUND")
         return zone
@@ -210,7 +202,7 @@ class PricingAdmin:
         await session.flush()
 
     async def method(self, session: AsyncSession, method_id: int) -> ShippingMethod:
-        method = await session.get(ShippingMethod, method_id)
+        method = await PricingRepository(session).method(method_id)
         if method is None:
             raise NotFound("No such shipping method.", code="SHIPPING_METHOD_NOT_FOUND")
         return method

@@ -7,23 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from emporium.accounts.auth import StaffWith
-from emporium.accounts.models import User
 from emporium.accounts.schemas import Country
 from emporium.core.context import Ctx
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, IdPath
-from emporium.core.permissions import Permission
 from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
 from emporium.core.session import DbSession
 from emporium.pricing import schemas
 from emporium.pricing.admin import coupon_read, method_read, pricing_admin, tax_read
+from emporium.pricing.auth import CouponsWriter, SettingsManager
 from emporium.pricing.service import pricing
 
 router = APIRouter(prefix=API_PREFIX, tags=["pricing"])
-
-CouponsWriter = Annotated[User, StaffWith(Permission.COUPONS_WRITE)]
-SettingsManager = Annotated[User, StaffWith(Permission.SETTINGS_MANAGE)]
 
 
 @router.get("/shipping/methods")

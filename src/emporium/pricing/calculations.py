@@ -92,27 +92,41 @@ def _round_half_even(numerator: int, denominator: int) -> int:
     return quotient
 
 
+def _percentage_off(lines: Sequence[PricedLine], eligible: list[int], rate_ppm: int) -> dict[int, int]:
+    """Each eligible line's own share: its subtotal times the rate, rounded half to even."""
+    return {
+        i: min(lines[i].subtotal_minor, _round_half_even(lines[i].subtotal_minor * rate_ppm, PPM))
+        for i in eligible
+    }
+
+
+def _amount_off(lines: Sequence[PricedLine], eligible: list[int], amount_off: int) -> dict[int, int]:
+    """A fixed amount spread over the eligible lines by their subtotals, to the minor unit: largest
+    remainder, so the shares add up to the amount exactly."""
+    base = sum(lines[i].subtotal_minor for i in eligible)
+    amount = min(amount_off, base)
+    if amount <= 0 or base <= 0:
+        return {}
+    # Floor shares first, then one more minor unit to the lines with the largest rests.
+    shares = {i: divmod(amount * lines[i].subtotal_minor, base) for i in eligible}
+    discounts = {i: floor for i, (floor, _) in shares.items()}
+    left = amount - sum(discounts.values())
+    for i in sorted(eligible, key=lambda i: (-shares[i][1], i))[:left]:
+        discounts[i] += 1
+    return discounts
+
+
 def line_discounts(lines: Sequence[PricedLine], coupon: CouponTerms | None) -> list[int]:
     discounts = [0] * len(lines)
     if coupon is None or coupon.kind == CouponKind.FREE_SHIPPING:
         return discounts
     eligible = [i for i, line in enumerate(lines) if coupon.applies_to(line)]
     if coupon.kind == CouponKind.PERCENTAGE:
-        rate = coupon.percent_off_ppm or 0
-        for i in eligible:
-            discounts[i] = min(lines[i].subtotal_minor, _round_half_even(lines[i].subtotal_minor * rate, PPM))
-        return discounts
-    base = sum(lines[i].subtotal_minor for i in eligible)
-    amount = min(coupon.amount_off_minor or 0, base)
-    if amount <= 0 or base <= 0:
-        return discounts
-    # Largest remainder: floor shares first, then one more minor unit to the lines with the largest rests.
-    shares = {i: divmod(amount * lines[i].subtotal_minor, base) for i in eligible}
-    for i, (floor, _) in shares.items():
-        discounts[i] = floor
-    left = amount - sum(floor for floor, _ in shares.values())
-    for i in sorted(eligible, key=lambda i: (-shares[i][1], i))[:left]:
-        discounts[i] += 1
+        shares = _percentage_off(lines, eligible, coupon.percent_off_ppm or 0)
+    else:
+        shares = _amount_off(lines, eligible, coupon.amount_off_minor or 0)
+    for i, share in shares.items():
+        discounts[i] = share
     return discounts
 
 

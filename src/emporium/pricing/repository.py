@@ -91,3 +91,45 @@ class PricingRepository:
                 .values(used_count=Coupon.used_count - 1)
                 .execution_options(synchronize_session=False)
             )
+
+    # Staff maintenance (pricing/admin.py) ---------------------------------------------------------------
+
+    async def coupons_page(self, *, limit: int, offset: int) -> tuple[list[Coupon], int]:
+        """Coupons newest first, and how many there are."""
+        rows = await self.session.execute(
+            select(Coupon).order_by(Coupon.id.desc()).limit(limit).offset(offset)
+        )
+        total = await self.session.execute(select(func.count()).select_from(Coupon))
+        return list(rows.scalars()), int(total.scalar_one())
+
+    async def coupon(self, coupon_id: int) -> Coupon | None:
+        return await self.session.get(Coupon, coupon_id)
+
+    async def redemption_count(self, coupon_id: int) -> int:
+        result = await self.session.execute(
+            select(func.count()).select_from(CouponRedemption).where(CouponRedemption.coupon_id == coupon_id)
+        )
+        return int(result.scalar_one())
+
+    async def tax_rates(self) -> list[TaxRate]:
+        rows = await self.session.execute(select(TaxRate).order_by(TaxRate.country, TaxRate.region))
+        return list(rows.scalars())
+
+    async def tax_rate_by_id(self, rate_id: int) -> TaxRate | None:
+        return await self.session.get(TaxRate, rate_id)
+
+    async def zones(self) -> list[ShippingZone]:
+        return list((await self.session.execute(select(ShippingZone).order_by(ShippingZone.id))).scalars())
+
+    async def methods(self) -> list[ShippingMethod]:
+        """Every shipping method, active or not, in the order they are listed."""
+        rows = await self.session.execute(
+            select(ShippingMethod).order_by(ShippingMethod.position, ShippingMethod.id)
+        )
+        return list(rows.scalars())
+
+    async def zone(self, zone_id: int) -> ShippingZone | None:
+        return await self.session.get(ShippingZone, zone_id)
+
+    async def method(self, method_id: int) -> ShippingMethod | None:
+        return await self.session.get(ShippingMethod, method_id)

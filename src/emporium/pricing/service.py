@@ -268,6 +268,11 @@ class PricingService:
                 return named[0]
         return None
 
+    async def delivery_countries(self, session: AsyncSession) -> list[str]:
+        """The countries the active shipping zones name, sorted (a zone shipping anywhere names none)."""
+        methods = await PricingRepository(session).active_methods()
+        return sorted({c.upper() for _, zone in methods for c in zone.countries or () if c != ANY_COUNTRY})
+
     async def shipping_options(
         self, session: AsyncSession, lines: Sequence[PricedLine], *, country: str, discount_minor: int = 0
     ) -> list[ShippingOption]:

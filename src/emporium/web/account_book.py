@@ -8,14 +8,13 @@ id is not found), an order only when it is the customer's own (another's is a 40
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from emporium.accounts import schemas
-from emporium.accounts.models import Address, User
 from emporium.accounts.profile import profiles
 from emporium.cart.schemas import ItemAdd
 from emporium.cart.service import carts
@@ -25,17 +24,21 @@ from emporium.core.errors import Conflict, NotFound, ValidationFailed
 from emporium.core.money import from_minor
 from emporium.core.pagination import PageParams
 from emporium.core.params import IdPath
+from emporium.orders.auth import reachable_order
 from emporium.orders.invoice import tax_rate_label
 from emporium.orders.invoicing import has_document
 from emporium.orders.lifecycle import CUSTOMER_CANCELLABLE, IllegalTransition
-from emporium.orders.models import Order, OrderStatus
 from emporium.orders.names import payment_method_name, payment_status_name
-from emporium.orders.repository import OrderFilters
+from emporium.orders.schemas import OrderFilters, OrderStatus
 from emporium.orders.service import orders
 from emporium.web.account_pages import field_errors, form_values, optional, sign_in_first
 from emporium.web.page import NO_STORE, PageContext, ShopPage
 from emporium.web.places import country_choices, home_country
 from emporium.web.routing import page_router
+
+if TYPE_CHECKING:
+    from emporium.accounts.models import Address, User
+    from emporium.orders.models import Order
 
 router = page_router(prefix="/account")
 
@@ -181,8 +184,11 @@ async def delete_address(address_id: IdPath, page: ShopPage) -> RedirectResponse
 
 
 async def own_order(page: PageContext, customer: User, order_id: int, *, lock: bool = False) -> Order:
-    """The customer's own order; any other id, someone else's included, is not found."""
-    return await orders.customer_order(page.session, customer.id, order_id, lock=lock)
+    """The customer's own order (orders/auth.py, as the API reaches it); any other id, someone else's
+    included, is not found."""
+    return await reachable_order(
+        page.session, page.settings, order_id, user_id=customer.id, token=None, lock=lock
+    )
 
 
 def cancel_refusal(status: str) -> str:

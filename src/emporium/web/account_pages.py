@@ -10,7 +10,7 @@ the fields, not end on an error page.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from emporium.accounts import schemas
 from emporium.accounts.api import auth_rate_limit
-from emporium.accounts.models import User
 from emporium.accounts.privacy import erase_user, export_user
 from emporium.accounts.profile import profiles
 from emporium.accounts.service import auth
@@ -29,6 +28,9 @@ from emporium.notifications.channels import sendable_channels
 from emporium.web.page import NO_STORE, PageContext, ShopPage
 from emporium.web.places import home_country
 from emporium.web.routing import page_router
+
+if TYPE_CHECKING:
+    from emporium.accounts.models import User
 
 router = page_router(prefix="/account")
 

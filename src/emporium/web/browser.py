@@ -15,16 +15,18 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.accounts.models import User
-from emporium.accounts.repository import AccountRepository
+from emporium.accounts.service import auth
 from emporium.core.config import Settings
-from emporium.core.db import utcnow
 from emporium.core.security import constant_time_equals
 from emporium.web.security import derived_key, secure_cookies, sign
+
+if TYPE_CHECKING:
+    from emporium.accounts.models import User
 
 SESSION_COOKIE = "shop_session"
 CSRF_COOKIE = "shop_csrf"
@@ -88,9 +90,7 @@ class Browser:
         """The signed-in customer, if the cookie names a live session (one statement); else None."""
         if self.session is None:
             return None
-        user = await AccountRepository(session).user_for_session(
-            self.session.user_id, self.session.session_id, utcnow()
-        )
+        user = await auth.user_for_session(session, self.session.user_id, self.session.session_id)
         if user is None:
             self.session = None
             self.drop_session_cookie = True

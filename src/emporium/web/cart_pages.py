@@ -10,28 +10,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from emporium.accounts.schemas import Country
 from emporium.cart import schemas
-from emporium.cart.auth import TOKEN_MAX_AGE_SLACK
-from emporium.cart.models import MAX_LINE_QUANTITY, Cart
-from emporium.cart.service import CART_TOKEN_COOKIE, carts, item_not_found, token_digest
-from emporium.catalog.media.service import image_urls
-from emporium.catalog.repository import CatalogRepository
-from emporium.core.config import Settings
-from emporium.core.db import utcnow
+from emporium.cart.auth import set_token_cookie
+from emporium.cart.schemas import MAX_LINE_QUANTITY
+from emporium.cart.service import CART_TOKEN_COOKIE, carts, item_not_found
+from emporium.catalog.media.service import image_urls, media
 from emporium.core.errors import EmporiumError, ValidationFailed
 from emporium.core.params import MAX_ID, IdPath
-from emporium.pricing.repository import ANY_COUNTRY, PricingRepository
+from emporium.pricing.service import pricing
 from emporium.web.page import PageContext, ShopPage
-from emporium.web.repository import WebRepository
 from emporium.web.routing import page_router
-from emporium.web.security import secure_cookies
+
+if TYPE_CHECKING:
+    from emporium.cart.models import Cart
 
 router = page_router()
 
@@ -48,18 +46,6 @@ def guest_token(page: PageContext) -> str | None:
         return None
     token = page.request.cookies.get(CART_TOKEN_COOKIE)
     return token if token and len(token) <= 200 else None
-
-
-def set_cart_cookie(response: Response, settings: Settings, token: str) -> None:
-    """The new guest cart's token, as the cart API hands it out (HttpOnly, so no script can read it)."""
-    response.set_cookie(
-        CART_TOKEN_COOKIE,
-        token,
-        max_age=settings.cart_guest_ttl_days * 86400 + TOKEN_MAX_AGE_SLACK,
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(settings),
-    )
 
 
 def parse_count(text: str, field: str, *, low: int = 1, high: int = MAX_LINE_QUANTITY) -> int:
@@ -93,9 +79,7 @@ class Thumb:
 
 async def thumbnails(page: PageContext, product_ids: list[int]) -> dict[int, Thumb]:
     """The first picture of each product at thumbnail size (one statement; none when the cart is empty)."""
-    if not product_ids:
-        return {}
-    found = await CatalogRepository(page.session).first_images(sorted(set(product_ids)))
+    found = await media.first_images(page.session, product_ids)
     thumbs = {}
     for product_id, image in found.items():
         urls = image_urls(page.settings, image.files)
@@ -111,8 +95,7 @@ async def thumbnails(page: PageContext, product_ids: list[int]) -> dict[int, Thu
 
 async def delivery_countries(page: PageContext) -> list[str]:
     """The countries the active shipping zones name, for the estimate's country picker."""
-    methods = await PricingRepository(page.session).active_methods()
-    return sorted({c.upper() for _, zone in methods for c in zone.countries or () if c != ANY_COUNTRY})
+    return await pricing.delivery_countries(page.session)
 
 
 async def render_cart(
@@ -187,17 +170,14 @@ async def add_to_cart(
     await carts.add(page.session, cart, data)
     response: HTMLResponse | RedirectResponse
     if _is_htmx(request):
-        owner_token = new_token or guest_token(page)
-        count = await WebRepository(page.session).cart_quantity(
-            user_id=page.customer.id if page.customer else None,
-            token_digest=token_digest(owner_token) if owner_token else None,
-            now=utcnow(),
-        )
+        user_id = page.customer.id if page.customer else None
+        count = await carts.item_count(page.session, user_id=user_id, token=new_token or guest_token(page))
         response = await page.fragment("web/cart/mini_cart.html.j2", cart_count=count)
     else:
         response = page.redirect("/cart")
     if new_token is not None:
-        set_cart_cookie(response, page.settings, new_token)
+        # As the cart API hands it out (cart/auth.py).
+        set_token_cookie(response, page.settings, new_token)
     return response
 
 

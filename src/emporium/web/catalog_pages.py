@@ -17,9 +17,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from emporium.catalog.cache import Pages
 from emporium.catalog.queries import ProductFilters
-from emporium.catalog.schemas import SortKey
+from emporium.catalog.schemas import CategoryRead, SortKey
 from emporium.catalog.search.facets import FacetValue, OptionFacet, facets
-from emporium.catalog.search.repository import SearchFilters
+from emporium.catalog.search.schemas import SearchFilters
 from emporium.catalog.search.service import (
     MAX_QUERY_LENGTH,
     PRICE_BAND_EDGES,
@@ -192,6 +192,87 @@ def _choices(page: PageContext) -> tuple[list[str], dict[str, list[str]]]:
     return sorted(brands), {name: sorted(options[name]) for name in sorted(options)}
 
 
+@dataclass(frozen=True)
+class CategoryQuery:
+    """What a category page's address asks for, parsed (a 422 for anything that is not a choice)."""
+
+    brand_slugs: list[str]
+    options: dict[str, list[str]]
+    band: PriceBand | None
+    in_stock: bool | None
+    min_rating: int | None
+    sort: SortKey
+    number: int
+
+    @classmethod
+    def read(
+        cls,
+        page: PageContext,
+        bands: list[PriceBand],
+        *,
+        price: str | None,
+        in_stock: str | None,
+        rating: str | None,
+        sort: str | None,
+        page_number: str | None,
+    ) -> CategoryQuery:
+        brand_slugs, options = _choices(page)
+        return cls(
+            brand_slugs=brand_slugs,
+            options=options,
+            band=_band(price, bands),
+            in_stock=_flag(in_stock, "in_stock"),
+            min_rating=_rating(rating),
+            sort=_sort(sort),
+            number=_page_number(page_number),
+        )
+
+    def params(self) -> dict[str, Any]:
+        """The query string of the clean address, in the order the page writes it."""
+        return {
+            "brand": self.brand_slugs or None,
+            **{OPTION_PREFIX + name: values for name, values in self.options.items()},
+            "price": self.band.key if self.band else None,
+            "in_stock": 1 if self.in_stock else None,
+            "rating": self.min_rating,
+            "sort": None if self.sort == DEFAULT_SORT else self.sort,
+        }
+
+    def filters(self, category_id: int) -> ProductFilters:
+        band = self.band
+        return ProductFilters(
+            category_id=category_id,
+            brand_slugs=tuple(self.brand_slugs) or None,
+            options=tuple((name, tuple(values)) for name, values in self.options.items()) or None,
+            min_price_minor=band.min_minor if band else None,
+            max_price_minor=band.max_minor if band else None,
+            in_stock=self.in_stock,
+            min_rating=self.min_rating,
+        )
+
+
+async def _category_chain(page: PageContext, slug: str) -> list[CategoryRead]:
+    """The category named by ``slug`` with its ancestors, root first; a 404 when there is none."""
+    chain = find_category(await page.categories(), slug) if SLUG.fullmatch(slug) else None
+    if chain is None:
+        raise NotFound("There is no such category.", code="CATEGORY_NOT_FOUND")
+    return chain
+
+
+def _page_title(name: str, number: int) -> str:
+    return name if number == 1 else f"{name}, page {number}"
+
+
+def _option_facets(
+    found: list[OptionFacet], chosen: dict[str, list[str]]
+) -> list[tuple[str, list[tuple[FacetValue, bool]]]]:
+    """Each option's values with whether they are chosen, chosen options no product has any more included."""
+    return [
+        (facet.name, _with_chosen(facet.values, chosen.get(facet.name, [])))
+        for facet in _with_chosen_names(found, chosen)
+    ]
+
+
 @router.get("/c/{slug}", response_class=HTMLResponse, response_model=None)
 async def category_page(
     pages: Pages,
@@ -206,51 +287,30 @@ async def category_page(
     """The products of a category and its descendants, filtered by brands, option values (size, colour,
     weight: several at once), price band, stock and rating; the brand and option facets list what the
     products have, with counts."""
-    chain = find_category(await page.categories(), slug) if SLUG.fullmatch(slug) else None
-    if chain is None:
-        raise NotFound("There is no such category.", code="CATEGORY_NOT_FOUND")
+    chain = await _category_chain(page, slug)
     category = chain[-1]
-    currency = page.settings.currency
-    bands = price_bands(currency, page.settings.locale)
-    brand_slugs, options = _choices(page)
-    band = _band(price, bands)
-    stocked = _flag(in_stock, "in_stock")
-    min_rating = _rating(rating)
-    order = _sort(sort)
-    number = _page_number(page_number)
-    params: dict[str, Any] = {
-        "brand": brand_slugs or None,
-        **{OPTION_PREFIX + name: values for name, values in options.items()},
-        "price": band.key if band else None,
-        "in_stock": 1 if stocked else None,
-        "rating": min_rating,
-        "sort": None if order == DEFAULT_SORT else order,
-    }
+    bands = price_bands(page.settings.currency, page.settings.locale)
+    asked = CategoryQuery.read(
+        page, bands, price=price, in_stock=in_stock, rating=rating, sort=sort, page_number=page_number
+    )
+    params, number = asked.params(), asked.number
     path = f"/c/{category.slug}"
     redirect = canonical_redirect(page, path, params, number)
     if redirect is not None:
         return redirect
 
-    filters = ProductFilters(
-        category_id=category.id,
-        brand_slugs=tuple(brand_slugs) or None,
-        options=tuple((name, tuple(values)) for name, values in options.items()) or None,
-        min_price_minor=band.min_minor if band else None,
-        max_price_minor=band.max_minor if band else None,
-        in_stock=stocked,
-        min_rating=min_rating,
-    )
+    filters = asked.filters(category.id)
     listing = PageParams(page=number, limit=PER_PAGE)
-    products, total, exact = await catalog.list_products(page.session, page.ctx, filters, order, listing)
+    products, total, exact = await catalog.list_products(page.session, page.ctx, filters, asked.sort, listing)
     if number > 1 and not products:
         raise NotFound("That page of the list is empty.", code="PAGE_NOT_FOUND")
     found = await facets.for_category(page.session, pages, filters)
-    pages_count = max(1, -(-total // PER_PAGE))
     brand_names = {brand.value: brand.label for brand in found.brands}
+    description = category.description or f"{category.name} at {page.settings.shop_name}."
     return await page.render(
         "web/catalog/category.html.j2",
-        title=category.name if number == 1 else f"{category.name}, page {number}",
-        meta_description=(category.description or f"{category.name} at {page.settings.shop_name}.")[:300],
+        title=_page_title(category.name, number),
+        meta_description=description[:300],
         canonical_url=page.settings.public_url.rstrip("/") + page_url(path, params, number),
         category=category,
         breadcrumbs=chain,
@@ -258,18 +318,15 @@ async def category_page(
         total=total,
         count=count_text(total, exact),
         current_page=number,
-        pages=pages_count,
+        pages=max(1, -(-total // PER_PAGE)),
         path=path,
         params=params,
-        brands=_with_chosen(found.brands, brand_slugs),
-        option_facets=[
-            (facet.name, _with_chosen(facet.values, options.get(facet.name, [])))
-            for facet in _with_chosen_names(found.options, options)
-        ],
+        brands=_with_chosen(found.brands, asked.brand_slugs),
+        option_facets=_option_facets(found.options, asked.options),
         bands=bands,
         ratings=RATING_THRESHOLDS,
         sorts=SORTS,
-        sort=order,
+        sort=asked.sort,
         chips=_chips(path, params, names=brand_names, bands=bands),
     )
 
@@ -287,6 +344,32 @@ def _with_chosen_names(found: list[OptionFacet], chosen: dict[str, list[str]]) -
     return [*found, *(OptionFacet(name=name, values=[]) for name in chosen if name not in names)]
 
 
+def _chip_label(name: str, value: Any, names: dict[str, str], band_labels: dict[str, str]) -> str:
+    """How an active filter of one value is named on its "remove" link."""
+    if name in ("brand", "category"):
+        return str(names.get(value, value))  # brand or category names, by slug
+    if name == "price":
+        return str(band_labels.get(value, value))
+    if name == "in_stock":
+        return "In stock"
+    if name == "rating":
+        return f"{value} star{'' if value == 1 else 's'} and up"
+    return str(value)
+
+
+def _value_chips(
+    path: str, params: dict[str, Any], name: str, values: list[str], names: dict[str, str]
+) -> list[tuple[str, str]]:
+    """One "remove" link per value of a filter of several values, which removes that value only."""
+    chips = []
+    for one in values:
+        rest = [other for other in values if other != one] or None
+        option = name.startswith(OPTION_PREFIX)
+        shown = f"{name[len(OPTION_PREFIX) :].capitalize()}: {one}" if option else names.get(one, one)
+        chips.append((str(shown), page_url(path, {**params, name: rest})))
+    return chips
+
+
 def _chips(
     path: str, params: dict[str, Any], *, names: dict[str, str], bands: list[PriceBand]
 ) -> list[tuple[str, str]]:
@@ -298,23 +381,9 @@ def _chips(
         if value is None or name in ("sort", "q"):
             continue
         if isinstance(value, list):
-            for one in value:
-                rest = [other for other in value if other != one] or None
-                option = name.startswith(OPTION_PREFIX)
-                shown = f"{name[len(OPTION_PREFIX) :].capitalize()}: {one}" if option else names.get(one, one)
-                chips.append((str(shown), page_url(path, {**params, name: rest})))
-            continue
-        if name == "brand" or name == "category":
-            label = names.get(value, value)  # brand or category names, by slug
-        elif name == "price":
-            label = labels.get(value, value)
-        elif name == "in_stock":
-            label = "In stock"
-        elif name == "rating":
-            label = f"{value} star{'' if value == 1 else 's'} and up"
+            chips += _value_chips(path, params, name, value, names)
         else:
-            label = str(value)
-        chips.append((label, page_url(path, {**params, name: None})))
+            chips.append((_chip_label(name, value, names, labels), page_url(path, {**params, name: None})))
     return chips
 
 

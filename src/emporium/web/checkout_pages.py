@@ -13,13 +13,12 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from emporium.accounts.auth import Principal
 from emporium.accounts.profile import profiles
 from emporium.accounts.schemas import PHONE_REGION
 from emporium.cart.service import carts
@@ -29,13 +28,12 @@ from emporium.core.params import MAX_ID, PLAIN_TEXT_PATTERN, IdPath
 from emporium.core.phones import TYPED_PHONE
 from emporium.orders import schemas
 from emporium.orders.auth import may_reach, order_access_token
-from emporium.orders.models import Order, PaymentStatus
 from emporium.orders.names import payment_method_name
-from emporium.orders.repository import OrderRepository
+from emporium.orders.schemas import PaymentStatus
 from emporium.orders.service import order_not_found, orders
 from emporium.orders.tracking import track_limited
+from emporium.payments.fetch import fetch
 from emporium.payments.gateways.registry import enabled
-from emporium.payments.repository import PaymentRepository
 from emporium.payments.service import payments
 from emporium.web.cart_pages import existing_cart
 from emporium.web.checkout_state import MAX_SEALED_QUOTE, read_state
@@ -43,6 +41,9 @@ from emporium.web.page import PageContext, ShopPage
 from emporium.web.places import country_choices, home_country
 from emporium.web.routing import page_router
 from emporium.web.security import secure_cookies
+
+if TYPE_CHECKING:
+    from emporium.orders.models import Order
 
 router = page_router()
 
@@ -103,40 +104,62 @@ def _field_errors(exc: ValidationError, prefix: str) -> dict[str, str]:
     return errors
 
 
-def _order_input(form: CheckoutForm, page: PageContext, *, for_review: bool) -> schemas.OrderCreate | None:
-    """The order the form describes, or None with ``form.errors`` filled in. On the first step the
-    shipping and payment methods are not chosen yet."""
-    guest = None
-    if page.customer is None:
-        if not form.address["full_name"] and form.address_id in ("", "new"):
-            # Typed once: without the page's script the recipient is the contact unless told otherwise.
-            form.address["full_name"] = form.contact["name"]
-        # A number without its country code is read in the delivery country.
-        context = {PHONE_REGION: form.address["country"].upper()} if form.address["country"] else {}
-        try:
-            guest = schemas.GuestContact.model_validate(form.contact, context=context)
-        except ValidationError as exc:
-            form.errors.update(_field_errors(exc, "contact_"))
-        else:
-            form.contact["phone"] = guest.phone  # carried on (and shown) as it is stored: E.164
-    address_id: int | None = None
-    address = None
-    if page.customer is not None and form.address_id not in ("", "new"):
-        if form.address_id.isdigit() and 1 <= int(form.address_id) <= MAX_ID:
-            address_id = int(form.address_id)
-        else:
-            form.errors["address_id"] = "Choose one of your addresses or enter a new one."
-    else:
-        values = {k: v for k, v in form.address.items() if v}
-        if page.customer is None and "phone" not in values and guest is not None:
-            values["phone"] = guest.phone
-        try:
-            address = schemas.AddressIn(**values)
-        except ValidationError as exc:
-            form.errors.update(_field_errors(exc, "address_"))
+def _guest_contact(form: CheckoutForm) -> schemas.GuestContact | None:
+    """A guest's name, phone and e-mail, or None with ``form.errors`` filled in."""
+    if not form.address["full_name"] and form.address_id in ("", "new"):
+        # Typed once: without the page's script the recipient is the contact unless told otherwise.
+        form.address["full_name"] = form.contact["name"]
+    # A number without its country code is read in the delivery country.
+    context = {PHONE_REGION: form.address["country"].upper()} if form.address["country"] else {}
+    try:
+        guest = schemas.GuestContact.model_validate(form.contact, context=context)
+    except ValidationError as exc:
+        form.errors.update(_field_errors(exc, "contact_"))
+        return None
+    form.contact["phone"] = guest.phone  # carried on (and shown) as it is stored: E.164
+    return guest
+
+
+def _saved_address_id(form: CheckoutForm) -> int | None:
+    """The id of the customer's saved address the form names, or None with ``form.errors`` filled in."""
+    if form.address_id.isdigit() and 1 <= int(form.address_id) <= MAX_ID:
+        return int(form.address_id)
+    form.errors["address_id"] = "Choose one of your addresses or enter a new one."
+    return None
+
+
+def _typed_address(form: CheckoutForm, guest_phone: str | None) -> schemas.AddressIn | None:
+    """The address typed into the form (a guest's phone when the address has none), or None with
+    ``form.errors`` filled in."""
+    values = {k: v for k, v in form.address.items() if v}
+    if "phone" not in values and guest_phone is not None:
+        values["phone"] = guest_phone
+    try:
+        return schemas.AddressIn(**values)
+    except ValidationError as exc:
+        form.errors.update(_field_errors(exc, "address_"))
+        return None
+
+
+def _shipping_method_id(form: CheckoutForm, *, for_review: bool) -> int | None:
+    """The chosen shipping method; required (else an error in ``form.errors``) once past the review."""
     method_id = int(form.shipping_method_id) if form.shipping_method_id.isdigit() else None
     if not for_review and (method_id is None or not 1 <= method_id <= MAX_ID):
         form.errors["shipping_method_id"] = "Choose a shipping method."
+    return method_id
+
+
+def _order_input(form: CheckoutForm, page: PageContext, *, for_review: bool) -> schemas.OrderCreate | None:
+    """The order the form describes, or None with ``form.errors`` filled in. On the first step the
+    shipping and payment methods are not chosen yet."""
+    guest = _guest_contact(form) if page.customer is None else None
+    address_id: int | None = None
+    address = None
+    if page.customer is not None and form.address_id not in ("", "new"):
+        address_id = _saved_address_id(form)
+    else:
+        address = _typed_address(form, guest.phone if guest is not None else None)
+    method_id = _shipping_method_id(form, for_review=for_review)
     if form.errors:
         return None
     try:
@@ -247,7 +270,7 @@ def _after_payment(order: Order, payment: Any) -> str:
 
 
 async def _last_payment(page: PageContext, order: Order) -> Any:
-    return next(iter(reversed(await PaymentRepository(page.session).payments_of(order.id))), None)
+    return await fetch.last_payment(page.session, order.id)
 
 
 # A guest's orders: the service's access tokens in one HttpOnly cookie -----------------------------------
@@ -276,18 +299,14 @@ def _keep_order_token(page: PageContext, response: RedirectResponse, order: Orde
 
 def _reaches(page: PageContext, order: Order | None) -> bool:
     """The orders API's rule: the signed-in owner, or a guest holding the order's access token."""
-    session = page.browser.session
-    principal = (
-        Principal(user=page.customer, session_id=session.session_id)
-        if page.customer is not None and session is not None
-        else None
-    )
+    customer, signed_in = page.customer, page.browser.session is not None
+    user_id = customer.id if customer is not None and signed_in else None
     token = _order_tokens(page).get(order.id) if order is not None else None
-    return may_reach(page.settings, order, principal, token)
+    return may_reach(page.settings, order, user_id, token)
 
 
 async def _own_order(page: PageContext, number: str) -> Order:
-    order = await OrderRepository(page.session).order_by_number(number.upper())
+    order = await orders.order_by_number(page.session, number.upper())
     if not _reaches(page, order):
         raise order_not_found()
     assert order is not None
@@ -302,7 +321,7 @@ async def payment_return(order_id: IdPath, page: ShopPage) -> RedirectResponse:
     """Where the payment page sends the shopper back (by order id, as the payments service builds it).
     A GET changes nothing: the gateway's webhook job records the outcome, and the confirmation's status
     block asks again until it has, then turns into the page for that outcome."""
-    order = await OrderRepository(page.session).order(order_id)
+    order = await orders.order(page.session, order_id)
     if not _reaches(page, order):
         raise order_not_found()
     assert order is not None

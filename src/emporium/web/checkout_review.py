@@ -15,12 +15,11 @@ Every post here stores what it was given in the checkout's cookie and redirects 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from emporium.cart.models import Cart
 from emporium.cart.service import carts
 from emporium.core.errors import EmporiumError, NotFound, ValidationFailed
 from emporium.core.idempotency import IdempotencyKeyReused
@@ -55,6 +54,9 @@ from emporium.web.checkout_state import (
 )
 from emporium.web.page import PageContext, ShopPage
 from emporium.web.routing import page_router
+
+if TYPE_CHECKING:
+    from emporium.cart.models import Cart
 
 router = page_router()
 

@@ -9,25 +9,25 @@ which loads it at most once per request.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.accounts.models import User
-from emporium.cart.service import CART_TOKEN_COOKIE, token_digest
+from emporium.cart.service import CART_TOKEN_COOKIE, carts
 from emporium.catalog.schemas import CategoryRead
 from emporium.catalog.taxonomy import taxonomy
 from emporium.core.card_numbers import blank_card_numbers
 from emporium.core.config import Settings
 from emporium.core.context import AppContext, Ctx
-from emporium.core.db import utcnow
 from emporium.core.session import DbSession
 from emporium.web.browser import Browser
-from emporium.web.repository import WebRepository
 from emporium.web.security import page_headers
 from emporium.web.templating import environment
+
+if TYPE_CHECKING:
+    from emporium.accounts.models import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 # A page shown to a guest still carries that browser's CSRF token and cart count: never a shared cache.
@@ -99,11 +99,8 @@ class PageContext:
 
     async def cart_count(self) -> int:
         token = None if self.customer else self.request.cookies.get(CART_TOKEN_COOKIE)
-        return await WebRepository(self.session).cart_quantity(
-            user_id=self.customer.id if self.customer else None,
-            token_digest=token_digest(token) if token else None,
-            now=utcnow(),
-        )
+        user_id = self.customer.id if self.customer else None
+        return await carts.item_count(self.session, user_id=user_id, token=token)
 
     async def render(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
         """``template`` (under templates/) in the layout. ``title``, ``meta_description`` and

@@ -14,11 +14,11 @@ from fastapi import Path
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from emporium.catalog.schemas import CategoryRead
+from emporium.catalog.sitemap import sitemap
 from emporium.catalog.taxonomy import taxonomy
 from emporium.core.context import AppContext, Ctx
 from emporium.core.errors import NotFound
 from emporium.core.session import DbSession
-from emporium.web.repository import WebRepository
 from emporium.web.routing import page_router
 
 router = page_router()
@@ -59,7 +59,7 @@ async def robots(ctx: Ctx) -> PlainTextResponse:
 
 @router.get("/sitemap.xml")
 async def sitemap_index(ctx: Ctx, session: DbSession) -> Response:
-    files = -(-await WebRepository(session).active_product_count() // URLS_PER_FILE)
+    files = -(-await sitemap.product_count(session) // URLS_PER_FILE)
     base = _base(ctx)
     entries = [f"{base}/sitemaps/pages.xml"] + [
         f"{base}/sitemaps/products-{n}.xml" for n in range(1, files + 1)
@@ -89,7 +89,7 @@ async def sitemap_products(ctx: Ctx, number: Annotated[int, Path(ge=1, le=100_00
     # The body is written after the route returns, when the request's session is gone: it reads through
     # a session of its own. The first statement runs here so that a file past the end is a 404.
     async with ctx.db.read_session() as session:
-        first_id = await WebRepository(session).active_product_id_at((number - 1) * URLS_PER_FILE)
+        first_id = await sitemap.product_id_at(session, (number - 1) * URLS_PER_FILE)
     if first_id is None:
         raise NotFound("No such sitemap.", code="SITEMAP_NOT_FOUND")
     return StreamingResponse(
@@ -102,9 +102,8 @@ async def _product_urls(ctx: AppContext, first_id: int) -> AsyncIterator[str]:
     yield HEAD + URLSET
     written, next_id = 0, first_id
     async with ctx.db.read_session() as session:
-        repo = WebRepository(session)
         while written < URLS_PER_FILE:
-            rows = await repo.active_products_from(next_id, min(BATCH, URLS_PER_FILE - written))
+            rows = await sitemap.products_from(session, next_id, min(BATCH, URLS_PER_FILE - written))
             if not rows:
                 break
             yield "".join(_url(f"{base}/p/{row.slug}", row.updated_at) for row in rows)

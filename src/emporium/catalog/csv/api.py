@@ -9,8 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
-from emporium.accounts.auth import StaffWith
-from emporium.accounts.models import User
+from emporium.catalog.auth import ProductsWriter
 from emporium.catalog.csv.service import import_catalog, load_export
 from emporium.core.config import Settings
 from emporium.core.context import Ctx
@@ -18,7 +17,6 @@ from emporium.core.db import utcnow
 from emporium.core.errors import ValidationFailed
 from emporium.core.middleware import BodyLimit
 from emporium.core.params import API_PREFIX
-from emporium.core.permissions import Permission
 from emporium.core.responses import Envelope, ok
 from emporium.core.session import DbSession
 
@@ -31,12 +29,11 @@ def import_body_limit(settings: Settings) -> BodyLimit:
 
 
 router = APIRouter(prefix=f"{API_PREFIX}/admin/catalog", tags=["admin"])
-CatalogWriter = Annotated[User, StaffWith(Permission.PRODUCTS_WRITE)]
 
 
 @router.post("/import")
 async def import_csv(
-    staff: CatalogWriter,
+    staff: ProductsWriter,
     session: DbSession,
     ctx: Ctx,
     file: Annotated[UploadFile, File(description="UTF-8 CSV in the export's format.")],
@@ -72,7 +69,7 @@ def _where(row: int, column: str) -> str:
 
 
 @router.get("/export.csv", response_class=StreamingResponse)
-async def export_csv(_: CatalogWriter, session: DbSession) -> StreamingResponse:
+async def export_csv(_: ProductsWriter, session: DbSession) -> StreamingResponse:
     """Every product and variant, in the format the import reads."""
     lines = await load_export(session)
     name = f"emporium-catalog-{utcnow():%Y%m%d-%H%M%S}.csv"

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlalchemy.exc import IntegrityError
 
-from emporium.accounts.auth import MaybePrincipal, StaffWith
-from emporium.accounts.models import User
+from emporium.accounts.auth import MaybePrincipal
+from emporium.catalog.auth import ProductsWriter, sees_unpublished
 from emporium.catalog.media.imaging import CONTENT_TYPE, ImageRejected
 from emporium.catalog.media.schemas import AltText, ImageId, ImageOrder, ImageRead, ImageUpdate, Position
 from emporium.catalog.media.service import media
@@ -36,13 +36,10 @@ from emporium.core.errors import (
 )
 from emporium.core.middleware import BodyLimit
 from emporium.core.params import API_PREFIX, IdPath
-from emporium.core.permissions import Permission, has_permission
 from emporium.core.responses import Envelope, ok
 from emporium.core.session import DbSession
 
 router = APIRouter(prefix=API_PREFIX, tags=["media"])
-
-ProductsWriter = Annotated[User, StaffWith(Permission.PRODUCTS_WRITE)]
 
 # Room for the multipart boundaries, part headers and the other form fields around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -131,7 +128,7 @@ async def list_images(
     product_id: IdPath, session: DbSession, ctx: Ctx, principal: MaybePrincipal
 ) -> Envelope[list[ImageRead]]:
     """The images of an active product in display order (staff with products:write see any product's)."""
-    staff = principal is not None and has_permission(principal.user.role, Permission.PRODUCTS_WRITE)
+    staff = sees_unpublished(principal)
     images = await media.list_images(session, product_id, include_unpublished=staff)
     return ok([ImageRead.of(image, ctx.settings) for image in images])
 

@@ -11,8 +11,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from emporium.catalog.cache import Pages
-from emporium.catalog.search.repository import SearchFilters
-from emporium.catalog.search.schemas import SearchEnvelope, Suggestion
+from emporium.catalog.search.schemas import SearchEnvelope, SearchFilters, Suggestion
 from emporium.catalog.search.service import MAX_QUERY_LENGTH, search_service
 from emporium.core.context import Ctx
 from emporium.core.errors import ValidationFailed

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +28,7 @@ from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.models import ProductStatus
+from emporium.catalog.search.schemas import SearchFilters
 from emporium.core.db import read_alone
 from emporium.core.params import MAX_ID
 
@@ -92,16 +92,6 @@ def _statement(sql: str, expanding: str | None = None) -> TextClause:
     on their values): on PostgreSQL each is then compiled once for asyncpg (``core.direct_reads``)."""
     statement = text(sql)
     return statement.bindparams(bindparam(expanding, expanding=True)) if expanding else statement
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    category: str | None = None  # id or slug; includes the category's descendants
-    brand: str | None = None  # id or slug
-    min_price_minor: int | None = None
-    max_price_minor: int | None = None
-    in_stock: bool | None = None
-    min_rating: int | None = None  # rated at least this average (1 to 5)
 
 
 def _id_or_zero(value: str) -> int:
@@ -201,6 +191,47 @@ def _nearest_sql(terms: Sequence[str], params: dict[str, Any]) -> str:
     )
 
 
+def _band_case(edge_count: int) -> str:
+    """A match's price band: the index of the first edge its lowest price is under (NULL without one)."""
+    bands = " ".join(f"WHEN price_min_minor < :edge{i} THEN {i}" for i in range(edge_count))
+    return f"CASE WHEN price_min_minor IS NULL THEN NULL {bands} ELSE {edge_count} END"
+
+
+def _stars_case() -> str:
+    """A match's rating floor: the highest of ``RATING_FLOORS`` its average reaches, else 0."""
+    floors = " ".join(f"WHEN rating_average >= {r} THEN {r}" for r in sorted(RATING_FLOORS, reverse=True))
+    return f"CASE {floors} ELSE 0 END"
+
+
+def _counts(edge_count: int) -> list[tuple[str, int | None, str]]:
+    """The counts over the whole match that ``facet_rows`` answers first: (kind, key, which combos)."""
+    counts: list[tuple[str, int | None, str]] = [("total", None, "1 = 1")]
+    counts += [("stock", flag, f"in_stock = {flag}") for flag in (1, 0)]
+    counts += [("rating", r, f"stars >= {r}") for r in sorted(RATING_FLOORS, reverse=True)]
+    counts += [("price", i, f"band = {i}") for i in range(edge_count + 1)]
+    return counts
+
+
+def _count_fragments(counts: Sequence[tuple[str, int | None, str]]) -> tuple[str, str, str]:
+    """The sums over the combos (``n0``, ``n1``, ...), the pick of each by its number, and the VALUES rows
+    ``(kind, key, number)`` that turn the one row of sums into a row per count."""
+    sums = ", ".join(
+        f"COALESCE(SUM(CASE WHEN {condition} THEN n ELSE 0 END), 0) AS n{i}"
+        for i, (_, _, condition) in enumerate(counts)
+    )
+    picks = " ".join(f"WHEN {i} THEN t.n{i}" for i in range(len(counts)))
+    rows = ", ".join(
+        f"('{kind}', {'NULL' if key is None else key}, {i})" for i, (kind, key, _) in enumerate(counts)
+    )
+    return sums, picks, rows
+
+
+_NO_NAME = "CAST(NULL AS VARCHAR(200))"
+# The hit columns, NULL on the rows that are no hit, and where a hit reads them.
+_NO_HIT = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind, _ in HIT_COLUMNS)
+_HIT = ", ".join(source for _, _, source in HIT_COLUMNS)
+
+
 class SearchIndex:
     """Queries over the search index for one session."""
 
@@ -265,25 +296,9 @@ class SearchIndex:
         # The match is folded once into its distinct (category, brand, price band, stock, rating floor)
         # combinations, a single hash aggregate over the matching rows; every count is then a sum over
         # those few rows, instead of a dozen CASE sums and two more groupings over every match.
-        bands = " ".join(f"WHEN price_min_minor < :edge{i} THEN {i}" for i in range(len(band_edges)))
-        band = f"CASE WHEN price_min_minor IS NULL THEN NULL {bands} ELSE {len(band_edges)} END"
-        floors = " ".join(f"WHEN rating_average >= {r} THEN {r}" for r in sorted(RATING_FLOORS, reverse=True))
-        stars = f"CASE {floors} ELSE 0 END"
-        counts: list[tuple[str, int | None, str]] = [("total", None, "1 = 1")]
-        counts += [("stock", flag, f"in_stock = {flag}") for flag in (1, 0)]
-        counts += [("rating", r, f"stars >= {r}") for r in sorted(RATING_FLOORS, reverse=True)]
-        counts += [("price", i, f"band = {i}") for i in range(len(band_edges) + 1)]
-        sums = ", ".join(
-            f"COALESCE(SUM(CASE WHEN {condition} THEN n ELSE 0 END), 0) AS n{i}"
-            for i, (_, _, condition) in enumerate(counts)
-        )
-        picks = " ".join(f"WHEN {i} THEN t.n{i}" for i in range(len(counts)))
-        rows = ", ".join(
-            f"('{kind}', {'NULL' if key is None else key}, {i})" for i, (kind, key, _) in enumerate(counts)
-        )
-        none = "CAST(NULL AS VARCHAR(200))"
-        no_hit = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind, _ in HIT_COLUMNS)
-        hit = ", ".join(source for _, _, source in HIT_COLUMNS)
+        band, stars = _band_case(len(band_edges)), _stars_case()
+        sums, picks, rows = _count_fragments(_counts(len(band_edges)))
+        none, no_hit, hit = _NO_NAME, _NO_HIT, _HIT
         order = "score DESC, sold_count DESC, id"
         ranked = "page.score DESC, page.sold_count DESC, page.id"
         # Names are joined to the groups, not to every match.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel
@@ -9,6 +10,18 @@ from pydantic import BaseModel
 from emporium.catalog.schemas import ImageRead
 from emporium.core.money import DecimalAmount
 from emporium.core.responses import Pagination
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What a search is narrowed to (the query string's filters, or a category page's chips)."""
+
+    category: str | None = None  # id or slug; includes the category's descendants
+    brand: str | None = None  # id or slug
+    min_price_minor: int | None = None
+    max_price_minor: int | None = None
+    in_stock: bool | None = None
+    min_rating: int | None = None  # rated at least this average (1 to 5)
 
 
 class NamedRef(BaseModel):

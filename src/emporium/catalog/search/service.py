@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.catalog.media.service import image_urls
 from emporium.catalog.schemas import ImageRead
 from emporium.catalog.search import schemas
-from emporium.catalog.search.repository import RATING_FLOORS, SearchFilters, SearchIndex, correctable_terms
+from emporium.catalog.search.repository import RATING_FLOORS, SearchIndex, correctable_terms
 from emporium.core.config import Settings
 from emporium.core.money import exponent, from_minor
 from emporium.core.pagination import PageParams
@@ -196,72 +196,90 @@ def _hit(row: Mapping[str, Any], settings: Settings) -> schemas.SearchHit:
     )
 
 
+def _by_count(facet: schemas.FacetCount) -> tuple[int, str, int]:
+    return (-facet.count, facet.name.lower(), facet.id)
+
+
+def _price_band_counts(bands: dict[int, int], currency: str) -> list[schemas.PriceBandCount]:
+    """Every price band of the facet, ``[0, 10)`` ... ``[500, ∞)``, with the count ``bands`` gives it."""
+    edges = (0, *PRICE_BAND_EDGES)
+    return [
+        schemas.PriceBandCount(
+            key=f"{low}-{edges[i + 1]}" if i + 1 < len(edges) else f"{low}+",
+            min=from_minor(low * 10 ** exponent(currency), currency),
+            max=from_minor(edges[i + 1] * 10 ** exponent(currency), currency) if i + 1 < len(edges) else None,
+            count=bands.get(i, 0),
+        )
+        for i, low in enumerate(edges)
+    ]
+
+
+@dataclass
+class _Tally:
+    """The rows of one ``facet_rows`` statement, gathered by their kind."""
+
+    total: int = 0
+    # Dictionary words near each correctable term (by its index), with their rank.
+    nearest: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    page: list[tuple[int, schemas.SearchHit]] = field(default_factory=list)
+    categories: list[schemas.FacetCount] = field(default_factory=list)
+    brands: list[schemas.FacetCount] = field(default_factory=list)
+    bands: dict[int, int] = field(default_factory=dict)
+    stock: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0})
+    ratings: dict[int, int] = field(default_factory=dict)
+
+    def add(self, row: Mapping[str, Any], settings: Settings) -> None:
+        kind, key, name, slug, n = row["kind"], row["key"], row["name"], row["slug"], row["n"]
+        if kind == "total":
+            self.total = int(n)
+        elif kind == "hit":
+            self.page.append((int(n), _hit(row, settings)))
+        elif kind == "near":
+            self.nearest.setdefault(int(key), []).append((int(n), str(name)))
+        elif kind == "category":
+            self.categories.append(schemas.FacetCount(id=key, name=name, slug=slug, count=n))
+        elif kind == "brand":
+            self.brands.append(schemas.FacetCount(id=key, name=name, slug=slug, count=n))
+        elif kind == "price":
+            self.bands[int(key)] = int(n)
+        elif kind == "stock":
+            self.stock[int(key)] = int(n)
+        else:
+            self.ratings[int(key)] = int(n)
+
+    def facets(self, currency: str) -> schemas.Facets:
+        return schemas.Facets(
+            categories=sorted(self.categories, key=_by_count),
+            brands=sorted(self.brands, key=_by_count),
+            price_bands=_price_band_counts(self.bands, currency),
+            availability=schemas.StockCounts(in_stock=self.stock[1], out_of_stock=self.stock[0]),
+            ratings=[
+                schemas.RatingCount(min_rating=r, count=self.ratings.get(r, 0)) for r in RATING_THRESHOLDS
+            ],
+        )
+
+
 class SearchService:
     def band_edges(self, currency: str) -> list[int]:
         return [edge * 10 ** exponent(currency) for edge in PRICE_BAND_EDGES]
 
     def _read(self, rows: Sequence[Any], settings: Settings) -> _Pass:
         """The total, the facets, the page's hits (in rank order) and the nearest words of ``facet_rows``."""
-        total = 0
-        nearest: dict[int, list[tuple[int, str]]] = {}
-        page: list[tuple[int, schemas.SearchHit]] = []
-        categories: list[schemas.FacetCount] = []
-        brands: list[schemas.FacetCount] = []
-        bands: dict[int, int] = {}
-        stock = {0: 0, 1: 0}
-        ratings: dict[int, int] = {}
+        tally = _Tally()
         for row in rows:
-            kind, key, name, slug, n = row["kind"], row["key"], row["name"], row["slug"], row["n"]
-            if kind == "total":
-                total = int(n)
-            elif kind == "hit":
-                page.append((int(n), _hit(row, settings)))
-            elif kind == "near":
-                nearest.setdefault(int(key), []).append((int(n), str(name)))
-            elif kind == "category":
-                categories.append(schemas.FacetCount(id=key, name=name, slug=slug, count=n))
-            elif kind == "brand":
-                brands.append(schemas.FacetCount(id=key, name=name, slug=slug, count=n))
-            elif kind == "price":
-                bands[int(key)] = int(n)
-            elif kind == "stock":
-                stock[int(key)] = int(n)
-            else:
-                ratings[int(key)] = int(n)
-        edges = (0, *PRICE_BAND_EDGES)
-        currency = settings.currency
-        price_bands = [
-            schemas.PriceBandCount(
-                key=f"{low}-{edges[i + 1]}" if i + 1 < len(edges) else f"{low}+",
-                min=from_minor(low * 10 ** exponent(currency), currency),
-                max=from_minor(edges[i + 1] * 10 ** exponent(currency), currency)
-                if i + 1 < len(edges)
-                else None,
-                count=bands.get(i, 0),
-            )
-            for i, low in enumerate(edges)
-        ]
-        by_count = lambda facet: (-facet.count, facet.name.lower(), facet.id)  # noqa: E731
+            tally.add(row, settings)
         return _Pass(
-            total,
-            schemas.Facets(
-                categories=sorted(categories, key=by_count),
-                brands=sorted(brands, key=by_count),
-                price_bands=price_bands,
-                availability=schemas.StockCounts(in_stock=stock[1], out_of_stock=stock[0]),
-                ratings=[
-                    schemas.RatingCount(min_rating=r, count=ratings.get(r, 0)) for r in RATING_THRESHOLDS
-                ],
-            ),
-            [hit for _, hit in sorted(page, key=lambda ranked: ranked[0])],
-            {term: [word for _, word in sorted(words)] for term, words in nearest.items()},
+            tally.total,
+            tally.facets(settings.currency),
+            [hit for _, hit in sorted(tally.page, key=lambda ranked: ranked[0])],
+            {term: [word for _, word in sorted(words)] for term, words in tally.nearest.items()},
         )
 
     async def search(
         self,
         session: AsyncSession,
         query: str,
-        filters: SearchFilters,
+        filters: schemas.SearchFilters,
         page: PageParams,
         *,
         settings: Settings,

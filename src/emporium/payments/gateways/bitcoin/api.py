@@ -19,32 +19,32 @@ import hashlib
 import hmac
 import json
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from emporium.accounts.auth import StaffWith
-from emporium.accounts.models import User
 from emporium.core.context import Ctx
 from emporium.core.errors import NotFound
 from emporium.core.jobs import enqueue
 from emporium.core.money import to_minor_units
 from emporium.core.params import API_PREFIX, MAX_ID
-from emporium.core.permissions import Permission
 from emporium.core.responses import Envelope, ok
 from emporium.core.schemas import InputModel
 from emporium.core.session import DbSession
-from emporium.orders.models import Order
-from emporium.orders.repository import OrderRepository
+from emporium.orders.service import orders
 from emporium.payments.api import transaction_read
+from emporium.payments.auth import Refunder
 from emporium.payments.card_data import refuse_card_data
+from emporium.payments.fetch import fetch
 from emporium.payments.gateways.bitcoin.gateway import CHAIN_GATEWAYS, MANUAL_REFUND_PREFIX
 from emporium.payments.gateways.bitcoin.tasks import NOTICE_JOB
-from emporium.payments.repository import PaymentRepository
 from emporium.payments.schemas import Amount, Id, Reason, TransactionRead
 from emporium.payments.service import PaymentNotPossible, payments
-from emporium.payments.webhooks import WebhookRefused
+from emporium.payments.webhooks import WebhookRefused, store_event
+
+if TYPE_CHECKING:
+    from emporium.orders.models import Order
 
 router = APIRouter(prefix=API_PREFIX, tags=["payments"])
 
@@ -54,7 +54,6 @@ NOTICE_SOURCE = "crypto_notice"
 MAX_NOTICE_BYTES = 16 * 1024
 ORDER_REF = r"^(ORD-\d{4}-\d{1,12}|\d{1,18})$"
 TX_HASH = r"^(0x)?[0-9a-fA-F]{64}$"
-Refunder = Annotated[User, StaffWith(Permission.REFUNDS_CREATE)]
 
 
 class NoticeData(BaseModel):
@@ -116,11 +115,10 @@ def parse_notice(body: bytes) -> tuple[Notice, dict[str, Any]]:
 
 
 async def _order_of(session: DbSession, reference: str | int) -> Order | None:
-    repo = OrderRepository(session)
     if isinstance(reference, int) or reference.isdigit():
         number = int(reference)
-        return await repo.order(number) if 0 < number <= MAX_ID else None
-    return await repo.order_by_number(reference)
+        return await orders.order(session, number) if 0 < number <= MAX_ID else None
+    return await orders.order_by_number(session, reference)
 
 
 @router.post("/webhooks/payment")
@@ -139,7 +137,7 @@ async def crypto_notice(request: Request, ctx: Ctx, session: DbSession) -> Envel
         raise NotFound("No crypto payment of such an order.", code="ORDER_NOT_FOUND")
     txid = notice.data.transaction_hash.lower().removeprefix("0x")
     event_id = f"{notice.event}:{txid}"
-    row = await PaymentRepository(session).store_event(NOTICE_SOURCE, event_id, notice.event, stored)
+    row = await store_event(session, NOTICE_SOURCE, event_id, notice.event, stored)
     if row is None:
         return ok({"received": True, "duplicate": True})
     enqueue(session, NOTICE_JOB, {"event_row_id": row, "order_id": order.id})
@@ -157,11 +155,10 @@ async def record_crypto_refund(
     """Staff with refunds:create record coins they sent back from the shop's wallet. The node must know the
     transaction as a send; one transaction is one refund (repeating it returns the same one)."""
     order = await payments.lock_order(session, data.order_id)
-    repo = PaymentRepository(session)
-    paid = next(iter(await repo.refundable_payments(order.id)), None)
+    paid = next(iter(await fetch.refundable_payments(session, order.id)), None)
     if paid is None or paid.gateway not in CHAIN_GATEWAYS:
         raise PaymentNotPossible("This order has no crypto payment to refund.")
-    if await repo.refund_reference_used_elsewhere(sorted(CHAIN_GATEWAYS), data.txid, order.id):
+    if await fetch.refund_reference_used_elsewhere(session, sorted(CHAIN_GATEWAYS), data.txid, order.id):
         raise PaymentNotPossible("This transaction is already recorded as the refund of another order.")
     amount = to_minor_units(data.amount, order.currency, "amount") if data.amount is not None else None
     tx = await payments.refund(

@@ -22,12 +22,12 @@ from emporium.core.errors import ValidationFailed
 from emporium.core.jobs import PermanentJobError
 from emporium.orders.lifecycle import add_event
 from emporium.orders.models import OrderStatus
+from emporium.payments.fetch import fetch
 from emporium.payments.gateways.base import GatewayError
 from emporium.payments.gateways.bitcoin.gateway import CHAIN_GATEWAYS
 from emporium.payments.gateways.registry import enabled_names
 from emporium.payments.gateways.registry import gateway as gateway_named
 from emporium.payments.models import PaymentState, WebhookEvent
-from emporium.payments.repository import PaymentRepository
 from emporium.payments.service import payments
 
 log = structlog.get_logger(__name__)
@@ -52,8 +52,8 @@ async def watched_payments(
     if not names:
         return []
     async with ctx.db.session(read_only=True) as session:
-        return await PaymentRepository(session).watched_payment_ids(
-            names, closed_expiring_after=utcnow() - LATE_WATCH, order_id=order_id, limit=limit
+        return await fetch.watched_payment_ids(
+            session, names, closed_expiring_after=utcnow() - LATE_WATCH, order_id=order_id, limit=limit
         )
 
 
@@ -61,13 +61,12 @@ async def check_payment(ctx: AppContext, payment_id: int) -> str:
     """Ask the node about one payment and apply what it says; the payment's state afterwards. Raises
     ``GatewayError`` (and changes nothing) when the node cannot be asked."""
     async with ctx.db.session() as session:
-        repo = PaymentRepository(session)
-        payment = await repo.payment(payment_id)
+        payment = await fetch.payment(session, payment_id)
         if payment is None:
             raise PermanentJobError(f"payment {payment_id} is gone")
         order = await payments.lock_order(session, payment.order_id)
         # Read again under the order's lock: another check may have moved it meanwhile.
-        payment = await repo.payment(payment_id)
+        payment = await fetch.payment(session, payment_id)
         assert payment is not None
         try:
             gateway = gateway_named(ctx.settings, payment.gateway)

@@ -16,10 +16,10 @@ import structlog
 
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
+from emporium.payments.fetch import fetch
 from emporium.payments.gateways.base import GatewayError
 from emporium.payments.gateways.lightning.gateway import NAME, LightningGateway, NodeUnavailable
 from emporium.payments.models import PaymentState
-from emporium.payments.repository import PaymentRepository
 from emporium.payments.service import payments
 
 log = structlog.get_logger(__name__)
@@ -41,13 +41,13 @@ async def watch_lightning(ctx: AppContext, *, limit: int = WATCH_BATCH) -> int:
     # switched off can still be paid, and must still be recorded.
     gateway = LightningGateway(ctx.settings)
     async with ctx.db.session() as session:
-        ids = await PaymentRepository(session).watched_payment_ids(
-            [NAME], open_expiring_after=utcnow() - STOP_WATCHING_AFTER, limit=limit
+        ids = await fetch.watched_payment_ids(
+            session, [NAME], open_expiring_after=utcnow() - STOP_WATCHING_AFTER, limit=limit
         )
     changed = 0
     for payment_id in ids:
         async with ctx.db.session() as session:
-            payment = await PaymentRepository(session).payment(payment_id)
+            payment = await fetch.payment(session, payment_id)
             if payment is None or payment.state not in OPEN_STATES:
                 continue
             try:
@@ -60,7 +60,7 @@ async def watch_lightning(ctx: AppContext, *, limit: int = WATCH_BATCH) -> int:
                 log.warning("lightning_invoice_lookup_failed", payment_id=payment_id, error=str(exc))
                 continue
             order = await payments.lock_order(session, payment.order_id)
-            payment = await PaymentRepository(session).payment(payment_id)
+            payment = await fetch.payment(session, payment_id)
             if payment is None:
                 continue
             before = payment.state

@@ -9,21 +9,20 @@ from pydantic import BaseModel, StringConstraints
 
 from emporium.accounts.auth import MaybePrincipal
 from emporium.core.context import Ctx
-from emporium.core.errors import BadRequest, NotFound
+from emporium.core.errors import BadRequest
 from emporium.core.idempotency import IdempotencyKeyHeader
 from emporium.core.params import API_PREFIX
-from emporium.core.permissions import Permission, has_permission
 from emporium.core.responses import Envelope, ok
 from emporium.core.schemas import InputModel
 from emporium.core.session import DbSession
-from emporium.orders.auth import OrderToken, may_reach
-from emporium.orders.models import Order
+from emporium.orders.auth import OrderToken
+from emporium.payments.auth import reachable_order
 from emporium.payments.card_data import refuse_card_data
+from emporium.payments.fetch import fetch
 from emporium.payments.gateways.base import GatewayError
 from emporium.payments.gateways.razorpay.gateway import NAME, RazorpayGateway, RazorpayRefused
 from emporium.payments.gateways.registry import gateway as gateway_named
 from emporium.payments.models import Payment, PaymentState
-from emporium.payments.repository import PaymentRepository
 from emporium.payments.schemas import Id
 from emporium.payments.service import PaymentNotPossible, payments
 from emporium.payments.webhooks import receive
@@ -58,17 +57,6 @@ class VerificationFailed(BadRequest):
     message = "The payment could not be verified."
 
 
-async def _reachable_order(
-    ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken, order_id: int
-) -> Order:
-    """The caller's order, locked, as the other payment routes reach it (a guest by its X-Order-Token)."""
-    order = await payments.lock_order(session, order_id)
-    staff = principal is not None and has_permission(principal.user.role, Permission.ORDERS_READ)
-    if not staff and not may_reach(ctx.settings, order, principal, token):
-        raise NotFound("No such order.", code="ORDER_NOT_FOUND")
-    return order
-
-
 def _signed_payment(gateway: RazorpayGateway, candidates: list[Payment], data: VerifyIn) -> Payment | None:
     """The order's Razorpay payment whose stored Razorpay order id the signature was made for: the id the
     browser sends is never trusted on its own, so a callback of another order cannot pay this one."""
@@ -92,13 +80,12 @@ async def verify_payment(
     """Razorpay Checkout's success callback, forwarded by the browser: the signature is checked against
     the Razorpay order this shop created, then Razorpay is asked what became of the payment (an authorized
     one is captured). Safe to repeat: a payment is captured and recorded once."""
-    order = await _reachable_order(ctx, session, principal, token, data.order_id)
+    # The caller's order, locked, as the other payment routes reach it (a guest by its X-Order-Token).
+    order = await reachable_order(session, ctx.settings, principal, token, data.order_id)
     gateway = gateway_named(ctx.settings, NAME)
     if not isinstance(gateway, RazorpayGateway):
         raise PaymentNotPossible("Razorpay is not available.")
-    candidates = [
-        p for p in reversed(await PaymentRepository(session).payments_of(order.id)) if p.gateway == NAME
-    ]
+    candidates = [p for p in reversed(await fetch.payments_of(session, order.id)) if p.gateway == NAME]
     payment = _signed_payment(gateway, candidates, data)
     if payment is None:
         raise VerificationFailed(details=[{"field": "razorpay_signature", "message": "does not match"}])

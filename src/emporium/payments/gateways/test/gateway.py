@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.config import Settings
@@ -38,6 +37,7 @@ from emporium.payments.gateways.base import (
     RefundResult,
     StartRequest,
 )
+from emporium.payments.gateways.test.repository import TestGatewayRepository
 from emporium.payments.models import PaymentState, TestGatewaySession
 
 NAME = "test"
@@ -139,31 +139,21 @@ class TestGateway:
         return _result(row)
 
     async def retrieve(self, session: AsyncSession, reference: str) -> PaymentResult:
-        row = await session.get(TestGatewaySession, reference, populate_existing=True)
+        row = await TestGatewayRepository(session).by_reference(reference)
         if row is None:
             raise GatewayError(f"no test payment {reference}")
         return _result(row)
 
     async def refund(self, session: AsyncSession, request: RefundRequest) -> RefundResult:
-        # One conditional UPDATE, like a provider that never refunds more than it charged.
-        result = await session.execute(
-            update(TestGatewaySession)
-            .where(
-                TestGatewaySession.reference == request.payment_reference,
-                TestGatewaySession.state == PaymentState.SUCCEEDED,
-                TestGatewaySession.amount_minor - TestGatewaySession.refunded_minor >= request.amount_minor,
-            )
-            .values(refunded_minor=TestGatewaySession.refunded_minor + request.amount_minor)
-            .returning(TestGatewaySession.refunded_minor)
-            .execution_options(synchronize_session=False)
+        refunded = await TestGatewayRepository(session).refund(
+            request.payment_reference, request.amount_minor
         )
-        refunded = result.scalar_one_or_none()
         reference = f"tgr_{secrets.token_hex(10)}"
         if refunded is None:
             return RefundResult(
                 reference, succeeded=False, error="The payment cannot be refunded by this amount."
             )
-        return RefundResult(reference, succeeded=True, raw={"refunded_minor": int(refunded)})
+        return RefundResult(reference, succeeded=True, raw={"refunded_minor": refunded})
 
     async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         if self.in_production:
@@ -192,10 +182,7 @@ class TestGateway:
     # The simulated provider's own pages ------------------------------------------------------------------
 
     async def session_for(self, session: AsyncSession, client_secret: str) -> TestGatewaySession | None:
-        result = await session.execute(
-            select(TestGatewaySession).where(TestGatewaySession.client_secret == client_secret)
-        )
-        return result.scalar_one_or_none()
+        return await TestGatewayRepository(session).by_client_secret(client_secret)
 
     def card_problem(self, number: str) -> str | None:
         if self.in_production:

@@ -1,5 +1,4 @@
-"""The storefront's own SQL: the mini-cart count and the sitemap's walk over the catalog (everything
-else a page shows comes from the domain services)."""
+"""The SQL of the sitemaps' walk over the catalog: active products by id, in keyset batches."""
 
 from __future__ import annotations
 
@@ -9,25 +8,12 @@ from datetime import datetime
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.cart.models import Cart, CartItem
 from emporium.catalog.models import Product, ProductStatus
 
 
-class WebRepository:
+class SitemapRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def cart_quantity(self, *, user_id: int | None, token_digest: str | None, now: datetime) -> int:
-        """Units in the caller's live cart, in one statement."""
-        if user_id is None and token_digest is None:
-            return 0
-        owner = Cart.user_id == user_id if user_id is not None else Cart.token_hash == token_digest
-        result = await self.session.execute(
-            select(func.coalesce(func.sum(CartItem.quantity), 0))
-            .join(Cart, Cart.id == CartItem.cart_id)
-            .where(owner, Cart.expires_at > now)
-        )
-        return int(result.scalar_one())
 
     async def active_product_count(self) -> int:
         result = await self.session.execute(
