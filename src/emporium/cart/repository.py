@@ -23,6 +23,11 @@ class CartLine:
     pool: StockPool
     category_path: str | None
 
+    @property
+    def stock_draw(self) -> int:
+        """What the line takes from its pool: its quantity times the variant's draw per unit."""
+        return self.item.quantity * self.variant.draw_per_unit
+
 
 class CartRepository:
     def __init__(self, session: AsyncSession) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
 from emporium.core.money import from_minor
+from emporium.inventory.availability import units_available
 from emporium.inventory.models import StockPool
 from emporium.pricing.calculations import PricedLine
 from emporium.pricing.service import Quote, pricing
@@ -70,11 +72,9 @@ def item_not_found() -> NotFound:
 def room_for(lines: Sequence[CartLine], variant: ProductVariant, pool: StockPool) -> int:
     """How many units of ``variant`` fit in its pool beside the cart's other lines on that pool."""
     others = sum(
-        line.item.quantity * line.variant.draw_per_unit
-        for line in lines
-        if line.pool.id == pool.id and line.variant.id != variant.id
+        line.stock_draw for line in lines if line.pool.id == pool.id and line.variant.id != variant.id
     )
-    return max(pool.on_hand - pool.reserved - others, 0) // variant.draw_per_unit
+    return units_available(pool.on_hand, pool.reserved, variant.draw_per_unit, held=others)
 
 
 def units_left(lines: Sequence[CartLine]) -> dict[int, int]:
@@ -86,7 +86,7 @@ def line_problems(lines: Sequence[CartLine]) -> list[LineProblem]:
     """Lines that cannot be bought as they stand. Stock is handed out to lines in cart order, so when two
     lines of one pool do not both fit, the later one is named."""
     problems = []
-    remaining: dict[int, int] = {}
+    held: dict[int, int] = defaultdict(int)  # by pool: what the earlier lines take from it
     for line in lines:
         item, variant = line.item, line.variant
         if line.product.status != ProductStatus.ACTIVE:
@@ -99,16 +99,32 @@ def line_problems(lines: Sequence[CartLine]) -> list[LineProblem]:
                 LineProblem(item.id, variant.id, "VARIANT_INACTIVE", "This option is not for sale.")
             )
             continue
-        left = remaining.setdefault(line.pool.id, line.pool.on_hand - line.pool.reserved)
-        needed = item.quantity * variant.draw_per_unit
-        if needed > left:
-            units = max(left, 0) // variant.draw_per_unit
+        pool = line.pool
+        units = units_available(pool.on_hand, pool.reserved, variant.draw_per_unit, held=held[pool.id])
+        if item.quantity > units:
             problems.append(
                 LineProblem(item.id, variant.id, "INSUFFICIENT_STOCK", f"Only {units} can be bought now.")
             )
             continue
-        remaining[line.pool.id] = left - needed
+        held[pool.id] += line.stock_draw
     return problems
+
+
+@dataclass(frozen=True)
+class CartToBuy:
+    """A cart as checkout reads it: its lines with the catalog rows they are priced and drawn against,
+    and the lines that cannot be bought as they stand (none when the whole cart can be)."""
+
+    cart: Cart
+    lines: list[CartLine]
+    problems: list[LineProblem]
+
+    def draws(self) -> dict[int, int]:
+        """What the cart takes from each pool (the lines of one pool added up), by pool id."""
+        draws: dict[int, int] = defaultdict(int)
+        for line in self.lines:
+            draws[line.pool.id] += line.stock_draw
+        return dict(draws)
 
 
 class CartService:
@@ -166,8 +182,16 @@ class CartService:
             for line in lines
         ]
 
-    def problems(self, lines: Sequence[CartLine]) -> list[LineProblem]:
-        return line_problems(lines)
+    async def to_buy(
+        self, session: AsyncSession, settings: Settings, *, user_id: int | None, token: str | None
+    ) -> CartToBuy | None:
+        """The caller's cart as checkout buys it (two statements); None when there is no cart or nothing
+        in it."""
+        cart = await self.find(session, settings, user_id=user_id, token=token)
+        lines = await CartRepository(session).lines(cart.id) if cart is not None else []
+        if cart is None or not lines:
+            return None
+        return CartToBuy(cart, lines, line_problems(lines))
 
     async def clear(self, session: AsyncSession, settings: Settings, cart: Cart) -> None:
         await CartRepository(session).clear(cart.id, self._expiry(settings, cart.user_id, utcnow()))

@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 
 from emporium.catalog.models import Brand, Category, Product, ProductStatus, ProductTag, ProductVariant
 from emporium.catalog.schemas import SortKey
+from emporium.inventory.availability import units_available_sql
 from emporium.inventory.models import StockPool
 
 
@@ -70,7 +71,7 @@ def in_stock_expression(*, per_row: bool = False) -> ColumnElement[bool]:
         .where(
             variant.product_id == Product.id,
             variant.is_active.is_(True),
-            pool.on_hand - pool.reserved >= variant.draw_per_unit,
+            units_available_sql(pool.on_hand, pool.reserved, variant.draw_per_unit) >= 1,
         )
     )
     return exists(probe.offset(0) if per_row else probe)
@@ -169,6 +170,16 @@ def _category_condition(filters: ProductFilters) -> ColumnElement[bool]:
 def conditions(filters: ProductFilters, *, postgres: bool = False) -> list[ColumnElement[bool]]:
     """The WHERE of a product list, its values left to ``filter_values`` (``postgres``: the dialect the
     option filters are written for)."""
+    found = [
+        *_where_conditions(filters),
+        *(_option_condition(i, len(chosen), postgres) for i, (_, chosen) in enumerate(filters.options or ())),
+        *_what_conditions(filters),
+    ]
+    return found or [~false()]
+
+
+def _where_conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
+    """Where a product is shelved: its status, its category (with descendants) and its brand."""
     found: list[ColumnElement[bool]] = []
     if filters.statuses is not None:
         found.append(Product.status.in_(_value("statuses", expanding=True)))
@@ -181,8 +192,12 @@ def conditions(filters: ProductFilters, *, postgres: bool = False) -> list[Colum
     if filters.brand_slugs is not None:
         chosen_brands = Brand.slug.in_(_value("brand_slugs", expanding=True))
         found.append(Product.brand_id.in_(select(Brand.id).where(chosen_brands)))
-    for i, (_, chosen) in enumerate(filters.options or ()):
-        found.append(_option_condition(i, len(chosen), postgres))
+    return found
+
+
+def _what_conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
+    """What a product is: its price, whether it is in stock or featured, its rating and its tag."""
+    found: list[ColumnElement[bool]] = []
     if filters.min_price_minor is not None:
         found.append(Product.price_min_minor >= _value("min_price_minor"))
     if filters.max_price_minor is not None:
@@ -202,8 +217,6 @@ def conditions(filters: ProductFilters, *, postgres: bool = False) -> list[Colum
                 )
             )
         )
-    if not found:
-        found.append(~false())
     return found
 
 

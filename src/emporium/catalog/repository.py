@@ -1,4 +1,8 @@
-"""Every SQL statement of the catalog (categories, brands, products, variants, tags, images)."""
+"""Every SQL statement of the catalog (categories, brands, products, variants, tags, images).
+
+Stock pools belong to inventory: the catalog reads them beside its variants here, and opens, finds and
+drops them through the inventory service.
+"""
 
 from __future__ import annotations
 
@@ -372,9 +376,6 @@ class CatalogRepository:
         )
         return list(result.all())
 
-    async def pool(self, pool_id: int) -> StockPool | None:
-        return await self.session.get(StockPool, pool_id)
-
     async def has_variants(self, product_id: int) -> bool:
         found = await self.session.scalar(select(exists().where(ProductVariant.product_id == product_id)))
         return bool(found)
@@ -401,14 +402,3 @@ class CatalogRepository:
 
     async def delete_variant(self, variant_id: int) -> None:
         await self.session.execute(delete(ProductVariant).where(ProductVariant.id == variant_id))
-
-    async def delete_unused_pools(self, pool_ids: Sequence[int]) -> None:
-        """Remove pools that no variant draws from any more (a deleted variant's own pool)."""
-        if not pool_ids:
-            return
-        await self.session.execute(
-            delete(StockPool).where(
-                StockPool.id.in_(pool_ids),
-                ~exists().where(ProductVariant.pool_id == StockPool.id),
-            )
-        )

@@ -1,14 +1,16 @@
-"""Rules of products and their variants: prices, slugs, the default variant, pools and what a shopper sees.
+"""Rules of products: slugs, references, tags, deleting or archiving, and what a shopper sees of them.
 
 Prices arrive as decimals in the shop currency and are stored as integer minor units; an amount with more
-decimal places than the currency has is refused, never rounded. After every variant write the product's
-``price_min_minor``/``price_max_minor`` are recomputed from its active variants in one UPDATE.
+decimal places than the currency has is refused, never rounded. The rules of variants (prices, SKUs, the
+default variant, their pools) are in ``variants.py``; ``Catalog`` answers for both.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -45,26 +47,24 @@ from emporium.catalog.schemas import (
     VariantUpdate,
 )
 from emporium.catalog.taxonomy import flush_unique, slugify
+from emporium.catalog.variants import (
+    SKU_TAKEN,
+    money_string,
+    product_or_not_found,
+    variant_editor,
+    variant_read,
+)
 from emporium.core.context import AppContext
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
-from emporium.core.money import decimal_string, from_minor, to_minor_units
+from emporium.core.money import decimal_string
 from emporium.core.pagination import PageParams
 from emporium.core.params import MAX_ID
-from emporium.inventory.models import StockAdjustment, StockPool
+from emporium.inventory.models import StockPool
+from emporium.inventory.service import inventory
 
 # Path words that GET /products/{...} answers itself; no product may take them as its slug.
 RESERVED_SLUGS = frozenset({"featured", "search", "autocomplete", "export", "import"})
 SLUG_TAKEN = "A product with this slug already exists."
-SKU_TAKEN = "A variant with this SKU already exists."
-
-
-def money_string(minor: int | None, currency: str) -> str | None:
-    return None if minor is None else decimal_string(from_minor(minor, currency))
-
-
-def availability(pool: StockPool, draw_per_unit: int) -> int:
-    """How many units of a variant can still be bought from its pool."""
-    return max(pool.on_hand - pool.reserved, 0) // max(draw_per_unit, 1)
 
 
 def _rounded_rating(average: Decimal | None) -> str:
@@ -138,27 +138,10 @@ def _listed(ctx: AppContext, row: Mapping[Any, Any]) -> dict[str, Any]:
 _SUMMARIES = TypeAdapter(list[ProductSummary])
 
 
-def _variant_read(variant: ProductVariant, pool: StockPool, currency: str) -> VariantRead:
-    units = availability(pool, variant.draw_per_unit) if variant.is_active else 0
-    return VariantRead(
-        id=variant.id,
-        product_id=variant.product_id,
-        sku=variant.sku,
-        name=variant.name,
-        options=dict(variant.options or {}),
-        price=decimal_string(from_minor(variant.price_minor, currency)),
-        compare_at_price=money_string(variant.compare_at_minor, currency),
-        currency=currency,
-        is_active=variant.is_active,
-        is_default=variant.is_default,
-        position=variant.position,
-        pool_id=variant.pool_id,
-        unit=pool.unit,
-        draw_per_unit=variant.draw_per_unit,
-        weight_grams=variant.weight_grams,
-        availability=units,
-        in_stock=units > 0,
-    )
+@dataclass(frozen=True)
+class _CryptoPrice:
+    prices: dict[str, str]
+    as_of: datetime | None
 
 
 def parse_id_or_slug(key: str) -> tuple[int | None, str | None]:
@@ -216,17 +199,11 @@ class Catalog:
             variants = [(v, p) for v, p in variants if v.is_active]
         tags = await repo.tags_of([product.id])
         images = await repo.images_of(product.id)
-        variant_reads = [_variant_read(v, p, product.currency) for v, p in variants]
+        variant_reads = [variant_read(v, p, product.currency) for v, p in variants]
         default = next(
             (v for v in variant_reads if v.is_default), variant_reads[0] if variant_reads else None
         )
-        price_in_crypto: dict[str, str] = {}
-        rates_as_of = None
-        if default is not None:
-            rates = await current_rates(ctx.settings, ctx.cache)
-            default_minor = next(v.price_minor for v, _ in variants if v.id == default.id)
-            price_in_crypto = crypto_prices(default_minor, product.currency, rates)
-            rates_as_of = rates.as_of
+        crypto = await self._price_in_crypto(ctx, product, variants, default)
         return ProductRead(
             id=product.id,
             name=product.name,
@@ -248,11 +225,25 @@ class Catalog:
             default_variant_id=default.id if default else None,
             variants=variant_reads,
             images=[_image_read(ctx, image) for image in images],
-            price_in_crypto=price_in_crypto,
-            rates_as_of=rates_as_of,
+            price_in_crypto=crypto.prices,
+            rates_as_of=crypto.as_of,
             created_at=product.created_at,
             updated_at=product.updated_at,
         )
+
+    async def _price_in_crypto(
+        self,
+        ctx: AppContext,
+        product: Product,
+        variants: list[tuple[ProductVariant, StockPool]],
+        default: VariantRead | None,
+    ) -> _CryptoPrice:
+        """The default variant's price in the crypto currencies the shop shows (none without a variant)."""
+        if default is None:
+            return _CryptoPrice({}, None)
+        rates = await current_rates(ctx.settings, ctx.cache)
+        default_minor = next(v.price_minor for v, _ in variants if v.id == default.id)
+        return _CryptoPrice(crypto_prices(default_minor, product.currency, rates), rates.as_of)
 
     async def variants(
         self, session: AsyncSession, product_id: int, *, staff: bool = False
@@ -262,7 +253,7 @@ class Catalog:
         if product is None or (not staff and product.status != ProductStatus.ACTIVE):
             raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
         rows = await repo.variants_with_pools(product_id)
-        return [_variant_read(v, p, product.currency) for v, p in rows if staff or v.is_active]
+        return [variant_read(v, p, product.currency) for v, p in rows if staff or v.is_active]
 
     # Products -----------------------------------------------------------------------------------------
 
@@ -328,17 +319,11 @@ class Catalog:
         await flush_unique(session, "SLUG_TAKEN", SLUG_TAKEN)
         await repo.replace_tags(product.id, sorted(set(data.tags)))
         for index, variant in enumerate(data.variants):
-            await self._add_variant(
+            await variant_editor.add(
                 session, repo, product, variant, actor_id, first=index == 0, field=f"variants.{index}"
             )
         await repo.refresh_price_range(product.id)
         return await self.product_detail(session, ctx, product_id=product.id, staff=True)
-
-    async def _product(self, repo: CatalogRepository, product_id: int) -> Product:
-        product = await repo.product(product_id)
-        if product is None:
-            raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
-        return product
 
     async def update_product(
         self,
@@ -350,7 +335,7 @@ class Catalog:
         partial: bool,
     ) -> ProductRead:
         repo = CatalogRepository(session)
-        product = await self._product(repo, product_id)
+        product = await product_or_not_found(repo, product_id)
         changes: dict[str, Any] = (
             {name: getattr(data, name) for name in data.model_fields_set}
             if partial
@@ -382,13 +367,13 @@ class Catalog:
         reference, an explicit check before the savepoint) to take part.
         """
         repo = CatalogRepository(session)
-        product = await self._product(repo, product_id)
+        product = await product_or_not_found(repo, product_id)
         pool_ids = await repo.pool_ids_of_product(product.id)
         file_keys = await image_file_keys(session, product.id)
         try:
             async with session.begin_nested():
                 await repo.delete_product(product.id)
-                await repo.delete_unused_pools(pool_ids)
+                await inventory.drop_unused_pools(session, pool_ids)
         except IntegrityError:
             # An archived product keeps its images, rows and files.
             product.status = ProductStatus.ARCHIVED
@@ -402,181 +387,22 @@ class Catalog:
         await session.flush()
         return "deleted"
 
-    # Variants -----------------------------------------------------------------------------------------
-
-    async def _pool_for(
-        self,
-        session: AsyncSession,
-        repo: CatalogRepository,
-        product: Product,
-        data: VariantCreate,
-        actor_id: int | None,
-        field: str,
-    ) -> StockPool:
-        if data.pool_id is not None:
-            pool = await repo.pool(data.pool_id)
-            if pool is None:
-                raise ValidationFailed(
-                    "The stock pool does not exist.",
-                    code="UNKNOWN_POOL",
-                    details=[{"field": f"{field}pool_id", "message": "No such stock pool."}],
-                )
-            return pool
-        stock = data.stock
-        pool = StockPool(
-            name=f"{product.name} / {data.sku}"[:200],
-            unit=stock.unit if stock else "pc",
-            on_hand=stock.on_hand if stock else 0,
-            reserved=0,
-            low_stock_threshold=stock.low_stock_threshold if stock else 0,
-        )
-        session.add(pool)
-        await session.flush()
-        if pool.on_hand:
-            session.add(
-                StockAdjustment(
-                    pool_id=pool.id,
-                    delta=pool.on_hand,
-                    on_hand_after=pool.on_hand,
-                    reason="Initial stock",
-                    actor_user_id=actor_id,
-                )
-            )
-        return pool
-
-    async def _add_variant(
-        self,
-        session: AsyncSession,
-        repo: CatalogRepository,
-        product: Product,
-        data: VariantCreate,
-        actor_id: int | None,
-        *,
-        first: bool,
-        field: str = "",
-    ) -> ProductVariant:
-        prefix = f"{field}." if field else ""
-        price = to_minor_units(data.price, product.currency, f"{prefix}price")
-        compare_at = (
-            None
-            if data.compare_at_price is None
-            else to_minor_units(data.compare_at_price, product.currency, f"{prefix}compare_at_price")
-        )
-        pool = await self._pool_for(session, repo, product, data, actor_id, prefix)
-        variant = ProductVariant(
-            product_id=product.id,
-            sku=data.sku,
-            name=data.name or data.sku,
-            options=dict(data.options),
-            price_minor=price,
-            compare_at_minor=compare_at,
-            is_active=data.is_active,
-            is_default=data.is_default or first,
-            position=data.position,
-            pool_id=pool.id,
-            draw_per_unit=data.draw_per_unit,
-            weight_grams=data.weight_grams,
-        )
-        session.add(variant)
-        await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
-        if variant.is_default and not first:
-            await repo.clear_default(product.id, keep_id=variant.id)
-        return variant
+    # Variants (their rules are in variants.py) ------------------------------------------------------
 
     async def create_variant(
-        self,
-        session: AsyncSession,
-        product_id: int,
-        data: VariantCreate,
-        actor_id: int | None,
+        self, session: AsyncSession, product_id: int, data: VariantCreate, actor_id: int | None
     ) -> VariantRead:
-        repo = CatalogRepository(session)
-        product = await self._product(repo, product_id)
-        if await repo.sku_taken(data.sku):
-            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
-        first = not await repo.has_variants(product.id)
-        variant = await self._add_variant(session, repo, product, data, actor_id, first=first)
-        await repo.refresh_price_range(product.id)
-        return await self._variant_read(repo, variant.id, product.currency)
-
-    async def _variant_read(self, repo: CatalogRepository, variant_id: int, currency: str) -> VariantRead:
-        found = await repo.variant_with_pool(variant_id)
-        if found is None:
-            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
-        return _variant_read(found[0], found[1], currency)
+        return await variant_editor.create(session, product_id, data, actor_id)
 
     async def update_variant(
         self, session: AsyncSession, variant_id: int, data: VariantUpdate
     ) -> VariantRead:
-        """Full replacement. A product always keeps one default variant: ``is_default: true`` moves the
-        default here; ``false`` on the current default changes nothing (make another the default)."""
-        repo = CatalogRepository(session)
-        found = await repo.variant_with_pool(variant_id)
-        if found is None:
-            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
-        variant = found[0]
-        product = await self._product(repo, variant.product_id)
-        if data.sku != variant.sku and await repo.sku_taken(data.sku, exclude_id=variant.id):
-            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
-        if data.pool_id is not None and data.pool_id != variant.pool_id:
-            if await repo.pool(data.pool_id) is None:
-                raise ValidationFailed(
-                    "The stock pool does not exist.",
-                    code="UNKNOWN_POOL",
-                    details=[{"field": "pool_id", "message": "No such stock pool."}],
-                )
-            variant.pool_id = data.pool_id
-        variant.price_minor = to_minor_units(data.price, product.currency, "price")
-        variant.compare_at_minor = (
-            None
-            if data.compare_at_price is None
-            else to_minor_units(data.compare_at_price, product.currency, "compare_at_price")
-        )
-        variant.sku = data.sku
-        variant.name = data.name or data.sku
-        variant.options = dict(data.options)
-        variant.is_active = data.is_active
-        variant.position = data.position
-        variant.draw_per_unit = data.draw_per_unit
-        variant.weight_grams = data.weight_grams
-        if data.is_default and not variant.is_default:
-            variant.is_default = True
-            await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
-            await repo.clear_default(product.id, keep_id=variant.id)
-        await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
-        await repo.refresh_price_range(product.id)
-        return await self._variant_read(repo, variant.id, product.currency)
+        return await variant_editor.update(session, variant_id, data)
 
     async def delete_variant(
         self, session: AsyncSession, variant_id: int
     ) -> Literal["deleted", "deactivated"]:
-        """Delete a variant (and its own pool when nothing else draws from it); a variant referenced by
-        sales is deactivated instead (see ``delete_product``). Its images stay with the product (their
-        ``variant_id`` is set to null), so no file is removed."""
-        repo = CatalogRepository(session)
-        found = await repo.variant_with_pool(variant_id)
-        if found is None:
-            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
-        variant = found[0]
-        product_id, pool_id, was_default = variant.product_id, variant.pool_id, variant.is_default
-        outcome: Literal["deleted", "deactivated"] = "deleted"
-        try:
-            async with session.begin_nested():
-                await repo.delete_variant(variant.id)
-                await repo.delete_unused_pools([pool_id])
-        except IntegrityError:
-            variant.is_active = False
-            await session.flush()
-            outcome = "deactivated"
-        else:
-            session.expunge(variant)
-            if was_default:
-                successor = await repo.first_variant(product_id)
-                if successor is not None:
-                    successor.is_default = True
-                    await session.flush()
-        await repo.refresh_price_range(product_id)
-        return outcome
+        return await variant_editor.delete(session, variant_id)
 
 
 catalog = Catalog()

@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emporium.core.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
+from emporium.inventory.availability import units_available
 
 
 class StockUnit(StrEnum):
@@ -37,7 +38,8 @@ class StockPool(IdMixin, TimestampMixin, Base):
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.reserved
+        """The free stock, in the pool's unit (see ``availability``)."""
+        return units_available(self.on_hand, self.reserved)
 
 
 class StockAdjustment(IdMixin, Base):

@@ -1,36 +1,86 @@
-"""Every SQL statement of the inventory domain."""
+"""Every SQL statement of the inventory domain: pools, their adjustments and the stock orders hold.
+
+Inventory sits below the catalog (the catalog's variants draw from its pools and import its models), so it
+imports nothing of the catalog: the few catalog columns it reads (which product and which variants draw
+from a pool) are named here as plain tables, read-only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Integer,
+    Row,
+    String,
+    case,
+    column,
+    delete,
+    exists,
+    func,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.catalog.models import Product, ProductVariant
+from emporium.inventory.availability import units_available_sql
 from emporium.inventory.models import StockAdjustment, StockPool
 
-_LOW = StockPool.on_hand - StockPool.reserved <= StockPool.low_stock_threshold
+# The catalog's tables, as far as inventory reads them.
+_products = table("products", column("id", BigInteger), column("name", String), column("slug", String))
+_variants = table(
+    "product_variants",
+    column("id", BigInteger),
+    column("product_id", BigInteger),
+    column("pool_id", BigInteger),
+    column("sku", String),
+    column("name", String),
+    column("is_active", Boolean),
+    column("draw_per_unit", BigInteger),
+    column("position", Integer),
+)
+
+_free = units_available_sql(StockPool.on_hand, StockPool.reserved)
+_low = _free <= StockPool.low_stock_threshold
+
+
+def _amount(draws: Mapping[int, int]) -> ColumnElement[int]:
+    """Each pool's own amount of ``draws``, as one CASE on the pool's id."""
+    return case(dict(draws), value=StockPool.id)
 
 
 class InventoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def product(self, product_id: int) -> Product | None:
-        return await self.session.get(Product, product_id)
-
-    async def variants_with_pools(self, product_id: int) -> Sequence[Row[ProductVariant, StockPool]]:
-        result = await self.session.execute(
-            select(ProductVariant, StockPool)
-            .join(StockPool, StockPool.id == ProductVariant.pool_id)
-            .where(ProductVariant.product_id == product_id)
-            .order_by(ProductVariant.position, ProductVariant.id)
-        )
-        return result.all()
+    # Pools ---------------------------------------------------------------------------------------------
 
     async def pool(self, pool_id: int) -> StockPool | None:
         return await self.session.get(StockPool, pool_id)
+
+    async def all_pools(self) -> list[StockPool]:
+        return list((await self.session.execute(select(StockPool))).scalars())
+
+    async def add_pool(self, pool: StockPool) -> StockPool:
+        """Insert a new pool now: its id is needed at once (by the variant drawing from it)."""
+        self.session.add(pool)
+        await self.session.flush()
+        return pool
+
+    async def delete_unused_pools(self, pool_ids: Sequence[int]) -> None:
+        """Remove those of the pools that no variant draws from any more (a deleted variant's own pool)."""
+        if not pool_ids:
+            return
+        await self.session.execute(
+            delete(StockPool).where(
+                StockPool.id.in_(pool_ids),
+                ~exists().where(_variants.c.pool_id == StockPool.id),
+            )
+        )
 
     async def lock_pools(self, pool_ids: Sequence[int]) -> list[StockPool]:
         """The pools, locked in id order (PostgreSQL) so that two writers never deadlock; SQLite writers
@@ -43,6 +93,18 @@ class InventoryRepository:
             .execution_options(populate_existing=True)
         )
         return list(result.scalars())
+
+    async def lock_free_stock(self, pool_ids: Sequence[int]) -> dict[int, int]:
+        """Lock the pools in id order (as ``lock_pools``); each one's free stock."""
+        result = await self.session.execute(
+            select(StockPool.id, _free)
+            .where(StockPool.id.in_(pool_ids))
+            .order_by(StockPool.id)
+            .with_for_update()
+        )
+        return {int(pool_id): int(free) for pool_id, free in result.all()}
+
+    # Counts and adjustments ----------------------------------------------------------------------------
 
     async def set_on_hand(self, pool_id: int, on_hand: int) -> int | None:
         """Set the count unless it would fall below what is reserved; the new count, or None."""
@@ -96,29 +158,102 @@ class InventoryRepository:
         )
         return int(result.scalar_one())
 
+    # Stock held by orders (one statement for all the pools of an order) ------------------------------
+
+    async def reserve(self, draws: Mapping[int, int]) -> set[int]:
+        """Reserve each pool's draw where the pool still has it free; the ids of the pools reserved."""
+        amount = _amount(draws)
+        result = await self.session.execute(
+            update(StockPool)
+            .where(StockPool.id.in_(sorted(draws)), _free >= amount)
+            .values(reserved=StockPool.reserved + amount)
+            .returning(StockPool.id)
+            .execution_options(synchronize_session=False)
+        )
+        return {int(pool_id) for pool_id in result.scalars()}
+
+    async def release(self, draws: Mapping[int, int]) -> None:
+        amount = _amount(draws)
+        await self.session.execute(
+            update(StockPool)
+            .where(StockPool.id.in_(sorted(draws)), StockPool.reserved >= amount)
+            .values(reserved=StockPool.reserved - amount)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def deduct(self, draws: Mapping[int, int]) -> Sequence[Row[int, int]]:
+        """Take each draw from both the count and the reservation; ``(pool_id, on_hand)`` after."""
+        amount = _amount(draws)
+        result = await self.session.execute(
+            update(StockPool)
+            .where(StockPool.id.in_(sorted(draws)), StockPool.reserved >= amount)
+            .values(on_hand=StockPool.on_hand - amount, reserved=StockPool.reserved - amount)
+            .returning(StockPool.id, StockPool.on_hand)
+            .execution_options(synchronize_session=False)
+        )
+        return result.all()
+
+    async def restock(self, draws: Mapping[int, int]) -> Sequence[Row[int, int]]:
+        """Put each draw back on the count; ``(pool_id, on_hand)`` after."""
+        amount = _amount(draws)
+        result = await self.session.execute(
+            update(StockPool)
+            .where(StockPool.id.in_(sorted(draws)))
+            .values(on_hand=StockPool.on_hand + amount)
+            .returning(StockPool.id, StockPool.on_hand)
+            .execution_options(synchronize_session=False)
+        )
+        return result.all()
+
+    # Low stock -----------------------------------------------------------------------------------------
+
     async def low_stock_pools(self, *, limit: int, offset: int) -> list[StockPool]:
         result = await self.session.execute(
-            select(StockPool)
-            .where(_LOW)
-            .order_by((StockPool.on_hand - StockPool.reserved).asc(), StockPool.id)
-            .limit(limit)
-            .offset(offset)
+            select(StockPool).where(_low).order_by(_free.asc(), StockPool.id).limit(limit).offset(offset)
         )
         return list(result.scalars())
 
     async def count_low_stock_pools(self) -> int:
-        result = await self.session.execute(select(func.count()).select_from(StockPool).where(_LOW))
+        result = await self.session.execute(select(func.count()).select_from(StockPool).where(_low))
         return int(result.scalar_one())
+
+    # What draws from the pools (the catalog's rows, read by column) -----------------------------------
+
+    async def product(self, product_id: int) -> Row[int, str] | None:
+        """``(id, name)`` of the product, or None."""
+        result = await self.session.execute(
+            select(_products.c.id, _products.c.name).where(_products.c.id == product_id)
+        )
+        return result.first()
+
+    async def variants_with_pools(
+        self, product_id: int
+    ) -> Sequence[Row[StockPool, int, str, str, bool, int]]:
+        """``(pool, variant_id, sku, name, is_active, draw_per_unit)`` for each variant of the product."""
+        result = await self.session.execute(
+            select(
+                StockPool,
+                _variants.c.id,
+                _variants.c.sku,
+                _variants.c.name,
+                _variants.c.is_active,
+                _variants.c.draw_per_unit,
+            )
+            .join(_variants, _variants.c.pool_id == StockPool.id)
+            .where(_variants.c.product_id == product_id)
+            .order_by(_variants.c.position, _variants.c.id)
+        )
+        return result.all()
 
     async def products_drawing_from(self, pool_ids: Sequence[int]) -> Sequence[Row[int, int, str, str]]:
         """``(pool_id, product_id, name, slug)`` for every product with a variant on one of the pools."""
         if not pool_ids:
             return []
         result = await self.session.execute(
-            select(ProductVariant.pool_id, Product.id, Product.name, Product.slug)
-            .join(Product, Product.id == ProductVariant.product_id)
-            .where(ProductVariant.pool_id.in_(pool_ids))
+            select(_variants.c.pool_id, _products.c.id, _products.c.name, _products.c.slug)
+            .join(_products, _products.c.id == _variants.c.product_id)
+            .where(_variants.c.pool_id.in_(pool_ids))
             .distinct()
-            .order_by(ProductVariant.pool_id, Product.id)
+            .order_by(_variants.c.pool_id, _products.c.id)
         )
         return result.all()

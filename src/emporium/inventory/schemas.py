@@ -70,7 +70,7 @@ class VariantStock(BaseModel):
     name: str
     is_active: bool
     draw_per_unit: int
-    # How many of this variant can still be bought: (on_hand - reserved) // draw_per_unit.
+    # How many of this variant can still be bought (availability.units_available).
     units_available: int
     pool: PoolRead
 

@@ -1,17 +1,21 @@
-"""Stock rules: what a product's pools hold, setting counts, adjustments and the low-stock list.
+"""Stock rules: opening pools, what a product's pools hold, setting counts, adjustments and the low-stock
+list.
 
-Available stock of a pool is ``on_hand - reserved``; a variant can still sell
-``available // draw_per_unit`` units. No change may take ``on_hand`` below what is reserved for orders.
+What a pool can still sell is ``availability.units_available``. No change may take ``on_hand`` below what
+is reserved for orders, and every change of ``on_hand`` is recorded as an adjustment. The catalog (its
+editor and its CSV import) opens, finds and drops pools through this service.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
 from emporium.inventory import schemas
+from emporium.inventory.availability import units_available
 from emporium.inventory.models import StockAdjustment, StockPool
 from emporium.inventory.repository import InventoryRepository
 
@@ -22,7 +26,7 @@ class BelowReserved(Conflict):
 
 
 def pool_read(pool: StockPool) -> schemas.PoolRead:
-    available = pool.on_hand - pool.reserved
+    available = units_available(pool.on_hand, pool.reserved)
     return schemas.PoolRead(
         id=pool.id,
         name=pool.name,
@@ -40,25 +44,76 @@ def _pool_not_found() -> NotFound:
 
 
 class InventoryService:
+    # Pools, for the catalog ---------------------------------------------------------------------------
+
+    async def open_pool(
+        self,
+        session: AsyncSession,
+        *,
+        name: str,
+        unit: str,
+        on_hand: int,
+        low_stock_threshold: int,
+        reason: str,
+        actor_user_id: int | None,
+    ) -> StockPool:
+        """A new pool (inserted at once: its id is wanted), its first count recorded with ``reason``."""
+        repo = InventoryRepository(session)
+        pool = await repo.add_pool(
+            StockPool(
+                name=name[:200],
+                unit=unit,
+                on_hand=on_hand,
+                reserved=0,
+                low_stock_threshold=low_stock_threshold,
+            )
+        )
+        if pool.on_hand:
+            repo.record(pool.id, pool.on_hand, pool.on_hand, reason, actor_user_id)
+        return pool
+
+    async def pool(self, session: AsyncSession, pool_id: int) -> StockPool | None:
+        return await InventoryRepository(session).pool(pool_id)
+
+    async def pools_by_id(self, session: AsyncSession) -> dict[int, StockPool]:
+        """Every pool (the catalog export's stock columns)."""
+        return {pool.id: pool for pool in await InventoryRepository(session).all_pools()}
+
+    async def drop_unused_pools(self, session: AsyncSession, pool_ids: Sequence[int]) -> None:
+        """Delete those of the pools nothing draws from any more (after a variant or product went)."""
+        await InventoryRepository(session).delete_unused_pools(pool_ids)
+
+    def recount(
+        self, session: AsyncSession, pool: StockPool, on_hand: int, *, reason: str, actor_user_id: int | None
+    ) -> None:
+        """Set a pool's count (written with the session's next flush), recorded with ``reason``; raises
+        BelowReserved when orders hold more than ``on_hand``."""
+        if on_hand < pool.reserved:
+            raise BelowReserved(f"{pool.reserved} are reserved by orders; on_hand cannot be lower")
+        InventoryRepository(session).record(pool.id, on_hand - pool.on_hand, on_hand, reason, actor_user_id)
+        pool.on_hand = on_hand
+
+    # A product's pools ----------------------------------------------------------------------------------
+
     async def product_inventory(self, session: AsyncSession, product_id: int) -> schemas.ProductInventory:
         repo = InventoryRepository(session)
         product = await repo.product(product_id)
         if product is None:
             raise NotFound("No such product.", code="PRODUCT_NOT_FOUND")
-        variants = []
-        for variant, pool in await repo.variants_with_pools(product_id):
-            read = pool_read(pool)
-            variants.append(
-                schemas.VariantStock(
-                    variant_id=variant.id,
-                    sku=variant.sku,
-                    name=variant.name,
-                    is_active=variant.is_active,
-                    draw_per_unit=variant.draw_per_unit,
-                    units_available=max(read.available, 0) // variant.draw_per_unit,
-                    pool=read,
-                )
+        variants = [
+            schemas.VariantStock(
+                variant_id=variant_id,
+                sku=sku,
+                name=name,
+                is_active=is_active,
+                draw_per_unit=draw_per_unit,
+                units_available=units_available(pool.on_hand, pool.reserved, draw_per_unit),
+                pool=pool_read(pool),
             )
+            for pool, variant_id, sku, name, is_active, draw_per_unit in await repo.variants_with_pools(
+                product_id
+            )
+        ]
         return schemas.ProductInventory(product_id=product.id, name=product.name, variants=variants)
 
     async def set_product_stock(
@@ -69,7 +124,7 @@ class InventoryService:
         repo = InventoryRepository(session)
         if await repo.product(product_id) is None:
             raise NotFound("No such product.", code="PRODUCT_NOT_FOUND")
-        own_pools = {pool.id for _, pool in await repo.variants_with_pools(product_id)}
+        own_pools = {row[0].id for row in await repo.variants_with_pools(product_id)}
         strangers = [
             {"field": f"pools.{i}.pool_id", "message": "This pool does not belong to the product."}
             for i, item in enumerate(data.pools)

@@ -1,6 +1,16 @@
-"""Placing an order: one transaction that re-prices the cart, reserves the stock, uses the coupon, writes
-the order and its lines, empties the cart and queues the confirmation e-mail. Any refusal raises, and the
-request's transaction rolls all of it back: no order, no reservation and no coupon use are left behind.
+"""Placing an order: one transaction of named steps, in the order they take their locks (``Checkout.place``).
+
+1. Claim the idempotency key, or replay the order it already placed: the key's row is the first lock, so a
+   retry with the same key waits for the first request's transaction.
+2. Check the request: payment method, addresses, the buyer's cap of open orders.
+3. Read the purchasable cart through the cart service: its lines with their variants and pools.
+4. Price it, and compare with the quote the shopper was shown.
+5. Reserve its stock: the pools, locked in id order.
+6. Write the order and its lines, and use the coupon: the coupon's row.
+7. After-placed work: complete the key, empty the cart (its rows), queue the confirmation, run the hooks.
+
+Any refusal raises, and the request's transaction rolls all of it back: no order, no reservation and no
+coupon use are left behind.
 
 The number of SQL statements does not grow with the number of lines (a test holds it at 25 or fewer):
 the cart is read in one statement, all pools are reserved in one, all lines are inserted in one.
@@ -8,18 +18,14 @@ the cart is read in one statement, all pools are reserved in one, all lines are 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.models import User
-from emporium.cart.models import Cart
-from emporium.cart.repository import CartLine, CartRepository
-from emporium.cart.service import carts, token_digest
+from emporium.cart.service import CartToBuy, carts, token_digest
 from emporium.catalog.names import line_name
 from emporium.core import idempotency
 from emporium.core.config import Settings
@@ -30,11 +36,11 @@ from emporium.inventory.reservations import reservations
 from emporium.notifications.service import notifications
 from emporium.orders import limits, schemas
 from emporium.orders.lifecycle import PLACED_HOOKS, add_event
-from emporium.orders.models import Order, OrderLine, OrderStatus, PaymentStatus, StockState
+from emporium.orders.models import Order, OrderStatus, PaymentStatus, StockState
 from emporium.orders.names import payment_method_name
 from emporium.orders.repository import OrderRepository
 from emporium.orders.seen_quote import PriceChanged, SeenQuote, changes, expected_total_minor
-from emporium.pricing.calculations import Totals
+from emporium.pricing.models import ShippingMethod
 from emporium.pricing.service import Quote, pricing
 
 OPERATION = "orders.create"
@@ -56,6 +62,31 @@ class Placed:
     replayed: bool
 
 
+@dataclass(frozen=True)
+class _Key:
+    """The checkout's idempotency key (None: the client sent none) and whose keys it is among."""
+
+    scope: str
+    key: str | None
+
+
+@dataclass(frozen=True)
+class _Buyer:
+    user: User | None
+    shipping_address: dict[str, Any]
+    contact: dict[str, Any]
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user is not None else None
+
+
+@dataclass(frozen=True)
+class _Priced:
+    quote: Quote
+    shipping_method: ShippingMethod
+
+
 def order_number(value: int, year: int) -> str:
     return f"ORD-{year}-{value:06d}"
 
@@ -68,6 +99,15 @@ def _address_dict(address: Any) -> dict[str, Any]:
 def _scope(user: User | None, cart_token: str | None) -> str:
     """Whose idempotency keys a checkout's key is among: the customer's, or the guest cart's."""
     return f"user:{user.id}" if user is not None else f"cart:{token_digest(cart_token or '')}"
+
+
+def _check_payment_method(settings: Settings, data: schemas.OrderCreate) -> None:
+    if data.payment_method not in settings.payment_methods:
+        raise ValidationFailed(
+            "This payment method is not offered.",
+            code="PAYMENT_METHOD_UNAVAILABLE",
+            details=[{"field": "payment_method", "message": f"one of {', '.join(settings.payment_methods)}"}],
+        )
 
 
 class Checkout:
@@ -88,56 +128,90 @@ class Checkout:
         ``PriceChanged`` is raised before anything is reserved or written."""
         if user is None and cart_token is None:
             raise CartEmpty()
-        scope = _scope(user, cart_token)
-        if idempotency_key is not None:
-            first = await idempotency.claim(
-                session,
-                scope=scope,
-                operation=OPERATION,
-                key=idempotency_key,
-                digest=idempotency.request_digest(data.model_dump(mode="json")),
-            )
-            if first is not None and first.resource_id is not None:
-                order = await OrderRepository(session).order(first.resource_id)
-                if order is not None:
-                    return Placed(order, replayed=True)
+        key = _Key(_scope(user, cart_token), idempotency_key)
+        replayed = await self._claim_or_replay(session, key, data)
+        if replayed is not None:
+            return Placed(replayed, replayed=True)
+        buyer = await self._check_request(session, settings, data, user, client_address)
+        to_buy = await self._purchasable_cart(session, settings, buyer, cart_token)
+        priced = await self._price(session, settings, data, buyer, to_buy)
+        self._check_shown(settings, data, to_buy, priced.quote, shown)
+        await self._reserve_stock(session, to_buy)
+        order = await self._write_order(session, settings, data, buyer, to_buy, priced, client_address)
+        await self._after_placed(session, settings, key, order, to_buy, priced.quote)
+        return Placed(order, replayed=False)
 
-        if data.payment_method not in settings.payment_methods:
-            raise ValidationFailed(
-                "This payment method is not offered.",
-                code="PAYMENT_METHOD_UNAVAILABLE",
-                details=[
-                    {"field": "payment_method", "message": f"one of {', '.join(settings.payment_methods)}"}
-                ],
-            )
-        repo = OrderRepository(session)
-        shipping_address, contact = await self._addresses_and_contact(repo, data, user)
+    # The steps, in the order ``place`` takes them -------------------------------------------------------
+
+    async def _claim_or_replay(
+        self, session: AsyncSession, key: _Key, data: schemas.OrderCreate
+    ) -> Order | None:
+        """Take the idempotency key in this transaction; the order a first request with the key placed, if
+        one did (a first request refused and rolled back left nothing, and this one goes ahead)."""
+        if key.key is None:
+            return None
+        first = await idempotency.claim(
+            session,
+            scope=key.scope,
+            operation=OPERATION,
+            key=key.key,
+            digest=idempotency.request_digest(data.model_dump(mode="json")),
+        )
+        if first is None or first.resource_id is None:
+            return None
+        return await OrderRepository(session).order(first.resource_id)
+
+    async def _check_request(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        data: schemas.OrderCreate,
+        user: User | None,
+        client_address: str | None,
+    ) -> _Buyer:
+        """Who orders and where to: the payment method is offered, the addresses and contact are complete,
+        and the buyer holds fewer open orders than the caps."""
+        _check_payment_method(settings, data)
+        shipping_address, contact = await self._addresses_and_contact(OrderRepository(session), data, user)
         await limits.check_open_orders(session, settings, contact, client_address)
+        return _Buyer(user, shipping_address, contact)
 
-        cart = await carts.find(session, settings, user_id=user.id if user else None, token=cart_token)
-        rows = await CartRepository(session).lines(cart.id) if cart is not None else []
-        if cart is None or not rows:
+    async def _purchasable_cart(
+        self, session: AsyncSession, settings: Settings, buyer: _Buyer, cart_token: str | None
+    ) -> CartToBuy:
+        """The cart, read through the cart service; refused when empty or when a line cannot be bought."""
+        to_buy = await carts.to_buy(session, settings, user_id=buyer.user_id, token=cart_token)
+        if to_buy is None:
             raise CartEmpty()
-        problems = carts.problems(rows)
-        if problems:
+        if to_buy.problems:
             raise CartNotPurchasable(
                 details=[
                     {"field": f"items.{p.cart_item_id}", "message": f"{p.code}: {p.message}"}
-                    for p in problems
+                    for p in to_buy.problems
                 ]
             )
+        return to_buy
 
-        lines = carts.priced_lines(rows)
+    async def _price(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        data: schemas.OrderCreate,
+        buyer: _Buyer,
+        to_buy: CartToBuy,
+    ) -> _Priced:
+        """The cart priced now for this address (strict: a coupon that no longer applies is refused), with
+        the shipping method it is sent by."""
         quote = await pricing.quote(
             session,
             settings,
-            lines,
-            coupon_code=cart.coupon_code,
-            country=shipping_address["country"],
-            region=shipping_address.get("region"),
+            carts.priced_lines(to_buy.lines),
+            coupon_code=to_buy.cart.coupon_code,
+            country=buyer.shipping_address["country"],
+            region=buyer.shipping_address.get("region"),
             shipping_method_id=data.shipping_method_id,
-            user_id=user.id if user else None,
-            email=contact["email"],
+            user_id=buyer.user_id,
+            email=buyer.contact["email"],
             strict=True,
         )
         if quote.shipping_method is None:
@@ -146,98 +220,96 @@ class Checkout:
                 code="SHIPPING_METHOD_UNAVAILABLE",
                 details=[{"field": "shipping_method_id", "message": "not available for this address"}],
             )
-        self._check_shown(settings, data, cart, rows, quote, shown)
+        return _Priced(quote, quote.shipping_method)
 
-        draws: dict[int, int] = defaultdict(int)
-        for row in rows:
-            draws[row.pool.id] += row.item.quantity * row.variant.draw_per_unit
-        await reservations.reserve(session, draws)
+    def _check_shown(
+        self,
+        settings: Settings,
+        data: schemas.OrderCreate,
+        to_buy: CartToBuy,
+        quote: Quote,
+        shown: SeenQuote | None,
+    ) -> None:
+        """Refuse (PriceChanged) a quote other than the one shown, or a total other than the one expected."""
+        if shown is None and data.expected_total is None:
+            return
+        now = SeenQuote.of(
+            carts.read_priced(settings, to_buy.cart, to_buy.lines, quote), data.shipping_method_id
+        )
 
+        def money(minor: int) -> str:
+            return display_money(from_minor(minor, now.currency), now.currency, settings.locale)
+
+        if shown is not None and shown != now:
+            raise PriceChanged(now, changes(shown, now, money))
+        if data.expected_total is not None:
+            expected = expected_total_minor(data.expected_total, now.currency)
+            if expected != now.total_minor:
+                raise PriceChanged(now, [f"The total is now {money(now.total_minor)}."])
+
+    async def _reserve_stock(self, session: AsyncSession, to_buy: CartToBuy) -> None:
+        """Reserve what every pool gives the cart, or raise InsufficientStock: the pools are locked in id
+        order, so two checkouts sharing pools queue rather than deadlock."""
+        await reservations.reserve(session, to_buy.draws())
+
+    async def _write_order(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        data: schemas.OrderCreate,
+        buyer: _Buyer,
+        to_buy: CartToBuy,
+        priced: _Priced,
+        client_address: str | None,
+    ) -> Order:
+        """The order row, its lines (one INSERT), the coupon's use and the "placed" event."""
+        repo = OrderRepository(session)
         now = utcnow()
-        totals = quote.totals
-        order = Order(
-            number=order_number(await repo.next_number(), now.year),
-            user_id=user.id if user else None,
-            contact_name=contact["name"],
-            contact_email=contact["email"],
-            contact_phone=contact["phone"],
-            status=OrderStatus.PENDING,
-            payment_status=PaymentStatus.AWAITING,
-            payment_method=data.payment_method,
-            stock_state=StockState.RESERVED,
-            currency=quote.currency,
-            subtotal_minor=totals.subtotal_minor,
-            discount_minor=totals.discount_minor,
-            shipping_minor=totals.shipping_minor,
-            tax_minor=totals.tax_minor,
-            total_minor=totals.total_minor,
-            prices_include_tax=quote.prices_include_tax,
-            coupon_id=quote.coupon.id if quote.coupon else None,
-            coupon_code=quote.coupon.code if quote.coupon else None,
-            shipping_method_id=quote.shipping_method.id,
-            shipping_method_name=quote.shipping_method.name,
-            shipping_address=shipping_address,
-            billing_address=_address_dict(data.billing_address) if data.billing_address else shipping_address,
-            customer_note=data.note,
-            expires_at=limits.deadline(settings, data.payment_method, now),
-            client_address=client_address,
+        number = order_number(await repo.next_number(), now.year)
+        order = _new_order(
+            settings, data, buyer, priced, number=number, now=now, client_address=client_address
         )
         session.add(order)
         await session.flush()
-
-        by_variant = {line.variant_id: line for line in totals.lines}
-        # One INSERT for every line (Core, no RETURNING: the ORM would send one statement per line).
-        await session.execute(
-            insert(OrderLine),
-            [
-                {
-                    "order_id": order.id,
-                    "product_id": row.product.id,
-                    "variant_id": row.variant.id,
-                    "pool_id": row.pool.id,
-                    "product_name": row.product.name,
-                    "variant_name": row.variant.name,
-                    "sku": row.variant.sku,
-                    "options": row.variant.options,
-                    "quantity": row.item.quantity,
-                    "stock_draw": row.item.quantity * row.variant.draw_per_unit,
-                    "unit_price_minor": row.variant.price_minor,
-                    "subtotal_minor": by_variant[row.variant.id].subtotal_minor,
-                    "discount_minor": by_variant[row.variant.id].discount_minor,
-                    "tax_minor": by_variant[row.variant.id].tax_minor,
-                    "total_minor": by_variant[row.variant.id].total_minor,
-                    "tax_rate_ppm": quote.tax_rate_ppm,
-                }
-                for row in rows
-            ],
-        )
+        await repo.insert_lines(_line_values(order, to_buy, priced.quote))
+        quote = priced.quote
         if quote.coupon is not None:
             await pricing.redeem(
                 session,
                 quote.coupon,
                 order_id=order.id,
-                user_id=user.id if user else None,
-                email=contact["email"],
-                discount_minor=totals.discount_minor,
+                user_id=buyer.user_id,
+                email=buyer.contact["email"],
+                discount_minor=quote.totals.discount_minor,
             )
-        add_event(
-            session, order, "placed", actor_user_id=user.id if user else None, to_status=OrderStatus.PENDING
-        )
-        if idempotency_key is not None:
+        add_event(session, order, "placed", actor_user_id=buyer.user_id, to_status=OrderStatus.PENDING)
+        return order
+
+    async def _after_placed(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        key: _Key,
+        order: Order,
+        to_buy: CartToBuy,
+        quote: Quote,
+    ) -> None:
+        """Complete the key (a retry now replays this order), empty the cart, queue the confirmation
+        e-mail and run the hooks of a placed order."""
+        if key.key is not None:
             await idempotency.complete(
-                session, scope=scope, operation=OPERATION, key=idempotency_key, resource_id=order.id
+                session, scope=key.scope, operation=OPERATION, key=key.key, resource_id=order.id
             )
-        await carts.clear(session, settings, cart)
+        await carts.clear(session, settings, to_buy.cart)
         notifications.queue_email(
             session,
             to=order.contact_email,
             template="order_confirmation",
-            context=self._confirmation_context(settings, order, rows, totals),
+            context=_confirmation_context(settings, order, to_buy, quote),
         )
         for hook in PLACED_HOOKS:
             await hook(session, settings, order)
         await session.flush()
-        return Placed(order, replayed=False)
 
     async def already_placed(
         self, session: AsyncSession, *, user: User | None, cart_token: str | None, idempotency_key: str
@@ -250,29 +322,6 @@ class Checkout:
             session, scope=_scope(user, cart_token), operation=OPERATION, key=idempotency_key
         )
         return await OrderRepository(session).order(found) if found is not None else None
-
-    def _check_shown(
-        self,
-        settings: Settings,
-        data: schemas.OrderCreate,
-        cart: Cart,
-        rows: Sequence[CartLine],
-        quote: Quote,
-        shown: SeenQuote | None,
-    ) -> None:
-        if shown is None and data.expected_total is None:
-            return
-        now = SeenQuote.of(carts.read_priced(settings, cart, list(rows), quote), data.shipping_method_id)
-
-        def money(minor: int) -> str:
-            return display_money(from_minor(minor, now.currency), now.currency, settings.locale)
-
-        if shown is not None and shown != now:
-            raise PriceChanged(now, changes(shown, now, money))
-        if data.expected_total is not None:
-            expected = expected_total_minor(data.expected_total, now.currency)
-            if expected != now.total_minor:
-                raise PriceChanged(now, [f"The total is now {money(now.total_minor)}."])
 
     async def _addresses_and_contact(
         self, repo: OrderRepository, data: schemas.OrderCreate, user: User | None
@@ -304,33 +353,104 @@ class Checkout:
             )
         return shipping, contact
 
-    def _confirmation_context(
-        self, settings: Settings, order: Order, rows: Sequence[CartLine], totals: Totals
-    ) -> dict[str, Any]:
-        def money(minor: int) -> str:
-            return f"{from_minor(minor, order.currency):f} {order.currency}"
 
-        return {
-            "shop_name": settings.shop_name,
-            "name": order.contact_name,
-            "number": order.number,
-            "lines": [
-                {
-                    "name": line_name(row.product.name, row.variant.name),
-                    "quantity": row.item.quantity,
-                    "total": money(row.item.quantity * row.variant.price_minor),
-                }
-                for row in rows
-            ],
-            "subtotal": money(totals.subtotal_minor),
-            "discount": money(totals.discount_minor) if totals.discount_minor else None,
-            "shipping": money(totals.shipping_minor),
-            "tax": money(totals.tax_minor),
-            "total": money(totals.total_minor),
-            "payment_method": payment_method_name(order.payment_method),
-            "order_url": f"{settings.public_url}/account/orders/{order.id}",
-            "track_url": f"{settings.public_url}/track?order_number={order.number}",
+def _new_order(
+    settings: Settings,
+    data: schemas.OrderCreate,
+    buyer: _Buyer,
+    priced: _Priced,
+    *,
+    number: str,
+    now: datetime,
+    client_address: str | None,
+) -> Order:
+    """The order row as placed: pending, awaiting payment, its stock reserved, its figures the quote's."""
+    quote, totals, coupon = priced.quote, priced.quote.totals, priced.quote.coupon
+    billing = _address_dict(data.billing_address) if data.billing_address else buyer.shipping_address
+    return Order(
+        number=number,
+        user_id=buyer.user_id,
+        contact_name=buyer.contact["name"],
+        contact_email=buyer.contact["email"],
+        contact_phone=buyer.contact["phone"],
+        status=OrderStatus.PENDING,
+        payment_status=PaymentStatus.AWAITING,
+        payment_method=data.payment_method,
+        stock_state=StockState.RESERVED,
+        currency=quote.currency,
+        subtotal_minor=totals.subtotal_minor,
+        discount_minor=totals.discount_minor,
+        shipping_minor=totals.shipping_minor,
+        tax_minor=totals.tax_minor,
+        total_minor=totals.total_minor,
+        prices_include_tax=quote.prices_include_tax,
+        coupon_id=coupon.id if coupon else None,
+        coupon_code=coupon.code if coupon else None,
+        shipping_method_id=priced.shipping_method.id,
+        shipping_method_name=priced.shipping_method.name,
+        shipping_address=buyer.shipping_address,
+        billing_address=billing,
+        customer_note=data.note,
+        expires_at=limits.deadline(settings, data.payment_method, now),
+        client_address=client_address,
+    )
+
+
+def _line_values(order: Order, to_buy: CartToBuy, quote: Quote) -> list[dict[str, Any]]:
+    """The order's lines as the cart holds them now, with each line's share of the quote's figures."""
+    by_variant = {line.variant_id: line for line in quote.totals.lines}
+    return [
+        {
+            "order_id": order.id,
+            "product_id": row.product.id,
+            "variant_id": row.variant.id,
+            "pool_id": row.pool.id,
+            "product_name": row.product.name,
+            "variant_name": row.variant.name,
+            "sku": row.variant.sku,
+            "options": row.variant.options,
+            "quantity": row.item.quantity,
+            "stock_draw": row.stock_draw,
+            "unit_price_minor": row.variant.price_minor,
+            "subtotal_minor": by_variant[row.variant.id].subtotal_minor,
+            "discount_minor": by_variant[row.variant.id].discount_minor,
+            "tax_minor": by_variant[row.variant.id].tax_minor,
+            "total_minor": by_variant[row.variant.id].total_minor,
+            "tax_rate_ppm": quote.tax_rate_ppm,
         }
+        for row in to_buy.lines
+    ]
+
+
+def _confirmation_context(
+    settings: Settings, order: Order, to_buy: CartToBuy, quote: Quote
+) -> dict[str, Any]:
+    totals = quote.totals
+
+    def money(minor: int) -> str:
+        return f"{from_minor(minor, order.currency):f} {order.currency}"
+
+    return {
+        "shop_name": settings.shop_name,
+        "name": order.contact_name,
+        "number": order.number,
+        "lines": [
+            {
+                "name": line_name(row.product.name, row.variant.name),
+                "quantity": row.item.quantity,
+                "total": money(row.item.quantity * row.variant.price_minor),
+            }
+            for row in to_buy.lines
+        ],
+        "subtotal": money(totals.subtotal_minor),
+        "discount": money(totals.discount_minor) if totals.discount_minor else None,
+        "shipping": money(totals.shipping_minor),
+        "tax": money(totals.tax_minor),
+        "total": money(totals.total_minor),
+        "payment_method": payment_method_name(order.payment_method),
+        "order_url": f"{settings.public_url}/account/orders/{order.id}",
+        "track_url": f"{settings.public_url}/track?order_number={order.number}",
+    }
 
 
 checkout = Checkout()

@@ -147,7 +147,6 @@ def invoice_pdf(
     issued_at: datetime,
 ) -> bytes:
     """The invoice (an order with an invoice number) or the pro-forma invoice (one without) as PDF bytes."""
-    currency = order.currency
     final = order.invoice_number is not None
     title = "Invoice" if final else "Pro-forma invoice"
     pdf = _Invoice()
@@ -155,7 +154,17 @@ def invoice_pdf(
     pdf.set_author(settings.seller_name or settings.shop_name)
     pdf.set_creation_date(issued_at)
     pdf.add_page()
+    _draw_seller(pdf, settings, title)
+    _draw_facts(pdf, order, final=final, issued_at=issued_at)
+    _draw_addresses(pdf, settings, order)
+    _draw_lines(pdf, lines, order.currency)
+    _draw_totals(pdf, order, lines, final=final)
+    if not final:
+        pdf.paragraph(PRO_FORMA_NOTE)
+    return bytes(pdf.output())
 
+
+def _draw_seller(pdf: _Invoice, settings: Settings, title: str) -> None:
     seller = _seller_lines(settings)
     pdf.write_cell(120, seller[0], size=14)
     pdf.write_cell(0, title, align="R", size=16, new_line=True)
@@ -163,6 +172,9 @@ def invoice_pdf(
         pdf.write_cell(0, text, size=9, new_line=True)
     pdf.ln(4)
 
+
+def _draw_facts(pdf: _Invoice, order: Order, *, final: bool, issued_at: datetime) -> None:
+    """The invoice number (a final invoice only), the date, the order and its payment."""
     facts = [
         ("Invoice number", order.invoice_number) if final else None,
         ("Invoice date" if final else "Date", f"{issued_at:%Y-%m-%d}"),
@@ -176,6 +188,9 @@ def invoice_pdf(
             pdf.write_cell(0, str(fact[1]), new_line=True)
     pdf.ln(4)
 
+
+def _draw_addresses(pdf: _Invoice, settings: Settings, order: Order) -> None:
+    """The billing and the delivery address side by side, as the country's post writes them."""
     pdf.write_cell(95, "Billed to", size=11)
     pdf.write_cell(0, "Delivered to", size=11, new_line=True)
     billing = address_lines(order.billing_address, settings.locale)
@@ -186,6 +201,8 @@ def invoice_pdf(
     pdf.write_cell(0, f"E-mail: {order.contact_email}", size=9, new_line=True)
     pdf.ln(4)
 
+
+def _draw_lines(pdf: _Invoice, lines: Sequence[OrderLine], currency: str) -> None:
     widths = (80, 30, 12, 33, 35)
     for width, heading, align in zip(
         widths, ("Item", "SKU", "Qty", "Unit price", "Amount"), "LLRRR", strict=True
@@ -200,7 +217,10 @@ def invoice_pdf(
         pdf.write_cell(widths[4], _money(line.subtotal_minor, currency), align="R", new_line=True)
     pdf.ln(3)
 
-    parts = tax_parts(lines, prices_include_tax=order.prices_include_tax)
+
+def _total_rows(order: Order, parts: list[TaxPart]) -> list[tuple[str, int]]:
+    """What adds up to the total: subtotal, discount, shipping, and tax per rate when prices exclude it."""
+    currency = order.currency
     rows: list[tuple[str, int]] = [("Subtotal", order.subtotal_minor)]
     if order.discount_minor:
         label = f"Discount ({order.coupon_code})" if order.coupon_code else "Discount"
@@ -211,7 +231,14 @@ def invoice_pdf(
             (f"{tax_rate_label(part.rate_ppm)} on {_money(part.net_minor, currency)}", part.tax_minor)
             for part in parts
         ]
-    for label, minor in rows:
+    return rows
+
+
+def _draw_totals(pdf: _Invoice, order: Order, lines: Sequence[OrderLine], *, final: bool) -> None:
+    """The rows that add up, the total, and (prices including tax) the part of the total that is tax."""
+    currency = order.currency
+    parts = tax_parts(lines, prices_include_tax=order.prices_include_tax)
+    for label, minor in _total_rows(order, parts):
         pdf.write_cell(152, label, align="R")
         pdf.write_cell(38, _money(minor, currency), align="R", new_line=True)
     pdf.write_cell(152, "Total" if final else "Amount due", align="R", size=12)
@@ -222,6 +249,3 @@ def invoice_pdf(
             pdf.write_cell(152, label, align="R", size=9)
             pdf.write_cell(38, _money(part.tax_minor, currency), align="R", size=9, new_line=True)
     pdf.ln(6)
-    if not final:
-        pdf.paragraph(PRO_FORMA_NOTE)
-    return bytes(pdf.output())

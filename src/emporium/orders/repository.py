@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select, text, update
+from sqlalchemy import ColumnElement, case, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,12 +56,17 @@ class OrderRepository:
         )
         value = (await self.session.execute(bump)).scalar_one_or_none()
         if value is None:
-            insert = postgresql_insert if self._dialect == "postgresql" else sqlite_insert
+            upsert = postgresql_insert if self._dialect == "postgresql" else sqlite_insert
             await self.session.execute(
-                insert(InvoiceCounter).values(series=series, last_value=0).on_conflict_do_nothing()
+                upsert(InvoiceCounter).values(series=series, last_value=0).on_conflict_do_nothing()
             )
             value = (await self.session.execute(bump)).scalar_one()
         return int(value)
+
+    async def insert_lines(self, lines: Sequence[Mapping[str, Any]]) -> None:
+        """Every line of a new order in one INSERT (Core, no RETURNING: the ORM would send one statement
+        per line)."""
+        await self.session.execute(insert(OrderLine), lines)
 
     async def own_address(self, user_id: int, address_id: int) -> Address | None:
         result = await self.session.execute(

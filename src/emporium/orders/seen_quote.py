@@ -12,6 +12,7 @@ told in words ("Shipping: Express instead of Standard"), but a renamed product i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,9 @@ from emporium.cart.schemas import CartRead
 from emporium.catalog.names import line_name
 from emporium.core.errors import Conflict
 from emporium.core.money import MoneyError, from_minor, to_minor
+
+# Formats an amount in minor units of the quote's currency, for the shopper.
+Money = Callable[[int], str]
 
 
 @dataclass(frozen=True)
@@ -175,9 +179,19 @@ def expected_total_minor(expected: Decimal, currency: str) -> int | None:
         return None
 
 
-def changes(shown: SeenQuote, now: SeenQuote, money: Any) -> list[str]:
+def changes(shown: SeenQuote, now: SeenQuote, money: Money) -> list[str]:
     """What differs between the quote shown and the quote now, in words, most specific first.
     ``money(minor)`` formats an amount of the quote's currency."""
+    return [
+        *_line_changes(shown, now, money),
+        *_shipping_changes(shown, now, money),
+        *_coupon_changes(shown, now, money),
+        *_figure_changes(shown, now, money),
+    ]
+
+
+def _line_changes(shown: SeenQuote, now: SeenQuote, money: Money) -> list[str]:
+    """Lines added, repriced or of another quantity, then lines gone."""
     told: list[str] = []
     before = {line.variant_id: line for line in shown.lines}
     after = {line.variant_id: line for line in now.lines}
@@ -193,23 +207,35 @@ def changes(shown: SeenQuote, now: SeenQuote, money: Any) -> list[str]:
         elif old.quantity != line.quantity:
             told.append(f"{line.name}: the quantity is now {line.quantity} (it was {old.quantity}).")
     told += [f"{line.name} is no longer in your order." for v, line in before.items() if v not in after]
+    return told
+
+
+def _shipping_changes(shown: SeenQuote, now: SeenQuote, money: Money) -> list[str]:
     if shown.shipping_method_id != now.shipping_method_id:
-        told.append(
+        return [
             f"Shipping: {now.shipping_method_name or 'none'} ({money(now.shipping_minor)}) instead of "
             f"{shown.shipping_method_name or 'none'} ({money(shown.shipping_minor)})."
-        )
-    elif shown.shipping_minor != now.shipping_minor:
-        told.append(f"Shipping now costs {money(now.shipping_minor)} (it was {money(shown.shipping_minor)}).")
+        ]
+    if shown.shipping_minor != now.shipping_minor:
+        return [f"Shipping now costs {money(now.shipping_minor)} (it was {money(shown.shipping_minor)})."]
+    return []
+
+
+def _coupon_changes(shown: SeenQuote, now: SeenQuote, money: Money) -> list[str]:
     if shown.coupon_code != now.coupon_code:
-        told.append(
+        return [
             f"Coupon {shown.coupon_code} no longer applies."
             if now.coupon_code is None
             else f"Coupon {now.coupon_code} now applies."
-        )
-    elif shown.discount_minor != now.discount_minor:
-        told.append(
-            f"The discount is now {money(now.discount_minor)} (it was {money(shown.discount_minor)})."
-        )
+        ]
+    if shown.discount_minor != now.discount_minor:
+        return [f"The discount is now {money(now.discount_minor)} (it was {money(shown.discount_minor)})."]
+    return []
+
+
+def _figure_changes(shown: SeenQuote, now: SeenQuote, money: Money) -> list[str]:
+    """Tax and currency when they changed; the total always, last."""
+    told: list[str] = []
     if shown.tax_minor != now.tax_minor:
         told.append(f"Tax is now {money(now.tax_minor)} (it was {money(shown.tax_minor)}).")
     if shown.currency != now.currency:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.catalog.models import ProductStatus
 from emporium.catalog.queries import ProductFilters, option_pairs, option_value
 from emporium.core.db import read_alone
+from emporium.inventory.availability import units_available_text
 
 
 @lru_cache(maxsize=256)
@@ -31,7 +32,8 @@ def _statement(sql: str) -> TextClause:
 
 _IN_STOCK = (
     "EXISTS (SELECT 1 FROM product_variants sv JOIN stock_pools sp ON sp.id = sv.pool_id "
-    "WHERE sv.product_id = p.id AND sv.is_active = :true AND sp.on_hand - sp.reserved >= sv.draw_per_unit)"
+    "WHERE sv.product_id = p.id AND sv.is_active = :true "
+    f"AND {units_available_text('sp', 'sv.draw_per_unit')} >= 1)"
 )
 
 

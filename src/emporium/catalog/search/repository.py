@@ -31,6 +31,7 @@ from emporium.catalog.models import ProductStatus
 from emporium.catalog.search.schemas import SearchFilters
 from emporium.core.db import read_alone
 from emporium.core.params import MAX_ID
+from emporium.inventory.availability import units_available_text
 
 # The minimum ratings the rating facet counts (products rated at least 4, 3, 2, 1).
 RATING_FLOORS: tuple[int, ...] = (4, 3, 2, 1)
@@ -45,7 +46,8 @@ _BM25 = "bm25(product_search_fts, 10.0, 4.0, 4.0, 2.0, 1.0)"
 
 _IN_STOCK_PROBE = (
     "SELECT 1 FROM product_variants v JOIN stock_pools sp ON sp.id = v.pool_id "
-    "WHERE v.product_id = p.id AND v.is_active = :true AND sp.on_hand - sp.reserved >= v.draw_per_unit"
+    "WHERE v.product_id = p.id AND v.is_active = :true "
+    f"AND {units_available_text('sp', 'v.draw_per_unit')} >= 1"
 )
 # As a filter: PostgreSQL may hash it over the whole catalog. As a column of each match: the OFFSET keeps
 # it a per-row probe (see catalog/queries.in_stock_expression).
