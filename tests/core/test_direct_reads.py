@@ -15,10 +15,10 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.app import create_app
+from emporium.catalog.list_repository import filter_values
 from emporium.catalog.models import Brand
-from emporium.catalog.queries import ProductFilters, filter_values
 from emporium.catalog.repository import _page_statement
-from emporium.catalog.schemas import SortKey
+from emporium.catalog.schemas import ProductFilters, SortKey
 from emporium.catalog.search.facet_repository import facet_rows
 from emporium.catalog.search.repository import SearchIndex
 from emporium.catalog.search.schemas import SearchFilters

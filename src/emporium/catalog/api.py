@@ -12,13 +12,13 @@ from emporium.accounts.auth import MaybePrincipal
 from emporium.catalog.auth import ProductsWriter, sees_unpublished
 from emporium.catalog.cache import Pages
 from emporium.catalog.models import ProductStatus
-from emporium.catalog.queries import ProductFilters
 from emporium.catalog.schemas import (
     BrandIn,
     BrandRead,
     CategoryIn,
     CategoryRead,
     ProductCreate,
+    ProductFilters,
     ProductPatch,
     ProductPut,
     ProductRead,

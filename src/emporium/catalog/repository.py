@@ -27,6 +27,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from emporium.catalog.list_repository import (
+    conditions,
+    filter_shape,
+    filter_values,
+    in_stock_expression,
+    ordering,
+)
 from emporium.catalog.models import (
     Brand,
     Category,
@@ -35,15 +42,7 @@ from emporium.catalog.models import (
     ProductTag,
     ProductVariant,
 )
-from emporium.catalog.queries import (
-    ProductFilters,
-    conditions,
-    filter_shape,
-    filter_values,
-    in_stock_expression,
-    ordering,
-)
-from emporium.catalog.schemas import SortKey
+from emporium.catalog.schemas import ProductFilters, SortKey
 from emporium.core.db import read_alone
 from emporium.inventory.models import StockPool
 

@@ -6,6 +6,7 @@ has too many decimal places for the currency is checked by the service, which kn
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -318,3 +319,23 @@ class ProductRead(BaseModel):
 
 
 SortKey = Literal["price_asc", "price_desc", "newest", "name", "rating", "popularity"]
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    statuses: tuple[str, ...] | None = (ProductStatus.ACTIVE,)
+    category_id: int | None = None
+    category_slug: str | None = None
+    brand_id: int | None = None
+    brand_slug: str | None = None
+    min_price_minor: int | None = None
+    max_price_minor: int | None = None
+    in_stock: bool | None = None
+    featured: bool | None = None
+    tag: str | None = None
+    # Whole stars: products rated at least this on average (the storefront's rating facet).
+    min_rating: int | None = None
+    # Any of these brands (the storefront's brand facet, several at once).
+    brand_slugs: tuple[str, ...] | None = None
+    # Option values of an active variant: ((name, (value, ...)), ...); any value of a name, every name.
+    options: tuple[tuple[str, tuple[str, ...]], ...] | None = None

@@ -27,7 +27,6 @@ from emporium.catalog.models import (
     ProductStatus,
     ProductVariant,
 )
-from emporium.catalog.queries import ProductFilters
 from emporium.catalog.rates import crypto_prices, current_rates
 from emporium.catalog.repository import CatalogRepository
 from emporium.catalog.sanitize import DescriptionFormat, sanitize_description
@@ -36,6 +35,7 @@ from emporium.catalog.schemas import (
     CategoryRef,
     ImageRead,
     ProductCreate,
+    ProductFilters,
     ProductPatch,
     ProductPut,
     ProductRead,

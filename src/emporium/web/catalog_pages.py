@@ -16,8 +16,7 @@ from fastapi import Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from emporium.catalog.cache import Pages
-from emporium.catalog.queries import ProductFilters
-from emporium.catalog.schemas import CategoryRead, SortKey
+from emporium.catalog.schemas import CategoryRead, ProductFilters, SortKey
 from emporium.catalog.search.facets import FacetValue, OptionFacet, facets
 from emporium.catalog.search.schemas import SearchFilters
 from emporium.catalog.search.service import (

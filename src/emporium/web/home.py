@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Query
 from fastapi.responses import HTMLResponse
 
-from emporium.catalog.queries import ProductFilters
+from emporium.catalog.schemas import ProductFilters
 from emporium.catalog.search.service import search_service
 from emporium.catalog.service import catalog
 from emporium.core.pagination import PageParams

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.catalog.list_repository import option_pairs, option_value
 from emporium.catalog.models import ProductStatus
-from emporium.catalog.queries import ProductFilters, option_pairs, option_value
+from emporium.catalog.schemas import ProductFilters
 from emporium.core.db import read_alone
 from emporium.inventory.availability import units_available_text
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.cache import CatalogPages
-from emporium.catalog.queries import ProductFilters
+from emporium.catalog.schemas import ProductFilters
 from emporium.catalog.search.facet_repository import facet_rows
 
 

@@ -1,4 +1,5 @@
-"""Filters and sorts of the product list, as SQL expressions on ``products`` (used by the repository).
+"""Filters and sorts of the product list, as SQL expressions on ``products`` (for the catalog's and the
+facets' repositories).
 
 Every filter is a condition on the ``products`` row or a correlated subquery, so the page and its count
 are one statement whatever the filters, and "in stock" is computed in the page query itself. Filter
@@ -7,7 +8,6 @@ values are bind parameters, so a built statement can be kept per shape (see the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -24,31 +24,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from emporium.catalog.models import Brand, Category, Product, ProductStatus, ProductTag, ProductVariant
-from emporium.catalog.schemas import SortKey
+from emporium.catalog.models import Brand, Category, Product, ProductTag, ProductVariant
+from emporium.catalog.schemas import ProductFilters, SortKey
 from emporium.inventory.availability import units_available_sql
 from emporium.inventory.models import StockPool
-
-
-@dataclass(frozen=True)
-class ProductFilters:
-    statuses: tuple[str, ...] | None = (ProductStatus.ACTIVE,)
-    category_id: int | None = None
-    category_slug: str | None = None
-    brand_id: int | None = None
-    brand_slug: str | None = None
-    min_price_minor: int | None = None
-    max_price_minor: int | None = None
-    in_stock: bool | None = None
-    featured: bool | None = None
-    tag: str | None = None
-    # Whole stars: products rated at least this on average (the storefront's rating facet).
-    min_rating: int | None = None
-    # Any of these brands (the storefront's brand facet, several at once).
-    brand_slugs: tuple[str, ...] | None = None
-    # Option values of an active variant: ((name, (value, ...)), ...); any value of a name, every name.
-    options: tuple[tuple[str, tuple[str, ...]], ...] | None = None
-
 
 # Built once: making an alias per request cost more Python time than the list's SQL took to run.
 _variant = aliased(ProductVariant)
