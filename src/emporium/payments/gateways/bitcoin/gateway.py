@@ -170,15 +170,12 @@ class Seen:
     seen_units: int
 
 
-def assess(
-    payment: Payment, seen: Seen, *, now: datetime, paid_by_another: bool, currency: str
-) -> tuple[PaymentState, str | None, dict[str, Any]]:
-    """The state, error and shown details of a payment given what its address received."""
-    due = int(payment.details["amount_units"])
-    confirmed, received = seen.confirmed_units, max(seen.seen_units, seen.confirmed_units)
-    current = PaymentState(payment.state)
-    closed = current in (PaymentState.FAILED, PaymentState.CANCELED)
-    details: dict[str, Any] = {
+Assessment = tuple[PaymentState, str | None, dict[str, Any]]
+
+
+def _figures(due: int, confirmed: int, received: int, now: datetime, currency: str) -> dict[str, Any]:
+    """The amounts shown on the payment: received, confirmed, short and over, in coins and in units."""
+    return {
         "received": units_to_decimal(received, currency),
         "received_units": received,
         "confirmed": units_to_decimal(confirmed, currency),
@@ -190,9 +187,58 @@ def assess(
         "checked_at": now.isoformat(),
     }
 
-    def close(
-        state: PaymentState, status: str, error: str
-    ) -> tuple[PaymentState, str | None, dict[str, Any]]:
+
+def _still_waiting(payment: Payment, received: int, due: int, now: datetime) -> bool:
+    """Whether the quote still holds: not expired, or sent in full in time and waiting for confirmations."""
+    expires_at = payment.expires_at
+    if expires_at is None or now < expires_at:
+        return True
+    # Sent in full before the quote expired: the confirmations may come after it.
+    sent_in_time = payment.state == PaymentState.PROCESSING and received >= due
+    return sent_in_time and now < expires_at + UNCONFIRMED_GRACE
+
+
+def _paid_elsewhere(received: int) -> tuple[PaymentState, str, str]:
+    if received:
+        return (
+            PaymentState.FAILED,
+            "paid_elsewhere",
+            "Coins arrived after the order was paid another way: staff will return them.",
+        )
+    return PaymentState.CANCELED, "paid_elsewhere", "The order was paid another way."
+
+
+def _expired(received: int, due: int, currency: str) -> tuple[PaymentState, str, str]:
+    """How a quote that ran out ends, by what arrived before it did."""
+    if received >= due:
+        return (
+            PaymentState.FAILED,
+            "late",
+            "The coins arrived after the quote expired; they are accepted once confirmed if the order "
+            "can still be paid.",
+        )
+    if received:
+        return (
+            PaymentState.FAILED,
+            "underpaid",
+            f"Underpaid: {units_to_decimal(received, currency)} of {units_to_decimal(due, currency)} "
+            f"{currency} arrived before the quote expired.",
+        )
+    return PaymentState.CANCELED, "expired", "The quote expired before any coins arrived."
+
+
+def assess(
+    payment: Payment, seen: Seen, *, now: datetime, paid_by_another: bool, currency: str
+) -> Assessment:
+    """The state, error and shown details of a payment given what its address received."""
+    due = int(payment.details["amount_units"])
+    confirmed, received = seen.confirmed_units, max(seen.seen_units, seen.confirmed_units)
+    current = PaymentState(payment.state)
+    closed = current in (PaymentState.FAILED, PaymentState.CANCELED)
+    details = _figures(due, confirmed, received, now, currency)
+
+    def close(ending: tuple[PaymentState, str, str]) -> Assessment:
+        state, status, error = ending
         # A payment that is already closed stays as it was closed; only its figures move.
         if closed:
             return current, payment.error, {**details, "status": status}
@@ -201,41 +247,16 @@ def assess(
     if current is PaymentState.SUCCEEDED:
         return current, None, {**details, "status": payment.details.get("status", "confirmed")}
     if paid_by_another:
-        if received:
-            return close(
-                PaymentState.FAILED,
-                "paid_elsewhere",
-                "Coins arrived after the order was paid another way: staff will return them.",
-            )
-        return close(PaymentState.CANCELED, "paid_elsewhere", "The order was paid another way.")
+        return close(_paid_elsewhere(received))
     if confirmed >= due:
         status = "overpaid" if confirmed > due else "confirmed"
         return PaymentState.SUCCEEDED, None, {**details, "status": status, "late": closed}
-    expires_at = payment.expires_at
-    waiting = expires_at is None or now < expires_at
-    if not waiting and current is PaymentState.PROCESSING and received >= due and expires_at is not None:
-        # Sent in full before the quote expired: the confirmations may come after it.
-        waiting = now < expires_at + UNCONFIRMED_GRACE
-    if waiting and not closed:
+    if _still_waiting(payment, received, due, now) and not closed:
         if received >= due:
             return PaymentState.PROCESSING, None, {**details, "status": "seen"}
         status = "underpaid" if received else "waiting"
         return PaymentState.REQUIRES_ACTION, None, {**details, "status": status}
-    if received >= due:
-        return close(
-            PaymentState.FAILED,
-            "late",
-            "The coins arrived after the quote expired; they are accepted once confirmed if the order "
-            "can still be paid.",
-        )
-    if received:
-        return close(
-            PaymentState.FAILED,
-            "underpaid",
-            f"Underpaid: {units_to_decimal(received, currency)} of {units_to_decimal(due, currency)} "
-            f"{currency} arrived before the quote expired.",
-        )
-    return close(PaymentState.CANCELED, "expired", "The quote expired before any coins arrived.")
+    return close(_expired(received, due, currency))
 
 
 class ChainGateway:

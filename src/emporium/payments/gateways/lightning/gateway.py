@@ -85,6 +85,35 @@ def _moment(epoch_seconds: int) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, tz=UTC)
 
 
+def _invoice_outcome(
+    state: Any,
+    paid_msat: int,
+    owed_msat: int,
+    expires_at: datetime | None,
+    settled: int,
+    details: dict[str, Any],
+) -> tuple[PaymentState, str | None]:
+    """What an invoice's state means for the payment, and the error shown when it failed; notes the
+    settlement time, an expiry or an underpayment in ``details``."""
+    if state == SETTLED and owed_msat > 0 and paid_msat >= owed_msat:
+        if settled:
+            details["settled_at"] = _moment(settled).isoformat()
+        return PaymentState.SUCCEEDED, None
+    if state == CANCELED:
+        return PaymentState.CANCELED, "The Lightning invoice was cancelled."
+    if state == OPEN and expires_at is not None and utcnow() >= expires_at:
+        details["invoice_state"] = "EXPIRED"
+        return PaymentState.FAILED, "The Lightning invoice expired unpaid."
+    if state == OPEN:
+        return PaymentState.REQUIRES_ACTION, None
+    if state in (ACCEPTED, SETTLED):
+        # Held by the node (a hold invoice), or settled for less than owed: not paid, and not over.
+        if state == SETTLED:
+            details["underpaid_sats"] = (owed_msat - paid_msat) // MSAT_PER_SAT
+        return PaymentState.PROCESSING, None
+    raise GatewayError(f"the Lightning node reported an unknown invoice state {state!r}")
+
+
 class LightningGateway:
     name = NAME
     online = True
@@ -210,27 +239,10 @@ class LightningGateway:
         owed_msat = max(value_msat, quoted_msat)
         expires_at = _moment(created + expiry) if created and expiry else None
         details: dict[str, Any] = {"invoice_state": state, "amount_paid_sats": paid_msat // MSAT_PER_SAT}
-        error: str | None = None
-        next_action: dict[str, Any] | None = None
-        if state == SETTLED and owed_msat > 0 and paid_msat >= owed_msat:
-            result_state = PaymentState.SUCCEEDED
-            if settled:
-                details["settled_at"] = _moment(settled).isoformat()
-        elif state == CANCELED:
-            result_state, error = PaymentState.CANCELED, "The Lightning invoice was cancelled."
-        elif state == OPEN and expires_at is not None and utcnow() >= expires_at:
-            result_state, error = PaymentState.FAILED, "The Lightning invoice expired unpaid."
-            details["invoice_state"] = "EXPIRED"
-        elif state == OPEN:
-            result_state = PaymentState.REQUIRES_ACTION
-            next_action = payment.details.get("next_action")
-        elif state in (ACCEPTED, SETTLED):
-            # Held by the node (a hold invoice), or settled for less than owed: not paid, and not over.
-            result_state = PaymentState.PROCESSING
-            if state == SETTLED:
-                details["underpaid_sats"] = (owed_msat - paid_msat) // MSAT_PER_SAT
-        else:
-            raise GatewayError(f"the Lightning node reported an unknown invoice state {state!r}")
+        result_state, error = _invoice_outcome(state, paid_msat, owed_msat, expires_at, settled, details)
+        next_action = (
+            payment.details.get("next_action") if result_state == PaymentState.REQUIRES_ACTION else None
+        )
         return PaymentResult(
             reference=reference,
             state=result_state,
