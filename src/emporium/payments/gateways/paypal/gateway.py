@@ -20,7 +20,6 @@ import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -29,7 +28,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.config import Settings
-from emporium.core.money import MoneyError, decimal_string, from_minor, parse_decimal, to_minor
+from emporium.core.money import MoneyError
 from emporium.payments.gateways.base import (
     GatewayError,
     GatewayEvent,
@@ -38,6 +37,15 @@ from emporium.payments.gateways.base import (
     RefundRequest,
     RefundResult,
     StartRequest,
+)
+from emporium.payments.gateways.paypal.wire import (
+    PayPalError,
+    error_of,
+    first_capture,
+    link_of,
+    minor_of,
+    paypal_amount,
+    request_id,
 )
 from emporium.payments.models import PaymentState
 from emporium.payments.repository import PaymentRepository
@@ -65,22 +73,12 @@ WEBHOOK_HEADERS = {
 # A cached token is dropped this long before PayPal says it expires, so no call goes out with one that
 # dies on the way.
 TOKEN_MARGIN_SECONDS = 120.0
-# PayPal takes these currencies in whole units only, whatever their ISO exponent says.
-WHOLE_UNIT_CURRENCIES = frozenset({"HUF", "TWD"})
 # Capture and order statuses, as PayPal names them.
 CAPTURED = frozenset({"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"})
 CAPTURE_FAILED = frozenset({"DECLINED", "FAILED"})
 AWAITING_BUYER = frozenset({"CREATED", "SAVED", "PAYER_ACTION_REQUIRED", "APPROVED"})
 # A capture PayPal refuses because of the buyer's funding: the payment failed, the shopper may try again.
 DECLINE_ISSUES = frozenset({"INSTRUMENT_DECLINED", "PAYER_CANNOT_PAY", "TRANSACTION_REFUSED"})
-
-
-class PayPalError(GatewayError):
-    """PayPal refused a call: its HTTP status, error ``name`` and first ``issue``."""
-
-    def __init__(self, status: int, name: str, issue: str | None, message: str) -> None:
-        super().__init__(message, retryable=status >= 500 or status == 429)
-        self.status, self.name, self.issue = status, name, issue
 
 
 @dataclass(frozen=True)
@@ -100,67 +98,6 @@ def _token_lock() -> asyncio.Lock:
     if lock is None:
         lock = _token_locks[loop] = asyncio.Lock()
     return lock
-
-
-def paypal_amount(amount_minor: int, currency: str) -> dict[str, str]:
-    """PayPal's money object: a decimal string in the currency's unit, never a float."""
-    value = from_minor(amount_minor, currency)
-    if currency.upper() in WHOLE_UNIT_CURRENCIES:
-        if value != value.to_integral_value():
-            raise GatewayError(f"PayPal takes {currency} amounts in whole units only")
-        value = value.quantize(Decimal(1))
-    return {"currency_code": currency.upper(), "value": decimal_string(value)}
-
-
-def minor_of(money: Any) -> tuple[int, str]:
-    """``{"currency_code": "USD", "value": "45.00"}`` -> ``(4500, "USD")``; MoneyError when unreadable."""
-    if not isinstance(money, dict):
-        raise MoneyError("not a PayPal amount")
-    currency = str(money.get("currency_code", ""))
-    value = money.get("value")
-    if not isinstance(value, str):
-        raise MoneyError("PayPal amounts are decimal strings")
-    return to_minor(parse_decimal(value), currency), currency.upper()
-
-
-def _request_id(kind: str, key: str) -> str:
-    # PayPal keeps request ids of at most 108 characters; a digest keeps any key short and stable.
-    return f"emporium-{kind}-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
-
-
-def _link(resource: Mapping[str, Any], *rels: str) -> str | None:
-    for link in resource.get("links") or []:
-        if isinstance(link, dict) and link.get("rel") in rels and isinstance(link.get("href"), str):
-            return str(link["href"])
-    return None
-
-
-def _first_capture(order: Mapping[str, Any]) -> dict[str, Any] | None:
-    units = order.get("purchase_units") or []
-    if not units or not isinstance(units[0], dict):
-        return None
-    captures = (units[0].get("payments") or {}).get("captures") or []
-    return captures[0] if captures and isinstance(captures[0], dict) else None
-
-
-def _error_of(response: httpx.Response) -> PayPalError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    details = body.get("details") or []
-    first = details[0] if details and isinstance(details[0], dict) else {}
-    issue = first.get("issue")
-    name = str(body.get("name") or body.get("error") or f"HTTP_{response.status_code}")
-    text = first.get("description") or body.get("message") or body.get("error_description") or name
-    return PayPalError(
-        response.status_code,
-        name,
-        str(issue) if issue else None,
-        f"PayPal answered {response.status_code} {name}{f' ({issue})' if issue else ''}: {text}",
-    )
 
 
 class PayPalGateway:
@@ -204,7 +141,7 @@ class PayPalGateway:
                 headers={"Accept": "application/json"},
             )
             if response.status_code != 200:
-                raise _error_of(response)
+                raise error_of(response)
             body = response.json()
             try:
                 token, lifetime = str(body["access_token"]), float(body["expires_in"])
@@ -249,7 +186,7 @@ class PayPalGateway:
         except httpx.HTTPError as exc:
             raise GatewayError(f"PayPal could not be reached: {type(exc).__name__}", retryable=True) from exc
         if not response.is_success:
-            raise _error_of(response)
+            raise error_of(response)
         if not response.content:
             return {}
         try:
@@ -291,7 +228,7 @@ class PayPalGateway:
                 },
             },
         )
-        approve = _link(order, "payer-action", "approve")
+        approve = link_of(order, "payer-action", "approve")
         if not order.get("id") or approve is None:
             raise GatewayError("PayPal created no order to approve")
         return PaymentResult(
@@ -307,7 +244,7 @@ class PayPalGateway:
     async def retrieve(self, session: AsyncSession, reference: str) -> PaymentResult:
         path = f"/v2/checkout/orders/{quote(reference, safe='')}"
         order = await self._call("GET", path)
-        if order.get("status") == "APPROVED" and _first_capture(order) is None:
+        if order.get("status") == "APPROVED" and first_capture(order) is None:
             try:
                 # Derived from the order: a retried or concurrent capture gets this one's answer back.
                 order = await self._call(
@@ -332,7 +269,7 @@ class PayPalGateway:
                 "POST",
                 f"/v2/payments/captures/{quote(capture_id, safe='')}/refund",
                 body=body,
-                request_id=_request_id("refund", request.idempotency_key),
+                request_id=request_id("refund", request.idempotency_key),
             )
         except PayPalError as exc:
             if exc.retryable:
@@ -417,7 +354,7 @@ class PayPalGateway:
     async def _refunded(self, refund: dict[str, Any]) -> tuple[str | None, int | None]:
         """A refund names its capture (the ``up`` link), not the order: ask PayPal for the capture's order.
         The running total refunded of the capture is in the refund's breakdown."""
-        up = _link(refund, "up")
+        up = link_of(refund, "up")
         total = (refund.get("seller_payable_breakdown") or {}).get("total_refunded_amount")
         if up is None or total is None:
             log.warning("paypal_refund_unreadable", refund_id=refund.get("id"))
@@ -437,7 +374,7 @@ class PayPalGateway:
         kept = payment.details.get("capture_id") if payment is not None else None
         if isinstance(kept, str) and kept:
             return kept
-        capture = _first_capture(await self._call("GET", f"/v2/checkout/orders/{quote(reference, safe='')}"))
+        capture = first_capture(await self._call("GET", f"/v2/checkout/orders/{quote(reference, safe='')}"))
         if capture is None or not capture.get("id"):
             raise GatewayError("PayPal holds no capture of this order")
         return str(capture["id"])
@@ -445,7 +382,7 @@ class PayPalGateway:
     def _result(self, reference: str, order: dict[str, Any]) -> PaymentResult:
         status = str(order.get("status", ""))
         units = order.get("purchase_units") or [{}]
-        capture = _first_capture(order)
+        capture = first_capture(order)
         try:
             amount, currency = minor_of(capture.get("amount") if capture else units[0].get("amount"))
         except (MoneyError, AttributeError) as exc:
@@ -474,8 +411,8 @@ class PayPalGateway:
             state, error = PaymentState.CANCELED, "The PayPal order was voided."
         elif status in AWAITING_BUYER:
             state = PaymentState.REQUIRES_ACTION
-            link = _link(order, "payer-action", "approve")
-            next_action = {"type": "redirect", "url": link} if link else None
+            approve = link_of(order, "payer-action", "approve")
+            next_action = {"type": "redirect", "url": approve} if approve else None
         else:
             raise GatewayError(f"PayPal answered an order in an unknown state: {status or 'none'}")
         return PaymentResult(
