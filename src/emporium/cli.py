@@ -13,10 +13,11 @@ import typer
 from sqlalchemy import select
 
 from emporium import registry
-from emporium.core.config import Settings, get_settings
+from emporium.core.config import Settings
 from emporium.core.context import AppContext, build_context
 from emporium.core.db import utcnow
 from emporium.core.migrations import upgrade
+from emporium.settings import get_settings
 
 app = typer.Typer(
     help="Emporium, an open-source commerce platform.", no_args_is_help=True, add_completion=False

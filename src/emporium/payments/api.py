@@ -21,6 +21,7 @@ from emporium.orders.auth import OrderToken, may_reach
 from emporium.orders.models import Order
 from emporium.payments import schemas
 from emporium.payments.card_data import refuse_card_data
+from emporium.payments.config import PaymentSettings
 from emporium.payments.gateways.registry import enabled
 from emporium.payments.models import Payment, PaymentState, PaymentTransaction
 from emporium.payments.repository import PaymentRepository
@@ -97,13 +98,14 @@ async def _reachable_order(
 @router.get("/payments/methods")
 async def methods(ctx: Ctx) -> Envelope[list[schemas.MethodRead]]:
     """What this shop accepts, for the storefront's checkout."""
+    instructions = ctx.settings.part(PaymentSettings).bank_transfer_instructions
     return ok(
         [
             schemas.MethodRead(
                 code=g.name,
                 title=g.title,
                 online=g.online,
-                instructions=ctx.settings.bank_transfer_instructions if g.name == "bank_transfer" else None,
+                instructions=instructions if g.name == "bank_transfer" else None,
             )
             for g in enabled(ctx.settings)
         ]

@@ -12,6 +12,7 @@ import structlog
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from emporium.catalog.media.config import MediaSettings
 from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.web.page import NO_STORE, html_response, layout_defaults, shop_page
@@ -46,7 +47,7 @@ class HtmlErrorPages:
             return bool(getattr(route, "renders_pages", False))
         settings: Settings = request.app.state.settings
         root = request.url.path.lstrip("/").split("/", 1)[0]
-        return root not in MACHINE_ROOTS and root != settings.media_url_prefix.strip("/")
+        return root not in MACHINE_ROOTS and root != settings.part(MediaSettings).media_url_prefix.strip("/")
 
     async def render(
         self, request: Request, status: int, message: str, headers: dict[str, str] | None = None

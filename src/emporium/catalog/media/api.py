@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from emporium.accounts.auth import MaybePrincipal, StaffWith
 from emporium.accounts.models import User
+from emporium.catalog.media.config import MediaSettings
 from emporium.catalog.media.imaging import CONTENT_TYPE, ImageRejected
 from emporium.catalog.media.schemas import AltText, ImageId, ImageOrder, ImageRead, ImageUpdate, Position
 from emporium.catalog.media.service import media
@@ -51,7 +52,8 @@ _UPLOAD_PATH = re.compile(rf"{re.escape(API_PREFIX)}/products/[^/]+/images/?")
 
 def upload_body_limit(settings: Settings) -> BodyLimit:
     """The body size limit of the upload route: every other route keeps ``max_request_body_bytes``."""
-    return BodyLimit("POST", _UPLOAD_PATH, settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES)
+    max_image_bytes = settings.part(MediaSettings).max_image_bytes
+    return BodyLimit("POST", _UPLOAD_PATH, max_image_bytes + MULTIPART_OVERHEAD_BYTES)
 
 
 async def _storage(request: Request, ctx: Ctx) -> Storage:
@@ -96,7 +98,7 @@ async def upload_image(
 ) -> Envelope[ImageRead]:
     """Upload a picture. Its type is read from its bytes; it is stored as WebP in three sizes, without
     its metadata. Without ``position`` it goes last."""
-    data = await _read_upload(file, ctx.settings.max_image_bytes)
+    data = await _read_upload(file, ctx.settings.part(MediaSettings).max_image_bytes)
     target = await media.check_upload(session, product_id, variant_id, data)
     # End the first transaction: no database lock is held while the picture is processed and stored.
     await session.commit()
@@ -174,11 +176,12 @@ async def delete_image(
     return ok(None, "Image deleted.")
 
 
-def local_media_router(settings: Settings) -> APIRouter:
+def local_media_router(app_settings: Settings) -> APIRouter:
     """Serves files of the local storage at ``media_url_prefix``; mounted only when media is local.
 
     Names carry the content hash, so a file never changes: browsers and proxies may keep it a year.
     """
+    settings = app_settings.part(MediaSettings)
     prefix = settings.media_url_prefix.rstrip("/")
     if not prefix.startswith("/") or prefix.startswith(API_PREFIX):
         raise ConfigurationError("EMPORIUM_MEDIA_URL_PREFIX must be a path of its own, such as /media")

@@ -25,6 +25,7 @@ import structlog
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.catalog.media.config import MediaSettings
 from emporium.catalog.media.imaging import CONTENT_TYPE, ProcessedImage, process_image
 from emporium.catalog.media.storage import Storage, StorageError, create_storage, local_url, s3_url
 from emporium.catalog.models import Product, ProductImage, ProductStatus, ProductVariant
@@ -46,9 +47,10 @@ def public_url(settings: Settings, key: str) -> str:
     Local files are served by the app under ``media_url_prefix`` (a site-relative path such as
     ``/media/products/1/3f9a0c...-thumb.webp``); S3 objects are absolute URLs under ``s3_public_url``.
     """
-    if settings.media_storage == "s3":
-        return s3_url(settings, key)
-    return local_url(settings, key)
+    media = settings.part(MediaSettings)
+    if media.media_storage == "s3":
+        return s3_url(media, key)
+    return local_url(media, key)
 
 
 def image_urls(settings: Settings, files: Mapping[str, str]) -> dict[str, str]:

@@ -39,6 +39,7 @@ from emporium.orders.models import Order
 from emporium.orders.repository import OrderRepository
 from emporium.payments.api import transaction_read
 from emporium.payments.card_data import refuse_card_data
+from emporium.payments.config import ChainSettings
 from emporium.payments.gateways.bitcoin.gateway import CHAIN_GATEWAYS, MANUAL_REFUND_PREFIX
 from emporium.payments.gateways.bitcoin.tasks import NOTICE_JOB
 from emporium.payments.repository import PaymentRepository
@@ -129,7 +130,7 @@ async def crypto_notice(request: Request, ctx: Ctx, session: DbSession) -> Envel
     body = await request.body()
     if len(body) > MAX_NOTICE_BYTES:
         raise WebhookRefused("The notice is too large.")
-    secret = ctx.settings.crypto_webhook_secret
+    secret = ctx.settings.part(ChainSettings).crypto_webhook_secret
     verify_signature(
         body, request.headers.get(SIGNATURE_HEADER), secret.get_secret_value() if secret else None
     )
