@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.catalog.errors import CatalogError
 from emporium.catalog.media.service import image_file_keys, image_urls, schedule_file_removal
 from emporium.catalog.models import (
     Brand,
@@ -209,7 +210,7 @@ class Catalog:
         repo = CatalogRepository(session)
         row = await repo.product_row(product_id=product_id, slug=slug)
         if row is None or (not staff and row[0].status != ProductStatus.ACTIVE):
-            raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
+            raise NotFound("Product not found.", code=CatalogError.PRODUCT_NOT_FOUND)
         product, brand, category = row
         variants = await repo.variants_with_pools(product.id)
         if not staff:
@@ -260,7 +261,7 @@ class Catalog:
         repo = CatalogRepository(session)
         product = await repo.product(product_id)
         if product is None or (not staff and product.status != ProductStatus.ACTIVE):
-            raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
+            raise NotFound("Product not found.", code=CatalogError.PRODUCT_NOT_FOUND)
         rows = await repo.variants_with_pools(product_id)
         return [_variant_read(v, p, product.currency) for v, p in rows if staff or v.is_active]
 
@@ -272,13 +273,13 @@ class Catalog:
         if brand_id is not None and await repo.brand(brand_id) is None:
             raise ValidationFailed(
                 "The brand does not exist.",
-                code="UNKNOWN_BRAND",
+                code=CatalogError.UNKNOWN_BRAND,
                 details=[{"field": "brand_id", "message": "No such brand."}],
             )
         if category_id is not None and await repo.category(category_id) is None:
             raise ValidationFailed(
                 "The category does not exist.",
-                code="UNKNOWN_CATEGORY",
+                code=CatalogError.UNKNOWN_CATEGORY,
                 details=[{"field": "category_id", "message": "No such category."}],
             )
 
@@ -286,7 +287,7 @@ class Catalog:
         if slug in RESERVED_SLUGS:
             raise ValidationFailed(details=[{"field": "slug", "message": "This slug is reserved."}])
         if await repo.product_slug_taken(slug, exclude_id):
-            raise Conflict(SLUG_TAKEN, code="SLUG_TAKEN")
+            raise Conflict(SLUG_TAKEN, code=CatalogError.SLUG_TAKEN)
 
     async def _free_slug(self, repo: CatalogRepository, name: str) -> str:
         base = slugify(name, "product")[:200].strip("-")
@@ -309,9 +310,9 @@ class Catalog:
             await self._check_slug(repo, data.slug)
         skus = [variant.sku.lower() for variant in data.variants]
         if len(set(skus)) != len(skus):
-            raise Conflict("Two variants in the request share a SKU.", code="SKU_TAKEN")
+            raise Conflict("Two variants in the request share a SKU.", code=CatalogError.SKU_TAKEN)
         if data.variants and await repo.skus_taken(skus):
-            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
+            raise Conflict(SKU_TAKEN, code=CatalogError.SKU_TAKEN)
         product = Product(
             name=data.name,
             slug=data.slug or await self._free_slug(repo, data.name),
@@ -325,7 +326,7 @@ class Catalog:
             currency=ctx.settings.currency,
         )
         session.add(product)
-        await flush_unique(session, "SLUG_TAKEN", SLUG_TAKEN)
+        await flush_unique(session, CatalogError.SLUG_TAKEN, SLUG_TAKEN)
         await repo.replace_tags(product.id, sorted(set(data.tags)))
         for index, variant in enumerate(data.variants):
             await self._add_variant(
@@ -337,7 +338,7 @@ class Catalog:
     async def _product(self, repo: CatalogRepository, product_id: int) -> Product:
         product = await repo.product(product_id)
         if product is None:
-            raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
+            raise NotFound("Product not found.", code=CatalogError.PRODUCT_NOT_FOUND)
         return product
 
     async def update_product(
@@ -369,7 +370,7 @@ class Catalog:
             await repo.replace_tags(product.id, sorted(set(tags)))
         for name, value in changes.items():
             setattr(product, name, value)
-        await flush_unique(session, "SLUG_TAKEN", SLUG_TAKEN)
+        await flush_unique(session, CatalogError.SLUG_TAKEN, SLUG_TAKEN)
         return await self.product_detail(session, ctx, product_id=product.id, staff=True)
 
     async def delete_product(self, session: AsyncSession, product_id: int) -> Literal["deleted", "archived"]:
@@ -418,7 +419,7 @@ class Catalog:
             if pool is None:
                 raise ValidationFailed(
                     "The stock pool does not exist.",
-                    code="UNKNOWN_POOL",
+                    code=CatalogError.UNKNOWN_POOL,
                     details=[{"field": f"{field}pool_id", "message": "No such stock pool."}],
                 )
             return pool
@@ -478,7 +479,7 @@ class Catalog:
             weight_grams=data.weight_grams,
         )
         session.add(variant)
-        await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
+        await flush_unique(session, CatalogError.SKU_TAKEN, SKU_TAKEN)
         if variant.is_default and not first:
             await repo.clear_default(product.id, keep_id=variant.id)
         return variant
@@ -493,7 +494,7 @@ class Catalog:
         repo = CatalogRepository(session)
         product = await self._product(repo, product_id)
         if await repo.sku_taken(data.sku):
-            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
+            raise Conflict(SKU_TAKEN, code=CatalogError.SKU_TAKEN)
         first = not await repo.has_variants(product.id)
         variant = await self._add_variant(session, repo, product, data, actor_id, first=first)
         await repo.refresh_price_range(product.id)
@@ -502,7 +503,7 @@ class Catalog:
     async def _variant_read(self, repo: CatalogRepository, variant_id: int, currency: str) -> VariantRead:
         found = await repo.variant_with_pool(variant_id)
         if found is None:
-            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
+            raise NotFound("Variant not found.", code=CatalogError.VARIANT_NOT_FOUND)
         return _variant_read(found[0], found[1], currency)
 
     async def update_variant(
@@ -513,16 +514,16 @@ class Catalog:
         repo = CatalogRepository(session)
         found = await repo.variant_with_pool(variant_id)
         if found is None:
-            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
+            raise NotFound("Variant not found.", code=CatalogError.VARIANT_NOT_FOUND)
         variant = found[0]
         product = await self._product(repo, variant.product_id)
         if data.sku != variant.sku and await repo.sku_taken(data.sku, exclude_id=variant.id):
-            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
+            raise Conflict(SKU_TAKEN, code=CatalogError.SKU_TAKEN)
         if data.pool_id is not None and data.pool_id != variant.pool_id:
             if await repo.pool(data.pool_id) is None:
                 raise ValidationFailed(
                     "The stock pool does not exist.",
-                    code="UNKNOWN_POOL",
+                    code=CatalogError.UNKNOWN_POOL,
                     details=[{"field": "pool_id", "message": "No such stock pool."}],
                 )
             variant.pool_id = data.pool_id
@@ -541,9 +542,9 @@ class Catalog:
         variant.weight_grams = data.weight_grams
         if data.is_default and not variant.is_default:
             variant.is_default = True
-            await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
+            await flush_unique(session, CatalogError.SKU_TAKEN, SKU_TAKEN)
             await repo.clear_default(product.id, keep_id=variant.id)
-        await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
+        await flush_unique(session, CatalogError.SKU_TAKEN, SKU_TAKEN)
         await repo.refresh_price_range(product.id)
         return await self._variant_read(repo, variant.id, product.currency)
 
@@ -556,7 +557,7 @@ class Catalog:
         repo = CatalogRepository(session)
         found = await repo.variant_with_pool(variant_id)
         if found is None:
-            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
+            raise NotFound("Variant not found.", code=CatalogError.VARIANT_NOT_FOUND)
         variant = found[0]
         product_id, pool_id, was_default = variant.product_id, variant.pool_id, variant.is_default
         outcome: Literal["deleted", "deactivated"] = "deleted"

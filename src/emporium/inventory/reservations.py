@@ -18,11 +18,12 @@ from sqlalchemy import ColumnElement, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.errors import Conflict
+from emporium.inventory.errors import InventoryError
 from emporium.inventory.models import StockAdjustment, StockPool
 
 
 class InsufficientStock(Conflict):
-    code = "INSUFFICIENT_STOCK"
+    code = InventoryError.INSUFFICIENT_STOCK
     message = "Not enough stock is left for this order."
 
 

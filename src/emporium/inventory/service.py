@@ -10,14 +10,16 @@ from collections import defaultdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.catalog.errors import CatalogError
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
 from emporium.inventory import schemas
+from emporium.inventory.errors import InventoryError
 from emporium.inventory.models import StockAdjustment, StockPool
 from emporium.inventory.repository import InventoryRepository
 
 
 class BelowReserved(Conflict):
-    code = "STOCK_BELOW_RESERVED"
+    code = InventoryError.STOCK_BELOW_RESERVED
     message = "The stock on hand cannot go below what is reserved for orders."
 
 
@@ -36,7 +38,7 @@ def pool_read(pool: StockPool) -> schemas.PoolRead:
 
 
 def _pool_not_found() -> NotFound:
-    return NotFound("No such stock pool.", code="POOL_NOT_FOUND")
+    return NotFound("No such stock pool.", code=InventoryError.POOL_NOT_FOUND)
 
 
 class InventoryService:
@@ -44,7 +46,7 @@ class InventoryService:
         repo = InventoryRepository(session)
         product = await repo.product(product_id)
         if product is None:
-            raise NotFound("No such product.", code="PRODUCT_NOT_FOUND")
+            raise NotFound("No such product.", code=CatalogError.PRODUCT_NOT_FOUND)
         variants = []
         for variant, pool in await repo.variants_with_pools(product_id):
             read = pool_read(pool)
@@ -68,7 +70,7 @@ class InventoryService:
         All or nothing: one refused pool refuses the whole request."""
         repo = InventoryRepository(session)
         if await repo.product(product_id) is None:
-            raise NotFound("No such product.", code="PRODUCT_NOT_FOUND")
+            raise NotFound("No such product.", code=CatalogError.PRODUCT_NOT_FOUND)
         own_pools = {pool.id for _, pool in await repo.variants_with_pools(product_id)}
         strangers = [
             {"field": f"pools.{i}.pool_id", "message": "This pool does not belong to the product."}
@@ -77,7 +79,9 @@ class InventoryService:
         ]
         if strangers:
             raise ValidationFailed(
-                "A pool does not belong to this product.", code="POOL_NOT_IN_PRODUCT", details=strangers
+                "A pool does not belong to this product.",
+                code=InventoryError.POOL_NOT_IN_PRODUCT,
+                details=strangers,
             )
         locked = {pool.id: pool for pool in await repo.lock_pools([item.pool_id for item in data.pools])}
         for i, item in enumerate(data.pools):

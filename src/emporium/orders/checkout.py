@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.accounts.errors import AccountError
 from emporium.accounts.models import User
 from emporium.cart.models import Cart
 from emporium.cart.repository import CartLine, CartRepository
@@ -29,24 +30,26 @@ from emporium.core.money import display_money, from_minor
 from emporium.inventory.reservations import reservations
 from emporium.notifications.service import notifications
 from emporium.orders import limits, schemas
+from emporium.orders.errors import OrderError
 from emporium.orders.lifecycle import PLACED_HOOKS, add_event
 from emporium.orders.models import Order, OrderLine, OrderStatus, PaymentStatus, StockState
 from emporium.orders.names import payment_method_name
 from emporium.orders.repository import OrderRepository
 from emporium.orders.seen_quote import PriceChanged, SeenQuote, changes, expected_total_minor
 from emporium.pricing.calculations import Totals
+from emporium.pricing.errors import PricingError
 from emporium.pricing.service import Quote, pricing
 
 OPERATION = "orders.create"
 
 
 class CartEmpty(ValidationFailed):
-    code = "CART_EMPTY"
+    code = OrderError.CART_EMPTY
     message = "The cart is empty."
 
 
 class CartNotPurchasable(ValidationFailed):
-    code = "CART_NOT_PURCHASABLE"
+    code = OrderError.CART_NOT_PURCHASABLE
     message = "Some lines of the cart cannot be bought as they stand."
 
 
@@ -105,7 +108,7 @@ class Checkout:
         if data.payment_method not in settings.payment_methods:
             raise ValidationFailed(
                 "This payment method is not offered.",
-                code="PAYMENT_METHOD_UNAVAILABLE",
+                code=OrderError.PAYMENT_METHOD_UNAVAILABLE,
                 details=[
                     {"field": "payment_method", "message": f"one of {', '.join(settings.payment_methods)}"}
                 ],
@@ -143,7 +146,7 @@ class Checkout:
         if quote.shipping_method is None:
             raise ValidationFailed(
                 "Choose a shipping method.",
-                code="SHIPPING_METHOD_UNAVAILABLE",
+                code=PricingError.SHIPPING_METHOD_UNAVAILABLE,
                 details=[{"field": "shipping_method_id", "message": "not available for this address"}],
             )
         self._check_shown(settings, data, cart, rows, quote, shown)
@@ -284,7 +287,7 @@ class Checkout:
                 )
             address = await repo.own_address(user.id, data.address_id)
             if address is None:
-                raise NotFound("No such address.", code="ADDRESS_NOT_FOUND")
+                raise NotFound("No such address.", code=AccountError.ADDRESS_NOT_FOUND)
             shipping = _address_dict(address)
         else:
             shipping = _address_dict(data.shipping_address)

@@ -20,6 +20,7 @@ from emporium.cart.schemas import CartRead
 from emporium.catalog.names import line_name
 from emporium.core.errors import Conflict
 from emporium.core.money import MoneyError, from_minor, to_minor
+from emporium.orders.errors import OrderError
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ class SeenQuote:
 
 
 class PriceChanged(Conflict):
-    code = "PRICE_CHANGED"
+    code = OrderError.PRICE_CHANGED
     message = "The order's price changed since it was shown: no order was placed. Review the new total."
 
     def __init__(self, seen: SeenQuote, changes: list[str]) -> None:

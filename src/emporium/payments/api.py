@@ -18,10 +18,12 @@ from emporium.core.permissions import Permission, has_permission
 from emporium.core.responses import Envelope, ok
 from emporium.core.session import DbSession
 from emporium.orders.auth import OrderToken, may_reach
+from emporium.orders.errors import OrderError
 from emporium.orders.models import Order
 from emporium.payments import schemas
 from emporium.payments.card_data import refuse_card_data
 from emporium.payments.config import PaymentSettings
+from emporium.payments.errors import PaymentError
 from emporium.payments.gateways.registry import enabled
 from emporium.payments.models import Payment, PaymentState, PaymentTransaction
 from emporium.payments.repository import PaymentRepository
@@ -91,7 +93,7 @@ async def _reachable_order(
     order = await payments.lock_order(session, order_id)
     staff = principal is not None and has_permission(principal.user.role, Permission.ORDERS_READ)
     if not staff and not may_reach(ctx.settings, order, principal, token):
-        raise NotFound("No such order.", code="ORDER_NOT_FOUND")
+        raise NotFound("No such order.", code=OrderError.ORDER_NOT_FOUND)
     return order
 
 
@@ -154,7 +156,7 @@ async def confirm(
     """Ask the provider what became of a payment and record it (also what reconciles a timed-out call)."""
     payment = await PaymentRepository(session).payment(data.payment_id)
     if payment is None:
-        raise NotFound("No such payment.", code="PAYMENT_NOT_FOUND")
+        raise NotFound("No such payment.", code=PaymentError.PAYMENT_NOT_FOUND)
     order = await _reachable_order(ctx, session, principal, token, payment.order_id)
     return ok(_payment_read(await payments.reconcile(session, ctx.settings, order, payment)))
 
@@ -165,7 +167,7 @@ async def get_payment(
 ) -> Envelope[schemas.PaymentRead]:
     payment = await PaymentRepository(session).payment(payment_id)
     if payment is None:
-        raise NotFound("No such payment.", code="PAYMENT_NOT_FOUND")
+        raise NotFound("No such payment.", code=PaymentError.PAYMENT_NOT_FOUND)
     await _reachable_order(ctx, session, principal, token, payment.order_id)
     return ok(_payment_read(payment))
 

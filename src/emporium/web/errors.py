@@ -4,6 +4,7 @@ media files, the payment provider's pages) keep the JSON error body."""
 from __future__ import annotations
 
 import asyncio
+from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,18 @@ from emporium.web.security import safe_next
 from emporium.web.templating import environment
 
 log = structlog.get_logger(__name__)
+
+
+class PageError(StrEnum):
+    """The error codes of the storefront's own pages and files (a page's JSON twin answers with them too)."""
+
+    PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
+    SITEMAP_NOT_FOUND = "SITEMAP_NOT_FOUND"
+    ASSET_NOT_FOUND = "ASSET_NOT_FOUND"
+    DOCS_NOT_INSTALLED = "DOCS_NOT_INSTALLED"
+    CHECKOUT_EXPIRED = "CHECKOUT_EXPIRED"
+    CSRF_FAILED = "CSRF_FAILED"
+
 
 # Long enough for a healthy database, short enough that a sick one does not hold the error page up.
 LAYOUT_READ_SECONDS = 1.0

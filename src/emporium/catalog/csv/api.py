@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from emporium.accounts.auth import StaffWith
 from emporium.accounts.models import User
+from emporium.catalog.csv.errors import CsvError
 from emporium.catalog.csv.service import import_catalog, load_export
 from emporium.core.config import Settings
 from emporium.core.context import Ctx
@@ -48,7 +49,7 @@ async def import_csv(
     except UnicodeDecodeError as exc:
         raise ValidationFailed(
             "The file is not UTF-8 text.",
-            code="INVALID_CSV",
+            code=CsvError.INVALID_CSV,
             details=[{"field": "file", "message": "not UTF-8"}],
         ) from exc
     report = await import_catalog(
@@ -57,7 +58,7 @@ async def import_csv(
     if report.errors:
         raise ValidationFailed(
             f"{len(report.errors)} problem(s) in the file; nothing was imported.",
-            code="CSV_ROWS_INVALID",
+            code=CsvError.CSV_ROWS_INVALID,
             details=[
                 {"field": f"row {e.row}: {e.column}".rstrip(": "), "message": e.message}
                 for e in report.errors

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from emporium.accounts.auth import MaybePrincipal, StaffWith
 from emporium.accounts.models import User
 from emporium.catalog.media.config import MediaSettings
+from emporium.catalog.media.errors import MediaError
 from emporium.catalog.media.imaging import CONTENT_TYPE, ImageRejected
 from emporium.catalog.media.schemas import AltText, ImageId, ImageOrder, ImageRead, ImageUpdate, Position
 from emporium.catalog.media.service import media
@@ -63,7 +64,9 @@ async def _storage(request: Request, ctx: Ctx) -> Storage:
         try:
             storage = create_storage(ctx.settings)
         except StorageError as exc:
-            raise ServiceUnavailable("Image storage is not configured.", code="STORAGE_UNAVAILABLE") from exc
+            raise ServiceUnavailable(
+                "Image storage is not configured.", code=MediaError.STORAGE_UNAVAILABLE
+            ) from exc
         request.app.state.media_storage = storage
     return storage
 
@@ -78,7 +81,7 @@ async def _read_upload(file: UploadFile, max_bytes: int) -> bytes:
     if not data:
         raise ValidationFailed(
             "The file is empty.",
-            code="EMPTY_FILE",
+            code=MediaError.EMPTY_FILE,
             details=[{"field": "file", "message": "The file is empty."}],
         )
     return data
@@ -114,13 +117,14 @@ async def upload_image(
         await session.commit()
     except EmporiumError as exc:
         # The same picture committed meanwhile by another request: its files are the ones just written.
-        if exc.code != "DUPLICATE_IMAGE":
+        if exc.code != MediaError.DUPLICATE_IMAGE:
             await media.remove_files(storage, keys)
         raise
     except IntegrityError as exc:
         await media.remove_files(storage, keys)
         raise Conflict(
-            "The image could not be saved: the product changed meanwhile; try again.", code="PRODUCT_CHANGED"
+            "The image could not be saved: the product changed meanwhile; try again.",
+            code=MediaError.PRODUCT_CHANGED,
         ) from exc
     except BaseException:
         await media.remove_files(storage, keys)
@@ -195,7 +199,7 @@ def local_media_router(app_settings: Settings) -> APIRouter:
         except InvalidKey:
             path = None
         if path is None or path.suffix != ".webp" or not await asyncio.to_thread(path.is_file):
-            raise NotFound("No such file.", code="MEDIA_NOT_FOUND")
+            raise NotFound("No such file.", code=MediaError.MEDIA_NOT_FOUND)
         return FileResponse(
             path,
             media_type=CONTENT_TYPE,

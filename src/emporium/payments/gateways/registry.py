@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from emporium.core.config import Settings
 from emporium.core.errors import ValidationFailed
+from emporium.orders.errors import OrderError
 from emporium.payments.config import PaymentSettings
 from emporium.payments.gateways.base import Gateway
 from emporium.payments.gateways.bitcoin.gateway import BITCOIN, LITECOIN, bitcoin, litecoin
@@ -44,7 +45,7 @@ def gateway(settings: Settings, name: str) -> Gateway:
     if name not in settings.payment_methods or name not in FACTORIES:
         raise ValidationFailed(
             "This payment method is not offered.",
-            code="PAYMENT_METHOD_UNAVAILABLE",
+            code=OrderError.PAYMENT_METHOD_UNAVAILABLE,
             details=[{"field": "payment_method", "message": f"one of {', '.join(enabled_names(settings))}"}],
         )
     return FACTORIES[name](settings.part(PaymentSettings))

@@ -35,6 +35,7 @@ from emporium.core.permissions import Permission
 from emporium.core.responses import Envelope, ok
 from emporium.core.schemas import InputModel
 from emporium.core.session import DbSession
+from emporium.orders.errors import OrderError
 from emporium.orders.models import Order
 from emporium.orders.repository import OrderRepository
 from emporium.payments.api import transaction_read
@@ -137,7 +138,7 @@ async def crypto_notice(request: Request, ctx: Ctx, session: DbSession) -> Envel
     notice, stored = parse_notice(body)
     order = await _order_of(session, notice.data.order_id)
     if order is None or order.payment_method not in CHAIN_GATEWAYS:
-        raise NotFound("No crypto payment of such an order.", code="ORDER_NOT_FOUND")
+        raise NotFound("No crypto payment of such an order.", code=OrderError.ORDER_NOT_FOUND)
     txid = notice.data.transaction_hash.lower().removeprefix("0x")
     event_id = f"{notice.event}:{txid}"
     row = await PaymentRepository(session).store_event(NOTICE_SOURCE, event_id, notice.event, stored)

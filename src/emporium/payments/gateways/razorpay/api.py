@@ -17,8 +17,10 @@ from emporium.core.responses import Envelope, ok
 from emporium.core.schemas import InputModel
 from emporium.core.session import DbSession
 from emporium.orders.auth import OrderToken, may_reach
+from emporium.orders.errors import OrderError
 from emporium.orders.models import Order
 from emporium.payments.card_data import refuse_card_data
+from emporium.payments.errors import PaymentError
 from emporium.payments.gateways.base import GatewayError
 from emporium.payments.gateways.razorpay.gateway import NAME, RazorpayGateway, RazorpayRefused
 from emporium.payments.gateways.registry import gateway as gateway_named
@@ -54,7 +56,7 @@ class VerifiedRead(BaseModel):
 
 
 class VerificationFailed(BadRequest):
-    code = "PAYMENT_VERIFICATION_FAILED"
+    code = PaymentError.PAYMENT_VERIFICATION_FAILED
     message = "The payment could not be verified."
 
 
@@ -65,7 +67,7 @@ async def _reachable_order(
     order = await payments.lock_order(session, order_id)
     staff = principal is not None and has_permission(principal.user.role, Permission.ORDERS_READ)
     if not staff and not may_reach(ctx.settings, order, principal, token):
-        raise NotFound("No such order.", code="ORDER_NOT_FOUND")
+        raise NotFound("No such order.", code=OrderError.ORDER_NOT_FOUND)
     return order
 
 
