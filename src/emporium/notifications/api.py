@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from emporium.accounts.auth import StaffWith
 from emporium.accounts.models import User
-from emporium.core.errors import NotFound
+from emporium.core.errors import NotFound, errors_doc
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, IdPath
 from emporium.core.permissions import Permission
@@ -21,7 +21,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/admin/mailbox", tags=["admin"])
 MailboxReader = Annotated[User, StaffWith(Permission.MAILBOX_READ)]
 
 
-@router.get("")
+@router.get("", responses=errors_doc(401, 403, 422))
 async def list_mail(
     _: MailboxReader,
     session: DbSession,
@@ -35,7 +35,7 @@ async def list_mail(
     )
 
 
-@router.get("/{message_id}")
+@router.get("/{message_id}", responses=errors_doc(401, 403, 404, 422))
 async def get_mail(message_id: IdPath, _: MailboxReader, session: DbSession) -> Envelope[MailRead]:
     message = await notifications.mail_message(session, message_id)
     if message is None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, status
 from emporium.accounts.auth import MaybePrincipal, StaffWith
 from emporium.accounts.models import User
 from emporium.core.context import Ctx
-from emporium.core.errors import NotFound, ValidationFailed
+from emporium.core.errors import NotFound, ValidationFailed, errors_doc
 from emporium.core.idempotency import IdempotencyKeyHeader, request_digest
 from emporium.core.money import from_minor, to_minor_units
 from emporium.core.params import API_PREFIX, IdPath
@@ -114,7 +114,9 @@ async def methods(ctx: Ctx) -> Envelope[list[schemas.MethodRead]]:
     )
 
 
-@router.post("/payments/create-intent", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/payments/create-intent", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 404, 409, 422)
+)
 async def create_intent(
     data: schemas.StartIn,
     ctx: Ctx,
@@ -130,7 +132,9 @@ async def create_intent(
     return ok(_payment_read(payment))
 
 
-@router.post("/payments/process", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/payments/process", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 404, 409, 422)
+)
 async def process(
     data: schemas.ProcessIn,
     ctx: Ctx,
@@ -149,7 +153,7 @@ async def process(
     return ok(_payment_read(payment))
 
 
-@router.post("/payments/confirm")
+@router.post("/payments/confirm", responses=errors_doc(401, 404, 409, 422))
 async def confirm(
     data: schemas.ConfirmIn, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
 ) -> Envelope[schemas.PaymentRead]:
@@ -161,7 +165,7 @@ async def confirm(
     return ok(_payment_read(await payments.reconcile(session, ctx.settings, order, payment)))
 
 
-@router.get("/payments/{payment_id}")
+@router.get("/payments/{payment_id}", responses=errors_doc(401, 404, 422))
 async def get_payment(
     payment_id: IdPath, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
 ) -> Envelope[schemas.PaymentRead]:
@@ -172,7 +176,7 @@ async def get_payment(
     return ok(_payment_read(payment))
 
 
-@router.get("/orders/{order_id}/payments")
+@router.get("/orders/{order_id}/payments", responses=errors_doc(401, 404, 422))
 async def order_payments(
     order_id: IdPath, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
 ) -> Envelope[schemas.OrderPayments]:
@@ -196,7 +200,9 @@ async def order_payments(
     )
 
 
-@router.post("/payments/refund", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/payments/refund", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 403, 404, 409, 422)
+)
 async def refund(
     data: schemas.RefundIn,
     ctx: Ctx,
@@ -226,7 +232,7 @@ async def refund(
     )
 
 
-@router.post("/payments/bank-transfer/verify")
+@router.post("/payments/bank-transfer/verify", responses=errors_doc(401, 403, 404, 409, 422))
 async def verify_transfer(
     data: schemas.TransferIn, ctx: Ctx, session: DbSession, staff: Verifier
 ) -> Envelope[dict[str, str]]:
@@ -248,7 +254,7 @@ async def _webhook(gateway: str, request: Request, ctx: Ctx, session: DbSession)
     return ok({"received": True, "duplicate": not new})
 
 
-@router.post("/payments/webhook/{gateway}", include_in_schema=True)
+@router.post("/payments/webhook/{gateway}", include_in_schema=True, responses=errors_doc(400, 422))
 async def webhook(
     gateway: GatewayName, request: Request, ctx: Ctx, session: DbSession
 ) -> Envelope[dict[str, bool]]:
@@ -257,7 +263,7 @@ async def webhook(
     return await _webhook(gateway, request, ctx, session)
 
 
-@router.post("/payments/webhook")
+@router.post("/payments/webhook", responses=errors_doc(400))
 async def stripe_webhook(request: Request, ctx: Ctx, session: DbSession) -> Envelope[dict[str, bool]]:
     """Stripe's events at seed 000's path, verified by their ``Stripe-Signature`` header."""
     return await _webhook("stripe", request, ctx, session)

@@ -16,7 +16,7 @@ from emporium.catalog.csv.service import import_catalog, load_export
 from emporium.core.config import Settings
 from emporium.core.context import Ctx
 from emporium.core.db import utcnow
-from emporium.core.errors import ValidationFailed
+from emporium.core.errors import ValidationFailed, errors_doc
 from emporium.core.middleware import BodyLimit
 from emporium.core.params import API_PREFIX
 from emporium.core.permissions import Permission
@@ -35,7 +35,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/admin/catalog", tags=["admin"])
 CatalogWriter = Annotated[User, StaffWith(Permission.PRODUCTS_WRITE)]
 
 
-@router.post("/import")
+@router.post("/import", responses=errors_doc(401, 403, 413, 422))
 async def import_csv(
     staff: CatalogWriter,
     session: DbSession,
@@ -72,7 +72,7 @@ def _where(row: int, column: str) -> str:
     return f"row {row}: {column}" if column else f"row {row}"
 
 
-@router.get("/export.csv", response_class=StreamingResponse)
+@router.get("/export.csv", response_class=StreamingResponse, responses=errors_doc(401, 403))
 async def export_csv(_: CatalogWriter, session: DbSession) -> StreamingResponse:
     """Every product and variant, in the format the import reads."""
     lines = await load_export(session)

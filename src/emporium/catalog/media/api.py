@@ -35,6 +35,7 @@ from emporium.core.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
     ValidationFailed,
+    errors_doc,
 )
 from emporium.core.middleware import BodyLimit
 from emporium.core.params import API_PREFIX, IdPath
@@ -87,7 +88,11 @@ async def _read_upload(file: UploadFile, max_bytes: int) -> bytes:
     return data
 
 
-@router.post("/products/{product_id}/images", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/products/{product_id}/images",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors_doc(401, 403, 404, 409, 413, 422, 503),
+)
 async def upload_image(
     product_id: IdPath,
     _: ProductsWriter,
@@ -132,7 +137,7 @@ async def upload_image(
     return ok(ImageRead.of(image, ctx.settings), "Image uploaded.")
 
 
-@router.get("/products/{product_id}/images")
+@router.get("/products/{product_id}/images", responses=errors_doc(401, 404, 422))
 async def list_images(
     product_id: IdPath, session: DbSession, ctx: Ctx, principal: MaybePrincipal
 ) -> Envelope[list[ImageRead]]:
@@ -143,7 +148,7 @@ async def list_images(
 
 
 # Declared before /images/{image_id} so that "order" is not read as an image id.
-@router.put("/products/{product_id}/images/order")
+@router.put("/products/{product_id}/images/order", responses=errors_doc(401, 403, 404, 422))
 async def reorder_images(
     product_id: IdPath, body: ImageOrder, _: ProductsWriter, session: DbSession, ctx: Ctx
 ) -> Envelope[list[ImageRead]]:
@@ -152,7 +157,7 @@ async def reorder_images(
     return ok([ImageRead.of(image, ctx.settings) for image in images])
 
 
-@router.put("/products/{product_id}/images/{image_id}")
+@router.put("/products/{product_id}/images/{image_id}", responses=errors_doc(401, 403, 404, 422))
 async def update_image(
     product_id: IdPath,
     image_id: IdPath,
@@ -165,7 +170,7 @@ async def update_image(
     return ok(ImageRead.of(image, ctx.settings))
 
 
-@router.delete("/products/{product_id}/images/{image_id}")
+@router.delete("/products/{product_id}/images/{image_id}", responses=errors_doc(401, 403, 404, 422, 503))
 async def delete_image(
     product_id: IdPath,
     image_id: IdPath,

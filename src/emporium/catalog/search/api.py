@@ -15,7 +15,7 @@ from emporium.catalog.search.repository import SearchFilters
 from emporium.catalog.search.schemas import SearchEnvelope, Suggestion
 from emporium.catalog.search.service import MAX_QUERY_LENGTH, search_service
 from emporium.core.context import Ctx
-from emporium.core.errors import ValidationFailed
+from emporium.core.errors import ValidationFailed, errors_doc
 from emporium.core.money import MoneyError, parse_decimal, to_minor
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX
@@ -49,7 +49,12 @@ def _price_minor(field: str, value: str | None, currency: str) -> int | None:
     return minor
 
 
-@router.get("/products/search", response_model_exclude_none=False, response_model=SearchEnvelope)
+@router.get(
+    "/products/search",
+    response_model_exclude_none=False,
+    response_model=SearchEnvelope,
+    responses=errors_doc(422),
+)
 async def search_products(
     pages: Pages,
     session: DbSession,
@@ -91,7 +96,7 @@ async def search_products(
     return await pages.respond("search", parts, SearchEnvelope, produce)
 
 
-@router.get("/products/autocomplete", response_model=Envelope[list[Suggestion]])
+@router.get("/products/autocomplete", response_model=Envelope[list[Suggestion]], responses=errors_doc(422))
 async def autocomplete(
     pages: Pages,
     session: DbSession,

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from emporium.accounts.auth import StaffWith
 from emporium.accounts.models import User
 from emporium.core.context import Ctx
-from emporium.core.errors import NotFound
+from emporium.core.errors import NotFound, errors_doc
 from emporium.core.jobs import enqueue
 from emporium.core.money import to_minor_units
 from emporium.core.params import API_PREFIX, MAX_ID
@@ -125,7 +125,7 @@ async def _order_of(session: DbSession, reference: str | int) -> Order | None:
     return await repo.order_by_number(reference)
 
 
-@router.post("/webhooks/payment")
+@router.post("/webhooks/payment", responses=errors_doc(400, 404))
 async def crypto_notice(request: Request, ctx: Ctx, session: DbSession) -> Envelope[dict[str, bool]]:
     """Seed 001's crypto payment notice: verified, stored once, then the node is asked (a job)."""
     body = await request.body()
@@ -152,6 +152,7 @@ async def crypto_notice(request: Request, ctx: Ctx, session: DbSession) -> Envel
     "/payments/crypto/refunds",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(refuse_card_data)],
+    responses=errors_doc(401, 403, 404, 409, 422),
 )
 async def record_crypto_refund(
     data: CryptoRefundIn, ctx: Ctx, session: DbSession, staff: Refunder

@@ -9,7 +9,7 @@ from pydantic import BaseModel, StringConstraints
 
 from emporium.accounts.auth import MaybePrincipal
 from emporium.core.context import Ctx
-from emporium.core.errors import BadRequest, NotFound
+from emporium.core.errors import BadRequest, NotFound, errors_doc
 from emporium.core.idempotency import IdempotencyKeyHeader
 from emporium.core.params import API_PREFIX
 from emporium.core.permissions import Permission, has_permission
@@ -82,7 +82,11 @@ def _signed_payment(gateway: RazorpayGateway, candidates: list[Payment], data: V
     return None
 
 
-@router.post("/orders/verify-payment", dependencies=[Depends(refuse_card_data)])
+@router.post(
+    "/orders/verify-payment",
+    dependencies=[Depends(refuse_card_data)],
+    responses=errors_doc(400, 401, 404, 409, 422),
+)
 async def verify_payment(
     data: VerifyIn,
     ctx: Ctx,
@@ -130,7 +134,7 @@ async def verify_payment(
     )
 
 
-@router.post("/webhooks/razorpay")
+@router.post("/webhooks/razorpay", responses=errors_doc(400))
 async def razorpay_webhook(request: Request, ctx: Ctx, session: DbSession) -> Envelope[dict[str, bool]]:
     """Razorpay's webhook: verified from the raw body (X-Razorpay-Signature), stored once per
     X-Razorpay-Event-Id, acted on by a job."""
