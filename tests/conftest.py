@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from emporium import install
 from emporium.app import create_app
-from emporium.core.config import Settings
 from emporium.core.context import AppContext, build_context
 from emporium.core.db import Base, Database, create_engine
 from emporium.core.migrations import upgrade_async
+from emporium.settings import AppSettings
 from tests.support import STRONG_PASSWORD, SmtpServer, bearer, data
 
 install.wire()
@@ -48,7 +48,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return _database_url(tmp_path_factory.mktemp("db"))
 
 
-def make_settings(database_url: str, smtp_port: int | None, **overrides: object) -> Settings:
+def make_settings(database_url: str, smtp_port: int | None, **overrides: object) -> AppSettings:
     values: dict[str, object] = {
         "env": "test",
         "database_url": database_url,
@@ -80,11 +80,11 @@ def make_settings(database_url: str, smtp_port: int | None, **overrides: object)
         "public_url": "http://shop.test",
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return AppSettings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, smtp: SmtpServer) -> Settings:
+def settings(database_url: str, smtp: SmtpServer) -> AppSettings:
     return make_settings(database_url, smtp.port)
 
 
@@ -96,7 +96,7 @@ async def _empty_database(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture(scope="session")
-async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+async def engine(settings: AppSettings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(settings.database_url)
     await _empty_database(engine)
     await upgrade_async(settings.database_url)
@@ -105,7 +105,7 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def db(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Database]:
+async def db(engine: AsyncEngine, settings: AppSettings) -> AsyncIterator[Database]:
     """A database whose every change is rolled back when the test ends."""
     async with engine.connect() as conn:
         outer = await conn.begin()
@@ -114,7 +114,7 @@ async def db(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Database]
 
 
 @pytest.fixture
-async def ctx(settings: Settings, db: Database, smtp: SmtpServer) -> AsyncIterator[AppContext]:
+async def ctx(settings: AppSettings, db: Database, smtp: SmtpServer) -> AsyncIterator[AppContext]:
     smtp.sink.clear()
     context = build_context(settings, db=db)
     yield context
@@ -135,7 +135,7 @@ MakeContext = Callable[..., AppContext]
 
 @asynccontextmanager
 async def _context_factory(
-    settings: Settings, smtp: SmtpServer, database: Database
+    settings: AppSettings, smtp: SmtpServer, database: Database
 ) -> AsyncIterator[MakeContext]:
     made: list[AppContext] = []
 
@@ -155,7 +155,7 @@ async def _context_factory(
 
 
 @pytest.fixture
-async def make_context(settings: Settings, db: Database, smtp: SmtpServer) -> AsyncIterator[MakeContext]:
+async def make_context(settings: AppSettings, db: Database, smtp: SmtpServer) -> AsyncIterator[MakeContext]:
     """``make_context(with_smtp=False, smtp_port=..., **overrides)``: a context with other settings on
     the test's rolled-back database; its services are closed when the test ends."""
     async with _context_factory(settings, smtp, db) as build:
@@ -174,7 +174,7 @@ async def clear_all_tables(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture
-async def committed_db(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Database]:
+async def committed_db(engine: AsyncEngine, settings: AppSettings) -> AsyncIterator[Database]:
     """A database whose commits are real (for tests across processes); emptied afterwards."""
     await clear_all_tables(engine)
     database = Database(settings.database_url, session_info={"jobs_max_attempts": settings.jobs_max_attempts})
@@ -185,7 +185,7 @@ async def committed_db(engine: AsyncEngine, settings: Settings) -> AsyncIterator
 
 @pytest.fixture
 async def make_committed_context(
-    settings: Settings, committed_db: Database, smtp: SmtpServer
+    settings: AppSettings, committed_db: Database, smtp: SmtpServer
 ) -> AsyncIterator[MakeContext]:
     """Like ``make_context``, on ``committed_db`` (do not combine with ``db`` or ``ctx``: on SQLite the
     rolled-back database's open transaction holds the write lock)."""

@@ -19,9 +19,10 @@ from emporium.catalog.csv.api import import_body_limit
 from emporium.catalog.csv.api import router as csv_router
 from emporium.catalog.media.api import local_media_router, upload_body_limit
 from emporium.catalog.media.api import router as media_router
+from emporium.catalog.media.config import MediaSettings
 from emporium.catalog.search.api import router as search_router
 from emporium.core import health, metrics
-from emporium.core.config import Settings, get_settings
+from emporium.core.config import Settings
 from emporium.core.context import AppContext, build_context
 from emporium.core.errors import install_error_handlers
 from emporium.core.headers import add_security_headers
@@ -39,6 +40,7 @@ from emporium.payments.gateways.razorpay.api import router as razorpay_router
 from emporium.payments.gateways.test.pages import router as payment_pages_router
 from emporium.pricing.api import router as pricing_router
 from emporium.route_limits import ROUTE_CLASSES, classifier, identifier, webhook_body_limit
+from emporium.settings import get_settings
 from emporium.web import api_docs
 from emporium.web.errors import error_pages
 from emporium.web.router import router as web_router
@@ -116,7 +118,7 @@ def create_app(
     app.include_router(api_docs.router)
     for router in DOMAIN_ROUTERS:
         app.include_router(router)
-    if settings.media_storage == "local":
+    if settings.part(MediaSettings).media_storage == "local":
         app.include_router(local_media_router(settings))
     # The middleware added last is the outermost: the request id wraps everything, including a refused
     # oversized body and the answer to an unhandled exception.

@@ -11,9 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from emporium.core.config import Settings, get_settings
+from emporium.core.config import Settings
 from emporium.core.context import AppContext, build_context, job_runner
 from emporium.core.migrations import upgrade
+from emporium.settings import get_settings
 
 app = typer.Typer(
     help="Emporium, an open-source commerce platform.", no_args_is_help=True, add_completion=False

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from starlette.types import Scope
 
+from emporium.catalog.media.config import MediaSettings
 from emporium.core.config import Settings
 from emporium.core.middleware import BodyLimit
 from emporium.core.params import API_PREFIX
@@ -46,7 +47,8 @@ AUTH_PAGES = frozenset(
 
 
 def classifier(settings: Settings) -> Callable[[str, str], str | None]:
-    exempt_roots = frozenset({"health", "metrics", "static", settings.media_url_prefix.strip("/")})
+    media_root = settings.part(MediaSettings).media_url_prefix.strip("/")
+    exempt_roots = frozenset({"health", "metrics", "static", media_root})
 
     def classify(method: str, path: str) -> str | None:
         if path.startswith(_API):

@@ -16,12 +16,12 @@ import sys
 import httpx
 
 from emporium.app import create_app
-from emporium.core.config import Settings
 from emporium.core.context import build_context
+from emporium.settings import AppSettings
 
 
 async def main(email: str, claim: bool) -> None:
-    settings = Settings()
+    settings = AppSettings()
     assert not settings.jobs_run_in_process, "the jobs must not run in this process"
     ctx = build_context(settings)
     transport = httpx.ASGITransport(app=create_app(ctx=ctx))

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from emporium.core.config import Settings
+from emporium.settings import AppSettings
 from tests.support import SmtpServer
 
 HERE = Path(__file__).parent
@@ -26,7 +26,7 @@ class Finished:
     stderr: str
 
 
-def process_env(settings: Settings, smtp: SmtpServer | None = None, **extra: str) -> dict[str, str]:
+def process_env(settings: AppSettings, smtp: SmtpServer | None = None, **extra: str) -> dict[str, str]:
     """The environment of a child process: the test settings as EMPORIUM_* variables, nothing inherited."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMPORIUM_")}
     env.update(

@@ -11,10 +11,10 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select
 
-from emporium.core.config import Settings
 from emporium.core.db import Database
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.notifications.service import SEND_EMAIL_JOB, notifications
+from emporium.settings import AppSettings
 from tests.conftest import MakeContext
 from tests.core.processes import EMPORIUM, background, output_of, process_env, run_worker_once
 from tests.support import SmtpServer
@@ -62,7 +62,7 @@ async def test_worker_consumes_jobs_relayed_through_redis(
     committed_db: Database,
     make_committed_context: MakeContext,
     redis_queue: Redis,
-    settings: Settings,
+    settings: AppSettings,
     smtp: SmtpServer,
     tmp_path: Path,
 ) -> None:
@@ -98,7 +98,7 @@ async def test_worker_consumes_jobs_relayed_through_redis(
 
 
 async def test_worker_once_runs_the_jobs_itself_even_with_a_broker(
-    committed_db: Database, redis_queue: Redis, settings: Settings, smtp: SmtpServer, tmp_path: Path
+    committed_db: Database, redis_queue: Redis, settings: AppSettings, smtp: SmtpServer, tmp_path: Path
 ) -> None:
     async with committed_db.session() as session:
         notifications.queue_email(session, to="once@example.com", template="welcome", context=WELCOME)

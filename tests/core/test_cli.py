@@ -13,10 +13,10 @@ from typer.testing import CliRunner, Result
 
 from emporium.app import create_app
 from emporium.cli import app as cli
-from emporium.core.config import get_settings
 from emporium.core.context import build_context
 from emporium.core.db import Base, create_engine
 from emporium.demo.service import DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD
+from emporium.settings import get_settings
 from tests.conftest import make_settings, sign_up
 from tests.core.processes import EMPORIUM, run
 from tests.support import STRONG_PASSWORD, asgi_client, bearer, data, error

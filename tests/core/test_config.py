@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from emporium.core.config import DEFAULT_SECRET_KEY, ConfigurationError, Settings
+from emporium.core.config import DEFAULT_SECRET_KEY, ConfigurationError
+from emporium.settings import AppSettings
 
 GOOD_SECRET = "k7Qz0vN3xR8pL2mW5tY9bC4dF6gH1jAs"
 POSTGRES_URL = "postgresql+asyncpg://shop@db.internal:5432/shop"
@@ -23,10 +24,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def production(**values: object) -> Settings:
+def production(**values: object) -> AppSettings:
     given: dict[str, object] = {"env": "production", "secret_key": GOOD_SECRET, "database_url": POSTGRES_URL}
     given.update(values)
-    return Settings(**given)  # type: ignore[arg-type]
+    return AppSettings(**given)  # type: ignore[arg-type]
 
 
 def test_a_good_production_configuration_is_accepted() -> None:
@@ -43,7 +44,7 @@ def test_production_refuses_the_published_default_secret() -> None:
 
 def test_production_refuses_a_missing_secret() -> None:
     with pytest.raises(ConfigurationError, match="EMPORIUM_SECRET_KEY"):
-        Settings(env="production", database_url=POSTGRES_URL)
+        AppSettings(env="production", database_url=POSTGRES_URL)
 
 
 def test_production_refuses_a_short_secret() -> None:
@@ -87,11 +88,11 @@ def test_production_refuses_the_test_gateway_from_the_environment(monkeypatch: p
     monkeypatch.setenv("EMPORIUM_SECRET_KEY", GOOD_SECRET)
     monkeypatch.setenv("EMPORIUM_PAYMENT_METHODS", '["stripe", "test"]')
     with pytest.raises(ConfigurationError, match="EMPORIUM_PAYMENT_METHODS"):
-        Settings()
+        AppSettings()
 
 
 def test_production_offers_only_configured_gateways_by_default() -> None:
-    assert "test" in Settings().payment_methods  # development keeps the simulated card
+    assert "test" in AppSettings().payment_methods  # development keeps the simulated card
     assert production().payment_methods == ["cash_on_delivery"]
     configured = production(stripe_secret_key="sk_live_x", bitcoin_rpc_url="http://node.internal:8332")
     assert configured.payment_methods == ["stripe", "bitcoin", "cash_on_delivery"]
@@ -112,7 +113,7 @@ def test_production_refuses_debug() -> None:
 
 def test_every_problem_is_named_at_once() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        Settings(env="production", debug=True, database_url="sqlite+aiosqlite:///x.db")
+        AppSettings(env="production", debug=True, database_url="sqlite+aiosqlite:///x.db")
     message = str(caught.value)
     for name in ("EMPORIUM_SECRET_KEY", "EMPORIUM_DATABASE_URL", "EMPORIUM_DEBUG"):
         assert name in message
@@ -122,12 +123,12 @@ def test_production_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("EMPORIUM_ENV", "production")
     monkeypatch.setenv("EMPORIUM_DATABASE_URL", POSTGRES_URL)
     with pytest.raises(ConfigurationError, match="EMPORIUM_SECRET_KEY"):
-        Settings()
+        AppSettings()
     monkeypatch.setenv("EMPORIUM_SECRET_KEY", GOOD_SECRET)
-    assert Settings().env == "production"
+    assert AppSettings().env == "production"
     monkeypatch.setenv("EMPORIUM_DEBUG", "true")
     with pytest.raises(ConfigurationError, match="EMPORIUM_DEBUG"):
-        Settings()
+        AppSettings()
 
 
 def test_production_reads_a_dotenv_file(tmp_path: Path) -> None:
@@ -136,11 +137,11 @@ def test_production_reads_a_dotenv_file(tmp_path: Path) -> None:
         f"EMPORIUM_ENV=production\nEMPORIUM_DATABASE_URL={POSTGRES_URL}\nEMPORIUM_SECRET_KEY=too-short\n"
     )
     with pytest.raises(ConfigurationError, match="EMPORIUM_SECRET_KEY"):
-        Settings()
+        AppSettings()
 
 
 def test_development_accepts_the_defaults() -> None:
-    settings = Settings()
+    settings = AppSettings()
     assert settings.env == "development"
     assert settings.is_sqlite
     assert settings.secret_key.get_secret_value() == DEFAULT_SECRET_KEY

@@ -11,10 +11,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from emporium.accounts.models import User
-from emporium.core.config import Settings
 from emporium.core.db import Database, utcnow
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.notifications.service import SEND_EMAIL_JOB
+from emporium.settings import AppSettings
 from tests.conftest import MakeContext
 from tests.core.processes import HERE, process_env, run, run_worker_once
 from tests.support import SmtpServer
@@ -46,7 +46,7 @@ async def crash_after_signup(email: str, env: dict[str, str], cwd: Path, *, clai
 
 
 async def test_killed_after_commit_before_the_send_still_delivers_once(
-    committed_db: Database, settings: Settings, smtp: SmtpServer, tmp_path: Path
+    committed_db: Database, settings: AppSettings, smtp: SmtpServer, tmp_path: Path
 ) -> None:
     smtp.sink.clear()
     email = "crash@example.com"
@@ -73,7 +73,7 @@ async def test_killed_after_commit_before_the_send_still_delivers_once(
 async def test_killed_while_holding_a_claim_delivers_after_the_lease_lapses(
     committed_db: Database,
     make_committed_context: MakeContext,
-    settings: Settings,
+    settings: AppSettings,
     smtp: SmtpServer,
     tmp_path: Path,
 ) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from emporium.app import create_app
-from emporium.core.config import Settings
 from emporium.core.context import build_context
 from emporium.core.db import Database
+from emporium.settings import AppSettings
 from tests.conftest import MakeContext
 from tests.support import asgi_client, data, error, free_port
 
@@ -41,7 +41,7 @@ async def test_not_ready_when_the_cache_is_unreachable(make_context: MakeContext
     assert err["details"][1]["message"].startswith("degraded")
 
 
-async def test_not_ready_when_the_database_is_unreachable(settings: Settings) -> None:
+async def test_not_ready_when_the_database_is_unreachable(settings: AppSettings) -> None:
     context = build_context(
         settings, db=Database(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/nothing_test")
     )

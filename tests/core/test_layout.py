@@ -20,7 +20,9 @@ The parts of the tree and how each is treated:
   the CLI, like a page, goes through services rather than repositories;
 - the wiring step: ``wiring.py`` (the registration surface: jobs, periodic jobs, hooks, cache watches)
   and each domain's ``install.py`` (what that domain registers there) sit above the domains and below the
-  top; only the top imports an install module.
+  top; only the top imports an install module;
+- ``settings.py`` composes the app's settings from core's and the domains' parts: above the domains, read
+  by pages, the wiring and the top.
 
 Imports under ``if TYPE_CHECKING:`` never run, so they are allowed where only type hints need a name
 (another domain's model in a page's signature) and do not count for import cycles. They still count for
@@ -45,6 +47,7 @@ PAGES = frozenset({"web", "admin"})
 ROUTE_MODULES = frozenset({"api", "pages"})
 CLI = frozenset({f"{ROOT}.cli", f"{ROOT}.app"})
 WIRING = f"{ROOT}.wiring"
+SETTINGS = f"{ROOT}.settings"
 # SQLAlchemy names that build a statement: outside repositories a module has no use for them.
 SQL_BUILDERS = frozenset(
     {
@@ -247,18 +250,23 @@ def layer_of(name: str) -> str:
         return "loader"
     if name == WIRING or (parts[-1] == "install" and domain_of(name) is not None):
         return "wiring"
+    if name == SETTINGS:
+        return "settings"
     if domain_of(name) is not None:
         return "domain"
     return "top"  # app, cli, install, route_limits, models, migrations
 
 
 # What each layer may not import (rule c).
+# The app's settings (emporium/settings.py) are composed from core's and the domains' parts, so they stand
+# above the domains: pages and the top may read them, core and the domains read their own part only.
 # A domain's install.py is its plug into the wiring step: it names the domain's jobs and hooks to the
 # registration surface (emporium/wiring.py), which stands above the domains whose hooks it knows. Nothing
 # but the wiring step imports an install module.
 FORBIDDEN_LAYERS = {
-    "core": frozenset({"domain", "wiring", "pages", "loader", "top"}),
-    "domain": frozenset({"wiring", "pages", "loader", "top"}),
+    "core": frozenset({"domain", "settings", "wiring", "pages", "loader", "top"}),
+    "domain": frozenset({"settings", "wiring", "pages", "loader", "top"}),
+    "settings": frozenset({"wiring", "pages", "loader", "top"}),
     "wiring": frozenset({"pages", "loader", "top"}),
     "loader": frozenset({"wiring", "pages", "top"}),
     "pages": frozenset({"wiring", "loader", "top"}),

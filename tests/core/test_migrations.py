@@ -8,13 +8,13 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from emporium.core.config import Settings
 from emporium.core.db import Base, create_engine
 from emporium.core.migrations import differences, downgrade, upgrade
 from emporium.models import metadata
+from emporium.settings import AppSettings
 
 
-async def test_models_and_migrations_agree(engine: AsyncEngine, settings: Settings) -> None:
+async def test_models_and_migrations_agree(engine: AsyncEngine, settings: AppSettings) -> None:
     assert await differences(settings.database_url, metadata) == []
 
 
@@ -59,6 +59,6 @@ async def test_fresh_database_upgrades_downgrades_and_upgrades_again(tmp_path: P
     assert await differences(url, metadata) == []
 
 
-async def test_upgrading_twice_changes_nothing(engine: AsyncEngine, settings: Settings) -> None:
+async def test_upgrading_twice_changes_nothing(engine: AsyncEngine, settings: AppSettings) -> None:
     await asyncio.to_thread(upgrade, settings.database_url)
     assert await differences(settings.database_url, metadata) == []

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from emporium.accounts.service import auth
 from emporium.app import create_app
-from emporium.core.config import Settings
 from emporium.core.context import build_context
 from emporium.core.db import Database
+from emporium.settings import AppSettings
 from tests.conftest import clear_all_tables, make_settings
 from tests.inventory.factory import make_brand, make_category, make_product
 from tests.orders.factory import ADDRESS, make_coupon, make_shipping
@@ -138,7 +138,7 @@ def _customer_objects(client: Any, headers: dict[str, str], ids: dict[str, Any])
     }
 
 
-def _fuzz(app_settings: Settings, ids: dict[str, Any]) -> Run:
+def _fuzz(app_settings: AppSettings, ids: dict[str, Any]) -> Run:
     """Every operation, as each role, in schemathesis's own ASGI transport (its event loop thread)."""
     app = create_app(app_settings)  # it owns its context: the lifespan's end closes it in that loop
     run = Run()
@@ -171,7 +171,9 @@ def _fuzz(app_settings: Settings, ids: dict[str, Any]) -> Run:
     return run
 
 
-async def test_no_operation_answers_5xx_to_fuzzed_requests(engine: AsyncEngine, settings: Settings) -> None:
+async def test_no_operation_answers_5xx_to_fuzzed_requests(
+    engine: AsyncEngine, settings: AppSettings
+) -> None:
     await clear_all_tables(engine)
     try:
         ids = await _seed(settings.database_url)

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emporium.core.config import Settings
+from emporium.settings import AppSettings
 from tests.conftest import MakeContext
 from tests.core.processes import EMPORIUM, background, output_of, process_env
 from tests.support import free_port
@@ -27,21 +27,21 @@ def _no_shop_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 @pytest.mark.usefixtures("_no_shop_environment")
 def test_the_public_url_follows_the_port_unless_it_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().public_url == "http://127.0.0.1:8000"
+    assert AppSettings().public_url == "http://127.0.0.1:8000"
     monkeypatch.setenv("EMPORIUM_PORT", "9123")
-    assert Settings().public_url == "http://127.0.0.1:9123"
+    assert AppSettings().public_url == "http://127.0.0.1:9123"
     monkeypatch.setenv("EMPORIUM_PUBLIC_URL", "https://shop.example.com")
-    assert Settings().public_url == "https://shop.example.com"
+    assert AppSettings().public_url == "https://shop.example.com"
     # Set to the default's very value, it is still the one the operator chose.
     monkeypatch.setenv("EMPORIUM_PUBLIC_URL", "http://127.0.0.1:8000")
-    assert Settings().public_url == "http://127.0.0.1:8000"
+    assert AppSettings().public_url == "http://127.0.0.1:8000"
 
 
 @pytest.mark.usefixtures("_no_shop_environment")
 def test_a_port_out_of_range_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMPORIUM_PORT", "70000")
     with pytest.raises(ValueError, match="port"):
-        Settings()
+        AppSettings()
 
 
 async def _wait_until_up(http: httpx.AsyncClient, base: str, cwd: Path) -> None:

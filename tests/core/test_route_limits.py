@@ -15,9 +15,9 @@ from fastapi.routing import APIRoute
 from emporium.accounts.api import auth_rate_limit
 from emporium.accounts.service import auth
 from emporium.app import create_app
-from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.route_limits import classifier, identifier
+from emporium.settings import AppSettings
 from emporium.web.browser import Browser
 from tests.conftest import MakeContext, sign_up
 from tests.support import STRONG_PASSWORD, asgi_client, bearer, data, error
@@ -129,7 +129,7 @@ def _carries_the_auth_limit(route: APIRoute) -> bool:
 EXEMPT = re.compile(r"/api/v1/(payments/webhook.*|webhooks/.+)|/health.*|/metrics|/static/.+|/media/.+")
 
 
-def test_every_route_is_counted_by_a_class_or_carries_the_auth_limit(settings: Settings) -> None:
+def test_every_route_is_counted_by_a_class_or_carries_the_auth_limit(settings: AppSettings) -> None:
     app = create_app(settings)
     classify = classifier(settings)
     routes = _routes(app)

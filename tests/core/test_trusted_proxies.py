@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from emporium.app import create_app
-from emporium.core.config import Settings
 from emporium.core.proxies import TrustedProxyMiddleware
+from emporium.settings import AppSettings
 from tests.conftest import MakeContext
 from tests.support import error
 
@@ -92,8 +92,8 @@ def test_the_client_is_the_right_most_address_that_is_not_a_trusted_proxy() -> N
 
 
 def test_the_setting_takes_a_list_and_refuses_what_is_not_a_network() -> None:
-    assert Settings(trusted_proxies="10.0.0.1, 10.1.0.0/16").trusted_proxies == ["10.0.0.1", "10.1.0.0/16"]
-    assert Settings(trusted_proxies='["::1"]').trusted_proxies == ["::1"]
-    assert Settings().trusted_proxies == []
+    assert AppSettings(trusted_proxies="10.0.0.1, 10.1.0.0/16").trusted_proxies == ["10.0.0.1", "10.1.0.0/16"]
+    assert AppSettings(trusted_proxies='["::1"]').trusted_proxies == ["::1"]
+    assert AppSettings().trusted_proxies == []
     with pytest.raises(ValueError, match="EMPORIUM_TRUSTED_PROXIES"):
-        Settings(trusted_proxies="proxy.internal")
+        AppSettings(trusted_proxies="proxy.internal")

@@ -15,13 +15,13 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from emporium.app import create_app
-from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.inventory.models import StockPool
 from emporium.orders.models import Order
 from emporium.orders.tasks import expire_unpaid
 from emporium.payments.service import payments
+from emporium.settings import AppSettings
 from tests.conftest import MakeContext
 from tests.inventory.factory import Made, make_product, staff_headers
 from tests.orders.factory import make_cart, make_shipping, order_body
@@ -290,6 +290,6 @@ async def test_the_storefront_answers_a_guest_past_the_checkout_limit_with_429(
 
 def test_settings_refuse_a_malformed_guest_checkout_limit() -> None:
     with pytest.raises(ValidationError, match="EMPORIUM_GUEST_CHECKOUT_RATE_LIMIT"):
-        Settings(guest_checkout_rate_limit="ten a day")
+        AppSettings(guest_checkout_rate_limit="ten a day")
     with pytest.raises(ValidationError, match="open_orders_per_email"):
-        Settings(open_orders_per_email=-1)
+        AppSettings(open_orders_per_email=-1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from emporium.catalog.names import line_name, variant_label
-from emporium.core.config import Settings
 from emporium.orders.models import OrderStatus, PaymentStatus
 from emporium.orders.names import (
     ORDER_STATUS_NAMES,
@@ -15,10 +14,11 @@ from emporium.orders.names import (
     payment_status_name,
 )
 from emporium.payments.gateways.registry import FACTORIES
+from emporium.settings import AppSettings
 
 
 def test_every_gateway_is_named_as_it_titles_itself() -> None:
-    settings = Settings(payment_methods=list(FACTORIES))
+    settings = AppSettings(payment_methods=list(FACTORIES))
     for code, factory in FACTORIES.items():
         assert payment_method_name(code) == factory(settings).title, code
 

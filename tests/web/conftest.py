@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 
 from emporium.app import create_app
-from emporium.core.config import Settings
 from emporium.core.context import AppContext
+from emporium.settings import AppSettings
 from tests.catalog.conftest import Shop, staff_headers
 from tests.conftest import MakeContext, make_settings
 from tests.support import asgi_client, free_port
@@ -57,10 +57,10 @@ async def catalog(client: httpx.AsyncClient, ctx: AppContext) -> Shop:
 @dataclass
 class LiveShop:
     url: str
-    settings: Settings
+    settings: AppSettings
 
 
-def _serve(settings: Settings) -> Iterator[str]:
+def _serve(settings: AppSettings) -> Iterator[str]:
     """The app (with its own context, so its connections live on the server's event loop) served by
     uvicorn in a background thread until the test ends."""
     port = free_port()
@@ -91,7 +91,7 @@ async def live_catalog(make_committed_context: MakeContext) -> AsyncIterator[Sho
 
 
 @pytest.fixture
-def live_shop(settings: Settings, live_catalog: Shop) -> Iterator[LiveShop]:
+def live_shop(settings: AppSettings, live_catalog: Shop) -> Iterator[LiveShop]:
     served = make_settings(settings.database_url, None, public_url="http://127.0.0.1")
     for url in _serve(served):
         yield LiveShop(url, served)

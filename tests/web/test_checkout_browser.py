@@ -15,7 +15,7 @@ import uvicorn
 from playwright.async_api import ConsoleMessage, Error, Page, async_playwright, expect
 
 from emporium.app import create_app
-from emporium.core.config import Settings
+from emporium.settings import AppSettings
 from tests.catalog.conftest import Shop
 from tests.conftest import MakeContext, make_settings
 from tests.orders.factory import make_coupon, make_shipping, make_tax
@@ -28,7 +28,7 @@ DECLINED_CARD = "4000 0000 0000 0002"
 
 
 @pytest.fixture
-def paying_shop(settings: Settings, live_catalog: Shop) -> Iterator[str]:
+def paying_shop(settings: AppSettings, live_catalog: Shop) -> Iterator[str]:
     """The shop on loopback with its job relay running in-process (the test gateway's webhook is a job)
     and its public URL on the real port (the payment page's return link is absolute)."""
     port = free_port()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import ConsoleMessage, Error, Locator, Page, async_playwright, expect
 
-from emporium.core.config import Settings
+from emporium.settings import AppSettings
 from tests.catalog.conftest import Shop
 from tests.conftest import MakeContext, make_settings
 from tests.orders.factory import make_shipping
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-def forms_shop(settings: Settings, live_catalog: Shop) -> Iterator[str]:
+def forms_shop(settings: AppSettings, live_catalog: Shop) -> Iterator[str]:
     served = make_settings(settings.database_url, None, public_url="http://127.0.0.1")
     yield from _serve(served)
 

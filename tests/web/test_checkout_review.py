@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
-from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.inventory.models import StockPool
 from emporium.orders.models import Order
 from emporium.orders.seen_quote import SeenLine, SeenQuote
 from emporium.pricing.models import Coupon, ShippingMethod
+from emporium.settings import AppSettings
 from emporium.web.checkout_state import open_quote, seal_quote
 from tests.inventory.factory import Made, make_product
 from tests.orders.factory import make_coupon, make_shipping
@@ -362,7 +362,7 @@ async def test_no_order_and_no_reservation_count(client: httpx.AsyncClient, ctx:
         assert keys.scalar_one() == 0
 
 
-async def test_a_big_carts_quote_comes_back_whole(settings: Settings) -> None:
+async def test_a_big_carts_quote_comes_back_whole(settings: AppSettings) -> None:
     """The sealed quote is bounded by the form, not by a cookie: a cart of hundreds of lines still places."""
     names = [f"Product {i} · {hashlib.sha256(str(i).encode()).hexdigest()[:24]}" for i in range(600)]
     lines = tuple(SeenLine(i, 3, 12_345 + i, name) for i, name in enumerate(names))

@@ -12,8 +12,8 @@ import pytest
 from playwright.async_api import Page, Route, async_playwright, expect
 from sqlalchemy import select
 
-from emporium.core.config import Settings
 from emporium.orders.models import Order
+from emporium.settings import AppSettings
 from tests.catalog.conftest import Shop
 from tests.conftest import MakeContext, make_settings
 from tests.orders.factory import make_shipping
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-def review_shop(settings: Settings, live_catalog: Shop) -> Iterator[str]:
+def review_shop(settings: AppSettings, live_catalog: Shop) -> Iterator[str]:
     served = make_settings(settings.database_url, None, public_url="http://127.0.0.1")
     yield from _serve(served)
 

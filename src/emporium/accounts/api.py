@@ -14,7 +14,7 @@ from emporium.accounts.privacy import erase_user, export_user
 from emporium.accounts.profile import profiles
 from emporium.accounts.service import ClientInfo, RefreshTokenReused, auth, to_read
 from emporium.core.context import Ctx
-from emporium.core.errors import Unauthorized
+from emporium.core.errors import Unauthorized, errors_doc
 from emporium.core.params import API_PREFIX, IdPath
 from emporium.core.responses import Envelope, ok
 from emporium.core.session import DbSession
@@ -33,13 +33,19 @@ async def auth_rate_limit(request: Request, ctx: Ctx) -> None:
     await ctx.limiter.enforce(limit, "auth", client_info(request).ip)
 
 
-auth_router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], dependencies=[Depends(auth_rate_limit)])
+# Every /auth route is rate limited per client address (429), and sign-in locks an e-mail out after failures.
+auth_router = APIRouter(
+    prefix=f"{API_PREFIX}/auth",
+    tags=["auth"],
+    dependencies=[Depends(auth_rate_limit)],
+    responses=errors_doc(429),
+)
 users_router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 
 ACCEPTED = "If the address can receive it, an e-mail is on its way."
 
 
-@auth_router.post("/register", status_code=status.HTTP_201_CREATED)
+@auth_router.post("/register", status_code=status.HTTP_201_CREATED, responses=errors_doc(422))
 async def register(data: schemas.RegisterIn, session: DbSession, ctx: Ctx) -> Envelope[dict[str, str]]:
     """Create a customer account. The answer is the same whether or not the address was already taken."""
     await auth.register(session, ctx, data)
@@ -49,7 +55,7 @@ async def register(data: schemas.RegisterIn, session: DbSession, ctx: Ctx) -> En
     )
 
 
-@auth_router.post("/login")
+@auth_router.post("/login", responses=errors_doc(401, 422))
 async def login(
     data: schemas.LoginIn, request: Request, session: DbSession, ctx: Ctx
 ) -> Envelope[schemas.TokenPair]:
@@ -58,7 +64,7 @@ async def login(
     return ok(pair)
 
 
-@auth_router.post("/refresh")
+@auth_router.post("/refresh", responses=errors_doc(401, 422))
 async def refresh(data: schemas.RefreshIn, session: DbSession, ctx: Ctx) -> Envelope[schemas.TokenPair]:
     """Trade a refresh token for a new pair. The old refresh token stops working."""
     try:
@@ -70,7 +76,7 @@ async def refresh(data: schemas.RefreshIn, session: DbSession, ctx: Ctx) -> Enve
     return ok(pair)
 
 
-@auth_router.post("/logout")
+@auth_router.post("/logout", responses=errors_doc(401, 422))
 async def logout(
     principal: SigningOut, session: DbSession, data: schemas.LogoutIn | None = None
 ) -> Envelope[None]:
@@ -87,35 +93,35 @@ async def logout(
     return ok(None, "Signed out.")
 
 
-@auth_router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED)
+@auth_router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, responses=errors_doc(422))
 async def forgot_password(data: schemas.EmailIn, session: DbSession, ctx: Ctx) -> Envelope[None]:
     await auth.forgot_password(session, ctx, data.email)
     return ok(None, ACCEPTED)
 
 
-@auth_router.post("/reset-password")
+@auth_router.post("/reset-password", responses=errors_doc(400, 422))
 async def reset_password(data: schemas.ResetPasswordIn, session: DbSession, ctx: Ctx) -> Envelope[None]:
     await auth.reset_password(session, ctx, data.token, data.password)
     return ok(None, "Your password was changed. Sign in with the new one.")
 
 
-@auth_router.post("/verify-email")
+@auth_router.post("/verify-email", responses=errors_doc(400, 422))
 async def verify_email(data: schemas.VerifyEmailIn, session: DbSession) -> Envelope[schemas.UserRead]:
     return ok(to_read(await auth.verify_email(session, data.token)), "Your e-mail address is confirmed.")
 
 
-@auth_router.post("/resend-verification", status_code=status.HTTP_202_ACCEPTED)
+@auth_router.post("/resend-verification", status_code=status.HTTP_202_ACCEPTED, responses=errors_doc(422))
 async def resend_verification(data: schemas.EmailIn, session: DbSession, ctx: Ctx) -> Envelope[None]:
     await auth.resend_verification(session, ctx, data.email)
     return ok(None, ACCEPTED)
 
 
-@users_router.get("/profile")
+@users_router.get("/profile", responses=errors_doc(401))
 async def get_profile(user: CurrentUser) -> Envelope[schemas.UserRead]:
     return ok(to_read(user))
 
 
-@users_router.put("/profile")
+@users_router.put("/profile", responses=errors_doc(401, 422))
 async def update_profile(
     data: schemas.ProfileUpdate, user: CurrentUser, session: DbSession
 ) -> Envelope[schemas.UserRead]:
@@ -124,7 +130,7 @@ async def update_profile(
     return ok(to_read(user), "Profile updated.")
 
 
-@users_router.put("/password")
+@users_router.put("/password", responses=errors_doc(401, 422))
 async def change_password(
     data: schemas.PasswordChange, principal: SignedIn, session: DbSession, ctx: Ctx
 ) -> Envelope[None]:
@@ -133,7 +139,7 @@ async def change_password(
     return ok(None, "Password changed. Other devices were signed out.")
 
 
-@users_router.delete("/account")
+@users_router.delete("/account", responses=errors_doc(401, 422))
 async def delete_account(
     data: schemas.AccountDelete, user: CurrentUser, session: DbSession, ctx: Ctx
 ) -> Envelope[None]:
@@ -142,7 +148,7 @@ async def delete_account(
     return ok(None, "Your account was deleted and your personal data erased.")
 
 
-@users_router.get("/export")
+@users_router.get("/export", responses=errors_doc(401))
 async def export_account(user: CurrentUser, session: DbSession) -> JSONResponse:
     """Everything held about the caller, as a JSON download."""
     data: dict[str, Any] = await export_user(session, user)
@@ -152,12 +158,12 @@ async def export_account(user: CurrentUser, session: DbSession) -> JSONResponse:
     )
 
 
-@users_router.get("/addresses")
+@users_router.get("/addresses", responses=errors_doc(401))
 async def list_addresses(user: CurrentUser, session: DbSession) -> Envelope[list[schemas.AddressRead]]:
     return ok([schemas.AddressRead.model_validate(a) for a in await profiles.addresses(session, user)])
 
 
-@users_router.post("/addresses", status_code=status.HTTP_201_CREATED)
+@users_router.post("/addresses", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 422))
 async def add_address(
     data: schemas.AddressCreate, user: CurrentUser, session: DbSession
 ) -> Envelope[schemas.AddressRead]:
@@ -166,14 +172,14 @@ async def add_address(
     return ok(schemas.AddressRead.model_validate(address), "Address saved.")
 
 
-@users_router.get("/addresses/{address_id}")
+@users_router.get("/addresses/{address_id}", responses=errors_doc(401, 404, 422))
 async def get_address(
     address_id: IdPath, user: CurrentUser, session: DbSession
 ) -> Envelope[schemas.AddressRead]:
     return ok(schemas.AddressRead.model_validate(await profiles.address(session, user, address_id)))
 
 
-@users_router.put("/addresses/{address_id}")
+@users_router.put("/addresses/{address_id}", responses=errors_doc(401, 404, 422))
 async def update_address(
     address_id: IdPath, data: schemas.AddressUpdate, user: CurrentUser, session: DbSession
 ) -> Envelope[schemas.AddressRead]:
@@ -181,18 +187,18 @@ async def update_address(
     return ok(schemas.AddressRead.model_validate(address), "Address updated.")
 
 
-@users_router.delete("/addresses/{address_id}")
+@users_router.delete("/addresses/{address_id}", responses=errors_doc(401, 404, 422))
 async def delete_address(address_id: IdPath, user: CurrentUser, session: DbSession) -> Envelope[None]:
     await profiles.delete_address(session, user, address_id)
     return ok(None, "Address deleted.")
 
 
-@users_router.get("/preferences/notifications")
+@users_router.get("/preferences/notifications", responses=errors_doc(401))
 async def get_preferences(user: CurrentUser, session: DbSession) -> Envelope[schemas.PreferencesRead]:
     return ok(schemas.PreferencesRead.model_validate(await profiles.preferences(session, user)))
 
 
-@users_router.put("/preferences/notifications")
+@users_router.put("/preferences/notifications", responses=errors_doc(401, 422))
 async def update_preferences(
     data: schemas.PreferencesUpdate, user: CurrentUser, session: DbSession
 ) -> Envelope[schemas.PreferencesRead]:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from emporium.accounts.errors import AccountError
 from emporium.accounts.models import User
 from emporium.accounts.service import auth
 from emporium.core.context import AppContext, Ctx
@@ -34,13 +35,15 @@ async def _authenticate(
         claims = ctx.tokens.decode(credentials.credentials, "access")
     except InvalidToken as exc:
         raise Unauthorized(
-            "The access token is not valid.", code="INVALID_TOKEN", headers={"WWW-Authenticate": "Bearer"}
+            "The access token is not valid.",
+            code=AccountError.INVALID_TOKEN,
+            headers={"WWW-Authenticate": "Bearer"},
         ) from exc
     user = await auth.user_for_session(session, claims.subject, claims.session_id)
     if user is None:
         raise Unauthorized(
             "The session has ended; sign in again.",
-            code="SESSION_ENDED",
+            code=AccountError.SESSION_ENDED,
             headers={"WWW-Authenticate": "Bearer"},
         )
     return Principal(user=user, session_id=claims.session_id)
@@ -94,7 +97,7 @@ def StaffWith(permission: Permission) -> object:
 
     async def check(user: CurrentUser) -> User:
         if not has_permission(user.role, permission):
-            raise Forbidden(code="PERMISSION_DENIED")
+            raise Forbidden(code=AccountError.PERMISSION_DENIED)
         return user
 
     return Depends(check)

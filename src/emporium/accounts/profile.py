@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts import schemas
+from emporium.accounts.errors import AccountError
 from emporium.accounts.models import Address, NotificationPreferences, User
 from emporium.accounts.repository import AccountRepository
 from emporium.accounts.service import RESET_PASSWORD
@@ -21,7 +22,7 @@ from emporium.core.messages import field_name, human_message
 def wrong_password(field: str) -> ValidationFailed:
     return ValidationFailed(
         "The password is not correct.",
-        code="INVALID_PASSWORD",
+        code=AccountError.INVALID_PASSWORD,
         details=[{"field": field, "message": "The password is not correct."}],
     )
 
@@ -87,7 +88,7 @@ class ProfileService:
     async def address(self, session: AsyncSession, user: User, address_id: int) -> Address:
         address = await AccountRepository(session).address_of(user.id, address_id)
         if address is None:
-            raise NotFound("Address not found.", code="ADDRESS_NOT_FOUND")
+            raise NotFound("Address not found.", code=AccountError.ADDRESS_NOT_FOUND)
         return address
 
     async def add_address(self, session: AsyncSession, user: User, data: schemas.AddressCreate) -> Address:

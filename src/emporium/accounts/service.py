@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts import schemas
+from emporium.accounts.errors import AccountError
 from emporium.accounts.models import AuthSession, NotificationPreferences, OneTimeToken, RefreshToken, User
 from emporium.accounts.repository import AccountRepository
 from emporium.core.context import AppContext
@@ -35,7 +36,7 @@ class RefreshTokenReused(Unauthorized):
     request does for any other error, would bring the session back to life.
     """
 
-    code = "TOKEN_REUSED"
+    code = AccountError.TOKEN_REUSED
     message = "This refresh token was already used; sign in again."
 
 
@@ -166,13 +167,15 @@ class AuthService:
         lock_key = f"login-lock:{key}"
         remaining = await ctx.limiter.locked_for(lock_key)
         if remaining:
-            raise RateLimited(remaining, LOCKED_OUT, code="TOO_MANY_ATTEMPTS")
+            raise RateLimited(remaining, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS)
         # Each attempt counts as a failure until its password proves right, and is counted before the
         # check: concurrent attempts (from any process) cannot all pass while the first ones are hashing.
         failures = self._failure_limit(ctx)
         if not await ctx.limiter.hit(failures, "login-fail", key):
             await self._lock(ctx, key, lock_key)
-            raise RateLimited(ctx.settings.login_lockout_seconds, LOCKED_OUT, code="TOO_MANY_ATTEMPTS")
+            raise RateLimited(
+                ctx.settings.login_lockout_seconds, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS
+            )
         # The password is checked before the request's transaction starts: argon2 takes a noticeable
         # time, and on SQLite a write transaction would hold the database's write lock all along.
         async with ctx.db.read_session() as reader:
@@ -185,7 +188,7 @@ class AuthService:
         if user is None or not user.is_active or user.password_hash != stored:
             if not await ctx.limiter.allows(failures, "login-fail", key):
                 await self._lock(ctx, key, lock_key)
-            raise Unauthorized(INVALID_CREDENTIALS, code="INVALID_CREDENTIALS")
+            raise Unauthorized(INVALID_CREDENTIALS, code=AccountError.INVALID_CREDENTIALS)
         await ctx.limiter.clear(failures, "login-fail", key)
         if stored and ctx.passwords.needs_rehash(stored):
             user.password_hash = await ctx.passwords.hash(data.password)
@@ -242,15 +245,15 @@ class AuthService:
         try:
             claims = ctx.tokens.decode(token, "refresh")
         except InvalidToken as exc:
-            raise Unauthorized("The refresh token is not valid.", code="INVALID_TOKEN") from exc
+            raise Unauthorized("The refresh token is not valid.", code=AccountError.INVALID_TOKEN) from exc
         repo = AccountRepository(session)
         found = await repo.refresh_token(hash_token(token))
         now = utcnow()
         if found is None:
-            raise Unauthorized("The refresh token is not valid.", code="INVALID_TOKEN")
+            raise Unauthorized("The refresh token is not valid.", code=AccountError.INVALID_TOKEN)
         stored, auth_session = found
         if auth_session.revoked_at is not None or auth_session.expires_at <= now or stored.expires_at <= now:
-            raise Unauthorized("The session has ended; sign in again.", code="SESSION_ENDED")
+            raise Unauthorized("The session has ended; sign in again.", code=AccountError.SESSION_ENDED)
         if stored.used_at is not None or not await repo.mark_refresh_used(stored.id, now):
             # A rotated token came back: whoever holds the family may be a thief, so end the session.
             await repo.revoke_session(auth_session.id, now, "refresh_token_reuse")
@@ -258,7 +261,7 @@ class AuthService:
             raise RefreshTokenReused()
         user = await repo.user_for_session(claims.subject, auth_session.id, now)
         if user is None:
-            raise Unauthorized("The session has ended; sign in again.", code="SESSION_ENDED")
+            raise Unauthorized("The session has ended; sign in again.", code=AccountError.SESSION_ENDED)
         auth_session.last_used_at = now
         return await self._issue_pair(session, ctx, user, auth_session)
 
@@ -311,7 +314,9 @@ class AuthService:
             or record.email != user.email
             or not await repo.consume_one_time_token(record.id, now)
         ):
-            raise BadRequest("The verification link is not valid or has expired.", code="INVALID_TOKEN")
+            raise BadRequest(
+                "The verification link is not valid or has expired.", code=AccountError.INVALID_TOKEN
+            )
         if user.email_verified_at is None:
             user.email_verified_at = now
         return user
@@ -350,7 +355,7 @@ class AuthService:
             or not user.is_active
             or not await repo.consume_one_time_token(record.id, now)
         ):
-            raise BadRequest("The reset link is not valid or has expired.", code="INVALID_TOKEN")
+            raise BadRequest("The reset link is not valid or has expired.", code=AccountError.INVALID_TOKEN)
         user.password_hash = await ctx.passwords.hash(password)
         # Whoever knew the old password is signed out everywhere.
         await repo.revoke_user_sessions(user.id, now, "password_reset")

@@ -12,6 +12,7 @@ from emporium.cart.auth import CartForChange, ExistingCart, Owner
 from emporium.cart.models import Cart
 from emporium.cart.service import carts, item_not_found
 from emporium.core.context import Ctx
+from emporium.core.errors import errors_doc
 from emporium.core.params import API_PREFIX, MAX_ID, PLAIN_TEXT_PATTERN, IdPath
 from emporium.core.responses import Envelope, ok
 from emporium.core.session import DbSession
@@ -23,7 +24,7 @@ async def _view(ctx: Ctx, session: DbSession, cart: Cart | None, owner: Owner) -
     return await carts.view(session, ctx.settings, cart, user_id=owner.user_id)
 
 
-@router.get("")
+@router.get("", responses=errors_doc(401, 422))
 async def get_cart(
     ctx: Ctx,
     session: DbSession,
@@ -47,7 +48,7 @@ async def get_cart(
     return ok(view)
 
 
-@router.post("/items", status_code=status.HTTP_201_CREATED)
+@router.post("/items", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 404, 409, 422))
 async def add_item(
     data: schemas.ItemAdd, ctx: Ctx, session: DbSession, cart: CartForChange, owner: Owner
 ) -> Envelope[schemas.CartRead]:
@@ -55,7 +56,7 @@ async def add_item(
     return ok(await _view(ctx, session, cart, owner), "Added to the cart.")
 
 
-@router.put("/items/{cart_item_id}")
+@router.put("/items/{cart_item_id}", responses=errors_doc(401, 404, 409, 422))
 async def update_item(
     cart_item_id: IdPath,
     data: schemas.ItemUpdate,
@@ -70,7 +71,7 @@ async def update_item(
     return ok(await _view(ctx, session, cart, owner))
 
 
-@router.delete("/items/{cart_item_id}")
+@router.delete("/items/{cart_item_id}", responses=errors_doc(401, 404, 422))
 async def remove_item(
     cart_item_id: IdPath, ctx: Ctx, session: DbSession, cart: ExistingCart, owner: Owner
 ) -> Envelope[schemas.CartRead]:
@@ -80,7 +81,7 @@ async def remove_item(
     return ok(await _view(ctx, session, cart, owner), "Removed from the cart.")
 
 
-@router.delete("")
+@router.delete("", responses=errors_doc(401, 422))
 async def empty_cart(
     ctx: Ctx, session: DbSession, cart: ExistingCart, owner: Owner
 ) -> Envelope[schemas.CartRead]:
@@ -89,7 +90,7 @@ async def empty_cart(
     return ok(await _view(ctx, session, cart, owner), "The cart is empty.")
 
 
-@router.post("/coupon")
+@router.post("/coupon", responses=errors_doc(401, 409, 422))
 async def apply_coupon(
     data: schemas.CouponIn, ctx: Ctx, session: DbSession, cart: CartForChange, owner: Owner
 ) -> Envelope[schemas.CartRead]:
@@ -98,7 +99,7 @@ async def apply_coupon(
     return ok(await _view(ctx, session, cart, owner), "Coupon applied.")
 
 
-@router.delete("/coupon")
+@router.delete("/coupon", responses=errors_doc(401, 422))
 async def remove_coupon(
     ctx: Ctx, session: DbSession, cart: ExistingCart, owner: Owner
 ) -> Envelope[schemas.CartRead]:
@@ -107,7 +108,7 @@ async def remove_coupon(
     return ok(await _view(ctx, session, cart, owner), "Coupon removed.")
 
 
-@router.get("/shipping-options")
+@router.get("/shipping-options", responses=errors_doc(401, 422))
 async def shipping_options(
     ctx: Ctx,
     session: DbSession,
@@ -119,7 +120,7 @@ async def shipping_options(
     return ok(options)
 
 
-@router.post("/validate-inventory")
+@router.post("/validate-inventory", responses=errors_doc(401, 422))
 async def validate_inventory(session: DbSession, cart: ExistingCart) -> Envelope[schemas.InventoryCheck]:
     """Seed 003: which lines can be bought as they stand, with the reason for each that cannot."""
     return ok(await carts.check(session, cart))

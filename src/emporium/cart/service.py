@@ -19,8 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.cart import schemas
+from emporium.cart.errors import CartError
 from emporium.cart.models import MAX_LINE_QUANTITY, Cart, CartItem
 from emporium.cart.repository import CartLine, CartRepository
+from emporium.catalog.errors import CatalogError
 from emporium.catalog.models import ProductStatus, ProductVariant
 from emporium.catalog.names import line_name
 from emporium.core.config import Settings
@@ -28,6 +30,7 @@ from emporium.core.db import utcnow
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
 from emporium.core.money import from_minor
 from emporium.inventory.availability import units_available
+from emporium.inventory.errors import InventoryError
 from emporium.inventory.models import StockPool
 from emporium.pricing.calculations import PricedLine
 from emporium.pricing.service import Quote, pricing
@@ -53,7 +56,7 @@ class LineProblem:
 
 
 class InsufficientStock(Conflict):
-    code = "INSUFFICIENT_STOCK"
+    code = InventoryError.INSUFFICIENT_STOCK
     message = "Not enough stock for this quantity."
 
 
@@ -66,7 +69,7 @@ def _check_room(available: int, quantity: int) -> None:
 
 
 def item_not_found() -> NotFound:
-    return NotFound("No such item in your cart.", code="CART_ITEM_NOT_FOUND")
+    return NotFound("No such item in your cart.", code=CartError.CART_ITEM_NOT_FOUND)
 
 
 def room_for(lines: Sequence[CartLine], variant: ProductVariant, pool: StockPool) -> int:
@@ -91,19 +94,23 @@ def line_problems(lines: Sequence[CartLine]) -> list[LineProblem]:
         item, variant = line.item, line.variant
         if line.product.status != ProductStatus.ACTIVE:
             problems.append(
-                LineProblem(item.id, variant.id, "PRODUCT_NOT_ACTIVE", "This product is not for sale.")
+                LineProblem(
+                    item.id, variant.id, CartError.PRODUCT_NOT_ACTIVE, "This product is not for sale."
+                )
             )
             continue
         if not variant.is_active:
             problems.append(
-                LineProblem(item.id, variant.id, "VARIANT_INACTIVE", "This option is not for sale.")
+                LineProblem(item.id, variant.id, CartError.VARIANT_INACTIVE, "This option is not for sale.")
             )
             continue
         pool = line.pool
         units = units_available(pool.on_hand, pool.reserved, variant.draw_per_unit, held=held[pool.id])
         if item.quantity > units:
             problems.append(
-                LineProblem(item.id, variant.id, "INSUFFICIENT_STOCK", f"Only {units} can be bought now.")
+                LineProblem(
+                    item.id, variant.id, InventoryError.INSUFFICIENT_STOCK, f"Only {units} can be bought now."
+                )
             )
             continue
         held[pool.id] += line.stock_draw
@@ -203,12 +210,12 @@ class CartService:
         field = "variant_id" if data.variant_id is not None else "product_id"
         if found is None:
             raise NotFound(
-                "No such product or variant.", code="VARIANT_NOT_FOUND", details=[{"field": field}]
+                "No such product or variant.", code=CatalogError.VARIANT_NOT_FOUND, details=[{"field": field}]
             )
         variant, product, pool = found
         if product.status != ProductStatus.ACTIVE or not variant.is_active:
             raise ValidationFailed(
-                "This product is not for sale.", code="NOT_FOR_SALE", details=[{"field": field}]
+                "This product is not for sale.", code=CartError.NOT_FOR_SALE, details=[{"field": field}]
             )
         lines = await repo.lines(cart.id)
         mine = next((line.item for line in lines if line.variant.id == variant.id), None)
@@ -232,7 +239,7 @@ class CartService:
         try:
             await session.flush()
         except IntegrityError as exc:  # the same variant added at once by another request of this cart
-            raise Conflict("The cart changed meanwhile; try again.", code="CART_CHANGED") from exc
+            raise Conflict("The cart changed meanwhile; try again.", code=CartError.CART_CHANGED) from exc
 
     async def update(self, session: AsyncSession, cart: Cart, item_id: int, data: schemas.ItemUpdate) -> None:
         lines = await CartRepository(session).lines(cart.id)
@@ -240,7 +247,9 @@ class CartService:
         if line is None:
             raise item_not_found()
         if line.product.status != ProductStatus.ACTIVE or not line.variant.is_active:
-            raise ValidationFailed("This product is not for sale any more; remove it.", code="NOT_FOR_SALE")
+            raise ValidationFailed(
+                "This product is not for sale any more; remove it.", code=CartError.NOT_FOR_SALE
+            )
         _check_room(room_for(lines, line.variant, line.pool), data.quantity)
         line.item.quantity = data.quantity
         line.item.price_seen_minor = line.variant.price_minor  # the shopper has now seen the current price
@@ -266,7 +275,11 @@ class CartService:
         for problem in line_problems(lines):
             line = next(x for x in lines if x.item.id == problem.cart_item_id)
             name = line_name(line.product.name, line.variant.name)
-            room = room_for(lines, line.variant, line.pool) if problem.code == "INSUFFICIENT_STOCK" else 0
+            room = (
+                room_for(lines, line.variant, line.pool)
+                if problem.code == InventoryError.INSUFFICIENT_STOCK
+                else 0
+            )
             if room >= 1:
                 told.append(f"{name}: only {room} left, so your cart now holds {room}.")
                 line.item.quantity = room
@@ -393,7 +406,7 @@ class CartService:
                     unit_price=from_minor(variant.price_minor, currency),
                     line_total=from_minor(variant.price_minor * item.quantity, currency),
                     units_available=left[item.id]
-                    if problem is None or problem.code == "INSUFFICIENT_STOCK"
+                    if problem is None or problem.code == InventoryError.INSUFFICIENT_STOCK
                     else 0,
                     purchasable=problem is None,
                     notices=line_notices,

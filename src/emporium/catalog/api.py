@@ -31,7 +31,7 @@ from emporium.catalog.schemas import (
 from emporium.catalog.service import catalog, parse_id_or_slug
 from emporium.catalog.taxonomy import taxonomy
 from emporium.core.context import Ctx
-from emporium.core.errors import ValidationFailed
+from emporium.core.errors import ValidationFailed, errors_doc
 from emporium.core.money import MoneyError, parse_decimal, to_minor_units
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, MAX_ID, IdPath
@@ -84,7 +84,7 @@ def _price(value: str | None, field: str, currency: str) -> int | None:
 # Products -------------------------------------------------------------------------------------------
 
 
-@router.get("/products", response_model=ListEnvelope[ProductSummary])
+@router.get("/products", response_model=ListEnvelope[ProductSummary], responses=errors_doc(401, 422))
 async def list_products(
     pages: Pages,
     session: DbSession,
@@ -141,7 +141,7 @@ async def list_products(
     return await pages.respond("products", parts, ListEnvelope[ProductSummary], produce)
 
 
-@router.get("/products/featured", response_model=ListEnvelope[ProductSummary])
+@router.get("/products/featured", response_model=ListEnvelope[ProductSummary], responses=errors_doc(422))
 async def featured_products(pages: Pages, session: DbSession, ctx: Ctx, page: Page) -> BaseModel | Response:
     """Active featured products, the best rated first."""
 
@@ -155,7 +155,9 @@ async def featured_products(pages: Pages, session: DbSession, ctx: Ctx, page: Pa
     return await pages.respond("featured", parts, ListEnvelope[ProductSummary], produce)
 
 
-@router.get("/products/{id_or_slug}", response_model=Envelope[ProductRead])
+@router.get(
+    "/products/{id_or_slug}", response_model=Envelope[ProductRead], responses=errors_doc(401, 404, 422)
+)
 async def get_product(
     pages: Pages,
     id_or_slug: Annotated[str, Path(min_length=1, max_length=220)],
@@ -178,14 +180,14 @@ async def get_product(
     return await pages.respond("product", parts, Envelope[ProductRead], produce)
 
 
-@router.post("/products", status_code=status.HTTP_201_CREATED)
+@router.post("/products", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 403, 409, 422))
 async def create_product(
     data: ProductCreate, session: DbSession, ctx: Ctx, staff: ProductsWriter
 ) -> Envelope[ProductRead]:
     return ok(await catalog.create_product(session, ctx, data, staff.id), "Product created.")
 
 
-@router.put("/products/{product_id}")
+@router.put("/products/{product_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def replace_product(
     product_id: IdPath, data: ProductPut, session: DbSession, ctx: Ctx, _staff: ProductsWriter
 ) -> Envelope[ProductRead]:
@@ -193,14 +195,14 @@ async def replace_product(
     return ok(await catalog.update_product(session, ctx, product_id, data, partial=False))
 
 
-@router.patch("/products/{product_id}")
+@router.patch("/products/{product_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def patch_product(
     product_id: IdPath, data: ProductPatch, session: DbSession, ctx: Ctx, _staff: ProductsWriter
 ) -> Envelope[ProductRead]:
     return ok(await catalog.update_product(session, ctx, product_id, data, partial=True))
 
 
-@router.delete("/products/{product_id}")
+@router.delete("/products/{product_id}", responses=errors_doc(401, 403, 404, 422))
 async def delete_product(
     product_id: IdPath, session: DbSession, _staff: ProductsWriter
 ) -> Envelope[dict[str, Any]]:
@@ -212,14 +214,14 @@ async def delete_product(
 # Variants -------------------------------------------------------------------------------------------
 
 
-@router.get("/products/{product_id}/variants")
+@router.get("/products/{product_id}/variants", responses=errors_doc(401, 404, 422))
 async def list_variants(
     product_id: IdPath, session: DbSession, principal: MaybePrincipal
 ) -> Envelope[list[VariantRead]]:
     return ok(await catalog.variants(session, product_id, staff=sees_unpublished(principal)))
 
 
-@router.get("/variants/product/{product_id}")
+@router.get("/variants/product/{product_id}", responses=errors_doc(401, 404, 422))
 async def list_variants_alias(
     product_id: IdPath, session: DbSession, principal: MaybePrincipal
 ) -> Envelope[list[VariantRead]]:
@@ -227,21 +229,25 @@ async def list_variants_alias(
     return ok(await catalog.variants(session, product_id, staff=sees_unpublished(principal)))
 
 
-@router.post("/products/{product_id}/variants", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/products/{product_id}/variants",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors_doc(401, 403, 404, 409, 422),
+)
 async def create_variant(
     product_id: IdPath, data: VariantCreate, session: DbSession, staff: ProductsWriter
 ) -> Envelope[VariantRead]:
     return ok(await catalog.create_variant(session, product_id, data, staff.id), "Variant created.")
 
 
-@router.put("/variants/{variant_id}")
+@router.put("/variants/{variant_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def update_variant(
     variant_id: IdPath, data: VariantUpdate, session: DbSession, _staff: ProductsWriter
 ) -> Envelope[VariantRead]:
     return ok(await catalog.update_variant(session, variant_id, data))
 
 
-@router.delete("/variants/{variant_id}")
+@router.delete("/variants/{variant_id}", responses=errors_doc(401, 403, 404, 422))
 async def delete_variant(
     variant_id: IdPath, session: DbSession, _staff: ProductsWriter
 ) -> Envelope[dict[str, Any]]:
@@ -252,7 +258,7 @@ async def delete_variant(
 # Categories -----------------------------------------------------------------------------------------
 
 
-@router.get("/categories", response_model=Envelope[list[CategoryRead]])
+@router.get("/categories", response_model=Envelope[list[CategoryRead]], responses=errors_doc(401))
 async def list_categories(
     pages: Pages, session: DbSession, principal: MaybePrincipal
 ) -> BaseModel | Response:
@@ -265,14 +271,14 @@ async def list_categories(
     return await pages.respond("categories", None if staff else [], Envelope[list[CategoryRead]], produce)
 
 
-@router.post("/categories", status_code=status.HTTP_201_CREATED)
+@router.post("/categories", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 403, 409, 422))
 async def create_category(
     data: CategoryIn, session: DbSession, _staff: ProductsWriter
 ) -> Envelope[CategoryRead]:
     return ok(await taxonomy.create_category(session, data), "Category created.")
 
 
-@router.put("/categories/{category_id}")
+@router.put("/categories/{category_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def update_category(
     category_id: IdPath, data: CategoryIn, session: DbSession, _staff: ProductsWriter
 ) -> Envelope[CategoryRead]:
@@ -280,7 +286,7 @@ async def update_category(
     return ok(await taxonomy.update_category(session, category_id, data))
 
 
-@router.delete("/categories/{category_id}")
+@router.delete("/categories/{category_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def delete_category(
     category_id: IdPath, session: DbSession, _staff: ProductsWriter
 ) -> Envelope[dict[str, int]]:
@@ -299,19 +305,19 @@ async def list_brands(pages: Pages, session: DbSession) -> BaseModel | Response:
     return await pages.respond("brands", [], Envelope[list[BrandRead]], produce)
 
 
-@router.post("/brands", status_code=status.HTTP_201_CREATED)
+@router.post("/brands", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 403, 409, 422))
 async def create_brand(data: BrandIn, session: DbSession, _staff: ProductsWriter) -> Envelope[BrandRead]:
     return ok(await taxonomy.create_brand(session, data), "Brand created.")
 
 
-@router.put("/brands/{brand_id}")
+@router.put("/brands/{brand_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def update_brand(
     brand_id: IdPath, data: BrandIn, session: DbSession, _staff: ProductsWriter
 ) -> Envelope[BrandRead]:
     return ok(await taxonomy.update_brand(session, brand_id, data))
 
 
-@router.delete("/brands/{brand_id}")
+@router.delete("/brands/{brand_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def delete_brand(
     brand_id: IdPath, session: DbSession, _staff: ProductsWriter
 ) -> Envelope[dict[str, int]]:

@@ -18,6 +18,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.catalog.errors import CatalogError
 from emporium.catalog.media.service import image_file_keys, image_urls, schedule_file_removal
 from emporium.catalog.models import (
     Brand,
@@ -192,7 +193,7 @@ class Catalog:
         repo = CatalogRepository(session)
         row = await repo.product_row(product_id=product_id, slug=slug)
         if row is None or (not staff and row[0].status != ProductStatus.ACTIVE):
-            raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
+            raise NotFound("Product not found.", code=CatalogError.PRODUCT_NOT_FOUND)
         product, brand, category = row
         variants = await repo.variants_with_pools(product.id)
         if not staff:
@@ -251,7 +252,7 @@ class Catalog:
         repo = CatalogRepository(session)
         product = await repo.product(product_id)
         if product is None or (not staff and product.status != ProductStatus.ACTIVE):
-            raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
+            raise NotFound("Product not found.", code=CatalogError.PRODUCT_NOT_FOUND)
         rows = await repo.variants_with_pools(product_id)
         return [variant_read(v, p, product.currency) for v, p in rows if staff or v.is_active]
 
@@ -263,13 +264,13 @@ class Catalog:
         if brand_id is not None and await repo.brand(brand_id) is None:
             raise ValidationFailed(
                 "The brand does not exist.",
-                code="UNKNOWN_BRAND",
+                code=CatalogError.UNKNOWN_BRAND,
                 details=[{"field": "brand_id", "message": "No such brand."}],
             )
         if category_id is not None and await repo.category(category_id) is None:
             raise ValidationFailed(
                 "The category does not exist.",
-                code="UNKNOWN_CATEGORY",
+                code=CatalogError.UNKNOWN_CATEGORY,
                 details=[{"field": "category_id", "message": "No such category."}],
             )
 
@@ -277,7 +278,7 @@ class Catalog:
         if slug in RESERVED_SLUGS:
             raise ValidationFailed(details=[{"field": "slug", "message": "This slug is reserved."}])
         if await repo.product_slug_taken(slug, exclude_id):
-            raise Conflict(SLUG_TAKEN, code="SLUG_TAKEN")
+            raise Conflict(SLUG_TAKEN, code=CatalogError.SLUG_TAKEN)
 
     async def _free_slug(self, repo: CatalogRepository, name: str) -> str:
         base = slugify(name, "product")[:200].strip("-")
@@ -300,9 +301,9 @@ class Catalog:
             await self._check_slug(repo, data.slug)
         skus = [variant.sku.lower() for variant in data.variants]
         if len(set(skus)) != len(skus):
-            raise Conflict("Two variants in the request share a SKU.", code="SKU_TAKEN")
+            raise Conflict("Two variants in the request share a SKU.", code=CatalogError.SKU_TAKEN)
         if data.variants and await repo.skus_taken(skus):
-            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
+            raise Conflict(SKU_TAKEN, code=CatalogError.SKU_TAKEN)
         product = Product(
             name=data.name,
             slug=data.slug or await self._free_slug(repo, data.name),
@@ -316,7 +317,7 @@ class Catalog:
             currency=ctx.settings.currency,
         )
         session.add(product)
-        await flush_unique(session, "SLUG_TAKEN", SLUG_TAKEN)
+        await flush_unique(session, CatalogError.SLUG_TAKEN, SLUG_TAKEN)
         await repo.replace_tags(product.id, sorted(set(data.tags)))
         for index, variant in enumerate(data.variants):
             await variant_editor.add(
@@ -354,7 +355,7 @@ class Catalog:
             await repo.replace_tags(product.id, sorted(set(tags)))
         for name, value in changes.items():
             setattr(product, name, value)
-        await flush_unique(session, "SLUG_TAKEN", SLUG_TAKEN)
+        await flush_unique(session, CatalogError.SLUG_TAKEN, SLUG_TAKEN)
         return await self.product_detail(session, ctx, product_id=product.id, staff=True)
 
     async def delete_product(self, session: AsyncSession, product_id: int) -> Literal["deleted", "archived"]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.catalog.errors import CatalogError
 from emporium.catalog.models import Brand, Category
 from emporium.catalog.repository import CatalogRepository
 from emporium.catalog.schemas import BrandIn, BrandRead, CategoryIn, CategoryRead
@@ -33,7 +34,7 @@ def slugify(text: str, fallback: str) -> str:
     return slug
 
 
-async def flush_unique(session: AsyncSession, code: str, message: str) -> None:
+async def flush_unique(session: AsyncSession, code: CatalogError, message: str) -> None:
     """Flush; a unique constraint hit by a concurrent writer (after our own check passed) becomes a 409.
     The request's transaction is rolled back by the refusal, so the failed statement leaves nothing."""
     try:
@@ -84,7 +85,7 @@ class Taxonomy:
         if parent is None:
             raise ValidationFailed(
                 "The parent category does not exist.",
-                code="UNKNOWN_CATEGORY",
+                code=CatalogError.UNKNOWN_CATEGORY,
                 details=[{"field": "parent_id", "message": "No such category."}],
             )
         return parent
@@ -93,7 +94,7 @@ class Taxonomy:
         repo = CatalogRepository(session)
         slug = data.slug or slugify(data.name, "category")
         if await repo.category_slug_taken(slug):
-            raise Conflict("A category with this slug already exists.", code="SLUG_TAKEN")
+            raise Conflict("A category with this slug already exists.", code=CatalogError.SLUG_TAKEN)
         parent = await self._parent(repo, data.parent_id)
         category = Category(
             parent_id=data.parent_id,
@@ -105,17 +106,17 @@ class Taxonomy:
             path="/",
         )
         session.add(category)
-        await flush_unique(session, "SLUG_TAKEN", "A category with this slug already exists.")
+        await flush_unique(session, CatalogError.SLUG_TAKEN, "A category with this slug already exists.")
         category.path = f"{parent.path if parent else '/'}{category.id}/"
         if len(category.path) > MAX_PATH_LENGTH:
-            raise ValidationFailed("The category tree is too deep here.", code="CATEGORY_TOO_DEEP")
+            raise ValidationFailed("The category tree is too deep here.", code=CatalogError.CATEGORY_TOO_DEEP)
         await session.flush()
         return _category_read(category)
 
     async def _category(self, repo: CatalogRepository, category_id: int) -> Category:
         category = await repo.category(category_id)
         if category is None:
-            raise NotFound("Category not found.", code="CATEGORY_NOT_FOUND")
+            raise NotFound("Category not found.", code=CatalogError.CATEGORY_NOT_FOUND)
         return category
 
     async def update_category(
@@ -125,18 +126,21 @@ class Taxonomy:
         category = await self._category(repo, category_id)
         slug = data.slug or category.slug
         if slug != category.slug and await repo.category_slug_taken(slug, exclude_id=category.id):
-            raise Conflict("A category with this slug already exists.", code="SLUG_TAKEN")
+            raise Conflict("A category with this slug already exists.", code=CatalogError.SLUG_TAKEN)
         if data.parent_id != category.parent_id:
             parent = await self._parent(repo, data.parent_id)
             if parent is not None and parent.path.startswith(category.path):
                 raise Conflict(
-                    "A category cannot move under itself or one of its descendants.", code="CATEGORY_CYCLE"
+                    "A category cannot move under itself or one of its descendants.",
+                    code=CatalogError.CATEGORY_CYCLE,
                 )
             old_path = category.path
             new_path = f"{parent.path if parent else '/'}{category.id}/"
             longest = await repo.longest_path_under(old_path)
             if longest - len(old_path) + len(new_path) > MAX_PATH_LENGTH:
-                raise ValidationFailed("The category tree would be too deep.", code="CATEGORY_TOO_DEEP")
+                raise ValidationFailed(
+                    "The category tree would be too deep.", code=CatalogError.CATEGORY_TOO_DEEP
+                )
             await repo.move_subtree(old_path, new_path)
             category.parent_id = data.parent_id
             category.path = new_path
@@ -145,16 +149,18 @@ class Taxonomy:
         category.description = data.description
         category.position = data.position
         category.is_active = data.is_active
-        await flush_unique(session, "SLUG_TAKEN", "A category with this slug already exists.")
+        await flush_unique(session, CatalogError.SLUG_TAKEN, "A category with this slug already exists.")
         return _category_read(category)
 
     async def delete_category(self, session: AsyncSession, category_id: int) -> None:
         repo = CatalogRepository(session)
         category = await self._category(repo, category_id)
         if await repo.category_has_children(category.id):
-            raise Conflict("Move or delete the subcategories first.", code="CATEGORY_HAS_CHILDREN")
+            raise Conflict("Move or delete the subcategories first.", code=CatalogError.CATEGORY_HAS_CHILDREN)
         if await repo.category_has_products(category.id):
-            raise Conflict("Move the products of this category first.", code="CATEGORY_HAS_PRODUCTS")
+            raise Conflict(
+                "Move the products of this category first.", code=CatalogError.CATEGORY_HAS_PRODUCTS
+            )
         await session.delete(category)
         await session.flush()
 
@@ -167,7 +173,7 @@ class Taxonomy:
         self, repo: CatalogRepository, name: str, slug: str, exclude_id: int | None = None
     ) -> None:
         if await repo.brand_clash(name, slug, exclude_id) is not None:
-            raise Conflict("A brand with this name or slug already exists.", code="BRAND_TAKEN")
+            raise Conflict("A brand with this name or slug already exists.", code=CatalogError.BRAND_TAKEN)
 
     async def create_brand(self, session: AsyncSession, data: BrandIn) -> BrandRead:
         repo = CatalogRepository(session)
@@ -175,13 +181,15 @@ class Taxonomy:
         await self._check_brand_clash(repo, data.name, slug)
         brand = Brand(name=data.name, slug=slug, description=data.description)
         session.add(brand)
-        await flush_unique(session, "BRAND_TAKEN", "A brand with this name or slug already exists.")
+        await flush_unique(
+            session, CatalogError.BRAND_TAKEN, "A brand with this name or slug already exists."
+        )
         return BrandRead.model_validate(brand)
 
     async def _brand(self, repo: CatalogRepository, brand_id: int) -> Brand:
         brand = await repo.brand(brand_id)
         if brand is None:
-            raise NotFound("Brand not found.", code="BRAND_NOT_FOUND")
+            raise NotFound("Brand not found.", code=CatalogError.BRAND_NOT_FOUND)
         return brand
 
     async def update_brand(self, session: AsyncSession, brand_id: int, data: BrandIn) -> BrandRead:
@@ -192,14 +200,18 @@ class Taxonomy:
         brand.name = data.name
         brand.slug = slug
         brand.description = data.description
-        await flush_unique(session, "BRAND_TAKEN", "A brand with this name or slug already exists.")
+        await flush_unique(
+            session, CatalogError.BRAND_TAKEN, "A brand with this name or slug already exists."
+        )
         return BrandRead.model_validate(brand)
 
     async def delete_brand(self, session: AsyncSession, brand_id: int) -> None:
         repo = CatalogRepository(session)
         brand = await self._brand(repo, brand_id)
         if await repo.brand_has_products(brand.id):
-            raise Conflict("Products still carry this brand; change them first.", code="BRAND_IN_USE")
+            raise Conflict(
+                "Products still carry this brand; change them first.", code=CatalogError.BRAND_IN_USE
+            )
         await session.delete(brand)
         await session.flush()
 

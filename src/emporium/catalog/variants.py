@@ -13,6 +13,7 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.catalog.errors import CatalogError
 from emporium.catalog.models import Product, ProductVariant
 from emporium.catalog.repository import CatalogRepository
 from emporium.catalog.schemas import VariantCreate, VariantRead, VariantUpdate
@@ -56,14 +57,14 @@ def variant_read(variant: ProductVariant, pool: StockPool, currency: str) -> Var
 async def product_or_not_found(repo: CatalogRepository, product_id: int) -> Product:
     product = await repo.product(product_id)
     if product is None:
-        raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
+        raise NotFound("Product not found.", code=CatalogError.PRODUCT_NOT_FOUND)
     return product
 
 
 def _unknown_pool(field: str) -> ValidationFailed:
     return ValidationFailed(
         "The stock pool does not exist.",
-        code="UNKNOWN_POOL",
+        code=CatalogError.UNKNOWN_POOL,
         details=[{"field": field, "message": "No such stock pool."}],
     )
 
@@ -129,7 +130,7 @@ class VariantEditor:
             weight_grams=data.weight_grams,
         )
         session.add(variant)
-        await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
+        await flush_unique(session, CatalogError.SKU_TAKEN, SKU_TAKEN)
         if variant.is_default and not first:
             await repo.clear_default(product.id, keep_id=variant.id)
         return variant
@@ -140,7 +141,7 @@ class VariantEditor:
         repo = CatalogRepository(session)
         product = await product_or_not_found(repo, product_id)
         if await repo.sku_taken(data.sku):
-            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
+            raise Conflict(SKU_TAKEN, code=CatalogError.SKU_TAKEN)
         first = not await repo.has_variants(product.id)
         variant = await self.add(session, repo, product, data, actor_id, first=first)
         await repo.refresh_price_range(product.id)
@@ -149,13 +150,13 @@ class VariantEditor:
     async def _read(self, repo: CatalogRepository, variant_id: int, currency: str) -> VariantRead:
         found = await repo.variant_with_pool(variant_id)
         if found is None:
-            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
+            raise NotFound("Variant not found.", code=CatalogError.VARIANT_NOT_FOUND)
         return variant_read(found[0], found[1], currency)
 
     async def _variant(self, repo: CatalogRepository, variant_id: int) -> ProductVariant:
         found = await repo.variant_with_pool(variant_id)
         if found is None:
-            raise NotFound("Variant not found.", code="VARIANT_NOT_FOUND")
+            raise NotFound("Variant not found.", code=CatalogError.VARIANT_NOT_FOUND)
         return found[0]
 
     async def update(self, session: AsyncSession, variant_id: int, data: VariantUpdate) -> VariantRead:
@@ -165,7 +166,7 @@ class VariantEditor:
         variant = await self._variant(repo, variant_id)
         product = await product_or_not_found(repo, variant.product_id)
         if data.sku != variant.sku and await repo.sku_taken(data.sku, exclude_id=variant.id):
-            raise Conflict(SKU_TAKEN, code="SKU_TAKEN")
+            raise Conflict(SKU_TAKEN, code=CatalogError.SKU_TAKEN)
         if data.pool_id is not None and data.pool_id != variant.pool_id:
             if await inventory.pool(session, data.pool_id) is None:
                 raise _unknown_pool("pool_id")
@@ -173,9 +174,9 @@ class VariantEditor:
         _replace_fields(variant, data, product.currency)
         if data.is_default and not variant.is_default:
             variant.is_default = True
-            await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
+            await flush_unique(session, CatalogError.SKU_TAKEN, SKU_TAKEN)
             await repo.clear_default(product.id, keep_id=variant.id)
-        await flush_unique(session, "SKU_TAKEN", SKU_TAKEN)
+        await flush_unique(session, CatalogError.SKU_TAKEN, SKU_TAKEN)
         await repo.refresh_price_range(product.id)
         return await self._read(repo, variant.id, product.currency)
 

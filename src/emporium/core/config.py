@@ -1,24 +1,23 @@
-"""Settings, read from the environment (prefix ``EMPORIUM_``) and an optional ``.env`` file."""
+"""Settings, read from the environment (prefix ``EMPORIUM_``) and an optional ``.env`` file.
+
+``Settings`` holds what the whole shop reads. A domain with settings of its own declares them in its own
+``config.py`` as a subclass (payments/config.py, catalog/media/config.py, notifications/config.py), and
+``emporium.settings.AppSettings`` is built from all of them: one object, one flat set of variable names.
+Core code sees only this part; a domain reaches its own with ``settings.part(PaymentSettings)``."""
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from babel import Locale, UnknownLocaleError
 from limits import parse as parse_limit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from emporium.core.production import (
-    MAKE_A_SECRET,
-    configured_gateways,
-    production_problems,
-    weak_secret,
-)
+from emporium.core.production import MAKE_A_SECRET, production_problems, weak_secret
 
 # Published in the source, so it must never protect a real shop: production refuses it.
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105
@@ -29,7 +28,12 @@ class ConfigurationError(RuntimeError):
     """A setting makes the app unsafe or unable to start; the message names it."""
 
 
+S = TypeVar("S", bound="Settings")
+
+
 class Settings(BaseSettings):
+    """The settings every part of the shop reads; the app's settings add each domain's (see above)."""
+
     model_config = SettingsConfigDict(env_prefix="EMPORIUM_", env_file=".env", extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
@@ -92,16 +96,6 @@ class Settings(BaseSettings):
     # Payment webhooks are not rate limited (the provider retries), but their bodies are bounded.
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
-    # E-mail. Without an SMTP host, mail goes to the development mailbox the admin can read.
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
-    smtp_use_tls: bool = False
-    smtp_timeout_seconds: float = 30.0
-    mail_from: str = "Emporium <no-reply@emporium.localhost>"
-
     # First admin, created by `emporium create-admin` and the setup command.
     admin_email: str = "admin@emporium.localhost"
     admin_password: SecretStr | None = None
@@ -121,19 +115,8 @@ class Settings(BaseSettings):
     # Counting 10,000 rows was the dearest part of an uncached list at 100k products (BENCHMARKS.md).
     catalog_count_cap: int = Field(default=1_000, ge=1)
 
-    # Product media: local disk by default, or any S3-compatible store.
-    media_storage: Literal["local", "s3"] = "local"
-    media_dir: str = "./var/media"
-    media_url_prefix: str = "/media"
-    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Catalog CSV uploads through the API (larger files: `emporium import`).
     max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
-    s3_bucket: str | None = None
-    s3_endpoint_url: str | None = None
-    s3_region: str = "us-east-1"
-    s3_access_key_id: str | None = None
-    s3_secret_access_key: SecretStr | None = None
-    s3_public_url: str | None = None
 
     # Carts: guest carts (keyed by the X-Cart-Token) and customers' carts expire after these many days.
     cart_guest_ttl_days: int = Field(default=7, ge=1, le=365)
@@ -154,13 +137,9 @@ class Settings(BaseSettings):
 
     # Orders: unpaid online orders are cancelled and their stock released after this many minutes.
     order_payment_timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
-    # Payment methods a shopper may choose at checkout. Unset in production: the gateways configured below,
-    # and cash on delivery (never the test gateway, which production refuses).
+    # Payment methods a shopper may choose at checkout. Unset in production: the gateways whose credentials
+    # are set (payments/config.py), and cash on delivery (never the test gateway, which production refuses).
     payment_methods: list[str] = ["test", "cash_on_delivery"]
-    # Shown to shoppers who pay by bank transfer (account holder, IBAN, the reference to quote...).
-    bank_transfer_instructions: str = (
-        "Transfer the order total to the shop's account, quoting your order number as the reference."
-    )
     # Guest order tracking by number + phone or e-mail, per client address.
     order_track_rate_limit: str = "5/minute"
     # Wrong guesses per order number, from any address; past it the order cannot be tracked until the
@@ -177,46 +156,6 @@ class Settings(BaseSettings):
     open_orders_per_client_address: int = Field(default=10, ge=0)
     # Guest checkouts per client address and per phone.
     guest_checkout_rate_limit: str = "10/hour"
-
-    # Payment gateways. Each is offered only when named in payment_methods; its credentials come from here.
-    # The *_api_base settings point a gateway at another endpoint (a sandbox, or a local fake in tests).
-    payment_http_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
-    # Stripe: PaymentIntents through the official SDK; webhooks signed with the endpoint secret.
-    stripe_secret_key: SecretStr | None = None
-    stripe_publishable_key: str | None = None
-    stripe_webhook_secret: SecretStr | None = None
-    stripe_api_base: str | None = None
-    # Razorpay: orders through the official SDK; payment signatures use the key secret, webhooks their own.
-    razorpay_key_id: str | None = None
-    razorpay_key_secret: SecretStr | None = None
-    razorpay_webhook_secret: SecretStr | None = None
-    razorpay_api_base: str | None = None
-    # PayPal: Orders v2 over HTTP; webhooks verified by PayPal's verify-webhook-signature call.
-    paypal_client_id: str | None = None
-    paypal_client_secret: SecretStr | None = None
-    paypal_webhook_id: str | None = None
-    paypal_api_base: str = "https://api-m.sandbox.paypal.com"
-    # Bitcoin Core JSON-RPC (the same gateway, pointed at a Litecoin Core node, serves LTC).
-    bitcoin_rpc_url: str | None = None
-    bitcoin_rpc_user: str | None = None
-    bitcoin_rpc_password: SecretStr | None = None
-    bitcoin_confirmations: int = Field(default=1, ge=0, le=100)
-    # Orders at or above this amount (shop currency, minor units) wait for more confirmations (seed 001).
-    bitcoin_large_amount_minor: int = Field(default=1_000_000, ge=1)
-    bitcoin_large_confirmations: int = Field(default=6, ge=0, le=100)
-    litecoin_rpc_url: str | None = None
-    litecoin_rpc_user: str | None = None
-    litecoin_rpc_password: SecretStr | None = None
-    litecoin_confirmations: int = Field(default=6, ge=0, le=100)
-    # A crypto amount quoted to the shopper stays fixed this long.
-    crypto_quote_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    # Lightning: LND's REST API, authenticated by an invoice macaroon (hex).
-    lnd_rest_url: str | None = None
-    lnd_macaroon_hex: SecretStr | None = None
-    lnd_tls_cert_path: str | None = None
-    lnd_invoice_expiry_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
-    # Seed 001's crypto payment notices at POST /webhooks/payment, signed with HMAC-SHA256 of the body.
-    crypto_webhook_secret: SecretStr | None = None
 
     # Served-shop hardening. HSTS is sent in production only (a year at least: browsers then refuse plain
     # http for the shop). CORS is off unless origins are listed (a separate front end: "https://app.shop").
@@ -298,16 +237,19 @@ class Settings(BaseSettings):
             self.public_url = f"http://127.0.0.1:{self.port}"
         return self
 
-    @model_validator(mode="after")
-    def _production_offers_configured_gateways(self) -> Settings:
-        if self.env == "production" and "payment_methods" not in self.model_fields_set:
-            self.payment_methods = configured_gateways(self)
+    def part(self, kind: type[S]) -> S:
+        """These settings as a domain's part of them (``settings.part(PaymentSettings)``). The app's settings
+        are built from every part, so this only narrows the type; a bare ``Settings`` is refused."""
+        if not isinstance(self, kind):
+            raise TypeError(f"these settings have no {kind.__name__}: use emporium.settings.AppSettings")
         return self
 
-    @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
-        if self.env != "production":
-            return self
+    def fill_production_defaults(self) -> None:
+        """Sets the settings whose production default depends on others; a domain's part adds its own."""
+
+    def production_problems(self) -> list[str]:
+        """What would make a production shop unsafe, each naming its variable; a domain's part adds its own
+        after these."""
         problems = []
         secret = self.secret_key.get_secret_value()
         if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_SECRET_LENGTH:
@@ -322,11 +264,14 @@ class Settings(BaseSettings):
         if self.debug:
             problems.append("EMPORIUM_DEBUG must be off in production")
         problems.extend(production_problems(self))
+        return problems
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        self.fill_production_defaults()
+        problems = self.production_problems()
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
         return self
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emporium.core.messages import field_name, human_message
+from emporium.core.responses import ErrorEnvelope
 
 log = structlog.get_logger(__name__)
 
@@ -100,6 +101,25 @@ class ServiceUnavailable(EmporiumError):
     status_code = 503
     code = "SERVICE_UNAVAILABLE"
     message = "The service is not ready."
+
+
+# What each error status means to a client, for the API's schema.
+_MEANINGS = {
+    400: "The request was refused as sent; the code says why.",
+    401: "Not signed in, or the token is not valid any more.",
+    403: "Signed in, without the permission this needs.",
+    404: "What the request names does not exist, or is not the caller's.",
+    409: "Refused by the current state of things; the code names the rule.",
+    413: "The request body is too large.",
+    422: "The request is not valid; the details name each refused field.",
+    429: "Too many requests; Retry-After says when to try again.",
+    503: "A service this needs is not available; try again later.",
+}
+
+
+def errors_doc(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses=``: the error statuses it can answer, each with the error body's schema."""
+    return {status: {"model": ErrorEnvelope, "description": _MEANINGS[status]} for status in statuses}
 
 
 def error_body(code: str, message: str, details: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:

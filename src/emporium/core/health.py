@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from emporium.core.context import Ctx
-from emporium.core.errors import error_response
+from emporium.core.errors import error_response, errors_doc
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 3.0
@@ -23,7 +23,7 @@ async def health() -> dict[str, Any]:
     return {"success": True, "data": {"status": "ok"}, "message": None}
 
 
-@router.get("/health/ready", response_model=None)
+@router.get("/health/ready", response_model=None, responses=errors_doc(503))
 async def ready(ctx: Ctx) -> dict[str, Any] | JSONResponse:
     """The database and the cache answer; 503 naming the failing part otherwise. ``rate_limits`` is
     ``degraded`` while their shared store is unreachable and they are counted in each process."""

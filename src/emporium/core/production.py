@@ -1,6 +1,7 @@
-"""What production asks of the settings beyond their types: secrets that cannot be guessed, no simulated
-money, and payment methods that can actually take money. ``config.Settings`` calls these when
-``EMPORIUM_ENV=production``; every problem names the setting to change."""
+"""What production asks of the settings beyond their types: secrets that cannot be guessed.
+``config.Settings`` calls these when ``EMPORIUM_ENV=production``; every problem names the setting to change.
+What production asks of the payment methods (no simulated money, only gateways that can take money) is in
+payments/config.py."""
 
 from __future__ import annotations
 
@@ -16,9 +17,6 @@ if TYPE_CHECKING:
 # of 100,000 draws) and token_urlsafe(48) about 340. It catches the keys a person types, not every weak one.
 MIN_SECRET_BITS = 90
 MAKE_A_SECRET = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105
-TEST_GATEWAY = "test"
-# Methods that take no money online, so need nothing configured.
-OFFLINE_DEFAULTS = ("cash_on_delivery",)
 
 
 def estimated_bits(secret: str) -> float:
@@ -34,27 +32,9 @@ def weak_secret(secret: str) -> bool:
     return estimated_bits(secret) < MIN_SECRET_BITS
 
 
-def configured_gateways(settings: Settings) -> list[str]:
-    """The online gateways whose credentials are set, in the order checkout lists them, then the offline
-    defaults: what production offers when EMPORIUM_PAYMENT_METHODS is not set."""
-    configured = {
-        "stripe": settings.stripe_secret_key is not None,
-        "razorpay": bool(settings.razorpay_key_id and settings.razorpay_key_secret),
-        "paypal": bool(settings.paypal_client_id and settings.paypal_client_secret),
-        "bitcoin": bool(settings.bitcoin_rpc_url),
-        "litecoin": bool(settings.litecoin_rpc_url),
-        "lightning": bool(settings.lnd_rest_url and settings.lnd_macaroon_hex),
-    }
-    return [name for name, ready in configured.items() if ready] + list(OFFLINE_DEFAULTS)
-
-
 def production_problems(settings: Settings) -> list[str]:
     """Problems beyond the secret key's own check (in ``config``), each naming its setting."""
     problems = []
     if settings.metrics_token is not None and weak_secret(settings.metrics_token.get_secret_value()):
         problems.append(f"EMPORIUM_METRICS_TOKEN is too easy to guess ({MAKE_A_SECRET})")
-    if TEST_GATEWAY in settings.payment_methods:
-        problems.append(
-            "EMPORIUM_PAYMENT_METHODS must not offer 'test' in production: its test cards take no real money"
-        )
     return problems

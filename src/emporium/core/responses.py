@@ -1,10 +1,11 @@
-"""The success envelope: ``{"success": true, "data": ..., "message": ...}`` (lists add ``pagination``)."""
+"""The success envelope: ``{"success": true, "data": ..., "message": ...}`` (lists add ``pagination``), and
+the error body every refusal answers with, as the API's schema shows it (core/errors.py writes it)."""
 
 from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -39,3 +40,25 @@ class ListEnvelope(BaseModel, Generic[T]):
 
 def ok(data: T, message: str | None = None) -> Envelope[T]:
     return Envelope(data=data, message=message)
+
+
+class ErrorDetail(BaseModel):
+    """One refused field (or other detail) of an error."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str | None = None
+    message: str | None = None
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable: clients match on it (each domain lists its own in errors.py).")
+    message: str = Field(description="A sentence for people; it may change.")
+    details: list[ErrorDetail] = []
+
+
+class ErrorEnvelope(BaseModel):
+    """What every error answers: ``{"success": false, "error": {"code", "message", "details"}}``."""
+
+    success: bool = False
+    error: ErrorInfo

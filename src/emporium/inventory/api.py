@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from emporium.core.errors import errors_doc
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, IdPath
 from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
@@ -15,7 +16,7 @@ from emporium.inventory.service import inventory
 router = APIRouter(prefix=API_PREFIX, tags=["inventory"])
 
 
-@router.get("/inventory/product/{product_id}")
+@router.get("/inventory/product/{product_id}", responses=errors_doc(401, 403, 404, 422))
 async def product_inventory(
     product_id: IdPath, staff: Staff, session: DbSession
 ) -> Envelope[schemas.ProductInventory]:
@@ -23,7 +24,7 @@ async def product_inventory(
     return ok(await inventory.product_inventory(session, product_id))
 
 
-@router.put("/inventory/product/{product_id}")
+@router.put("/inventory/product/{product_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def set_product_inventory(
     product_id: IdPath, data: schemas.InventoryUpdate, staff: Staff, session: DbSession
 ) -> Envelope[schemas.ProductInventory]:
@@ -31,7 +32,11 @@ async def set_product_inventory(
     return ok(await inventory.set_product_stock(session, product_id, data, staff.id), "Stock counts updated.")
 
 
-@router.post("/inventory/pools/{pool_id}/adjustments", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/inventory/pools/{pool_id}/adjustments",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors_doc(401, 403, 404, 409, 422),
+)
 async def adjust_pool(
     pool_id: IdPath, data: schemas.AdjustmentCreate, staff: Staff, session: DbSession
 ) -> Envelope[schemas.AdjustmentRead]:
@@ -40,7 +45,7 @@ async def adjust_pool(
     return ok(schemas.AdjustmentRead.model_validate(adjustment), "Stock adjusted.")
 
 
-@router.get("/inventory/pools/{pool_id}/adjustments")
+@router.get("/inventory/pools/{pool_id}/adjustments", responses=errors_doc(401, 403, 404, 422))
 async def pool_adjustments(
     pool_id: IdPath, staff: Staff, session: DbSession, page: Page
 ) -> ListEnvelope[schemas.AdjustmentRead]:
@@ -52,7 +57,7 @@ async def pool_adjustments(
     )
 
 
-@router.get("/inventory/low-stock")
+@router.get("/inventory/low-stock", responses=errors_doc(401, 403, 422))
 async def low_stock(staff: Staff, session: DbSession, page: Page) -> ListEnvelope[schemas.LowStockPool]:
     """Pools whose available stock is at or under their low-stock threshold, emptiest first."""
     items = await inventory.low_stock_pools(session, limit=page.limit, offset=page.offset)

@@ -19,11 +19,12 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.errors import Conflict
+from emporium.inventory.errors import InventoryError
 from emporium.inventory.repository import InventoryRepository
 
 
 class InsufficientStock(Conflict):
-    code = "INSUFFICIENT_STOCK"
+    code = InventoryError.INSUFFICIENT_STOCK
     message = "Not enough stock is left for this order."
 
 

@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
 from emporium.inventory import schemas
 from emporium.inventory.availability import units_available
+from emporium.inventory.errors import InventoryError
 from emporium.inventory.models import StockAdjustment, StockPool
 from emporium.inventory.repository import InventoryRepository
 
 
 class BelowReserved(Conflict):
-    code = "STOCK_BELOW_RESERVED"
+    code = InventoryError.STOCK_BELOW_RESERVED
     message = "The stock on hand cannot go below what is reserved for orders."
 
 
@@ -40,7 +41,7 @@ def pool_read(pool: StockPool) -> schemas.PoolRead:
 
 
 def _pool_not_found() -> NotFound:
-    return NotFound("No such stock pool.", code="POOL_NOT_FOUND")
+    return NotFound("No such stock pool.", code=InventoryError.POOL_NOT_FOUND)
 
 
 class InventoryService:
@@ -99,7 +100,7 @@ class InventoryService:
         repo = InventoryRepository(session)
         product = await repo.product(product_id)
         if product is None:
-            raise NotFound("No such product.", code="PRODUCT_NOT_FOUND")
+            raise NotFound("No such product.", code=InventoryError.PRODUCT_NOT_FOUND)
         variants = [
             schemas.VariantStock(
                 variant_id=variant_id,
@@ -123,7 +124,7 @@ class InventoryService:
         All or nothing: one refused pool refuses the whole request."""
         repo = InventoryRepository(session)
         if await repo.product(product_id) is None:
-            raise NotFound("No such product.", code="PRODUCT_NOT_FOUND")
+            raise NotFound("No such product.", code=InventoryError.PRODUCT_NOT_FOUND)
         own_pools = {row[0].id for row in await repo.variants_with_pools(product_id)}
         strangers = [
             {"field": f"pools.{i}.pool_id", "message": "This pool does not belong to the product."}
@@ -132,7 +133,9 @@ class InventoryService:
         ]
         if strangers:
             raise ValidationFailed(
-                "A pool does not belong to this product.", code="POOL_NOT_IN_PRODUCT", details=strangers
+                "A pool does not belong to this product.",
+                code=InventoryError.POOL_NOT_IN_PRODUCT,
+                details=strangers,
             )
         locked = {pool.id: pool for pool in await repo.lock_pools([item.pool_id for item in data.pools])}
         for i, item in enumerate(data.pools):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from emporium.core.errors import NotFound
+from emporium.core.errors import NotFound, errors_doc
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, IdPath
 from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
@@ -18,7 +18,7 @@ from emporium.notifications.service import notifications
 router = APIRouter(prefix=f"{API_PREFIX}/admin/mailbox", tags=["admin"])
 
 
-@router.get("")
+@router.get("", responses=errors_doc(401, 403, 422))
 async def list_mail(
     _: MailboxReader,
     session: DbSession,
@@ -32,7 +32,7 @@ async def list_mail(
     )
 
 
-@router.get("/{message_id}")
+@router.get("/{message_id}", responses=errors_doc(401, 403, 404, 422))
 async def get_mail(message_id: IdPath, _: MailboxReader, session: DbSession) -> Envelope[MailRead]:
     message = await notifications.mail_message(session, message_id)
     if message is None:

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from emporium.core.config import Settings
 from emporium.core.db import Database
+from emporium.notifications.config import MailSettings
 from emporium.notifications.models import DevMailMessage
 
 
@@ -51,7 +52,7 @@ def render_email(template: str, to: str, context: dict[str, Any]) -> RenderedEma
 _MESSAGE_KEY = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
-def message_id(settings: Settings, message_key: str | None = None) -> str:
+def message_id(settings: MailSettings, message_key: str | None = None) -> str:
     """``<key@domain>``: fixed by the key chosen when the mail was queued, so a mail sent again after a
     crash carries the same Message-ID and the receiving side can drop the duplicate."""
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "emporium.localhost"
@@ -60,7 +61,9 @@ def message_id(settings: Settings, message_key: str | None = None) -> str:
     return make_msgid(domain=domain)
 
 
-def build_message(settings: Settings, mail: RenderedEmail, message_key: str | None = None) -> EmailMessage:
+def build_message(
+    settings: MailSettings, mail: RenderedEmail, message_key: str | None = None
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = mail.to
@@ -72,7 +75,7 @@ def build_message(settings: Settings, mail: RenderedEmail, message_key: str | No
 
 
 async def deliver(
-    settings: Settings,
+    app_settings: Settings,
     db: Database,
     mail: RenderedEmail,
     *,
@@ -80,6 +83,7 @@ async def deliver(
     message_key: str | None = None,
 ) -> None:
     """Send by SMTP when configured; otherwise keep the mail in the development mailbox."""
+    settings = app_settings.part(MailSettings)
     if settings.smtp_host:
         await aiosmtplib.send(
             build_message(settings, mail, message_key),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Cookie, Header, Query, Request, Response, status
 from emporium.accounts.auth import CurrentUser, MaybePrincipal
 from emporium.cart.service import CART_TOKEN_COOKIE
 from emporium.core.context import Ctx
-from emporium.core.errors import ValidationFailed
+from emporium.core.errors import ValidationFailed, errors_doc
 from emporium.core.idempotency import IdempotencyKeyHeader
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, MAX_ID, PLAIN_TEXT_PATTERN
@@ -39,7 +39,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["orders"])
 OrderNumber = Annotated[str, Query(min_length=5, max_length=32, pattern=r"^[A-Za-z0-9-]+$")]
 
 
-@router.post("/orders", status_code=status.HTTP_201_CREATED)
+@router.post("/orders", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 404, 409, 422, 429))
 async def place_order(
     data: schemas.OrderCreate,
     request: Request,
@@ -75,13 +75,13 @@ async def place_order(
     return ok(read, None if placed.replayed else "Order placed.")
 
 
-@router.get("/orders", response_model=ListEnvelope[schemas.OrderSummary])
+@router.get("/orders", response_model=ListEnvelope[schemas.OrderSummary], responses=errors_doc(401, 422))
 async def my_orders(session: DbSession, user: CurrentUser, page: Page) -> ListEnvelope[schemas.OrderSummary]:
     items, total = await orders.page(session, OrderFilters(customer_id=user.id), page)
     return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))
 
 
-@router.get("/orders/track")
+@router.get("/orders/track", responses=errors_doc(404, 422, 429))
 async def track_order(
     request: Request,
     ctx: Ctx,
@@ -101,12 +101,12 @@ async def track_order(
     return ok(await track_limited(session, ctx, client, order_number, phone=phone, email=email))
 
 
-@router.get("/orders/{order_id}")
+@router.get("/orders/{order_id}", responses=errors_doc(401, 404, 422))
 async def my_order(session: DbSession, order: OwnOrder) -> Envelope[schemas.OrderRead]:
     return ok(await orders.read(session, order))
 
 
-@router.put("/orders/{order_id}/cancel")
+@router.put("/orders/{order_id}/cancel", responses=errors_doc(401, 404, 409, 422))
 async def cancel_order(
     ctx: Ctx,
     session: DbSession,
@@ -125,7 +125,9 @@ async def cancel_order(
     return ok(result, "Order cancelled.")
 
 
-@router.get("/orders/{order_id}/invoice.pdf", response_class=Response)
+@router.get(
+    "/orders/{order_id}/invoice.pdf", response_class=Response, responses=errors_doc(401, 404, 409, 422)
+)
 async def order_invoice(ctx: Ctx, session: DbSession, order: ReadableOrder) -> Response:
     """The invoice once the order is confirmed, a pro-forma invoice while it is pending; 409 NO_INVOICE
     for an order cancelled before it was confirmed."""
@@ -143,7 +145,9 @@ async def order_invoice(ctx: Ctx, session: DbSession, order: ReadableOrder) -> R
 # Staff ----------------------------------------------------------------------------------------------------
 
 
-@router.get("/admin/orders", response_model=ListEnvelope[schemas.OrderSummary])
+@router.get(
+    "/admin/orders", response_model=ListEnvelope[schemas.OrderSummary], responses=errors_doc(401, 403, 422)
+)
 async def admin_orders(
     session: DbSession,
     _staff: OrdersReader,
@@ -182,12 +186,12 @@ async def admin_orders(
     return ListEnvelope(data=items, pagination=Pagination.of(page.page, page.limit, total))
 
 
-@router.get("/admin/orders/{order_id}")
+@router.get("/admin/orders/{order_id}", responses=errors_doc(401, 403, 404, 422))
 async def admin_order(session: DbSession, order: StaffOrder) -> Envelope[schemas.OrderRead]:
     return ok(await orders.read(session, order))
 
 
-@router.put("/admin/orders/{order_id}")
+@router.put("/admin/orders/{order_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def update_order(
     data: schemas.OrderUpdate, ctx: Ctx, session: DbSession, staff: OrdersUpdater, order: StaffOrderForUpdate
 ) -> Envelope[schemas.OrderRead]:

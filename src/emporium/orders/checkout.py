@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.accounts.errors import AccountError
 from emporium.accounts.models import User
 from emporium.cart.service import CartToBuy, carts, token_digest
 from emporium.catalog.names import line_name
@@ -35,11 +36,13 @@ from emporium.core.money import display_money, from_minor
 from emporium.inventory.reservations import reservations
 from emporium.notifications.service import notifications
 from emporium.orders import limits, schemas
+from emporium.orders.errors import OrderError
 from emporium.orders.lifecycle import PLACED_HOOKS, add_event
 from emporium.orders.models import Order, OrderStatus, PaymentStatus, StockState
 from emporium.orders.names import payment_method_name
 from emporium.orders.repository import OrderRepository
 from emporium.orders.seen_quote import PriceChanged, SeenQuote, changes, expected_total_minor
+from emporium.pricing.errors import PricingError
 from emporium.pricing.models import ShippingMethod
 from emporium.pricing.service import Quote, pricing
 
@@ -47,12 +50,12 @@ OPERATION = "orders.create"
 
 
 class CartEmpty(ValidationFailed):
-    code = "CART_EMPTY"
+    code = OrderError.CART_EMPTY
     message = "The cart is empty."
 
 
 class CartNotPurchasable(ValidationFailed):
-    code = "CART_NOT_PURCHASABLE"
+    code = OrderError.CART_NOT_PURCHASABLE
     message = "Some lines of the cart cannot be bought as they stand."
 
 
@@ -105,7 +108,7 @@ def _check_payment_method(settings: Settings, data: schemas.OrderCreate) -> None
     if data.payment_method not in settings.payment_methods:
         raise ValidationFailed(
             "This payment method is not offered.",
-            code="PAYMENT_METHOD_UNAVAILABLE",
+            code=OrderError.PAYMENT_METHOD_UNAVAILABLE,
             details=[{"field": "payment_method", "message": f"one of {', '.join(settings.payment_methods)}"}],
         )
 
@@ -217,7 +220,7 @@ class Checkout:
         if quote.shipping_method is None:
             raise ValidationFailed(
                 "Choose a shipping method.",
-                code="SHIPPING_METHOD_UNAVAILABLE",
+                code=PricingError.SHIPPING_METHOD_UNAVAILABLE,
                 details=[{"field": "shipping_method_id", "message": "not available for this address"}],
             )
         return _Priced(quote, quote.shipping_method)
@@ -333,7 +336,7 @@ class Checkout:
                 )
             address = await repo.own_address(user.id, data.address_id)
             if address is None:
-                raise NotFound("No such address.", code="ADDRESS_NOT_FOUND")
+                raise NotFound("No such address.", code=AccountError.ADDRESS_NOT_FOUND)
             shipping = _address_dict(address)
         else:
             shipping = _address_dict(data.shipping_address)

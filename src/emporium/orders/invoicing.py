@@ -22,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import Conflict
+from emporium.orders.errors import OrderError
 from emporium.orders.invoice import invoice_pdf
 from emporium.orders.models import Order, OrderStatus
 from emporium.orders.repository import OrderRepository
 
 
 class NoInvoice(Conflict):
-    code = "NO_INVOICE"
+    code = OrderError.NO_INVOICE
     message = "This order was cancelled before it was confirmed, so there is no invoice for it."
 
 

@@ -25,6 +25,7 @@ from emporium.core.errors import Conflict
 from emporium.inventory.reservations import reservations
 from emporium.notifications.service import notifications
 from emporium.orders import invoicing
+from emporium.orders.errors import OrderError
 from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, StockState
 from emporium.orders.names import order_status_name
 from emporium.orders.repository import OrderRepository
@@ -77,11 +78,11 @@ def register_cancellation_hook(hook: OrderHook) -> None:
 
 
 class IllegalTransition(Conflict):
-    code = "ILLEGAL_TRANSITION"
+    code = OrderError.ILLEGAL_TRANSITION
 
 
 class OrderNotPaid(Conflict):
-    code = "ORDER_NOT_PAID"
+    code = OrderError.ORDER_NOT_PAID
     message = "The order cannot be confirmed before its payment is received."
 
 

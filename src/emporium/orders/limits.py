@@ -21,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.core.errors import Conflict, RateLimited
+from emporium.orders.errors import OrderError
 from emporium.orders.lifecycle import OFFLINE_METHODS
 from emporium.orders.repository import OrderRepository
 from emporium.orders.service import phone_digits
 
 
 class TooManyOpenOrders(Conflict):
-    code = "TOO_MANY_OPEN_ORDERS"
+    code = OrderError.TOO_MANY_OPEN_ORDERS
     message = (
         "You have too many orders waiting for payment or confirmation. Pay for, or cancel, one of them "
         "before placing another."

@@ -21,6 +21,7 @@ from emporium.cart.schemas import CartRead
 from emporium.catalog.names import line_name
 from emporium.core.errors import Conflict
 from emporium.core.money import MoneyError, from_minor, to_minor
+from emporium.orders.errors import OrderError
 
 # Formats an amount in minor units of the quote's currency, for the shopper.
 Money = Callable[[int], str]
@@ -158,7 +159,7 @@ class SeenQuote:
 
 
 class PriceChanged(Conflict):
-    code = "PRICE_CHANGED"
+    code = OrderError.PRICE_CHANGED
     message = "The order's price changed since it was shown: no order was placed. Review the new total."
 
     def __init__(self, seen: SeenQuote, changes: list[str]) -> None:

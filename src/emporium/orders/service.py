@@ -12,6 +12,7 @@ from emporium.core.errors import NotFound
 from emporium.core.pagination import PageParams
 from emporium.core.phones import same_phone
 from emporium.orders import invoicing, schemas
+from emporium.orders.errors import OrderError
 from emporium.orders.invoice import TaxPart, tax_parts
 from emporium.orders.lifecycle import CUSTOMER_CANCELLABLE, IllegalTransition, add_event, lifecycle
 from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus
@@ -21,7 +22,7 @@ from emporium.orders.views import order_read, order_summary, tracked_order
 
 
 def order_not_found() -> NotFound:
-    return NotFound("No such order.", code="ORDER_NOT_FOUND")
+    return NotFound("No such order.", code=OrderError.ORDER_NOT_FOUND)
 
 
 def phone_digits(phone: str | None) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core.context import AppContext
 from emporium.core.errors import RateLimited
 from emporium.orders import schemas
+from emporium.orders.errors import OrderError
 from emporium.orders.service import orders
 
 TOO_MANY_GUESSES = "Too many attempts to track this order; try again later."
@@ -36,7 +37,7 @@ async def track_limited(
     key = number.strip().upper()
     decision = await limiter.check(per_order, "orders.track.order", key)
     if not decision.allowed:
-        raise RateLimited(decision.retry_after, TOO_MANY_GUESSES, code="TOO_MANY_ATTEMPTS")
+        raise RateLimited(decision.retry_after, TOO_MANY_GUESSES, code=OrderError.TOO_MANY_ATTEMPTS)
     found = await orders.track(session, number, phone=phone, email=email)
     await limiter.clear(per_order, "orders.track.order", key)
     return found

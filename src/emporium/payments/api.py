@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, status
 
 from emporium.accounts.auth import MaybePrincipal
 from emporium.core.context import Ctx
-from emporium.core.errors import ValidationFailed
+from emporium.core.errors import ValidationFailed, errors_doc
 from emporium.core.idempotency import IdempotencyKeyHeader, request_digest
 from emporium.core.money import from_minor, to_minor_units
 from emporium.core.params import API_PREFIX, IdPath
@@ -19,6 +19,7 @@ from emporium.orders.auth import OrderToken
 from emporium.payments import schemas
 from emporium.payments.auth import Refunder, Verifier, reachable_order, reachable_payment
 from emporium.payments.card_data import refuse_card_data
+from emporium.payments.config import PaymentSettings
 from emporium.payments.fetch import fetch
 from emporium.payments.gateways.registry import enabled
 from emporium.payments.models import Payment, PaymentState, PaymentTransaction
@@ -85,20 +86,23 @@ def _minor(order: Order, amount: Decimal, field: str) -> int:
 @router.get("/payments/methods")
 async def methods(ctx: Ctx) -> Envelope[list[schemas.MethodRead]]:
     """What this shop accepts, for the storefront's checkout."""
+    instructions = ctx.settings.part(PaymentSettings).bank_transfer_instructions
     return ok(
         [
             schemas.MethodRead(
                 code=g.name,
                 title=g.title,
                 online=g.online,
-                instructions=ctx.settings.bank_transfer_instructions if g.name == "bank_transfer" else None,
+                instructions=instructions if g.name == "bank_transfer" else None,
             )
             for g in enabled(ctx.settings)
         ]
     )
 
 
-@router.post("/payments/create-intent", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/payments/create-intent", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 404, 409, 422)
+)
 async def create_intent(
     data: schemas.StartIn,
     ctx: Ctx,
@@ -114,7 +118,9 @@ async def create_intent(
     return ok(_payment_read(payment))
 
 
-@router.post("/payments/process", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/payments/process", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 404, 409, 422)
+)
 async def process(
     data: schemas.ProcessIn,
     ctx: Ctx,
@@ -133,7 +139,7 @@ async def process(
     return ok(_payment_read(payment))
 
 
-@router.post("/payments/confirm")
+@router.post("/payments/confirm", responses=errors_doc(401, 404, 409, 422))
 async def confirm(
     data: schemas.ConfirmIn, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
 ) -> Envelope[schemas.PaymentRead]:
@@ -142,7 +148,7 @@ async def confirm(
     return ok(_payment_read(await payments.reconcile(session, ctx.settings, order, payment)))
 
 
-@router.get("/payments/{payment_id}")
+@router.get("/payments/{payment_id}", responses=errors_doc(401, 404, 422))
 async def get_payment(
     payment_id: IdPath, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
 ) -> Envelope[schemas.PaymentRead]:
@@ -150,7 +156,7 @@ async def get_payment(
     return ok(_payment_read(payment))
 
 
-@router.get("/orders/{order_id}/payments")
+@router.get("/orders/{order_id}/payments", responses=errors_doc(401, 404, 422))
 async def order_payments(
     order_id: IdPath, ctx: Ctx, session: DbSession, principal: MaybePrincipal, token: OrderToken = None
 ) -> Envelope[schemas.OrderPayments]:
@@ -173,7 +179,9 @@ async def order_payments(
     )
 
 
-@router.post("/payments/refund", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/payments/refund", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 403, 404, 409, 422)
+)
 async def refund(
     data: schemas.RefundIn,
     ctx: Ctx,
@@ -203,7 +211,7 @@ async def refund(
     )
 
 
-@router.post("/payments/bank-transfer/verify")
+@router.post("/payments/bank-transfer/verify", responses=errors_doc(401, 403, 404, 409, 422))
 async def verify_transfer(
     data: schemas.TransferIn, ctx: Ctx, session: DbSession, staff: Verifier
 ) -> Envelope[dict[str, str]]:
@@ -225,7 +233,7 @@ async def _webhook(gateway: str, request: Request, ctx: Ctx, session: DbSession)
     return ok({"received": True, "duplicate": not new})
 
 
-@router.post("/payments/webhook/{gateway}", include_in_schema=True)
+@router.post("/payments/webhook/{gateway}", include_in_schema=True, responses=errors_doc(400, 422))
 async def webhook(
     gateway: GatewayName, request: Request, ctx: Ctx, session: DbSession
 ) -> Envelope[dict[str, bool]]:
@@ -234,7 +242,7 @@ async def webhook(
     return await _webhook(gateway, request, ctx, session)
 
 
-@router.post("/payments/webhook")
+@router.post("/payments/webhook", responses=errors_doc(400))
 async def stripe_webhook(request: Request, ctx: Ctx, session: DbSession) -> Envelope[dict[str, bool]]:
     """Stripe's events at seed 000's path, verified by their ``Stripe-Signature`` header."""
     return await _webhook("stripe", request, ctx, session)

@@ -13,7 +13,9 @@ from emporium.core.config import Settings
 from emporium.core.errors import NotFound
 from emporium.core.permissions import Permission, has_permission
 from emporium.orders.auth import may_reach
+from emporium.orders.errors import OrderError
 from emporium.orders.models import Order
+from emporium.payments.errors import PaymentError
 from emporium.payments.fetch import fetch
 from emporium.payments.models import Payment
 from emporium.payments.service import payments
@@ -32,7 +34,7 @@ async def reachable_order(
     staff = principal is not None and has_permission(principal.user.role, Permission.ORDERS_READ)
     user_id = principal.user.id if principal is not None else None
     if not staff and not may_reach(settings, order, user_id, token):
-        raise NotFound("No such order.", code="ORDER_NOT_FOUND")
+        raise NotFound("No such order.", code=OrderError.ORDER_NOT_FOUND)
     return order
 
 
@@ -42,5 +44,5 @@ async def reachable_payment(
     """A payment of an order the caller reaches (``reachable_order``), with that order locked."""
     payment = await fetch.payment(session, payment_id)
     if payment is None:
-        raise NotFound("No such payment.", code="PAYMENT_NOT_FOUND")
+        raise NotFound("No such payment.", code=PaymentError.PAYMENT_NOT_FOUND)
     return payment, await reachable_order(session, settings, principal, token, payment.order_id)

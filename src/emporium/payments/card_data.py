@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import Request
 
-from emporium.core.card_numbers import luhn_valid
+from emporium.core.card_numbers import CARD_DATA_REFUSED, luhn_valid
 from emporium.core.errors import ValidationFailed
 
 CARD_FIELDS = frozenset(
@@ -62,5 +62,5 @@ async def refuse_card_data(request: Request) -> None:
     if _carries_card(parsed):
         raise ValidationFailed(
             "Card details must never be sent to this API: the payment page of the gateway collects them.",
-            code="CARD_DATA_REFUSED",
+            code=CARD_DATA_REFUSED,
         )

@@ -19,10 +19,12 @@ from emporium.core.db import utcnow
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
 from emporium.core.jobs import enqueue
 from emporium.core.money import from_minor
+from emporium.orders.errors import OrderError
 from emporium.orders.lifecycle import add_event, lifecycle
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
 from emporium.orders.names import order_status_name, payment_status_name
 from emporium.orders.service import orders
+from emporium.payments.errors import PaymentError
 from emporium.payments.gateways.base import GatewayError, PaymentResult, RefundRequest, StartRequest
 from emporium.payments.gateways.offline.gateway import BANK_TRANSFER, CASH_ON_DELIVERY
 from emporium.payments.gateways.registry import gateway as gateway_named
@@ -38,11 +40,11 @@ PAYABLE = frozenset({PaymentStatus.AWAITING, PaymentStatus.FAILED})
 
 
 class PaymentNotPossible(Conflict):
-    code = "PAYMENT_NOT_POSSIBLE"
+    code = PaymentError.PAYMENT_NOT_POSSIBLE
 
 
 class RefundTooLarge(Conflict):
-    code = "REFUND_EXCEEDS_CAPTURED"
+    code = PaymentError.REFUND_EXCEEDS_CAPTURED
     message = "A refund cannot be larger than what was captured and not yet refunded."
 
 
@@ -58,7 +60,7 @@ class PaymentService:
     async def lock_order(self, session: AsyncSession, order_id: int) -> Order:
         order = await orders.order(session, order_id, lock=True)
         if order is None:
-            raise NotFound("No such order.", code="ORDER_NOT_FOUND")
+            raise NotFound("No such order.", code=OrderError.ORDER_NOT_FOUND)
         return order
 
     async def refresh_status(self, session: AsyncSession, order: Order) -> PaymentStatus:
@@ -285,7 +287,7 @@ class PaymentService:
         if amount_minor != order.total_minor:
             raise ValidationFailed(
                 "The amount received must match the order total; record a partial payment with the bank.",
-                code="AMOUNT_MISMATCH",
+                code=PaymentError.AMOUNT_MISMATCH,
                 details=[{"field": "amount", "message": "must equal the order total"}],
             )
         await self._record(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core.config import Settings
 from emporium.core.errors import BadRequest
 from emporium.core.jobs import enqueue
+from emporium.payments.errors import PaymentError
 from emporium.payments.gateways.base import GatewayEvent, InvalidWebhook
 from emporium.payments.gateways.registry import built
 from emporium.payments.models import Payment, PaymentState
@@ -27,7 +28,7 @@ ABSURD_FACTOR = 100
 
 
 class WebhookRefused(BadRequest):
-    code = "WEBHOOK_INVALID"
+    code = PaymentError.WEBHOOK_INVALID
     message = "The webhook could not be verified."
 
 

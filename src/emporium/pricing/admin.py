@@ -12,6 +12,7 @@ from emporium.core.errors import Conflict, NotFound
 from emporium.core.money import from_minor, to_minor_units
 from emporium.pricing import schemas
 from emporium.pricing.calculations import percent_to_ppm, ppm_to_percent
+from emporium.pricing.errors import PricingError
 from emporium.pricing.models import (
     Coupon,
     CouponKind,
@@ -31,7 +32,7 @@ def _money(minor: int | None, currency: str) -> Decimal | None:
     return None if minor is None else from_minor(minor, currency)
 
 
-async def _flush(session: AsyncSession, code: str, message: str) -> None:
+async def _flush(session: AsyncSession, code: PricingError, message: str) -> None:
     try:
         await session.flush()
     except IntegrityError as exc:
@@ -93,7 +94,7 @@ class PricingAdmin:
     async def coupon(self, session: AsyncSession, coupon_id: int) -> Coupon:
         coupon = await PricingRepository(session).coupon(coupon_id)
         if coupon is None:
-            raise NotFound("No such coupon.", code="COUPON_NOT_FOUND")
+            raise NotFound("No such coupon.", code=PricingError.COUPON_NOT_FOUND)
         return coupon
 
     def _apply(self, coupon: Coupon, data: schemas.CouponIn, settings: Settings) -> None:
@@ -118,7 +119,7 @@ class PricingAdmin:
         coupon = Coupon(used_count=0)
         self._apply(coupon, data, settings)
         session.add(coupon)
-        await _flush(session, "COUPON_CODE_TAKEN", "A coupon with this code already exists.")
+        await _flush(session, PricingError.COUPON_CODE_TAKEN, "A coupon with this code already exists.")
         return coupon
 
     async def update_coupon(
@@ -128,11 +129,11 @@ class PricingAdmin:
         if data.usage_limit is not None and data.usage_limit < coupon.used_count:
             raise Conflict(
                 f"The coupon was already used {coupon.used_count} times.",
-                code="USAGE_LIMIT_BELOW_USES",
+                code=PricingError.USAGE_LIMIT_BELOW_USES,
                 details=[{"field": "usage_limit", "message": f"at least {coupon.used_count}"}],
             )
         self._apply(coupon, data, settings)
-        await _flush(session, "COUPON_CODE_TAKEN", "A coupon with this code already exists.")
+        await _flush(session, PricingError.COUPON_CODE_TAKEN, "A coupon with this code already exists.")
         return coupon
 
     async def delete_coupon(self, session: AsyncSession, coupon_id: int) -> str:
@@ -154,7 +155,7 @@ class PricingAdmin:
     async def _tax_rate(self, session: AsyncSession, rate_id: int) -> TaxRate:
         rate = await PricingRepository(session).tax_rate_by_id(rate_id)
         if rate is None:
-            raise NotFound("No such tax rate.", code="TAX_RATE_NOT_FOUND")
+            raise NotFound("No such tax rate.", code=PricingError.TAX_RATE_NOT_FOUND)
         return rate
 
     async def save_tax_rate(
@@ -164,7 +165,7 @@ class PricingAdmin:
         rate.country, rate.region, rate.name = data.country, data.region, data.name
         rate.rate_ppm = percent_to_ppm(data.rate)
         session.add(rate)
-        await _flush(session, "TAX_RATE_EXISTS", "This country and region already have a rate.")
+        await _flush(session, PricingError.TAX_RATE_EXISTS, "This country and region already have a rate.")
         return rate
 
     async def delete_tax_rate(self, session: AsyncSession, rate_id: int) -> None:
@@ -185,7 +186,7 @@ class PricingAdmin:
     async def zone(self, session: AsyncSession, zone_id: int) -> ShippingZone:
         zone = await PricingRepository(session).zone(zone_id)
         if zone is None:
-            raise NotFound("No such shipping zone.", code="ZONE_NOT_FOUND")
+            raise NotFound("No such shipping zone.", code=PricingError.ZONE_NOT_FOUND)
         return zone
 
     async def save_zone(
@@ -194,7 +195,7 @@ class PricingAdmin:
         zone = await self.zone(session, zone_id) if zone_id is not None else ShippingZone()
         zone.name, zone.countries = data.name, data.countries
         session.add(zone)
-        await _flush(session, "ZONE_NAME_TAKEN", "A shipping zone with this name already exists.")
+        await _flush(session, PricingError.ZONE_NAME_TAKEN, "A shipping zone with this name already exists.")
         return zone
 
     async def delete_zone(self, session: AsyncSession, zone_id: int) -> None:
@@ -204,7 +205,7 @@ class PricingAdmin:
     async def method(self, session: AsyncSession, method_id: int) -> ShippingMethod:
         method = await PricingRepository(session).method(method_id)
         if method is None:
-            raise NotFound("No such shipping method.", code="SHIPPING_METHOD_NOT_FOUND")
+            raise NotFound("No such shipping method.", code=PricingError.SHIPPING_METHOD_NOT_FOUND)
         return method
 
     async def save_method(

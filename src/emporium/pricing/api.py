@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from emporium.accounts.schemas import Country
 from emporium.core.context import Ctx
+from emporium.core.errors import errors_doc
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX, IdPath
 from emporium.core.responses import Envelope, ListEnvelope, Pagination, ok
@@ -21,7 +22,7 @@ from emporium.pricing.service import pricing
 router = APIRouter(prefix=API_PREFIX, tags=["pricing"])
 
 
-@router.get("/shipping/methods")
+@router.get("/shipping/methods", responses=errors_doc(422))
 async def shipping_methods(
     ctx: Ctx, session: DbSession, country: Annotated[Country, Query(min_length=2, max_length=2)]
 ) -> Envelope[list[schemas.MethodRead]]:
@@ -33,7 +34,9 @@ async def shipping_methods(
 # Coupons --------------------------------------------------------------------------------------------------
 
 
-@router.get("/admin/coupons", response_model=ListEnvelope[schemas.CouponRead])
+@router.get(
+    "/admin/coupons", response_model=ListEnvelope[schemas.CouponRead], responses=errors_doc(401, 403, 422)
+)
 async def list_coupons(
     ctx: Ctx, session: DbSession, _staff: CouponsWriter, page: Page
 ) -> ListEnvelope[schemas.CouponRead]:
@@ -44,7 +47,7 @@ async def list_coupons(
     )
 
 
-@router.post("/admin/coupons", status_code=status.HTTP_201_CREATED)
+@router.post("/admin/coupons", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 403, 409, 422))
 async def create_coupon(
     data: schemas.CouponIn, ctx: Ctx, session: DbSession, _staff: CouponsWriter
 ) -> Envelope[schemas.CouponRead]:
@@ -52,14 +55,14 @@ async def create_coupon(
     return ok(coupon_read(coupon, ctx.settings.currency), "Coupon created.")
 
 
-@router.get("/admin/coupons/{coupon_id}")
+@router.get("/admin/coupons/{coupon_id}", responses=errors_doc(401, 403, 404, 422))
 async def get_coupon(
     coupon_id: IdPath, ctx: Ctx, session: DbSession, _staff: CouponsWriter
 ) -> Envelope[schemas.CouponRead]:
     return ok(coupon_read(await pricing_admin.coupon(session, coupon_id), ctx.settings.currency))
 
 
-@router.put("/admin/coupons/{coupon_id}")
+@router.put("/admin/coupons/{coupon_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def update_coupon(
     coupon_id: IdPath, data: schemas.CouponIn, ctx: Ctx, session: DbSession, _staff: CouponsWriter
 ) -> Envelope[schemas.CouponRead]:
@@ -67,7 +70,7 @@ async def update_coupon(
     return ok(coupon_read(coupon, ctx.settings.currency))
 
 
-@router.delete("/admin/coupons/{coupon_id}")
+@router.delete("/admin/coupons/{coupon_id}", responses=errors_doc(401, 403, 404, 422))
 async def delete_coupon(
     coupon_id: IdPath, session: DbSession, _staff: CouponsWriter
 ) -> Envelope[dict[str, str]]:
@@ -79,26 +82,28 @@ async def delete_coupon(
 # Tax rates ------------------------------------------------------------------------------------------------
 
 
-@router.get("/admin/tax-rates")
+@router.get("/admin/tax-rates", responses=errors_doc(401, 403))
 async def list_tax_rates(session: DbSession, _staff: SettingsManager) -> Envelope[list[schemas.TaxRateRead]]:
     return ok([tax_read(rate) for rate in await pricing_admin.tax_rates(session)])
 
 
-@router.post("/admin/tax-rates", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/admin/tax-rates", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 403, 409, 422)
+)
 async def create_tax_rate(
     data: schemas.TaxRateIn, session: DbSession, _staff: SettingsManager
 ) -> Envelope[schemas.TaxRateRead]:
     return ok(tax_read(await pricing_admin.save_tax_rate(session, data)), "Tax rate created.")
 
 
-@router.put("/admin/tax-rates/{rate_id}")
+@router.put("/admin/tax-rates/{rate_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def update_tax_rate(
     rate_id: IdPath, data: schemas.TaxRateIn, session: DbSession, _staff: SettingsManager
 ) -> Envelope[schemas.TaxRateRead]:
     return ok(tax_read(await pricing_admin.save_tax_rate(session, data, rate_id)))
 
 
-@router.delete("/admin/tax-rates/{rate_id}")
+@router.delete("/admin/tax-rates/{rate_id}", responses=errors_doc(401, 403, 404, 422))
 async def delete_tax_rate(rate_id: IdPath, session: DbSession, _staff: SettingsManager) -> Envelope[None]:
     await pricing_admin.delete_tax_rate(session, rate_id)
     return ok(None, "Tax rate deleted.")
@@ -107,7 +112,7 @@ async def delete_tax_rate(rate_id: IdPath, session: DbSession, _staff: SettingsM
 # Shipping -------------------------------------------------------------------------------------------------
 
 
-@router.get("/admin/shipping-zones")
+@router.get("/admin/shipping-zones", responses=errors_doc(401, 403))
 async def list_zones(
     ctx: Ctx, session: DbSession, _staff: SettingsManager
 ) -> Envelope[list[schemas.ZoneRead]]:
@@ -125,7 +130,9 @@ async def list_zones(
     )
 
 
-@router.post("/admin/shipping-zones", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/admin/shipping-zones", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 403, 409, 422)
+)
 async def create_zone(
     data: schemas.ZoneIn, session: DbSession, _staff: SettingsManager
 ) -> Envelope[schemas.ZoneRead]:
@@ -135,7 +142,7 @@ async def create_zone(
     )
 
 
-@router.put("/admin/shipping-zones/{zone_id}")
+@router.put("/admin/shipping-zones/{zone_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def update_zone(
     zone_id: IdPath, data: schemas.ZoneIn, ctx: Ctx, session: DbSession, _staff: SettingsManager
 ) -> Envelope[schemas.ZoneRead]:
@@ -152,14 +159,18 @@ async def update_zone(
     )
 
 
-@router.delete("/admin/shipping-zones/{zone_id}")
+@router.delete("/admin/shipping-zones/{zone_id}", responses=errors_doc(401, 403, 404, 422))
 async def delete_zone(zone_id: IdPath, session: DbSession, _staff: SettingsManager) -> Envelope[None]:
     """Its methods go with it; orders keep the method's name."""
     await pricing_admin.delete_zone(session, zone_id)
     return ok(None, "Zone deleted.")
 
 
-@router.post("/admin/shipping-zones/{zone_id}/methods", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/admin/shipping-zones/{zone_id}/methods",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors_doc(401, 403, 404, 422),
+)
 async def create_method(
     zone_id: IdPath, data: schemas.MethodIn, ctx: Ctx, session: DbSession, _staff: SettingsManager
 ) -> Envelope[schemas.MethodRead]:
@@ -167,7 +178,7 @@ async def create_method(
     return ok(method_read(method, ctx.settings.currency), "Shipping method created.")
 
 
-@router.put("/admin/shipping-methods/{method_id}")
+@router.put("/admin/shipping-methods/{method_id}", responses=errors_doc(401, 403, 404, 422))
 async def update_method(
     method_id: IdPath, data: schemas.MethodIn, ctx: Ctx, session: DbSession, _staff: SettingsManager
 ) -> Envelope[schemas.MethodRead]:
@@ -175,7 +186,7 @@ async def update_method(
     return ok(method_read(method, ctx.settings.currency))
 
 
-@router.delete("/admin/shipping-methods/{method_id}")
+@router.delete("/admin/shipping-methods/{method_id}", responses=errors_doc(401, 403, 404, 422))
 async def delete_method(method_id: IdPath, session: DbSession, _staff: SettingsManager) -> Envelope[None]:
     await pricing_admin.delete_method(session, method_id)
     return ok(None, "Shipping method deleted.")

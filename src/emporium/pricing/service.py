@@ -25,6 +25,7 @@ from emporium.pricing.calculations import (
     compute_totals,
     shipping_cost,
 )
+from emporium.pricing.errors import PricingError
 from emporium.pricing.models import (
     Coupon,
     CouponKind,
@@ -37,17 +38,17 @@ from emporium.pricing.repository import ANY_COUNTRY, PricingRepository
 
 
 class CouponNotApplicable(ValidationFailed):
-    code = "COUPON_NOT_APPLICABLE"
+    code = PricingError.COUPON_NOT_APPLICABLE
     message = "This coupon cannot be used for this order."
 
 
 class CouponExhausted(Conflict):
-    code = "COUPON_EXHAUSTED"
+    code = PricingError.COUPON_EXHAUSTED
     message = "This coupon has been used up."
 
 
 class ShippingUnavailable(ValidationFailed):
-    code = "SHIPPING_METHOD_UNAVAILABLE"
+    code = PricingError.SHIPPING_METHOD_UNAVAILABLE
     message = "This shipping method is not available for this address."
 
 

@@ -32,6 +32,7 @@ from emporium.orders.names import payment_method_name, payment_status_name
 from emporium.orders.schemas import OrderFilters, OrderStatus
 from emporium.orders.service import orders
 from emporium.web.account_pages import field_errors, form_values, optional, sign_in_first
+from emporium.web.errors import PageError
 from emporium.web.page import NO_STORE, PageContext, ShopPage
 from emporium.web.places import country_choices, home_country
 from emporium.web.routing import page_router
@@ -253,7 +254,7 @@ async def orders_page(page: ShopPage, number: PageNumber = 1) -> HTMLResponse | 
     items, total = await orders.page(page.session, OrderFilters(customer_id=customer.id), params)
     pages = max((total + ORDERS_PER_PAGE - 1) // ORDERS_PER_PAGE, 1)
     if number > pages:
-        raise NotFound("There is no such page of orders.", code="PAGE_NOT_FOUND")
+        raise NotFound("There is no such page of orders.", code=PageError.PAGE_NOT_FOUND)
     return await page.render(
         "web/account/orders.html.j2",
         title="Your orders",

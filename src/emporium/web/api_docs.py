@@ -26,6 +26,7 @@ from emporium.core.errors import NotFound
 from emporium.core.permissions import STAFF_ROLES
 from emporium.core.session import DbSession
 from emporium.web.assets import IMMUTABLE, MEDIA_TYPES, node_modules_candidates
+from emporium.web.errors import PageError
 from emporium.web.page import shop_page
 from emporium.web.security import page_headers
 from emporium.web.templating import environment
@@ -115,7 +116,7 @@ async def docs(request: Request, ctx: Ctx, _: Reader) -> HTMLResponse:
     assets = doc_assets()
     if not all(name in assets for name in VENDORED):
         raise NotFound(
-            "The API documentation viewer is not installed (run `npm ci`).", code="DOCS_NOT_INSTALLED"
+            "The API documentation viewer is not installed (run `npm ci`).", code=PageError.DOCS_NOT_INSTALLED
         )
     app: FastAPI = request.app
     html = (
@@ -137,7 +138,7 @@ async def docs(request: Request, ctx: Ctx, _: Reader) -> HTMLResponse:
 async def doc_asset(name: str, _: Reader) -> Response:
     asset = next((a for a in doc_assets().values() if a.fingerprinted == name), None)
     if asset is None:
-        raise NotFound("No such file.", code="ASSET_NOT_FOUND")
+        raise NotFound("No such file.", code=PageError.ASSET_NOT_FOUND)
     media_type = MEDIA_TYPES.get(Path(asset.name).suffix, "application/octet-stream")
     headers = {"Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff"}
     return Response(asset.body, media_type=media_type, headers=headers)

@@ -16,6 +16,7 @@ from fastapi import Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from emporium.catalog.cache import Pages
+from emporium.catalog.errors import CatalogError
 from emporium.catalog.schemas import CategoryRead, ProductFilters, SortKey
 from emporium.catalog.search.facets import FacetValue, OptionFacet, facets
 from emporium.catalog.search.schemas import SearchFilters
@@ -30,6 +31,7 @@ from emporium.core.errors import NotFound, ValidationFailed
 from emporium.core.money import exponent, from_minor
 from emporium.core.pagination import PageParams
 from emporium.web import product_page
+from emporium.web.errors import PageError
 from emporium.web.page import PageContext, ShopPage
 from emporium.web.product_page import find_category
 from emporium.web.routing import page_router
@@ -254,7 +256,7 @@ async def _category_chain(page: PageContext, slug: str) -> list[CategoryRead]:
     """The category named by ``slug`` with its ancestors, root first; a 404 when there is none."""
     chain = find_category(await page.categories(), slug) if SLUG.fullmatch(slug) else None
     if chain is None:
-        raise NotFound("There is no such category.", code="CATEGORY_NOT_FOUND")
+        raise NotFound("There is no such category.", code=CatalogError.CATEGORY_NOT_FOUND)
     return chain
 
 
@@ -302,7 +304,7 @@ async def category_page(
     listing = PageParams(page=number, limit=PER_PAGE)
     products, total, exact = await catalog.list_products(page.session, page.ctx, filters, asked.sort, listing)
     if number > 1 and not products:
-        raise NotFound("That page of the list is empty.", code="PAGE_NOT_FOUND")
+        raise NotFound("That page of the list is empty.", code=PageError.PAGE_NOT_FOUND)
     found = await facets.for_category(page.session, pages, filters)
     brand_names = {brand.value: brand.label for brand in found.brands}
     description = category.description or f"{category.name} at {page.settings.shop_name}."
@@ -434,7 +436,7 @@ async def search_page(
     listing = PageParams(page=number, limit=PER_PAGE)
     result = await search_service.search(page.session, query, filters, listing, settings=page.settings)
     if number > 1 and not result.hits:
-        raise NotFound("That page of the results is empty.", code="PAGE_NOT_FOUND")
+        raise NotFound("That page of the results is empty.", code=PageError.PAGE_NOT_FOUND)
     facet_names = {f.slug: f.name for f in (*result.facets.categories, *result.facets.brands)}
     band_counts = {b.key: b.count for b in result.facets.price_bands}
     return await page.render(

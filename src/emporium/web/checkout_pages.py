@@ -32,6 +32,7 @@ from emporium.orders.names import payment_method_name
 from emporium.orders.schemas import PaymentStatus
 from emporium.orders.service import order_not_found, orders
 from emporium.orders.tracking import track_limited
+from emporium.payments.config import PaymentSettings
 from emporium.payments.fetch import fetch
 from emporium.payments.gateways.registry import enabled
 from emporium.payments.service import payments
@@ -203,12 +204,13 @@ async def _details_page(page: PageContext, form: CheckoutForm, *, status_code: i
 
 def _methods(page: PageContext) -> list[dict[str, Any]]:
     """The enabled gateways, as ``GET /payments/methods`` lists them."""
+    instructions = page.settings.part(PaymentSettings).bank_transfer_instructions
     return [
         {
             "code": g.name,
             "title": g.title,
             "online": g.online,
-            "instructions": page.settings.bank_transfer_instructions if g.name == "bank_transfer" else None,
+            "instructions": instructions if g.name == "bank_transfer" else None,
         }
         for g in enabled(page.settings)
     ]

@@ -23,10 +23,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from emporium.cart.service import carts
 from emporium.core.errors import EmporiumError, NotFound, ValidationFailed
 from emporium.core.idempotency import IdempotencyKeyReused
+from emporium.inventory.errors import InventoryError
 from emporium.orders import limits, schemas
 from emporium.orders.checkout import CartEmpty, CartNotPurchasable, checkout
+from emporium.orders.errors import OrderError
 from emporium.orders.seen_quote import PriceChanged, SeenQuote
 from emporium.payments.service import payments
+from emporium.pricing.errors import PricingError
 from emporium.pricing.service import CouponNotApplicable, ShippingUnavailable
 from emporium.web.cart_pages import existing_cart, guest_token
 from emporium.web.checkout_pages import (
@@ -52,6 +55,7 @@ from emporium.web.checkout_state import (
     read_state,
     seal_quote,
 )
+from emporium.web.errors import PageError
 from emporium.web.page import PageContext, ShopPage
 from emporium.web.routing import page_router
 
@@ -244,7 +248,9 @@ async def update_choices(request: Request, page: ShopPage) -> Response:
 async def place(request: Request, page: ShopPage) -> HTMLResponse | RedirectResponse:
     form = await CheckoutForm.read(request)
     if not _CHECKOUT_KEY.fullmatch(form.checkout_key):
-        raise NotFound("This checkout form has expired. Start the checkout again.", code="CHECKOUT_EXPIRED")
+        raise NotFound(
+            "This checkout form has expired. Start the checkout again.", code=PageError.CHECKOUT_EXPIRED
+        )
     state = read_state(page.settings, page.request)
     if state is None:
         # The checkout's details went with its order: a form sent again finds that order.
@@ -299,13 +305,13 @@ async def _refusal(page: PageContext, exc: EmporiumError) -> tuple[list[str], di
     if isinstance(exc, CouponNotApplicable):
         told = await carts.correct(page.session, cart, drop_coupon=True) if cart is not None else []
         return [f"Your order was not placed: {exc.message}", *told, "Check the new total."], {}
-    if isinstance(exc, CartNotPurchasable) or exc.code == "INSUFFICIENT_STOCK":
+    if isinstance(exc, CartNotPurchasable) or exc.code == InventoryError.INSUFFICIENT_STOCK:
         told = await carts.correct(page.session, cart, drop_coupon=False) if cart is not None else []
         return ["Your order was not placed: some items ran out.", *told, "Check the new total."], {}
-    if isinstance(exc, ShippingUnavailable) or exc.code == "SHIPPING_METHOD_UNAVAILABLE":
+    if isinstance(exc, ShippingUnavailable) or exc.code == PricingError.SHIPPING_METHOD_UNAVAILABLE:
         message = "This shipping method is no longer offered for your address. Choose another one."
         return ["Your order was not placed: the shipping method changed."], {"shipping_method_id": message}
-    if exc.code == "PAYMENT_METHOD_UNAVAILABLE":
+    if exc.code == OrderError.PAYMENT_METHOD_UNAVAILABLE:
         message = "This way to pay is no longer offered. Choose another one."
         return ["Your order was not placed."], {"payment_method": message}
     if isinstance(exc, ValidationFailed) or exc.status_code in (404, 409, 422):

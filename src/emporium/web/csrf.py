@@ -6,12 +6,13 @@ from fastapi import Request
 
 from emporium.core.errors import Forbidden
 from emporium.web.browser import CSRF_FIELD, CSRF_HEADER, Browser
+from emporium.web.errors import PageError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class CsrfRefused(Forbidden):
-    code = "CSRF_FAILED"
+    code = PageError.CSRF_FAILED
     message = "This form has expired or did not come from this shop. Go back, reload the page and try again."
 
 

@@ -4,6 +4,7 @@ media files, the payment provider's pages) keep the JSON error body."""
 from __future__ import annotations
 
 import asyncio
+from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ import structlog
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from emporium.catalog.media.config import MediaSettings
 from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.web.page import NO_STORE, html_response, layout_defaults, shop_page
@@ -19,6 +21,18 @@ from emporium.web.security import safe_next
 from emporium.web.templating import environment
 
 log = structlog.get_logger(__name__)
+
+
+class PageError(StrEnum):
+    """The error codes of the storefront's own pages and files (a page's JSON twin answers with them too)."""
+
+    PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
+    SITEMAP_NOT_FOUND = "SITEMAP_NOT_FOUND"
+    ASSET_NOT_FOUND = "ASSET_NOT_FOUND"
+    DOCS_NOT_INSTALLED = "DOCS_NOT_INSTALLED"
+    CHECKOUT_EXPIRED = "CHECKOUT_EXPIRED"
+    CSRF_FAILED = "CSRF_FAILED"
+
 
 # Long enough for a healthy database, short enough that a sick one does not hold the error page up.
 LAYOUT_READ_SECONDS = 1.0
@@ -46,7 +60,7 @@ class HtmlErrorPages:
             return bool(getattr(route, "renders_pages", False))
         settings: Settings = request.app.state.settings
         root = request.url.path.lstrip("/").split("/", 1)[0]
-        return root not in MACHINE_ROOTS and root != settings.media_url_prefix.strip("/")
+        return root not in MACHINE_ROOTS and root != settings.part(MediaSettings).media_url_prefix.strip("/")
 
     async def render(
         self, request: Request, status: int, message: str, headers: dict[str, str] | None = None

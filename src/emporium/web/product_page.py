@@ -18,6 +18,7 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from emporium.catalog.errors import CatalogError
 from emporium.catalog.rates import crypto_prices, current_rates
 from emporium.catalog.schemas import CategoryRead, ImageRead, ProductRead, VariantRead
 from emporium.catalog.service import catalog
@@ -161,7 +162,7 @@ def json_ld(product: ProductRead, base_url: str) -> Markup:
 async def _product(page: PageContext, slug: str) -> ProductRead:
     """An active product by slug (drafts and archived products are 404, as on the API)."""
     if len(slug) > MAX_SLUG_LENGTH or not SLUG.fullmatch(slug):
-        raise NotFound("Product not found.", code="PRODUCT_NOT_FOUND")
+        raise NotFound("Product not found.", code=CatalogError.PRODUCT_NOT_FOUND)
     return await catalog.product_detail(page.session, page.ctx, slug=slug)
 
 

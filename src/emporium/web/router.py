@@ -24,6 +24,7 @@ from emporium.web import (
 )
 from emporium.web.assets import IMMUTABLE, shop_assets
 from emporium.web.csrf import require_csrf
+from emporium.web.errors import PageError
 from emporium.web.routing import page_router
 
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
@@ -46,7 +47,7 @@ async def static_file(name: str) -> Response:
     """A fingerprinted file; any other name (an old fingerprint included) is a 404."""
     asset = shop_assets().lookup(name)
     if asset is None:
-        raise NotFound("No such file.", code="ASSET_NOT_FOUND")
+        raise NotFound("No such file.", code=PageError.ASSET_NOT_FOUND)
     headers = {
         "Cache-Control": IMMUTABLE,
         "X-Content-Type-Options": "nosniff",

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 from urllib.parse import urlsplit
 
+from emporium.catalog.media.config import MediaSettings
 from emporium.core.config import Settings
 
 BASE_CSP = (
@@ -24,7 +25,8 @@ BASE_CSP = (
 def content_security_policy(settings: Settings) -> str:
     """The strict policy; product images kept in S3-compatible storage are the one other origin."""
     directives = list(BASE_CSP)
-    media_origin = _origin(settings.s3_public_url) if settings.media_storage == "s3" else None
+    media = settings.part(MediaSettings)
+    media_origin = _origin(media.s3_public_url) if media.media_storage == "s3" else None
     if media_origin:
         directives[3] = f"img-src 'self' data: {media_origin}"
     return "; ".join(directives)

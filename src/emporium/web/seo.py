@@ -19,6 +19,7 @@ from emporium.catalog.taxonomy import taxonomy
 from emporium.core.context import AppContext, Ctx
 from emporium.core.errors import NotFound
 from emporium.core.session import DbSession
+from emporium.web.errors import PageError
 from emporium.web.routing import page_router
 
 router = page_router()
@@ -91,7 +92,7 @@ async def sitemap_products(ctx: Ctx, number: Annotated[int, Path(ge=1, le=100_00
     async with ctx.db.read_session() as session:
         first_id = await sitemap.product_id_at(session, (number - 1) * URLS_PER_FILE)
     if first_id is None:
-        raise NotFound("No such sitemap.", code="SITEMAP_NOT_FOUND")
+        raise NotFound("No such sitemap.", code=PageError.SITEMAP_NOT_FOUND)
     return StreamingResponse(
         _product_urls(ctx, first_id), media_type=XML, headers={"Cache-Control": SITEMAP_CACHE}
     )

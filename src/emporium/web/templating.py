@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from emporium.catalog.names import variant_label
-from emporium.core.config import get_settings
 from emporium.core.money import display_money
 from emporium.core.places import country_name
 from emporium.orders.names import order_status_name, payment_method_name, payment_status_name
+from emporium.settings import get_settings
 from emporium.web.assets import shop_assets
 
 

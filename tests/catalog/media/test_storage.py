@@ -17,7 +17,7 @@ from emporium.catalog.media.storage import (
     StorageError,
     create_storage,
 )
-from emporium.core.config import Settings
+from emporium.settings import AppSettings
 from tests.catalog.media.conftest import S3Server
 
 UNSAFE_KEYS = [
@@ -84,7 +84,7 @@ async def test_local_storage_write_failure_is_a_storage_error(tmp_path: Path) ->
 
 async def test_s3_storage_round_trip_over_the_wire(s3_server: S3Server) -> None:
     bucket = s3_server.new_bucket()
-    settings = Settings(**s3_server.settings(bucket))  # type: ignore[arg-type]
+    settings = AppSettings(**s3_server.settings(bucket))  # type: ignore[arg-type]
     storage = create_storage(settings)
     assert isinstance(storage, S3Storage)
 
@@ -105,7 +105,7 @@ async def test_s3_storage_round_trip_over_the_wire(s3_server: S3Server) -> None:
 
 
 async def test_s3_storage_failure_is_a_storage_error(s3_server: S3Server) -> None:
-    settings = Settings(**s3_server.settings("no-such-bucket-anywhere"))  # type: ignore[arg-type]
+    settings = AppSettings(**s3_server.settings("no-such-bucket-anywhere"))  # type: ignore[arg-type]
     storage = create_storage(settings)
     with pytest.raises(StorageError):
         await storage.put("products/1/a.webp", b"x", "image/webp")
@@ -113,16 +113,16 @@ async def test_s3_storage_failure_is_a_storage_error(s3_server: S3Server) -> Non
 
 def test_s3_needs_a_bucket() -> None:
     with pytest.raises(StorageError):
-        create_storage(Settings(media_storage="s3", s3_bucket=None))
+        create_storage(AppSettings(media_storage="s3", s3_bucket=None))
 
 
 def test_public_url_for_local_and_s3() -> None:
     key = "products/3/0123456789abcdef-thumb.webp"
-    assert public_url(Settings(media_url_prefix="/media"), key) == f"/media/{key}"
-    assert public_url(Settings(media_url_prefix="/static/media/"), key) == f"/static/media/{key}"
-    cdn = Settings(media_storage="s3", s3_bucket="shop", s3_public_url="https://cdn.example.com/img/")
+    assert public_url(AppSettings(media_url_prefix="/media"), key) == f"/media/{key}"
+    assert public_url(AppSettings(media_url_prefix="/static/media/"), key) == f"/static/media/{key}"
+    cdn = AppSettings(media_storage="s3", s3_bucket="shop", s3_public_url="https://cdn.example.com/img/")
     assert public_url(cdn, key) == f"https://cdn.example.com/img/{key}"
-    minio = Settings(media_storage="s3", s3_bucket="shop", s3_endpoint_url="http://minio.local:9000")
+    minio = AppSettings(media_storage="s3", s3_bucket="shop", s3_endpoint_url="http://minio.local:9000")
     assert public_url(minio, key) == f"http://minio.local:9000/shop/{key}"
-    aws = Settings(media_storage="s3", s3_bucket="shop", s3_region="eu-west-1")
+    aws = AppSettings(media_storage="s3", s3_bucket="shop", s3_region="eu-west-1")
     assert public_url(aws, key) == f"https://shop.s3.eu-west-1.amazonaws.com/{key}"

@@ -10,11 +10,12 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
 from emporium.catalog.auth import ProductsWriter
+from emporium.catalog.csv.errors import CsvError
 from emporium.catalog.csv.service import import_catalog, load_export
 from emporium.core.config import Settings
 from emporium.core.context import Ctx
 from emporium.core.db import utcnow
-from emporium.core.errors import ValidationFailed
+from emporium.core.errors import ValidationFailed, errors_doc
 from emporium.core.middleware import BodyLimit
 from emporium.core.params import API_PREFIX
 from emporium.core.responses import Envelope, ok
@@ -31,7 +32,7 @@ def import_body_limit(settings: Settings) -> BodyLimit:
 router = APIRouter(prefix=f"{API_PREFIX}/admin/catalog", tags=["admin"])
 
 
-@router.post("/import")
+@router.post("/import", responses=errors_doc(401, 403, 413, 422))
 async def import_csv(
     staff: ProductsWriter,
     session: DbSession,
@@ -45,7 +46,7 @@ async def import_csv(
     except UnicodeDecodeError as exc:
         raise ValidationFailed(
             "The file is not UTF-8 text.",
-            code="INVALID_CSV",
+            code=CsvError.INVALID_CSV,
             details=[{"field": "file", "message": "not UTF-8"}],
         ) from exc
     report = await import_catalog(
@@ -54,7 +55,7 @@ async def import_csv(
     if report.errors:
         raise ValidationFailed(
             f"{len(report.errors)} problem(s) in the file; nothing was imported.",
-            code="CSV_ROWS_INVALID",
+            code=CsvError.CSV_ROWS_INVALID,
             details=[
                 {"field": f"row {e.row}: {e.column}".rstrip(": "), "message": e.message}
                 for e in report.errors
@@ -68,7 +69,7 @@ def _where(row: int, column: str) -> str:
     return f"row {row}: {column}" if column else f"row {row}"
 
 
-@router.get("/export.csv", response_class=StreamingResponse)
+@router.get("/export.csv", response_class=StreamingResponse, responses=errors_doc(401, 403))
 async def export_csv(_: ProductsWriter, session: DbSession) -> StreamingResponse:
     """Every product and variant, in the format the import reads."""
     lines = await load_export(session)

@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from emporium.accounts.auth import MaybePrincipal
 from emporium.catalog.auth import ProductsWriter, sees_unpublished
+from emporium.catalog.media.config import MediaSettings
+from emporium.catalog.media.errors import MediaError
 from emporium.catalog.media.imaging import CONTENT_TYPE, ImageRejected
 from emporium.catalog.media.schemas import AltText, ImageId, ImageOrder, ImageRead, ImageUpdate, Position
 from emporium.catalog.media.service import media
@@ -33,6 +35,7 @@ from emporium.core.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
     ValidationFailed,
+    errors_doc,
 )
 from emporium.core.middleware import BodyLimit
 from emporium.core.params import API_PREFIX, IdPath
@@ -48,7 +51,8 @@ _UPLOAD_PATH = re.compile(rf"{re.escape(API_PREFIX)}/products/[^/]+/images/?")
 
 def upload_body_limit(settings: Settings) -> BodyLimit:
     """The body size limit of the upload route: every other route keeps ``max_request_body_bytes``."""
-    return BodyLimit("POST", _UPLOAD_PATH, settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES)
+    max_image_bytes = settings.part(MediaSettings).max_image_bytes
+    return BodyLimit("POST", _UPLOAD_PATH, max_image_bytes + MULTIPART_OVERHEAD_BYTES)
 
 
 async def _storage(request: Request, ctx: Ctx) -> Storage:
@@ -58,7 +62,9 @@ async def _storage(request: Request, ctx: Ctx) -> Storage:
         try:
             storage = create_storage(ctx.settings)
         except StorageError as exc:
-            raise ServiceUnavailable("Image storage is not configured.", code="STORAGE_UNAVAILABLE") from exc
+            raise ServiceUnavailable(
+                "Image storage is not configured.", code=MediaError.STORAGE_UNAVAILABLE
+            ) from exc
         request.app.state.media_storage = storage
     return storage
 
@@ -73,13 +79,17 @@ async def _read_upload(file: UploadFile, max_bytes: int) -> bytes:
     if not data:
         raise ValidationFailed(
             "The file is empty.",
-            code="EMPTY_FILE",
+            code=MediaError.EMPTY_FILE,
             details=[{"field": "file", "message": "The file is empty."}],
         )
     return data
 
 
-@router.post("/products/{product_id}/images", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/products/{product_id}/images",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors_doc(401, 403, 404, 409, 413, 422, 503),
+)
 async def upload_image(
     product_id: IdPath,
     _: ProductsWriter,
@@ -93,7 +103,7 @@ async def upload_image(
 ) -> Envelope[ImageRead]:
     """Upload a picture. Its type is read from its bytes; it is stored as WebP in three sizes, without
     its metadata. Without ``position`` it goes last."""
-    data = await _read_upload(file, ctx.settings.max_image_bytes)
+    data = await _read_upload(file, ctx.settings.part(MediaSettings).max_image_bytes)
     target = await media.check_upload(session, product_id, variant_id, data)
     # End the first transaction: no database lock is held while the picture is processed and stored.
     await session.commit()
@@ -109,13 +119,14 @@ async def upload_image(
         await session.commit()
     except EmporiumError as exc:
         # The same picture committed meanwhile by another request: its files are the ones just written.
-        if exc.code != "DUPLICATE_IMAGE":
+        if exc.code != MediaError.DUPLICATE_IMAGE:
             await media.remove_files(storage, keys)
         raise
     except IntegrityError as exc:
         await media.remove_files(storage, keys)
         raise Conflict(
-            "The image could not be saved: the product changed meanwhile; try again.", code="PRODUCT_CHANGED"
+            "The image could not be saved: the product changed meanwhile; try again.",
+            code=MediaError.PRODUCT_CHANGED,
         ) from exc
     except BaseException:
         await media.remove_files(storage, keys)
@@ -123,7 +134,7 @@ async def upload_image(
     return ok(ImageRead.of(image, ctx.settings), "Image uploaded.")
 
 
-@router.get("/products/{product_id}/images")
+@router.get("/products/{product_id}/images", responses=errors_doc(401, 404, 422))
 async def list_images(
     product_id: IdPath, session: DbSession, ctx: Ctx, principal: MaybePrincipal
 ) -> Envelope[list[ImageRead]]:
@@ -134,7 +145,7 @@ async def list_images(
 
 
 # Declared before /images/{image_id} so that "order" is not read as an image id.
-@router.put("/products/{product_id}/images/order")
+@router.put("/products/{product_id}/images/order", responses=errors_doc(401, 403, 404, 422))
 async def reorder_images(
     product_id: IdPath, body: ImageOrder, _: ProductsWriter, session: DbSession, ctx: Ctx
 ) -> Envelope[list[ImageRead]]:
@@ -143,7 +154,7 @@ async def reorder_images(
     return ok([ImageRead.of(image, ctx.settings) for image in images])
 
 
-@router.put("/products/{product_id}/images/{image_id}")
+@router.put("/products/{product_id}/images/{image_id}", responses=errors_doc(401, 403, 404, 422))
 async def update_image(
     product_id: IdPath,
     image_id: IdPath,
@@ -156,7 +167,7 @@ async def update_image(
     return ok(ImageRead.of(image, ctx.settings))
 
 
-@router.delete("/products/{product_id}/images/{image_id}")
+@router.delete("/products/{product_id}/images/{image_id}", responses=errors_doc(401, 403, 404, 422, 503))
 async def delete_image(
     product_id: IdPath,
     image_id: IdPath,
@@ -171,11 +182,12 @@ async def delete_image(
     return ok(None, "Image deleted.")
 
 
-def local_media_router(settings: Settings) -> APIRouter:
+def local_media_router(app_settings: Settings) -> APIRouter:
     """Serves files of the local storage at ``media_url_prefix``; mounted only when media is local.
 
     Names carry the content hash, so a file never changes: browsers and proxies may keep it a year.
     """
+    settings = app_settings.part(MediaSettings)
     prefix = settings.media_url_prefix.rstrip("/")
     if not prefix.startswith("/") or prefix.startswith(API_PREFIX):
         raise ConfigurationError("EMPORIUM_MEDIA_URL_PREFIX must be a path of its own, such as /media")
@@ -189,7 +201,7 @@ def local_media_router(settings: Settings) -> APIRouter:
         except InvalidKey:
             path = None
         if path is None or path.suffix != ".webp" or not await asyncio.to_thread(path.is_file):
-            raise NotFound("No such file.", code="MEDIA_NOT_FOUND")
+            raise NotFound("No such file.", code=MediaError.MEDIA_NOT_FOUND)
         return FileResponse(
             path,
             media_type=CONTENT_TYPE,

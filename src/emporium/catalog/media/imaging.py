@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from emporium.catalog.media.errors import MediaError
+
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 # Longest side of each rendition, in pixels; smaller originals are never enlarged.
 SIZES: dict[str, int] = {"thumb": 200, "medium": 600, "large": 1200}
@@ -25,7 +27,7 @@ CONTENT_TYPE = "image/webp"
 class ImageRejected(Exception):
     """The upload is not an image we accept; ``code`` is the API error code."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: MediaError, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -58,14 +60,17 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         # Pillow refuses past twice its MAX_IMAGE_PIXELS by itself; our own, lower limit follows.
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError as exc:
-        raise ImageRejected("IMAGE_TOO_LARGE", "The image has too many pixels.") from exc
+        raise ImageRejected(MediaError.IMAGE_TOO_LARGE, "The image has too many pixels.") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise ImageRejected("UNSUPPORTED_IMAGE", "The file is not a JPEG, PNG, WebP or GIF image.") from exc
+        raise ImageRejected(
+            MediaError.UNSUPPORTED_IMAGE, "The file is not a JPEG, PNG, WebP or GIF image."
+        ) from exc
     # Checked on the header, before a single pixel is decoded.
     width, height = image.size
     if width < 1 or height < 1 or width * height > max_pixels:
         raise ImageRejected(
-            "IMAGE_TOO_LARGE", f"The image has too many pixels (at most {max_pixels:,} are accepted)."
+            MediaError.IMAGE_TOO_LARGE,
+            f"The image has too many pixels (at most {max_pixels:,} are accepted).",
         )
     return image
 
@@ -100,7 +105,7 @@ def _encode(image: Image.Image, size: str, longest: int) -> Rendition:
 def process_image(data: bytes, max_pixels: int = MAX_PIXELS) -> ProcessedImage:
     """Sniff, check and re-encode ``data``; raises :class:`ImageRejected`. CPU-bound: run it in a thread."""
     if not data:
-        raise ImageRejected("EMPTY_FILE", "The file is empty.")
+        raise ImageRejected(MediaError.EMPTY_FILE, "The file is empty.")
     image = _open(data, max_pixels)
     source_format = str(image.format)
     try:
@@ -110,7 +115,7 @@ def process_image(data: bytes, max_pixels: int = MAX_PIXELS) -> ProcessedImage:
         raise
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         # Truncated or corrupt pixel data behind a valid header.
-        raise ImageRejected("UNSUPPORTED_IMAGE", "The image data is damaged or truncated.") from exc
+        raise ImageRejected(MediaError.UNSUPPORTED_IMAGE, "The image data is damaged or truncated.") from exc
     renditions = {size: _encode(clean, size, longest) for size, longest in SIZES.items()}
     return ProcessedImage(
         content_hash=hashlib.sha256(data).hexdigest(),

@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.catalog.errors import CatalogError
+from emporium.catalog.media.config import MediaSettings
+from emporium.catalog.media.errors import MediaError
 from emporium.catalog.media.imaging import CONTENT_TYPE, ProcessedImage, process_image
 from emporium.catalog.media.repository import MediaRepository
 from emporium.catalog.media.storage import Storage, StorageError, create_storage, local_url, s3_url
@@ -47,9 +50,10 @@ def public_url(settings: Settings, key: str) -> str:
     Local files are served by the app under ``media_url_prefix`` (a site-relative path such as
     ``/media/products/1/3f9a0c...-thumb.webp``); S3 objects are absolute URLs under ``s3_public_url``.
     """
-    if settings.media_storage == "s3":
-        return s3_url(settings, key)
-    return local_url(settings, key)
+    media = settings.part(MediaSettings)
+    if media.media_storage == "s3":
+        return s3_url(media, key)
+    return local_url(media, key)
 
 
 def image_urls(settings: Settings, files: Mapping[str, str]) -> dict[str, str]:
@@ -69,15 +73,15 @@ def content_hash(data: bytes) -> str:
 
 
 def _product_not_found() -> NotFound:
-    return NotFound("No such product.", code="PRODUCT_NOT_FOUND")
+    return NotFound("No such product.", code=CatalogError.PRODUCT_NOT_FOUND)
 
 
 def _image_not_found() -> NotFound:
-    return NotFound("No such image for this product.", code="IMAGE_NOT_FOUND")
+    return NotFound("No such image for this product.", code=MediaError.IMAGE_NOT_FOUND)
 
 
 def _duplicate() -> Conflict:
-    return Conflict("This picture is already an image of the product.", code="DUPLICATE_IMAGE")
+    return Conflict("This picture is already an image of the product.", code=MediaError.DUPLICATE_IMAGE)
 
 
 class MediaService:
@@ -89,7 +93,7 @@ class MediaService:
             raise _product_not_found()
         if variant_id is not None and await repo.variant_product(variant_id) != product_id:
             raise ValidationFailed(
-                code="INVALID_VARIANT",
+                code=MediaError.INVALID_VARIANT,
                 details=[{"field": "variant_id", "message": "Not a variant of this product."}],
             )
         digest = await asyncio.to_thread(content_hash, data)
@@ -97,7 +101,9 @@ class MediaService:
         if duplicate:
             raise _duplicate()
         if count >= MAX_IMAGES_PER_PRODUCT:
-            raise Conflict(f"A product has at most {MAX_IMAGES_PER_PRODUCT} images.", code="TOO_MANY_IMAGES")
+            raise Conflict(
+                f"A product has at most {MAX_IMAGES_PER_PRODUCT} images.", code=MediaError.TOO_MANY_IMAGES
+            )
         return UploadTarget(product_id=product_id, variant_id=variant_id, content_hash=digest)
 
     async def process_upload(self, data: bytes) -> ProcessedImage:
@@ -116,7 +122,7 @@ class MediaService:
             log.warning("media_store_failed", product_id=product_id, error=str(exc))
             await self.remove_files(storage, written)
             raise ServiceUnavailable(
-                "The image could not be stored; try again later.", code="STORAGE_UNAVAILABLE"
+                "The image could not be stored; try again later.", code=MediaError.STORAGE_UNAVAILABLE
             ) from exc
         return written
 
@@ -135,7 +141,9 @@ class MediaService:
         if duplicate:
             raise _duplicate()
         if count >= MAX_IMAGES_PER_PRODUCT:
-            raise Conflict(f"A product has at most {MAX_IMAGES_PER_PRODUCT} images.", code="TOO_MANY_IMAGES")
+            raise Conflict(
+                f"A product has at most {MAX_IMAGES_PER_PRODUCT} images.", code=MediaError.TOO_MANY_IMAGES
+            )
         largest = processed.largest
         image = ProductImage(
             product_id=target.product_id,
@@ -195,7 +203,7 @@ class MediaService:
                 assert isinstance(variant_id, int)
                 if await repo.variant_product(variant_id) != product_id:
                     raise ValidationFailed(
-                        code="INVALID_VARIANT",
+                        code=MediaError.INVALID_VARIANT,
                         details=[{"field": "variant_id", "message": "Not a variant of this product."}],
                     )
             image.variant_id = variant_id
@@ -228,10 +236,12 @@ class MediaService:
         images = {image.id: image for image in await repo.images_of(product_id)}
         unknown = [image_id for image_id in image_ids if image_id not in images]
         if unknown:
-            raise NotFound(f"Image {unknown[0]} is not an image of this product.", code="IMAGE_NOT_FOUND")
+            raise NotFound(
+                f"Image {unknown[0]} is not an image of this product.", code=MediaError.IMAGE_NOT_FOUND
+            )
         if len(image_ids) != len(images):
             raise ValidationFailed(
-                code="IMAGE_ORDER_INCOMPLETE",
+                code=MediaError.IMAGE_ORDER_INCOMPLETE,
                 details=[{"field": "image_ids", "message": "List every image of the product exactly once."}],
             )
         for position, image_id in enumerate(image_ids):

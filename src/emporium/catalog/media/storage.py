@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, ParamSpec, Protocol, TypeVar
 from urllib.parse import quote
 
+from emporium.catalog.media.config import MediaSettings
 from emporium.core.config import Settings
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ class LocalStorage:
 class S3Storage:
     """Objects in one bucket of any S3-compatible store (AWS, MinIO, Ceph, R2...), through boto3."""
 
-    def __init__(self, settings: Settings, client: S3Client | None = None) -> None:
+    def __init__(self, settings: MediaSettings, client: S3Client | None = None) -> None:
         if not settings.s3_bucket:
             raise StorageError("EMPORIUM_S3_BUCKET must be set when EMPORIUM_MEDIA_STORAGE is s3")
         self.bucket = settings.s3_bucket
@@ -184,7 +185,7 @@ class S3Storage:
             raise StorageError(f"object store refused the request: {type(exc).__name__}") from exc
 
 
-def _s3_client(settings: Settings) -> S3Client:
+def _s3_client(settings: MediaSettings) -> S3Client:
     import boto3
     from botocore.config import Config
 
@@ -207,7 +208,7 @@ def _s3_client(settings: Settings) -> S3Client:
     )
 
 
-def s3_url(settings: Settings, key: str) -> str:
+def s3_url(settings: MediaSettings, key: str) -> str:
     """The public address of an object: under ``s3_public_url`` (a CDN or the bucket's public host) when
     set, else the endpoint's path-style address, else the AWS virtual-host address."""
     quoted = quote(key, safe="/")
@@ -218,11 +219,12 @@ def s3_url(settings: Settings, key: str) -> str:
     return f"https://{settings.s3_bucket}.s3.{settings.s3_region}.amazonaws.com/{quoted}"
 
 
-def local_url(settings: Settings, key: str) -> str:
+def local_url(settings: MediaSettings, key: str) -> str:
     return f"{settings.media_url_prefix.rstrip('/')}/{quote(key, safe='/')}"
 
 
-def create_storage(settings: Settings) -> LocalStorage | S3Storage:
+def create_storage(app_settings: Settings) -> LocalStorage | S3Storage:
+    settings = app_settings.part(MediaSettings)
     if settings.media_storage == "s3":
         return S3Storage(settings)
     return LocalStorage(settings.media_dir, settings.media_url_prefix)

@@ -14,7 +14,7 @@ from emporium.catalog.cache import Pages
 from emporium.catalog.search.schemas import SearchEnvelope, SearchFilters, Suggestion
 from emporium.catalog.search.service import MAX_QUERY_LENGTH, search_service
 from emporium.core.context import Ctx
-from emporium.core.errors import ValidationFailed
+from emporium.core.errors import ValidationFailed, errors_doc
 from emporium.core.money import MoneyError, parse_decimal, to_minor
 from emporium.core.pagination import Page
 from emporium.core.params import API_PREFIX
@@ -48,7 +48,12 @@ def _price_minor(field: str, value: str | None, currency: str) -> int | None:
     return minor
 
 
-@router.get("/products/search", response_model_exclude_none=False, response_model=SearchEnvelope)
+@router.get(
+    "/products/search",
+    response_model_exclude_none=False,
+    response_model=SearchEnvelope,
+    responses=errors_doc(422),
+)
 async def search_products(
     pages: Pages,
     session: DbSession,
@@ -90,7 +95,7 @@ async def search_products(
     return await pages.respond("search", parts, SearchEnvelope, produce)
 
 
-@router.get("/products/autocomplete", response_model=Envelope[list[Suggestion]])
+@router.get("/products/autocomplete", response_model=Envelope[list[Suggestion]], responses=errors_doc(422))
 async def autocomplete(
     pages: Pages,
     session: DbSession,

@@ -50,7 +50,7 @@ _IN_STOCK_PROBE = (
     f"AND {units_available_text('sp', 'v.draw_per_unit')} >= 1"
 )
 # As a filter: PostgreSQL may hash it over the whole catalog. As a column of each match: the OFFSET keeps
-# it a per-row probe (see catalog/queries.in_stock_expression).
+# it a per-row probe (see catalog/list_repository.in_stock_expression).
 _IN_STOCK = f"EXISTS ({_IN_STOCK_PROBE})"
 # The parsed query, computed once: under a prepared statement's generic plan a flattened
 # ``to_tsquery(:tsquery)`` is no constant, and ranking would parse it again for every match (+50 %).

@@ -20,9 +20,9 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
 from emporium.catalog.rates import RateProvider, RatesUnavailable, provider_for
-from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.money import MoneyError, decimal_string, exponent, from_minor
+from emporium.payments.config import GatewaySettings
 from emporium.payments.gateways.base import GatewayError
 
 # The currencies a quote can be in; each has its exponent in core.money.
@@ -83,7 +83,7 @@ def decimal_to_units(amount: Decimal | str | int, crypto: str) -> int:
 
 
 async def quote(
-    settings: Settings,
+    settings: GatewaySettings,
     amount_minor: int,
     shop_currency: str,
     crypto: str,

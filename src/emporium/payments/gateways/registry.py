@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from emporium.core.config import Settings
 from emporium.core.errors import ValidationFailed
+from emporium.orders.errors import OrderError
+from emporium.payments.config import PaymentSettings
 from emporium.payments.gateways.base import Gateway
 from emporium.payments.gateways.bitcoin.gateway import BITCOIN, LITECOIN, bitcoin, litecoin
 from emporium.payments.gateways.lightning.gateway import NAME as LIGHTNING
@@ -25,7 +27,7 @@ from emporium.payments.gateways.stripe.gateway import StripeGateway
 from emporium.payments.gateways.test.gateway import NAME as TEST
 from emporium.payments.gateways.test.gateway import TestGateway
 
-FACTORIES: dict[str, Callable[[Settings], Gateway]] = {
+FACTORIES: dict[str, Callable[[PaymentSettings], Gateway]] = {
     TEST: TestGateway,
     BITCOIN: bitcoin,
     LITECOIN: litecoin,
@@ -43,10 +45,10 @@ def gateway(settings: Settings, name: str) -> Gateway:
     if name not in settings.payment_methods or name not in FACTORIES:
         raise ValidationFailed(
             "This payment method is not offered.",
-            code="PAYMENT_METHOD_UNAVAILABLE",
+            code=OrderError.PAYMENT_METHOD_UNAVAILABLE,
             details=[{"field": "payment_method", "message": f"one of {', '.join(enabled_names(settings))}"}],
         )
-    return FACTORIES[name](settings)
+    return FACTORIES[name](settings.part(PaymentSettings))
 
 
 def enabled_names(settings: Settings) -> list[str]:
@@ -54,11 +56,11 @@ def enabled_names(settings: Settings) -> list[str]:
 
 
 def enabled(settings: Settings) -> list[Gateway]:
-    return [FACTORIES[name](settings) for name in enabled_names(settings)]
+    return [FACTORIES[name](settings.part(PaymentSettings)) for name in enabled_names(settings)]
 
 
 def built(settings: Settings, name: str) -> Gateway | None:
     """The gateway called ``name`` whether or not the shop still offers it (a webhook or a refund for a
     payment made before it was switched off); None for a name no gateway has."""
     factory = FACTORIES.get(name)
-    return factory(settings) if factory is not None else None
+    return factory(settings.part(PaymentSettings)) if factory is not None else None

@@ -25,17 +25,19 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from emporium.core.context import Ctx
-from emporium.core.errors import NotFound
+from emporium.core.errors import NotFound, errors_doc
 from emporium.core.jobs import enqueue
 from emporium.core.money import to_minor_units
 from emporium.core.params import API_PREFIX, MAX_ID
 from emporium.core.responses import Envelope, ok
 from emporium.core.schemas import InputModel
 from emporium.core.session import DbSession
+from emporium.orders.errors import OrderError
 from emporium.orders.service import orders
 from emporium.payments.api import transaction_read
 from emporium.payments.auth import Refunder
 from emporium.payments.card_data import refuse_card_data
+from emporium.payments.config import ChainSettings
 from emporium.payments.fetch import fetch
 from emporium.payments.gateways.bitcoin.gateway import CHAIN_GATEWAYS, MANUAL_REFUND_PREFIX
 from emporium.payments.gateways.bitcoin.tasks import NOTICE_JOB
@@ -121,20 +123,20 @@ async def _order_of(session: DbSession, reference: str | int) -> Order | None:
     return await orders.order_by_number(session, reference)
 
 
-@router.post("/webhooks/payment")
+@router.post("/webhooks/payment", responses=errors_doc(400, 404))
 async def crypto_notice(request: Request, ctx: Ctx, session: DbSession) -> Envelope[dict[str, bool]]:
     """Seed 001's crypto payment notice: verified, stored once, then the node is asked (a job)."""
     body = await request.body()
     if len(body) > MAX_NOTICE_BYTES:
         raise WebhookRefused("The notice is too large.")
-    secret = ctx.settings.crypto_webhook_secret
+    secret = ctx.settings.part(ChainSettings).crypto_webhook_secret
     verify_signature(
         body, request.headers.get(SIGNATURE_HEADER), secret.get_secret_value() if secret else None
     )
     notice, stored = parse_notice(body)
     order = await _order_of(session, notice.data.order_id)
     if order is None or order.payment_method not in CHAIN_GATEWAYS:
-        raise NotFound("No crypto payment of such an order.", code="ORDER_NOT_FOUND")
+        raise NotFound("No crypto payment of such an order.", code=OrderError.ORDER_NOT_FOUND)
     txid = notice.data.transaction_hash.lower().removeprefix("0x")
     event_id = f"{notice.event}:{txid}"
     row = await store_event(session, NOTICE_SOURCE, event_id, notice.event, stored)
@@ -148,6 +150,7 @@ async def crypto_notice(request: Request, ctx: Ctx, session: DbSession) -> Envel
     "/payments/crypto/refunds",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(refuse_card_data)],
+    responses=errors_doc(401, 403, 404, 409, 422),
 )
 async def record_crypto_refund(
     data: CryptoRefundIn, ctx: Ctx, session: DbSession, staff: Refunder

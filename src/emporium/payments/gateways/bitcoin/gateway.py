@@ -32,9 +32,9 @@ from urllib.parse import quote as url_quote
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.money import MoneyError
+from emporium.payments.config import ChainSettings
 from emporium.payments.gateways.base import (
     GatewayError,
     GatewayEvent,
@@ -136,7 +136,7 @@ class Coin:
     confirmations: int
 
 
-def coin_of(settings: Settings, name: str) -> Coin:
+def coin_of(settings: ChainSettings, name: str) -> Coin:
     if name == LITECOIN:
         password = settings.litecoin_rpc_password
         return Coin(
@@ -267,7 +267,7 @@ class ChainGateway:
     refunds_by_hand = True
     reconcile_events: frozenset[str] = frozenset()
 
-    def __init__(self, settings: Settings, name: str = BITCOIN) -> None:
+    def __init__(self, settings: ChainSettings, name: str = BITCOIN) -> None:
         self.settings = settings
         self.coin = coin_of(settings, name)
         self.name = self.coin.name
@@ -386,9 +386,9 @@ class ChainGateway:
         raise InvalidWebhook(f"{self.title} sends no webhooks here")
 
 
-def bitcoin(settings: Settings) -> ChainGateway:
+def bitcoin(settings: ChainSettings) -> ChainGateway:
     return ChainGateway(settings, BITCOIN)
 
 
-def litecoin(settings: Settings) -> ChainGateway:
+def litecoin(settings: ChainSettings) -> ChainGateway:
     return ChainGateway(settings, LITECOIN)

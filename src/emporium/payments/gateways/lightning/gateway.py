@@ -28,9 +28,9 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.money import decimal_string
+from emporium.payments.config import LightningSettings
 from emporium.payments.gateways.base import (
     GatewayError,
     GatewayEvent,
@@ -122,7 +122,7 @@ class LightningGateway:
     refunds_by_hand = True
     reconcile_events: frozenset[str] = frozenset()
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LightningSettings) -> None:
         self.settings = settings
 
     # LND REST ---------------------------------------------------------------------------------------------

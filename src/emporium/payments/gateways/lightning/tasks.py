@@ -16,6 +16,7 @@ import structlog
 
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
+from emporium.payments.config import LightningSettings
 from emporium.payments.fetch import fetch
 from emporium.payments.gateways.base import GatewayError
 from emporium.payments.gateways.lightning.gateway import NAME, LightningGateway, NodeUnavailable
@@ -35,11 +36,12 @@ STOP_WATCHING_AFTER = timedelta(days=1)
 
 async def watch_lightning(ctx: AppContext, *, limit: int = WATCH_BATCH) -> int:
     """Bring every open Lightning payment in line with the node; how many changed state."""
-    if not ctx.settings.lnd_rest_url:
+    settings = ctx.settings.part(LightningSettings)
+    if not settings.lnd_rest_url:
         return 0
     # Built from the settings, not from the offered methods: invoices handed out before Lightning was
     # switched off can still be paid, and must still be recorded.
-    gateway = LightningGateway(ctx.settings)
+    gateway = LightningGateway(settings)
     async with ctx.db.session() as session:
         ids = await fetch.watched_payment_ids(
             session, [NAME], open_expiring_after=utcnow() - STOP_WATCHING_AFTER, limit=limit

@@ -27,8 +27,8 @@ import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.core.config import Settings
 from emporium.core.money import MoneyError
+from emporium.payments.config import PayPalSettings
 from emporium.payments.gateways.base import (
     GatewayError,
     GatewayEvent,
@@ -109,7 +109,7 @@ class PayPalGateway:
     reconcile_events = frozenset({ORDER_APPROVED})
     refunds_by_hand = False
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: PayPalSettings) -> None:
         self.settings = settings
         self.api_base = settings.paypal_api_base.rstrip("/")
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, StringConstraints
 
 from emporium.accounts.auth import MaybePrincipal
 from emporium.core.context import Ctx
-from emporium.core.errors import BadRequest
+from emporium.core.errors import BadRequest, errors_doc
 from emporium.core.idempotency import IdempotencyKeyHeader
 from emporium.core.params import API_PREFIX
 from emporium.core.responses import Envelope, ok
@@ -18,6 +18,7 @@ from emporium.core.session import DbSession
 from emporium.orders.auth import OrderToken
 from emporium.payments.auth import reachable_order
 from emporium.payments.card_data import refuse_card_data
+from emporium.payments.errors import PaymentError
 from emporium.payments.fetch import fetch
 from emporium.payments.gateways.base import GatewayError
 from emporium.payments.gateways.razorpay.gateway import NAME, RazorpayGateway, RazorpayRefused
@@ -53,7 +54,7 @@ class VerifiedRead(BaseModel):
 
 
 class VerificationFailed(BadRequest):
-    code = "PAYMENT_VERIFICATION_FAILED"
+    code = PaymentError.PAYMENT_VERIFICATION_FAILED
     message = "The payment could not be verified."
 
 
@@ -68,7 +69,11 @@ def _signed_payment(gateway: RazorpayGateway, candidates: list[Payment], data: V
     return None
 
 
-@router.post("/orders/verify-payment", dependencies=[Depends(refuse_card_data)])
+@router.post(
+    "/orders/verify-payment",
+    dependencies=[Depends(refuse_card_data)],
+    responses=errors_doc(400, 401, 404, 409, 422),
+)
 async def verify_payment(
     data: VerifyIn,
     ctx: Ctx,
@@ -115,7 +120,7 @@ async def verify_payment(
     )
 
 
-@router.post("/webhooks/razorpay")
+@router.post("/webhooks/razorpay", responses=errors_doc(400))
 async def razorpay_webhook(request: Request, ctx: Ctx, session: DbSession) -> Envelope[dict[str, bool]]:
     """Razorpay's webhook: verified from the raw body (X-Razorpay-Signature), stored once per
     X-Razorpay-Event-Id, acted on by a job."""

@@ -25,7 +25,7 @@ from razorpay.errors import GatewayError as RazorpayGatewayError
 from razorpay.errors import ServerError as RazorpayServerError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.core.config import Settings
+from emporium.payments.config import RazorpaySettings
 from emporium.payments.gateways.base import (
     GatewayError,
     GatewayEvent,
@@ -133,7 +133,7 @@ class RazorpayGateway:
     refunds_by_hand = False
     reconcile_events: frozenset[str] = frozenset()
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: RazorpaySettings) -> None:
         self.settings = settings
         self._client: Any = None
 

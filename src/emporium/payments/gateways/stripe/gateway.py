@@ -18,7 +18,7 @@ import stripe
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.core.config import Settings
+from emporium.payments.config import StripeSettings
 from emporium.payments.gateways import signing
 from emporium.payments.gateways.base import (
     GatewayError,
@@ -156,7 +156,7 @@ class StripeGateway:
     refunds_by_hand = False
     reconcile_events: frozenset[str] = frozenset()
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: StripeSettings) -> None:
         self.settings = settings
 
     @asynccontextmanager

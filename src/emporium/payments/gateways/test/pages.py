@@ -22,6 +22,7 @@ from emporium.core.context import Ctx
 from emporium.core.errors import NotFound
 from emporium.core.money import from_minor
 from emporium.core.session import DbSession
+from emporium.payments.errors import PaymentError
 from emporium.payments.gateways.test.gateway import TestGateway
 from emporium.payments.models import TestGatewaySession
 from emporium.payments.tasks import queue_test_webhook
@@ -81,7 +82,7 @@ def _back_to_the_shop(row: TestGatewaySession) -> RedirectResponse:
 async def _session(gateway: TestGateway, session: DbSession, secret: str) -> TestGatewaySession:
     row = await gateway.session_for(session, secret)
     if row is None:
-        raise NotFound("No such payment.", code="PAYMENT_NOT_FOUND")
+        raise NotFound("No such payment.", code=PaymentError.PAYMENT_NOT_FOUND)
     return row
 
 

@@ -1,0 +1,18 @@
+"""The error codes of accounts: sign-in, tokens, permissions, profiles and address books. Clients match on
+these strings; a value never changes once published."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AccountError(StrEnum):
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    # Sign-ins of one e-mail locked out after too many failures.
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105
+    TOKEN_REUSED = "TOKEN_REUSED"  # noqa: S105
+    SESSION_ENDED = "SESSION_ENDED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    INVALID_PASSWORD = "INVALID_PASSWORD"  # noqa: S105
+    ADDRESS_NOT_FOUND = "ADDRESS_NOT_FOUND"
