@@ -21,6 +21,7 @@ from emporium.payments.auth import Refunder, Verifier, reachable_order, reachabl
 from emporium.payments.card_data import refuse_card_data
 from emporium.payments.config import PaymentSettings
 from emporium.payments.fetch import fetch
+from emporium.payments.gateways.offline.recording import staff_money
 from emporium.payments.gateways.registry import enabled
 from emporium.payments.models import Payment, PaymentState, PaymentTransaction
 from emporium.payments.service import payments
@@ -217,7 +218,7 @@ async def verify_transfer(
 ) -> Envelope[dict[str, str]]:
     """Staff with payments:verify record a bank transfer that arrived: the order is paid and confirmed."""
     order = await payments.lock_order(session, data.order_id)
-    await payments.record_bank_transfer(
+    await staff_money.record_bank_transfer(
         session,
         ctx.settings,
         order,

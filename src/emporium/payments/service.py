@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core import idempotency
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
-from emporium.core.errors import Conflict, NotFound, ValidationFailed
+from emporium.core.errors import Conflict, NotFound
 from emporium.core.jobs import enqueue
 from emporium.core.money import from_minor
 from emporium.orders.errors import OrderError
@@ -26,7 +26,7 @@ from emporium.orders.names import order_status_name, payment_status_name
 from emporium.orders.service import orders
 from emporium.payments.errors import PaymentError
 from emporium.payments.gateways.base import GatewayError, PaymentResult, RefundRequest, StartRequest
-from emporium.payments.gateways.offline.gateway import BANK_TRANSFER, CASH_ON_DELIVERY
+from emporium.payments.gateways.offline.gateway import BANK_TRANSFER
 from emporium.payments.gateways.registry import gateway as gateway_named
 from emporium.payments.ledger import amount_due, payment_status
 from emporium.payments.models import Payment, PaymentState, PaymentTransaction, TxKind, TxStatus
@@ -174,7 +174,7 @@ class PaymentService:
             return
         if result.state is PaymentState.SUCCEEDED:
             payment.state, payment.error = PaymentState.SUCCEEDED, None
-            await self._record(
+            await self.record(
                 session,
                 order,
                 payment,
@@ -211,7 +211,7 @@ class PaymentService:
             return
         if result.state in (PaymentState.FAILED, PaymentState.CANCELED):
             payment.state, payment.error = result.state, result.error
-            await self._record(
+            await self.record(
                 session,
                 order,
                 payment,
@@ -265,66 +265,6 @@ class PaymentService:
         await self.apply(session, settings, order, payment, result)
         await session.flush()
         return payment
-
-    # Money recorded by staff ------------------------------------------------------------------------------
-
-    async def record_bank_transfer(
-        self,
-        session: AsyncSession,
-        settings: Settings,
-        order: Order,
-        *,
-        amount_minor: int,
-        reference: str,
-        actor_user_id: int,
-    ) -> None:
-        if order.payment_method != BANK_TRANSFER:
-            raise PaymentNotPossible("This order is not paid by bank transfer.")
-        if order.payment_status != PaymentStatus.PENDING_VERIFICATION:
-            raise PaymentNotPossible(
-                f"This order's payment is {order.payment_status}, not waiting for a transfer."
-            )
-        if amount_minor != order.total_minor:
-            raise ValidationFailed(
-                "The amount received must match the order total; record a partial payment with the bank.",
-                code=PaymentError.AMOUNT_MISMATCH,
-                details=[{"field": "amount", "message": "must equal the order total"}],
-            )
-        await self._record(
-            session,
-            order,
-            None,
-            TxKind.CAPTURE,
-            TxStatus.SUCCEEDED,
-            amount_minor,
-            key=f"transfer:{reference}",
-            raw={"bank_reference": reference},
-            gateway=BANK_TRANSFER,
-            reference=reference,
-            actor_user_id=actor_user_id,
-        )
-        await self.refresh_status(session, order)
-        if not await lifecycle.confirm_payment(session, settings, order, actor_user_id=actor_user_id):
-            enqueue(session, AUTO_REFUND_JOB, {"order_id": order.id})
-
-    async def record_cash_on_delivery(
-        self, session: AsyncSession, settings: Settings, order: Order, actor_user_id: int | None
-    ) -> None:
-        """Seed 003: cash on delivery is paid when the parcel is handed over."""
-        await self._record(
-            session,
-            order,
-            None,
-            TxKind.CAPTURE,
-            TxStatus.SUCCEEDED,
-            order.total_minor,
-            key="cash-on-delivery",
-            raw={},
-            gateway=CASH_ON_DELIVERY,
-            reference=order.number,
-            actor_user_id=actor_user_id,
-        )
-        await self.refresh_status(session, order)
 
     # Refunds ----------------------------------------------------------------------------------------------
 
@@ -381,7 +321,7 @@ class PaymentService:
             raw, error, reference = result.raw, result.error, result.reference
         else:  # cash or a bank transfer: staff give the money back by hand, the ledger records it
             status, raw, error, reference = TxStatus.SUCCEEDED, {}, None, None
-        tx = await self._record(
+        tx = await self.record(
             session,
             order,
             payment,
@@ -420,7 +360,7 @@ class PaymentService:
         missing = min(refunded_minor - known, balance.refundable_minor)
         if missing <= 0:
             return
-        await self._record(
+        await self.record(
             session,
             order,
             payment,
@@ -465,7 +405,7 @@ class PaymentService:
                 )
         await session.flush()
 
-    async def _record(
+    async def record(
         self,
         session: AsyncSession,
         order: Order,

@@ -17,6 +17,7 @@ from emporium.orders.service import orders
 from emporium.payments.fetch import fetch
 from emporium.payments.gateways.base import PaymentResult
 from emporium.payments.gateways.offline.gateway import BANK_TRANSFER, CASH_ON_DELIVERY
+from emporium.payments.gateways.offline.recording import staff_money
 from emporium.payments.gateways.registry import built
 from emporium.payments.gateways.test.gateway import NAME as TEST_GATEWAY
 from emporium.payments.gateways.test.gateway import TestGateway
@@ -159,4 +160,4 @@ async def record_delivery(
     session: AsyncSession, settings: Settings, order: Order, left: OrderStatus, actor_user_id: int | None
 ) -> None:
     if order.status == OrderStatus.DELIVERED and order.payment_method == CASH_ON_DELIVERY:
-        await payments.record_cash_on_delivery(session, settings, order, actor_user_id)
+        await staff_money.record_cash_on_delivery(session, settings, order, actor_user_id)
