@@ -2,7 +2,8 @@
 
     EMPORIUM_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/emporium_bench \
         EMPORIUM_RATE_LIMIT_CHECKOUT=1000000/minute EMPORIUM_GUEST_CHECKOUT_RATE_LIMIT=1000000/minute \
-        .venv/bin/emporium serve --port 8030 --workers 2 &
+        EMPORIUM_OPEN_ORDERS_PER_EMAIL=0 EMPORIUM_OPEN_ORDERS_PER_PHONE=0 \
+        EMPORIUM_OPEN_ORDERS_PER_CLIENT_ADDRESS=0 .venv/bin/emporium serve --port 8030 --workers 2 &
     EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py --url http://127.0.0.1:8030 \
         --scenario spread --buyers 2000 --concurrency 32
     EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py --url http://127.0.0.1:8030 \
@@ -45,7 +46,8 @@ ADDRESS = {
     "phone": "+1 202 555 0100",
     "line1": "1 Loop Road",
     "city": "Localhost",
-    "postal_code": "12345",
+    "region": "CA",
+    "postal_code": "94105",
     "country": "US",
 }
 
