@@ -306,7 +306,8 @@ def foreign_repository_imports(modules: Iterable[Module], known: frozenset[str])
 
 
 def layer_imports(modules: Iterable[Module], known: frozenset[str]) -> list[Break]:
-    """(c) A lower layer never imports a higher one: core < domains < demo, pages < app and CLI."""
+    """(c) A lower layer never imports a higher one: core < domains < settings < wiring < demo, pages <
+    app and CLI."""
     breaks = []
     for module in modules:
         layer = layer_of(module.name)
@@ -455,7 +456,7 @@ def test_no_layer_imports_a_higher_one() -> None:
     _check(
         "c",
         layer_imports(modules, _names(modules)),
-        "core < domains < demo and pages (web, admin) < app and CLI; nothing imports upwards:",
+        "core < domains < settings < wiring < demo and pages (web, admin) < app and CLI; nothing imports up:",
     )
 
 
