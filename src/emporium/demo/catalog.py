@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.catalog.csv.rows import slugify
 from emporium.catalog.models import Brand, Category, Product, ProductStatus, ProductTag, ProductVariant
 from emporium.catalog.search.repository import deferred_indexing, index_products
 from emporium.core import changes
@@ -274,10 +274,6 @@ PRICE_RANGES = {
     "Sports & Outdoors": (12, 260),
     "Toys & Games": (9, 60),
 }
-
-
-def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 @dataclass

@@ -60,7 +60,6 @@ MAX_CHOICES = 20
 
 # Every parameter is read as text of bounded length and parsed here, so that junk is a 422 page.
 Text = Annotated[str | None, Query(max_length=240)]
-PageText = Annotated[str | None, Query(max_length=12)]
 
 
 def _refuse(field: str, message: str) -> ValidationFailed:

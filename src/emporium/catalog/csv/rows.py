@@ -52,7 +52,8 @@ Slug = Annotated[
 
 
 def slugify(text: str) -> str:
-    """A tag, or a new brand's slug, as the import makes it: lower-case words joined by hyphens."""
+    """A tag, or a new brand's slug, as the import makes it: lower-case words joined by hyphens. The demo
+    data makes its slugs with it too."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
