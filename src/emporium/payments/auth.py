@@ -13,8 +13,8 @@ from emporium.core.config import Settings
 from emporium.core.errors import NotFound
 from emporium.core.permissions import Permission, has_permission
 from emporium.orders.auth import may_reach
-from emporium.orders.errors import OrderError
 from emporium.orders.models import Order
+from emporium.orders.service import order_not_found
 from emporium.payments.errors import PaymentError
 from emporium.payments.fetch import fetch
 from emporium.payments.models import Payment
@@ -34,7 +34,7 @@ async def reachable_order(
     staff = principal is not None and has_permission(principal.user.role, Permission.ORDERS_READ)
     user_id = principal.user.id if principal is not None else None
     if not staff and not may_reach(settings, order, user_id, token):
-        raise NotFound("No such order.", code=OrderError.ORDER_NOT_FOUND)
+        raise order_not_found()
     return order
 
 

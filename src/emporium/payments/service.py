@@ -16,14 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core import idempotency
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
-from emporium.core.errors import Conflict, NotFound
+from emporium.core.errors import Conflict
 from emporium.core.jobs import enqueue
 from emporium.core.money import from_minor
-from emporium.orders.errors import OrderError
 from emporium.orders.lifecycle import add_event, lifecycle
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
 from emporium.orders.names import order_status_name, payment_status_name
-from emporium.orders.service import orders
+from emporium.orders.service import order_not_found, orders
 from emporium.payments.errors import PaymentError
 from emporium.payments.gateways.base import GatewayError, PaymentResult, RefundRequest, StartRequest
 from emporium.payments.gateways.offline.gateway import BANK_TRANSFER
@@ -60,7 +59,7 @@ class PaymentService:
     async def lock_order(self, session: AsyncSession, order_id: int) -> Order:
         order = await orders.order(session, order_id, lock=True)
         if order is None:
-            raise NotFound("No such order.", code=OrderError.ORDER_NOT_FOUND)
+            raise order_not_found()
         return order
 
     async def refresh_status(self, session: AsyncSession, order: Order) -> PaymentStatus:
