@@ -1,6 +1,7 @@
 """Every table of every domain, gathered for Alembic and the models-versus-migrations test."""
 
 from emporium.accounts import models as accounts_models
+from emporium.audit import models as audit_models
 from emporium.cart import models as cart_models
 from emporium.catalog import models as catalog_models
 from emporium.core import idempotency_models
@@ -17,6 +18,7 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_models",
+    "audit_models",
     "cart_models",
     "catalog_models",
     "demo_models",

@@ -69,6 +69,32 @@ class AccountRepository:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
+    async def staff_session(
+        self, user_id: int, session_id: int, now: datetime
+    ) -> tuple[User, AuthSession] | None:
+        """The active user and their live session, in one statement (every back-office request runs it)."""
+        result = await self.session.execute(
+            select(User, AuthSession)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(
+                User.id == user_id,
+                User.is_active.is_(True),
+                AuthSession.id == session_id,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > now,
+            )
+        )
+        row = result.one_or_none()
+        return None if row is None else (row[0], row[1])
+
+    async def touch_session(self, session_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
     async def revoke_session(self, session_id: int, now: datetime, reason: str) -> None:
         await self.session.execute(
             update(AuthSession)

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     reset_token_ttl_seconds: int = Field(default=3600, ge=60)
     verify_token_ttl_seconds: int = Field(default=48 * 3600, ge=60)
 
+    # The back office: a staff session ends after this long without a request (and at the refresh token's
+    # lifetime at the latest); with ``staff_totp_required`` no staff member reaches a screen without a
+    # second factor.
+    staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    staff_totp_required: bool = False
+
     # argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
