@@ -188,7 +188,7 @@ async def admin_orders(
 
 @router.get("/admin/orders/{order_id}", responses=errors_doc(401, 403, 404, 422))
 async def admin_order(session: DbSession, order: StaffOrder) -> Envelope[schemas.OrderRead]:
-    return ok(await orders.read(session, order))
+    return ok(await orders.read(session, order, staff=True))
 
 
 @router.put("/admin/orders/{order_id}", responses=errors_doc(401, 403, 404, 409, 422))

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.config import Settings
+from emporium.core.db import utcnow
 from emporium.core.errors import NotFound
 from emporium.core.pagination import PageParams
 from emporium.core.phones import same_phone
@@ -16,6 +17,7 @@ from emporium.orders.errors import OrderError
 from emporium.orders.invoice import TaxPart, tax_parts
 from emporium.orders.lifecycle import CUSTOMER_CANCELLABLE, IllegalTransition, add_event, lifecycle
 from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from emporium.orders.packing_slip import packing_slip_pdf
 from emporium.orders.repository import OrderRepository
 from emporium.orders.schemas import OrderFilters
 from emporium.orders.views import order_read, order_summary, tracked_order
@@ -30,9 +32,10 @@ def phone_digits(phone: str | None) -> str:
 
 
 class OrderService:
-    async def read(self, session: AsyncSession, order: Order) -> schemas.OrderRead:
+    async def read(self, session: AsyncSession, order: Order, *, staff: bool = False) -> schemas.OrderRead:
+        """The order with its lines and timeline; the timeline's internal notes only for ``staff``."""
         repo = OrderRepository(session)
-        return order_read(order, await repo.lines(order.id), await repo.events(order.id))
+        return order_read(order, await repo.lines(order.id), await repo.events(order.id), staff=staff)
 
     async def order(self, session: AsyncSession, order_id: int, *, lock: bool = False) -> Order | None:
         """The order (locked FOR UPDATE with ``lock``) whoever it belongs to: who may see it is for
@@ -65,6 +68,11 @@ class OrderService:
     async def invoice(self, session: AsyncSession, settings: Settings, order: Order) -> bytes:
         """The order's invoice or pro-forma invoice as a PDF (orders/invoicing.py)."""
         return await invoicing.document(session, settings, order)
+
+    async def packing_slip(self, session: AsyncSession, settings: Settings, order: Order) -> bytes:
+        """The order's packing slip as a PDF (orders/packing_slip.py): what goes in the parcel, no prices."""
+        lines = await OrderRepository(session).lines(order.id)
+        return packing_slip_pdf(settings, order, lines, printed_at=utcnow())
 
     async def page(
         self, session: AsyncSession, filters: OrderFilters, page: PageParams
@@ -140,7 +148,7 @@ class OrderService:
         elif data.note is not None:
             add_event(session, order, "note", actor_user_id=actor_user_id, note=data.note)
         await session.flush()
-        return await self.read(session, order)
+        return await self.read(session, order, staff=True)
 
 
 orders = OrderService()
