@@ -19,7 +19,7 @@ class LookupRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def by_sku(self, sku: str, limit: int) -> Sequence[Row[tuple[int, str, str, str, str]]]:
+    async def by_sku(self, sku: str, limit: int) -> Sequence[Row[int, str, str, str, str]]:
         query = (
             select(Product.id, Product.name, Product.slug, Product.status, ProductVariant.sku)
             .join(ProductVariant, ProductVariant.product_id == Product.id)
@@ -28,7 +28,7 @@ class LookupRepository:
         )
         return (await self.session.execute(query)).all()
 
-    async def by_name(self, text: str, limit: int) -> Sequence[Row[tuple[int, str, str, str]]]:
+    async def by_name(self, text: str, limit: int) -> Sequence[Row[int, str, str, str]]:
         query = (
             select(Product.id, Product.name, Product.slug, Product.status)
             .where(func.lower(Product.name).like(_like_pattern(text), escape="\\"))
