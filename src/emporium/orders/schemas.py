@@ -4,7 +4,7 @@ fields are dropped by InputModel): the server computes every amount."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -80,22 +80,13 @@ class OrderSearch:
     status: str | None = None
     payment_status: str | None = None
     payment_method: str | None = None
-    created_from: date | None = None
-    created_until: date | None = None  # inclusive
+    # Placed at or after ``created_from`` and before ``created_before`` (the page turns the days staff pick
+    # into instants in the shop's time zone).
+    created_from: datetime | None = None
+    created_before: datetime | None = None
     coupon: str | None = None
     country: str | None = None
     sort: OrderSort = OrderSort.NEWEST
-
-    @property
-    def starts_at(self) -> datetime | None:
-        return datetime.combine(self.created_from, time(), UTC) if self.created_from else None
-
-    @property
-    def ends_before(self) -> datetime | None:
-        """The first instant after the last day asked for (dates are days in UTC)."""
-        if self.created_until is None:
-            return None
-        return datetime.combine(self.created_until + timedelta(days=1), time(), UTC)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def _cursor_for(search: OrderSearch, row: OrderRow) -> str:
 
 def _bad_cursor() -> ValidationFailed:
     message = "This page link is not valid; start again from the first page."
-    return ValidationFailed(details=[{"field": "after", "message": message}])
+    return ValidationFailed(message, details=[{"field": "after", "message": message}])
 
 
 def sort_key(search: OrderSearch, cursor: Cursor | None) -> tuple[datetime | int, int] | None:
@@ -101,7 +101,11 @@ class OrderSearchService:
         self, session: AsyncSession, search: OrderSearch, *, after: str | None, limit: int
     ) -> KeysetPage[OrderRow]:
         """One page of the search (one statement) and the cursor of the next, if there is one."""
-        key = sort_key(search, decode_cursor(after))
+        try:
+            cursor = decode_cursor(after)
+        except ValidationFailed as exc:
+            raise _bad_cursor() from exc
+        key = sort_key(search, cursor)
         match = text_match(search.q) if search.q else None
         rows = await OrderSearchRepository(session).rows(search, match, key, limit + 1)
         shown = rows[:limit]

@@ -23,10 +23,10 @@ def _filters(search: OrderSearch) -> list[ColumnElement[bool]]:
         conditions.append(Order.payment_status == search.payment_status)
     if search.payment_method:
         conditions.append(Order.payment_method == search.payment_method)
-    if search.starts_at is not None:
-        conditions.append(Order.created_at >= search.starts_at)
-    if search.ends_before is not None:
-        conditions.append(Order.created_at < search.ends_before)
+    if search.created_from is not None:
+        conditions.append(Order.created_at >= search.created_from)
+    if search.created_before is not None:
+        conditions.append(Order.created_at < search.created_before)
     if search.coupon:
         conditions.append(Order.coupon_code == search.coupon.upper())
     if search.country:
