@@ -103,7 +103,7 @@ def _row(line: int, cells: list[str]) -> ShipmentRow | RowError:
 def parse_shipments(raw: bytes) -> tuple[list[ShipmentRow], list[RowError]]:
     """The file's rows and the errors of its bad rows (ValidationFailed when the file is unreadable)."""
     text = _decode(raw)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     rows: list[ShipmentRow] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}

@@ -30,6 +30,15 @@ S = OrderStatus
 # What staff may move an order to by hand; refunded states follow the payments ledger, never a button.
 STAFF_TARGETS = frozenset({S.CONFIRMED, S.PROCESSING, S.SHIPPED, S.DELIVERED, S.CANCELLED, S.RETURNED})
 BULK_LIMIT = 200
+# How a refusal names each move: "it cannot be marked as delivered now".
+MOVE_WORDS = {
+    S.CONFIRMED: "confirmed",
+    S.PROCESSING: "marked as processing",
+    S.SHIPPED: "shipped",
+    S.DELIVERED: "marked as delivered",
+    S.CANCELLED: "cancelled",
+    S.RETURNED: "marked as returned",
+}
 
 
 class OrderChanged(Conflict):
@@ -76,7 +85,7 @@ def _check_allowed(order: Order, target: OrderStatus) -> None:
     if target not in staff_targets(order):
         now = order_status_name(order.status).lower()
         raise IllegalTransition(
-            f"Order {order.number} is {now}: it cannot be {order_status_name(target).lower()} now."
+            f"Order {order.number} is {now}: it cannot be {MOVE_WORDS.get(target, target.value)} now."
         )
 
 

@@ -19,6 +19,9 @@ from emporium.orders.models import Order, OrderLine
 from tests.conftest import Shopper
 from tests.inventory.factory import Made, make_product
 from tests.orders.conftest import Placed, place_for
+from tests.orders.factory import ADDRESS as ORDER_ADDRESS
+from tests.orders.factory import make_cart, make_shipping
+from tests.support import data
 
 _serial = itertools.count(1)
 ADDRESS = {
@@ -163,3 +166,50 @@ async def placed_order(
     client: httpx.AsyncClient, ctx: AppContext, shopper: Shopper, **options: Any
 ) -> Placed:
     return await place_for(client, ctx, shopper, **options)
+
+
+async def two_line_order(
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    shopper: Shopper,
+    *,
+    payment_method: str = "test",
+    pay: bool = True,
+) -> dict[str, Any]:
+    """A customer's order of 2 mugs at 12.00 and 1 teapot at 30.00, shipping 5.00 (total 59.00), paid
+    through the test gateway's page unless ``pay`` is False or the method is not online."""
+    me = data(await client.get("/api/v1/users/profile", headers=shopper.headers))
+    async with ctx.db.session() as session:
+        mug = await make_product(session, f"Mug {next(_serial)}", prices=("12.00",), on_hand=20)
+        teapot = await make_product(session, f"Teapot {next(_serial)}", prices=("30.00",), on_hand=20)
+        method = await make_shipping(session, price="5.00")
+        await make_cart(session, [(mug.variants[0], 2), (teapot.variants[0], 1)], user_id=me["id"])
+    body = {
+        "shipping_address": ORDER_ADDRESS,
+        "shipping_method_id": method.id,
+        "payment_method": payment_method,
+    }
+    order: dict[str, Any] = data(await client.post("/api/v1/orders", json=body, headers=shopper.headers), 201)
+    if pay and payment_method == "test":
+        headers = {**shopper.headers, "Idempotency-Key": f"pay-key-{next(_serial):08d}"}
+        payment = data(
+            await client.post(
+                "/api/v1/payments/create-intent", json={"order_id": order["id"]}, headers=headers
+            ),
+            201,
+        )
+        await client.post(
+            payment["next_action"]["url"],
+            data={"number": "4242424242424242", "expiry": "12/34", "cvc": "123"},
+        )
+        await ctx.jobs.run_until_idle()
+        order = data(await client.get(f"/api/v1/orders/{order['id']}", headers=shopper.headers))
+    return order
+
+
+async def order_row(ctx: AppContext, order_id: int) -> Order:
+    async with ctx.db.session() as session:
+        order = await session.get(Order, order_id, populate_existing=True)
+        assert order is not None
+        session.expunge(order)
+        return order
