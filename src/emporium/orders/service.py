@@ -7,6 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.audit.schemas import Actor
+from emporium.audit.service import audit, diff
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import NotFound
@@ -20,6 +22,7 @@ from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from emporium.orders.packing_slip import packing_slip_pdf
 from emporium.orders.repository import OrderRepository
 from emporium.orders.schemas import OrderFilters
+from emporium.orders.staff_moves import audited, snapshot
 from emporium.orders.views import order_read, order_summary, tracked_order
 
 
@@ -124,8 +127,11 @@ class OrderService:
         order: Order,
         data: schemas.OrderUpdate,
         *,
-        actor_user_id: int,
+        actor: Actor,
     ) -> schemas.OrderRead:
+        """The API's staff update of a locked order: carrier and tracking, a move along the state machine, a
+        note; audited in the same transaction like the back office's moves (orders/staff_moves.py)."""
+        before = snapshot(order)
         if data.carrier is not None or data.tracking_number is not None:
             order.carrier = data.carrier or order.carrier
             order.tracking_number = data.tracking_number or order.tracking_number
@@ -133,7 +139,7 @@ class OrderService:
                 session,
                 order,
                 "shipment",
-                actor_user_id=actor_user_id,
+                actor_user_id=actor.user_id,
                 data={"carrier": order.carrier, "tracking_number": order.tracking_number},
             )
         if data.status is not None:
@@ -142,11 +148,16 @@ class OrderService:
                 settings,
                 order,
                 OrderStatus(data.status),
-                actor_user_id=actor_user_id,
+                actor_user_id=actor.user_id,
                 note=data.note,
             )
         elif data.note is not None:
-            add_event(session, order, "note", actor_user_id=actor_user_id, note=data.note)
+            add_event(session, order, "note", actor_user_id=actor.user_id, note=data.note)
+        changes = dict(diff(before, snapshot(order)))
+        if data.note:
+            changes["note"] = (None, data.note)
+        action = f"order.{data.status}" if data.status else "order.updated"
+        audit.record(session, actor, action, audited(order), changes)
         await session.flush()
         return await self.read(session, order, staff=True)
 

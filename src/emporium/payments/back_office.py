@@ -201,6 +201,46 @@ class BackOfficeMoney:
         await session.flush()
         return tx
 
+    async def refund_amount(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        order: Order,
+        *,
+        amount_minor: int | None,
+        reason: str | None,
+        idempotency_key: str,
+        actor: Actor,
+        request_digest: str | None = None,
+    ) -> PaymentTransaction:
+        """The API's refund of an amount (all that is left when None), audited like a refund by line; a
+        replay of the same key is not audited twice."""
+        earlier = await PaymentRepository(session).transaction_by_key(order.id, f"refund:{idempotency_key}")
+        before = _state(order)
+        tx = await payments.refund(
+            session,
+            settings,
+            order,
+            amount_minor=amount_minor,
+            reason=reason,
+            idempotency_key=idempotency_key,
+            actor_user_id=actor.user_id,
+            request_digest=request_digest,
+        )
+        if earlier is None:
+            audit.record(
+                session,
+                actor,
+                "order.refunded",
+                AuditedObject("order", order.id, order.number),
+                {
+                    "refund": (None, _money(tx.amount_minor, order.currency)),
+                    **diff(before, _state(order)),
+                    **({"reason": (None, reason)} if reason else {}),
+                },
+            )
+        return tx
+
     async def record_bank_transfer(
         self,
         session: AsyncSession,

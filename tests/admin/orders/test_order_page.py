@@ -3,9 +3,11 @@ uses, audited), e-mails captured by the SMTP test server, internal notes, PDFs, 
 
 from __future__ import annotations
 
+import io
 import re
 
 import httpx
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from emporium.audit.models import AuditEntry
@@ -64,6 +66,14 @@ async def test_the_page_shows_the_order_its_money_timeline_and_documents(
     assert slip.status_code == 200
     assert slip.headers["content-type"] == "application/pdf"
     assert slip.content.startswith(b"%PDF")
+    printed = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(slip.content)).pages)
+    assert "Packing slip" in printed
+    assert order["number"] in printed
+    assert "1 Navy Yard" in printed
+    for line in order["lines"]:
+        assert line["sku"] in printed
+    assert "3 items in all" in printed
+    assert "USD" not in printed  # the slip travels in the parcel: no prices
 
 
 async def test_unknown_and_hostile_order_ids(staff_client: StaffClientFactory) -> None:
