@@ -216,3 +216,23 @@ async def test_a_cursor_from_another_sort_is_refused(
     wrong = await support.get(url.replace("sort=total_high", "sort=newest"))
     assert wrong.status_code == 422
     assert "start again from the first page" in wrong.text
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "total_high", "total_low"])
+async def test_keyset_pages_break_ties_by_id(
+    ctx: AppContext, staff_client: StaffClientFactory, sort: str
+) -> None:
+    at = utcnow() - timedelta(hours=1)
+    async with ctx.db.session() as session:
+        made = await goods(session)
+        same = [await make_order(session, made, created_at=at, total_minor=4200) for _ in range(12)]
+    by_id = [o.number for o in sorted(same, key=lambda o: o.id)]
+    expected = by_id[::-1] if sort in ("newest", "total_high") else by_id
+    support = await staff_client("support")
+    seen: list[str] = []
+    url: str | None = f"/admin/orders?sort={sort}&limit=10"
+    while url:
+        response = await support.get(url)
+        seen += numbers_in(response.text)
+        url = next_link(response.text)
+    assert seen == expected
