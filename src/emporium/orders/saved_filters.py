@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.audit.schemas import Actor, AuditedObject
+from emporium.audit.service import audit
 from emporium.core.errors import Conflict, NotFound
 from emporium.orders.models import SavedOrderFilter
 from emporium.orders.schemas import SavedFilterRead
@@ -25,10 +27,14 @@ class SavedFilters:
     async def of(self, session: AsyncSession, user_id: int) -> list[SavedFilterRead]:
         return [_read(row) for row in await SavedFilterRepository(session).of(user_id)]
 
-    async def save(self, session: AsyncSession, user_id: int, name: str, query: str) -> SavedFilterRead:
-        """Save ``query`` (already checked by the caller) under ``name``; a name already used is replaced."""
+    async def save(self, session: AsyncSession, actor: Actor, name: str, query: str) -> SavedFilterRead:
+        """Save ``query`` (already checked by the caller) under ``name`` for the acting staff member; a name
+        they used before is replaced."""
+        assert actor.user_id is not None
+        user_id = actor.user_id
         repo = SavedFilterRepository(session)
         row = await repo.named(user_id, name)
+        before = row.query if row is not None else None
         if row is None:
             if await repo.count(user_id) >= MAX_SAVED_FILTERS:
                 raise Conflict(
@@ -39,13 +45,22 @@ class SavedFilters:
         else:
             row.query = query
         await session.flush()
+        audit.record(
+            session,
+            actor,
+            "saved_filter.saved",
+            AuditedObject("saved_filter", row.id, name),
+            {"query": (before, query)},
+        )
         return _read(row)
 
-    async def delete(self, session: AsyncSession, user_id: int, filter_id: int) -> str:
-        """Delete the member's own filter and give its name; anyone else's is not found."""
-        name = await SavedFilterRepository(session).delete(user_id, filter_id)
+    async def delete(self, session: AsyncSession, actor: Actor, filter_id: int) -> str:
+        """Delete the acting member's own filter and give its name; anyone else's is not found."""
+        assert actor.user_id is not None
+        name = await SavedFilterRepository(session).delete(actor.user_id, filter_id)
         if name is None:
             raise filter_not_found()
+        audit.record(session, actor, "saved_filter.deleted", AuditedObject("saved_filter", filter_id, name))
         return name
 
 

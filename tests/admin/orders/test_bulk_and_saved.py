@@ -253,12 +253,16 @@ async def test_saved_filters_belong_to_their_owner(ctx: AppContext, staff_client
     )
     assert deleted.status_code == 303
     assert "COD to ship</a>" not in (await mine.get("/admin/orders")).text
+    async with ctx.db.session() as session:
+        actions = (await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
+    assert actions == ["saved_filter.saved", "saved_filter.saved", "saved_filter.deleted"]
 
 
 @pytest.mark.parametrize(
     "fields",
     [
         {"name": "", "query": "q=x"},
+        {"name": "   ", "query": "q=x"},
         {"name": "n" * 61, "query": "q=x"},
         {"name": "bad\x00name", "query": "q=x"},
         {"name": "ok", "query": "status=teleported"},

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
 from emporium.admin.flash import FlashKind
-from emporium.admin.orders.table import TABLE_HEADER, OrderTableQuery, row_cells, saved_query
+from emporium.admin.orders.table import TABLE_HEADER, OrderTableQuery, invalid, row_cells, saved_query
 from emporium.admin.page import AdminContext, AdminWith
 from emporium.admin.routing import admin_router
 from emporium.core.errors import ValidationFailed
@@ -85,8 +85,10 @@ async def save_filter(
     query: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Save the table's current filters under a name (a name used before is replaced)."""
+    if not name.strip():
+        raise invalid("name", "Give the filter a name.")
     clean = saved_query(query)
-    saved = await saved_filters.save(page.session, page.staff.id, name.strip(), clean)
+    saved = await saved_filters.save(page.session, page.actor, name.strip(), clean)
     return page.redirect(_list_url(saved.query), flash=f"Filter “{saved.name}” saved.")
 
 
@@ -94,7 +96,7 @@ async def save_filter(
 async def delete_filter(
     page: OrdersPage, filter_id: IdPath, query: Annotated[str, Form(max_length=1000)] = ""
 ) -> Response:
-    name = await saved_filters.delete(page.session, page.staff.id, filter_id)
+    name = await saved_filters.delete(page.session, page.actor, filter_id)
     try:
         back = saved_query(query)
     except ValidationFailed:
