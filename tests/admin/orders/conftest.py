@@ -18,7 +18,6 @@ from emporium.core.db import utcnow
 from emporium.orders.models import Order, OrderLine
 from tests.conftest import Shopper
 from tests.inventory.factory import Made, make_product
-from tests.orders.conftest import Placed, place_for
 from tests.orders.factory import ADDRESS as ORDER_ADDRESS
 from tests.orders.factory import make_cart, make_shipping
 from tests.support import data
@@ -156,16 +155,6 @@ def numbers_in(html: str) -> list[str]:
 def next_link(html: str) -> str | None:
     found = re.search(r'href="(/admin/orders\?[^"]*)" rel="next"', html)
     return found.group(1).replace("&amp;", "&") if found else None
-
-
-def csrf_form(client: Any, **fields: Any) -> dict[str, Any]:
-    return {"csrf_token": client.csrf, **fields}
-
-
-async def placed_order(
-    client: httpx.AsyncClient, ctx: AppContext, shopper: Shopper, **options: Any
-) -> Placed:
-    return await place_for(client, ctx, shopper, **options)
 
 
 async def two_line_order(
