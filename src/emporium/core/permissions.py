@@ -20,6 +20,10 @@ class Permission(StrEnum):
     COUPONS_WRITE = "coupons:write"
     SETTINGS_MANAGE = "settings:manage"
     MAILBOX_READ = "mailbox:read"
+    # The back office's people screens: staff accounts (invite, roles, deactivation) and customers.
+    STAFF_MANAGE = "staff:manage"
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_MANAGE = "customers:manage"
 
 
 class Role(StrEnum):
@@ -34,6 +38,7 @@ _SUPPORT = {
     Permission.ORDERS_READ,
     Permission.ORDERS_UPDATE,
     Permission.MAILBOX_READ,
+    Permission.CUSTOMERS_READ,
 }
 # Moderators will moderate reviews when reviews exist; until then they can only read orders.
 _MODERATOR = {Permission.ORDERS_READ}
@@ -46,6 +51,9 @@ _ADMIN = (
         Permission.PAYMENTS_VERIFY,
         Permission.REFUNDS_CREATE,
         Permission.COUPONS_WRITE,
+        Permission.CUSTOMERS_MANAGE,
+        # Admins manage support and moderator accounts only (the ladder is in accounts/staff.py).
+        Permission.STAFF_MANAGE,
     }
 )
 
