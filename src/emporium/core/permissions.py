@@ -20,6 +20,7 @@ class Permission(StrEnum):
     COUPONS_WRITE = "coupons:write"
     SETTINGS_MANAGE = "settings:manage"
     MAILBOX_READ = "mailbox:read"
+    AUDIT_READ = "audit:read"
     # The back office's people screens: staff accounts (invite, roles, deactivation) and customers.
     STAFF_MANAGE = "staff:manage"
     CUSTOMERS_READ = "customers:read"
@@ -51,6 +52,7 @@ _ADMIN = (
         Permission.PAYMENTS_VERIFY,
         Permission.REFUNDS_CREATE,
         Permission.COUPONS_WRITE,
+        Permission.AUDIT_READ,
         Permission.CUSTOMERS_MANAGE,
         # Admins manage support and moderator accounts only (the ladder is in accounts/staff.py).
         Permission.STAFF_MANAGE,
