@@ -234,3 +234,18 @@ class PreferencesUpdate(Input):
     push: bool | None = None
     whatsapp: bool | None = None
     promotional: bool | None = None
+
+
+class StaffInvitationIn(Input):
+    """The back office's invitation form (accounts/staff.py)."""
+
+    email: EmailStr
+    role: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    first_name: Name | None = None
+    last_name: Name | None = None
+
+
+class ChosenPassword(Input):
+    """A password chosen on a page (the staff invitation)."""
+
+    password: NewPassword

@@ -7,13 +7,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from emporium.admin import audit_pages, sign_in
+from emporium.admin import (
+    account_security,
+    audit_pages,
+    customer_pages,
+    invitation,
+    sign_in,
+    sign_in_code,
+    staff_pages,
+)
 from emporium.admin.routing import admin_router
 from emporium.web.csrf import require_csrf
 
 ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     sign_in.router,
+    sign_in_code.router,
+    invitation.router,
     audit_pages.router,
+    customer_pages.router,
+    staff_pages.router,
+    account_security.router,
 )
 
 router = admin_router(dependencies=[Depends(require_csrf)])
