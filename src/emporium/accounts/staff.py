@@ -203,7 +203,7 @@ class StaffService:
         if old == role.value:
             return target
         if old == Role.SUPER_ADMIN and target.is_active:
-            _keep_a_super_admin(super_admins, target)
+            keep_a_super_admin(super_admins, target)
         target.role = role.value
         audit.record(session, actor, "staff.role_changed", _audited(target), {"role": (old, role.value)})
         log.info("staff_role_changed", user_id=target.id, old=old, new=role.value)
@@ -215,7 +215,7 @@ class StaffService:
         if not target.is_active:
             return target
         if target.role == Role.SUPER_ADMIN:
-            _keep_a_super_admin(super_admins, target)
+            keep_a_super_admin(super_admins, target)
         target.is_active = False
         await AccountRepository(session).revoke_user_sessions(target.id, utcnow(), "deactivated")
         audit.record(session, actor, "staff.deactivated", _audited(target), {"is_active": (True, False)})
@@ -319,7 +319,12 @@ def _check_may_manage(actor: User, target: User) -> None:
         raise Forbidden("You cannot manage this staff member.", code=AccountError.PERMISSION_DENIED)
 
 
-def _keep_a_super_admin(super_admins: list[User], leaving: User) -> None:
+def keep_a_super_admin(super_admins: list[User], leaving: User) -> None:
+    """Refuse to take ``leaving`` out of ``super_admins`` (the active ones, locked) when none would be left.
+
+    With nobody changing their own role, the actor who removes a super admin is one too, so this holds by
+    construction as long as the ladder stays as it is; the check keeps it true if the ladder changes.
+    """
     if not any(u.id != leaving.id for u in super_admins):
         raise Conflict(
             "This is the last active super admin; make someone else super admin first.",
