@@ -26,7 +26,7 @@ from emporium.audit.service import audit
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import Conflict, NotFound
-from emporium.core.keyset import KeysetPage, decode_cursor, encode_cursor
+from emporium.core.keyset import Cursor, KeysetPage, decode_cursor, encode_cursor
 from emporium.core.phones import TYPED_PHONE, to_e164
 
 MAX_WORDS = 5
@@ -92,19 +92,23 @@ class CustomerService:
         shown = rows[:limit]
         return KeysetPage(rows=shown, next_cursor=encode_cursor(None, shown[-1].id) if more else None)
 
-    async def matching(self, session: AsyncSession, settings: Settings, query: str) -> AsyncIterator[User]:
-        """Every customer matching ``query``, newest first, read in batches (for the CSV export)."""
+    async def matching(
+        self, session: AsyncSession, settings: Settings, query: str, limit: int
+    ) -> AsyncIterator[User]:
+        """Up to ``limit`` customers matching ``query``, newest first, read in batches (the CSV export)."""
         repo = StaffRepository(session)
         words, phones = search_words(query), phone_candidates(query, shop_region(settings))
-        after = None
-        while True:
-            rows = await repo.customers(words=words, phones=phones, after=after, limit=EXPORT_BATCH)
-            for user in rows[:EXPORT_BATCH]:
+        after: Cursor | None = None
+        left = limit
+        while left > 0:
+            batch = min(EXPORT_BATCH, left)
+            rows = await repo.customers(words=words, phones=phones, after=after, limit=batch)
+            for user in rows[:batch]:
                 yield user
-            if len(rows) <= EXPORT_BATCH:
+            left -= batch
+            if len(rows) <= batch:
                 return
-            last = rows[EXPORT_BATCH - 1]
-            after = decode_cursor(encode_cursor(None, last.id))
+            after = Cursor(None, rows[batch - 1].id)
 
     async def customer(self, session: AsyncSession, user_id: int) -> User:
         """The customer with this id (a staff account is not a customer: not found)."""
