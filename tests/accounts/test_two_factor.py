@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pyotp
 import pytest
 from sqlalchemy import func, select
@@ -26,7 +27,9 @@ from emporium.audit.schemas import Actor
 from emporium.core.context import AppContext
 from emporium.core.errors import RateLimited
 from tests.conftest import MakeContext
-from tests.support import STRONG_PASSWORD
+from tests.support import STRONG_PASSWORD, data, error
+
+LOGIN = "/api/v1/auth/login"
 
 
 def code(secret: str, offset: int = 0) -> str:
@@ -235,3 +238,26 @@ async def test_a_code_from_the_past_window_is_refused(ctx: AppContext) -> None:
     old = totp.generate_otp(totp.timecode(datetime.now(UTC) - timedelta(minutes=5)))
     if old not in {code(secret, offset) for offset in (-1, 0, 1)}:
         assert not await _verify(ctx, user_id, old)
+
+
+async def test_the_api_sign_in_asks_staff_with_two_factor_for_the_code(
+    ctx: AppContext, client: httpx.AsyncClient
+) -> None:
+    user_id = await _staff(ctx, "api@staff.test")
+    body = {"email": "api@staff.test", "password": STRONG_PASSWORD}
+    # Without two-factor, the password is enough.
+    data(await client.post(LOGIN, json=body))
+    secret, codes = await enrolled(ctx, user_id)
+    for extra in ({}, {"totp_code": ""}, {"totp_code": "000000"}, {"totp_code": code(secret)}):
+        refused = await client.post(LOGIN, json={**body, **extra})
+        assert error(refused, 401)["code"] == "TWO_FACTOR_REQUIRED", extra
+    assert error(await client.post(LOGIN, json={**body, "totp_code": "9" * 65}), 422)
+    tokens = data(await client.post(LOGIN, json={**body, "totp_code": code(secret, 1)}))
+    assert tokens["user"]["id"] == user_id
+    # The code was used: a replay signs in nobody; a recovery code works once.
+    assert error(await client.post(LOGIN, json={**body, "totp_code": code(secret, 1)}), 401)
+    data(await client.post(LOGIN, json={**body, "totp_code": codes[0]}))
+    assert error(await client.post(LOGIN, json={**body, "totp_code": codes[0]}), 401)
+    # A wrong password with a right code is still a wrong password.
+    wrong = await client.post(LOGIN, json={**body, "password": "not the password", "totp_code": codes[1]})
+    assert error(wrong, 401)["code"] == "INVALID_CREDENTIALS"

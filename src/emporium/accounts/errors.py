@@ -25,4 +25,6 @@ class AccountError(StrEnum):
     LAST_SUPER_ADMIN = "LAST_SUPER_ADMIN"
     ACCOUNT_ERASED = "ACCOUNT_ERASED"
     TWO_FACTOR_INVALID = "TWO_FACTOR_INVALID"
+    # Signing in to an account with two-factor sign-in needs its code as well as the password.
+    TWO_FACTOR_REQUIRED = "TWO_FACTOR_REQUIRED"
     TWO_FACTOR_STATE = "TWO_FACTOR_STATE"

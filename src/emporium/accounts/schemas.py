@@ -72,6 +72,8 @@ class RegisterIn(Input):
 class LoginIn(Input):
     email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
     password: GivenPassword
+    # Staff with two-factor sign-in: the code from their app, or a recovery code.
+    totp_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
 
 
 class RefreshIn(Input):

@@ -87,7 +87,7 @@ async def sign_in(
     except ValidationError:
         return again("Enter your e-mail address and your password.", 422)
     try:
-        pair = await auth.login(session, ctx, credentials, client_info(request))
+        pair = await auth.login(session, ctx, credentials, client_info(request), code_checked_later=True)
     except RateLimited as exc:
         response = again(exc.message, 429)
         response.headers.update(exc.headers)
