@@ -15,6 +15,9 @@ from emporium.app import create_app
 from emporium.core.context import AppContext
 from tests.support import STRONG_PASSWORD
 
+# The browser tests serve the app as the storefront's browser tests do, with the same fixtures.
+from tests.web.conftest import artifacts, chromium_path, live_catalog, live_shop  # noqa: F401
+
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([A-Za-z0-9_-]+)">')
 _numbers = itertools.count(1)
 

@@ -201,3 +201,10 @@ async def test_hostile_sign_in_input_is_answered_with_a_page(ctx: AppContext) ->
         assert long.status_code == 422
         assert "text/html" in long.headers["content-type"]
         assert (await client.get("/admin/sign-in", params={"next": "x" * 5000})).status_code == 422
+
+
+async def test_a_signed_in_staff_member_skips_the_sign_in_form(staff_client: StaffClientFactory) -> None:
+    admin = await staff_client("admin")
+    response = await admin.get("/admin/sign-in", params={"next": "/admin/audit"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/audit"

@@ -51,7 +51,16 @@ def _go(url: str) -> Response:
 
 
 @router.get("/sign-in", response_class=HTMLResponse, response_model=None)
-async def sign_in_page(request: Request, ctx: Ctx, next_url: NextParam = "/admin") -> Response:
+async def sign_in_page(
+    request: Request, ctx: Ctx, session: DbSession, next_url: NextParam = "/admin"
+) -> Response:
+    cookie = read_cookie(ctx.settings, request)
+    if cookie is not None and not cookie.pending:
+        idle = ctx.settings.staff_idle_minutes
+        if await staff_access.staff_for_session(
+            session, cookie.user_id, cookie.session_id, idle_minutes=idle
+        ):
+            return _go(admin_target(next_url))
     return render_public(
         request, ctx.settings, SIGN_IN, title="Sign in", next_url=admin_target(next_url), email="", error=None
     )
