@@ -344,3 +344,17 @@ async def test_hostile_input(staff_client: StaffClientFactory, ctx: AppContext) 
     assert (await user(ctx, admin.user_id)).is_active
     long = await post(admin, "/admin/customers/1/erase", confirm_email="a" * 400)
     assert long.status_code == 422
+
+
+async def test_the_global_search_finds_customers_for_roles_that_may_read_them(
+    staff_client: StaffClientFactory, client: httpx.AsyncClient
+) -> None:
+    ada = await _ada(client)
+    agent = await staff_client("support")
+    found = await agent.get("/admin/search", params={"q": "(202) 555-0143"})
+    assert found.status_code == 200
+    assert f'href="/admin/customers/{_id(ada)}"' in found.text
+    assert "Ada Lovelace · +12025550143" in found.text
+    moderator = await staff_client("moderator")
+    hidden = await moderator.get("/admin/search", params={"q": "(202) 555-0143"})
+    assert f'href="/admin/customers/{_id(ada)}"' not in hidden.text
