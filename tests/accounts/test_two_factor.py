@@ -3,6 +3,7 @@ single-use recovery codes, switching off, and the limit on wrong codes."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -261,3 +262,22 @@ async def test_the_api_sign_in_asks_staff_with_two_factor_for_the_code(
     # A wrong password with a right code is still a wrong password.
     wrong = await client.post(LOGIN, json={**body, "password": "not the password", "totp_code": codes[1]})
     assert error(wrong, 401)["code"] == "INVALID_CREDENTIALS"
+
+
+async def test_one_code_presented_twice_at_once_signs_in_once(make_committed_context: MakeContext) -> None:
+    # The limit on wrong codes is not what this test is about: the losers here are replays.
+    ctx = make_committed_context(login_max_failures=50)
+    user_id = await _staff(ctx, "race@staff.test")
+    secret, codes = await enrolled(ctx, user_id)
+    start = asyncio.Event()
+
+    async def present(given: str) -> bool:
+        await start.wait()
+        return await _verify(ctx, user_id, given)
+
+    for given in (code(secret, 1), codes[0]):
+        tasks = [asyncio.create_task(present(given)) for _ in range(4)]
+        await asyncio.sleep(0)
+        start.set()
+        assert sorted(await asyncio.gather(*tasks)) == [False, False, False, True]
+        start.clear()
