@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from emporium.admin import audit_pages, search, sign_in
+from emporium.admin import (
+    account_security,
+    audit_pages,
+    customer_pages,
+    invitation,
+    search,
+    sign_in,
+    sign_in_code,
+    staff_pages,
+)
 from emporium.admin.orders import actions as order_actions
 from emporium.admin.orders import detail as order_detail
 from emporium.admin.orders import listing as order_listing
@@ -17,8 +26,13 @@ from emporium.web.csrf import require_csrf
 
 ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     sign_in.router,
+    sign_in_code.router,
+    invitation.router,
     audit_pages.router,
     search.router,
+    customer_pages.router,
+    staff_pages.router,
+    account_security.router,
     # Fixed paths (/admin/orders/bulk-ship) before the order page's /admin/orders/{order_id}.
     order_listing.router,
     order_shipping_file.router,
