@@ -1,7 +1,7 @@
 """orders back office: saved order filters per staff member, refunds by line, and the order table's sorts
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-08 10:00:00.000000
 
 The two indexes on ``orders`` serve the back office's keyset-paginated table (newest or oldest first, by
@@ -16,7 +16,7 @@ from alembic import op
 from emporium.core.db import UTCDateTime
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
