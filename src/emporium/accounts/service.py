@@ -176,17 +176,8 @@ class AuthService:
         session opens anything, passes ``code_checked_later``."""
         key = _email_key(data.email)
         lock_key = f"login-lock:{key}"
-        remaining = await ctx.limiter.locked_for(lock_key)
-        if remaining:
-            raise RateLimited(remaining, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS)
-        # Each attempt counts as a failure until its password proves right, and is counted before the
-        # check: concurrent attempts (from any process) cannot all pass while the first ones are hashing.
         failures = self._failure_limit(ctx)
-        if not await ctx.limiter.hit(failures, "login-fail", key):
-            await self._lock(ctx, key, lock_key)
-            raise RateLimited(
-                ctx.settings.login_lockout_seconds, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS
-            )
+        await self._count_attempt(ctx, key, lock_key, failures)
         # The password is checked before the request's transaction starts: argon2 takes a noticeable
         # time, and on SQLite a write transaction would hold the database's write lock all along.
         async with ctx.db.read_session() as reader:
@@ -208,6 +199,19 @@ class AuthService:
         user.last_login_at = utcnow()
         log.info("user_logged_in", user_id=user.id)
         return await self._start_session(session, ctx, user, client)
+
+    async def _count_attempt(self, ctx: AppContext, key: str, lock_key: str, failures: RateLimitItem) -> None:
+        """Refuse a locked-out e-mail. Each attempt counts as a failure until its password proves right, and
+        is counted before the check: concurrent attempts (from any process) cannot all pass while the first
+        ones are hashing."""
+        remaining = await ctx.limiter.locked_for(lock_key)
+        if remaining:
+            raise RateLimited(remaining, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS)
+        if not await ctx.limiter.hit(failures, "login-fail", key):
+            await self._lock(ctx, key, lock_key)
+            raise RateLimited(
+                ctx.settings.login_lockout_seconds, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS
+            )
 
     @staticmethod
     async def _second_factor(session: AsyncSession, ctx: AppContext, user: User, code: str | None) -> bool:
