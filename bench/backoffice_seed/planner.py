@@ -17,6 +17,7 @@ from backoffice_seed.plots import tell
 from backoffice_seed.shop import Coupon, Method, Shop, Variant, _black_friday
 from backoffice_seed.stories import COD, TRANSFER, Story
 from emporium.pricing.calculations import Totals, compute_totals
+from emporium.pricing.models import ShippingKind
 
 HISTORY_DAYS = 400
 GUEST_SHARE = 0.25
@@ -215,6 +216,7 @@ class OrderPlanner:
             line_totals=[t.total_minor for t in totals.lines],
             buyer_id=customer.id if customer is not None else None,
             country=country,
+            pickup=shipping_method.terms.kind == ShippingKind.PICKUP,
             operators=self.operators,
             admins=self.admins,
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import string
 from datetime import timedelta
+from typing import Any
 
 from backoffice_seed.stories import CAPTURED, CARD_GATEWAYS, CARRIERS, COD, NOTES, Story, _hours, _token
 
@@ -164,21 +165,15 @@ def _ship(story: Story) -> bool:
     rng = story.rng
     if not story.reach(_hours(rng, 4, 72)):
         return False
-    staff = story.operator()
-    story.carrier = rng.choice(CARRIERS.get(story.country, ("DHL Express",)))
-    story.tracking = "1Z" + _token(rng, 16, string.ascii_uppercase + string.digits)
-    story.event("shipment", staff.id, data={"carrier": story.carrier, "tracking_number": story.tracking})
-    before = story.status
+    staff, before = story.operator(), story.status
+    changes: dict[str, list[Any]] = {"status": [before, "shipped"]}
+    if not story.pickup:  # a parcel: its carrier and tracking number first, as staff_update records them
+        story.carrier = rng.choice(CARRIERS.get(story.country, ("DHL Express",)))
+        story.tracking = "1Z" + _token(rng, 16, string.ascii_uppercase + string.digits)
+        story.event("shipment", staff.id, data={"carrier": story.carrier, "tracking_number": story.tracking})
+        changes |= {"carrier": [None, story.carrier], "tracking_number": [None, story.tracking]}
     story.move("shipped", staff.id)
-    story.act(
-        staff,
-        "order.shipped",
-        {
-            "status": [before, "shipped"],
-            "carrier": [None, story.carrier],
-            "tracking_number": [None, story.tracking],
-        },
-    )
+    story.act(staff, "order.shipped", changes)
     return True
 
 

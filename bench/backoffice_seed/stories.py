@@ -114,12 +114,13 @@ class Story:
         line_totals: list[int],
         buyer_id: int | None,
         country: str,
+        pickup: bool,
         operators: list[StaffMember],
         admins: list[StaffMember],
     ) -> None:
         self.rng, self.now, self.at = rng, now, placed_at
         self.method, self.total, self.line_totals, self.buyer_id = method, total, line_totals, buyer_id
-        self.country = country
+        self.country, self.pickup = country, pickup
         self._operators, self._admins = operators, admins
         self.status, self.payment_status, self.stock_state = "pending", "awaiting", "reserved"
         self.expires_at: datetime | None = None
