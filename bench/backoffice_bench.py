@@ -3,9 +3,15 @@
     export EMPORIUM_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/emporium_bench_backoffice
     .venv/bin/python bench/seed_backoffice.py --reset              # once (bench/seed_backoffice.py)
     EMPORIUM_AUTH_RATE_LIMIT=100000/minute EMPORIUM_RATE_LIMIT_STAFF=1000000000/minute \\
-        .venv/bin/emporium serve --port 8040 --workers 2 >> /tmp/backoffice-access.log &
+        EMPORIUM_RATE_LIMIT_FILE=/tmp/backoffice-bench-limits.db \\
+        .venv/bin/emporium serve --port 8040 --workers 2 >> /tmp/backoffice-access.log 2>&1 &
     .venv/bin/python bench/backoffice_bench.py --url http://127.0.0.1:8040 \\
-        --server-log /tmp/backoffice-access.log --concurrency 1,8 --requests 100
+        --server-log /tmp/backoffice-access.log --concurrency 1,8 --requests 100 --warmup 10
+
+The limits are lifted because every client here comes from 127.0.0.1: the staff pages' limit counts a
+back-office request by its address (the limiter does not read the staff cookie), so eight staff members on
+one address share one counter, and eight sign-ins in a row meet the sign-in limit. The limiter's own file
+keeps these runs from sharing counters with another shop served from the same checkout.
 
 Each of the N clients signs in through ``/admin/sign-in`` as its own staff member (its own cookies; the CSRF
 token from the page's ``<meta name="csrf-token">``): by default the seeded admin, admin-2 ... admin-8
@@ -67,6 +73,8 @@ DEFAULT_PAGES = (
     "/admin/orders/{order_id}",
     "/admin/customers",
     "/admin/customers?q={name}",
+    "/admin/customers?q={phone}",
+    "/admin/customers?q={email}",
     "/admin/customers/{customer_id}",
     "/admin/staff",
     "/admin/audit",
@@ -273,7 +281,7 @@ async def measure(
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
     if len(values) < 2:
         return (values[0],) * 3 if values else (float("nan"),) * 3
-    cuts = statistics.quantiles(values, n=100)
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
     return statistics.median(values), cuts[94], max(values)
 
 
