@@ -169,7 +169,14 @@ async def _history(
     operators = [s for s in staff if s.role in ("support", "admin")]
     admins = [s for s in staff if s.role == "admin"]
     planner = OrderPlanner(
-        rng, now, shop, people, customers, (operators, admins), prices_include_tax=settings.prices_include_tax
+        rng,
+        now,
+        shop,
+        people,
+        customers,
+        (operators, admins),
+        currency=settings.currency,
+        prices_include_tax=settings.prices_include_tax,
     )
 
     async def plan() -> list[Any]:
@@ -206,9 +213,7 @@ async def _history(
     carts.left(customers, guests=int(recent_guests * 2.5), by_customers=args.customers // 12, active=40)
     await phases.run("carts written", lambda: carts.write(conn))
     since = now - timedelta(days=args.audit_days)
-    await phases.run(
-        "audit written", lambda: write_audit(conn, rng, now, since, plans, customers, people, admins)
-    )
+    await phases.run("audit written", lambda: write_audit(conn, rng, now, since, plans, customers, admins))
     await phases.run("foreign keys checked", lambda: restore_foreign_keys(conn, dropped))
 
 

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backoffice_seed.common import StaffMember, copy_rows, reserve_ids
-from backoffice_seed.people import Customer, People
+from backoffice_seed.people import Customer
 from backoffice_seed.planner import OrderPlan
 from backoffice_seed.rows import audit_changes
 from backoffice_seed.shop import Shop
+from backoffice_seed.stories import INVOICE
 
 CART_COLUMNS = ("id", "user_id", "token_hash", "coupon_code", "expires_at", "created_at", "updated_at")
 ITEM_COLUMNS = ("cart_id", "variant_id", "quantity", "price_seen_minor", "created_at", "updated_at")
@@ -139,7 +140,6 @@ async def write_audit(
     since: datetime,
     plans: list[OrderPlan],
     customers: list[Customer],
-    people: People,
     admins: list[StaffMember],
 ) -> int:
     """The audit log since ``since`` (when it was switched on): every staff change to an order in that
@@ -159,14 +159,18 @@ async def write_audit(
                 kind,
                 str(oid),
                 label,
-                audit_changes(changes),
+                audit_changes(changes) if changes else None,
             )
         )
 
     for plan in plans:
         for act in plan.story.staff_actions:
             if act.at >= since:
-                entry(act.at, act.staff, act.action, "order", plan.id, plan.number, act.changes)
+                filled = {
+                    name: [plan.invoice_number if value == INVOICE else value for value in pair]
+                    for name, pair in act.changes.items()
+                }
+                entry(act.at, act.staff, act.action, "order", plan.id, plan.number, filled)
     window = (now - since).total_seconds()
     for customer in customers:
         if customer.erase:
@@ -177,12 +181,10 @@ async def write_audit(
                 changes: dict[str, list[Any]] = {"is_active": [True, False]}
                 admin = rng.choice(admins)
                 entry(at, admin, "customer.deactivated", "user", customer.id, customer.email, changes)
-        elif customer.phone is not None and rng.random() < 0.01:
+        elif rng.random() < 0.005:  # a customer asked for their data (accounts/customers.py ``export``)
             at = now - timedelta(seconds=window * rng.random())
             if at >= customer.created_at:
-                changes = {"phone": [people.phone(customer.country), customer.phone]}
-                admin = rng.choice(admins)
-                entry(at, admin, "customer.updated", "user", customer.id, customer.email, changes)
+                entry(at, rng.choice(admins), "customer.exported", "user", customer.id, customer.email, {})
     withdrawn = await conn.fetchrow("SELECT id, code FROM coupons WHERE NOT is_active ORDER BY id LIMIT 1")
     if withdrawn is not None:
         at = max(since, now - timedelta(days=3))

@@ -15,7 +15,7 @@ from backoffice_seed.common import StaffMember
 from backoffice_seed.people import Customer, People, Place
 from backoffice_seed.plots import tell
 from backoffice_seed.shop import Coupon, Method, Shop, Variant, _black_friday
-from backoffice_seed.stories import COD, TRANSFER, Story
+from backoffice_seed.stories import COD, TRANSFER, SoldLine, Story
 from emporium.pricing.calculations import Totals, compute_totals
 from emporium.pricing.models import ShippingKind
 
@@ -84,6 +84,7 @@ class OrderPlanner:
         customers: list[Customer],
         staff: tuple[list[StaffMember], list[StaffMember]],
         *,
+        currency: str,
         prices_include_tax: bool,
     ) -> None:
         self.rng, self.now, self.shop, self.people = rng, now, shop, people
@@ -91,7 +92,7 @@ class OrderPlanner:
         self._signed_up = [c.created_at for c in customers]
         self._cumulative = list(itertools.accumulate(c.weight for c in customers))
         self.operators, self.admins = staff
-        self.prices_include_tax = prices_include_tax
+        self.currency, self.prices_include_tax = currency, prices_include_tax
         self.guests: list[Guest] = []
         self.welcomed: set[str] = set()
         self.black_friday = _black_friday(now)
@@ -213,7 +214,12 @@ class OrderPlanner:
             at,
             method=method,
             total=totals.total_minor,
-            line_totals=[t.total_minor for t in totals.lines],
+            lines=[
+                SoldLine(line.variant.sku, line.quantity, figures.total_minor)
+                for line, figures in zip(lines, totals.lines, strict=True)
+            ],
+            shipping_minor=totals.shipping_minor,
+            currency=self.currency,
             buyer_id=customer.id if customer is not None else None,
             country=country,
             pickup=shipping_method.terms.kind == ShippingKind.PICKUP,

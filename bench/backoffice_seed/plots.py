@@ -9,7 +9,17 @@ import string
 from datetime import timedelta
 from typing import Any
 
-from backoffice_seed.stories import CAPTURED, CARD_GATEWAYS, CARRIERS, COD, NOTES, Story, _hours, _token
+from backoffice_seed.stories import (
+    CAPTURED,
+    CARD_GATEWAYS,
+    CARRIERS,
+    COD,
+    NOTES,
+    RefundRow,
+    Story,
+    _hours,
+    _token,
+)
 
 # The settings' defaults: order_payment_timeout_minutes and offline_order_timeout_hours.
 PAYMENT_TIMEOUT = timedelta(minutes=30)
@@ -50,9 +60,7 @@ def _cancelled_pending(story: Story) -> bool:
     if story.buyer_id is not None:
         story.move("cancelled", story.buyer_id, note=story.rng.choice(CUSTOMER_REASONS))
     else:  # a guest asks the shop
-        staff = story.operator()
-        story.move("cancelled", staff.id, note="Cancelled at the customer's request.")
-        story.act(staff, "order.cancelled", {"status": ["pending", "cancelled"]})
+        story.staff_move("cancelled", story.operator(), note="Cancelled at the customer's request.")
     return False
 
 
@@ -85,9 +93,7 @@ def _confirmed_by_staff(story: Story) -> bool:
         return _expire(story, "Not confirmed in time.")
     if not story.reach(_hours(story.rng, 0.3, 20)):
         return False
-    staff = story.operator()
-    story.move("confirmed", staff.id)
-    story.act(staff, "order.confirmed", {"status": ["pending", "confirmed"]})
+    story.staff_move("confirmed", story.operator())
     return True
 
 
@@ -101,7 +107,7 @@ def _transfer_recorded(story: Story) -> bool:
         return _expire(story, "Not confirmed in time.")
     if not story.reach(_hours(rng, 3, 40)):
         return False
-    staff = story.admin()
+    staff, before = story.admin(), {"status": story.status, "payment_status": story.payment_status}
     reference = f"TRF{rng.randint(10**9, 10**10 - 1)}"
     story.record(
         None,
@@ -114,11 +120,10 @@ def _transfer_recorded(story: Story) -> bool:
     )
     story.refresh_payment_status()
     story.confirm_payment(staff.id)
-    story.act(
-        staff,
-        "order.payment_recorded",
-        {"payment_status": ["pending_verification", "paid"], "status": ["pending", "confirmed"]},
-    )
+    # payments/back_office.py ``record_bank_transfer``'s audit entry
+    changes: dict[str, list[Any]] = {"transfer": [None, f"{story.money(story.total)} ref {reference}"]}
+    changes.update({k: [v, getattr(story, k)] for k, v in before.items() if getattr(story, k) != v})
+    story.act(staff, "order.transfer_recorded", changes)
     return True
 
 
@@ -126,7 +131,7 @@ def _note(story: Story) -> bool:
     if not story.reach(_hours(story.rng, 0.5, 10)):
         return False
     staff, note = story.operator(), story.rng.choice(NOTES)
-    story.event("note", staff.id, note=note)
+    story.event("internal_note", staff.id, note=note)
     story.act(staff, "order.note_added", {"note": [None, note]})
     return True
 
@@ -141,39 +146,35 @@ def _fulfil(story: Story) -> None:
     if rng.random() < 0.65:
         if not story.reach(_hours(rng, 1, 20)):
             return
-        staff = story.operator()
-        story.move("processing", staff.id)
-        story.act(staff, "order.processing", {"status": ["confirmed", "processing"]})
+        story.staff_move("processing", story.operator())
     if not _ship(story) or not story.reach(_hours(rng, 24, 168)):
         return
-    staff, paid_before = story.operator(), story.payment_status
-    story.move("delivered", staff.id)
-    changes = {"status": ["shipped", "delivered"]}
-    if paid_before != story.payment_status:
-        changes["payment_status"] = [paid_before, story.payment_status]
-    story.act(staff, "order.delivered", changes)
+    story.staff_move("delivered", story.operator())
     roll = rng.random()
     if roll < 0.025:
         _returned(story)
-    elif roll < 0.045 and story.reach(_hours(rng, 48, 360)):
-        amount = max(100, int(story.total * rng.uniform(0.05, 0.25)))
-        if amount < story.captured - story.refunded:
-            story.refund(amount, story.admin(), "Goodwill gesture: late delivery.", _refund_key(story))
+    elif roll < 0.045 and story.shipping_minor > 0 and story.reach(_hours(rng, 48, 360)):
+        # A goodwill refund of the shipping (the back office refunds lines and shipping, not sums).
+        rows = ((None, 0, story.shipping_minor),)
+        reason = "Goodwill gesture: late delivery."
+        story.refund(story.shipping_minor, story.admin(), reason, _refund_key(story), rows)
 
 
 def _ship(story: Story) -> bool:
     rng = story.rng
     if not story.reach(_hours(rng, 4, 72)):
         return False
-    staff, before = story.operator(), story.status
-    changes: dict[str, list[Any]] = {"status": [before, "shipped"]}
-    if not story.pickup:  # a parcel: its carrier and tracking number first, as staff_update records them
-        story.carrier = rng.choice(CARRIERS.get(story.country, ("DHL Express",)))
-        story.tracking = "1Z" + _token(rng, 16, string.ascii_uppercase + string.digits)
-        story.event("shipment", staff.id, data={"carrier": story.carrier, "tracking_number": story.tracking})
-        changes |= {"carrier": [None, story.carrier], "tracking_number": [None, story.tracking]}
+    staff = story.operator()
+    if story.pickup:  # collected at the shop: no parcel to track
+        story.staff_move("shipped", staff)
+        return True
+    # orders/staff_moves.py ``ship``: the carrier and tracking number, then the move, audited together.
+    before = story.snapshot()
+    story.carrier = rng.choice(CARRIERS.get(story.country, ("DHL Express",)))
+    story.tracking = "1Z" + _token(rng, 16, string.ascii_uppercase + string.digits)
+    story.event("shipment", staff.id, data={"carrier": story.carrier, "tracking_number": story.tracking})
     story.move("shipped", staff.id)
-    story.act(staff, "order.shipped", changes)
+    story.act(staff, "order.shipped", story.changed(before))
     return True
 
 
@@ -184,9 +185,7 @@ def _cancel_confirmed(story: Story) -> None:
     if story.buyer_id is not None and rng.random() < 0.5:
         story.move("cancelled", story.buyer_id, note=rng.choice(CUSTOMER_REASONS))
     else:
-        staff = story.operator()
-        story.move("cancelled", staff.id, note=rng.choice(STAFF_REASONS))
-        story.act(staff, "order.cancelled", {"status": ["confirmed", "cancelled"]})
+        story.staff_move("cancelled", story.operator(), note=rng.choice(STAFF_REASONS))
     # payments/tasks.py ``refund_unwanted``: the job gives a captured payment back in full.
     if story.payment_status in CAPTURED and story.reach(timedelta(minutes=rng.uniform(1, 10))):
         key = f"refund:auto-{{id}}-{story.captured}"
@@ -197,21 +196,21 @@ def _returned(story: Story) -> None:
     rng = story.rng
     if not story.reach(_hours(rng, 72, 480)):
         return
-    staff = story.operator()
-    story.move("returned", staff.id, note="Returned by the customer.")
-    story.act(staff, "order.returned", {"status": ["delivered", "returned"]})
+    story.staff_move("returned", story.operator(), note="Returned by the customer.")
     if not story.reach(_hours(rng, 24, 120)):
         return
-    refundable = story.captured - story.refunded
-    if rng.random() < 0.6:
-        amount = refundable
-    elif len(story.line_totals) > 1:
-        amount = rng.choice(story.line_totals)  # one line sent back
-    else:
-        amount = story.line_totals[0] // 2
-    amount = min(amount, refundable)
-    if amount > 0:
-        story.refund(amount, story.admin(), "Goods returned.", _refund_key(story))
+    lines = story.lines
+    if rng.random() < 0.6:  # all of it back, and the shipping
+        rows: list[RefundRow] = [(i, line.quantity, line.total_minor) for i, line in enumerate(lines)]
+        if story.shipping_minor:
+            rows.append((None, 0, story.shipping_minor))
+    else:  # some units of one line (payments/back_office.py ``LineRefundable.share``)
+        index = rng.randrange(len(lines))
+        units = rng.randint(1, lines[index].quantity)
+        rows = [(index, units, lines[index].total_minor * units // lines[index].quantity)]
+    amount = sum(part for _, _, part in rows)
+    if 0 < amount <= story.captured - story.refunded:
+        story.refund(amount, story.admin(), "Goods returned.", _refund_key(story), tuple(rows))
 
 
 def _refund_key(story: Story) -> str:

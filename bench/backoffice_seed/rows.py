@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,6 +52,7 @@ ORDER_COLUMNS = (
     "updated_at",
 )
 LINE_COLUMNS = (
+    "id",
     "order_id",
     "product_id",
     "variant_id",
@@ -96,6 +98,7 @@ PAYMENT_COLUMNS = (
     "updated_at",
 )
 TX_COLUMNS = (
+    "id",
     "order_id",
     "payment_id",
     "kind",
@@ -109,6 +112,14 @@ TX_COLUMNS = (
     "reason",
     "idempotency_key",
     "actor_user_id",
+    "created_at",
+)
+REFUND_LINE_COLUMNS = (
+    "transaction_id",
+    "order_id",
+    "order_line_id",
+    "quantity",
+    "amount_minor",
     "created_at",
 )
 REDEMPTION_COLUMNS = ("coupon_id", "order_id", "user_id", "email_digest", "discount_minor", "created_at")
@@ -169,6 +180,7 @@ class OrderRows:
     payments: list[tuple[Any, ...]] = field(default_factory=list)
     transactions: list[tuple[Any, ...]] = field(default_factory=list)
     redemptions: list[tuple[Any, ...]] = field(default_factory=list)
+    refund_lines: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _order_row(plan: OrderPlan, currency: str, prices_include_tax: bool) -> tuple[Any, ...]:
@@ -214,15 +226,37 @@ def _order_row(plan: OrderPlan, currency: str, prices_include_tax: bool) -> tupl
     )
 
 
-def order_rows(plans: list[OrderPlan], payment_ids: list[int], currency: str, include_tax: bool) -> OrderRows:
-    rows, next_payment = OrderRows(), iter(payment_ids)
+@dataclass(frozen=True)
+class ChunkIds:
+    """Ids reserved for a chunk's lines, payments and ledger rows, handed out in order."""
+
+    lines: Iterator[int]
+    payments: Iterator[int]
+    transactions: Iterator[int]
+
+    @classmethod
+    async def reserve(cls, conn: Any, plans: list[OrderPlan]) -> ChunkIds:
+        async def ids(table: str, count: int) -> Iterator[int]:
+            return iter(await reserve_ids(conn, table, count))
+
+        return cls(
+            await ids("order_lines", sum(len(p.lines) for p in plans)),
+            await ids("payments", sum(len(p.story.payments) for p in plans)),
+            await ids("payment_transactions", sum(len(p.story.transactions) for p in plans)),
+        )
+
+
+def order_rows(plans: list[OrderPlan], ids: ChunkIds, currency: str, include_tax: bool) -> OrderRows:
+    rows = OrderRows()
     for plan in plans:
         story = plan.story
         rows.orders.append(_order_row(plan, currency, include_tax))
-        for line, figures in zip(plan.lines, plan.totals.lines, strict=True):
+        line_ids = [next(ids.lines) for _ in plan.lines]
+        for line_id, line, figures in zip(line_ids, plan.lines, plan.totals.lines, strict=True):
             v = line.variant
             rows.lines.append(
                 (
+                    line_id,
                     plan.id,
                     v.product_id,
                     v.id,
@@ -244,8 +278,8 @@ def order_rows(plans: list[OrderPlan], payment_ids: list[int], currency: str, in
         for e in story.events:
             data = as_json(e.data)
             rows.events.append((plan.id, e.kind, e.from_status, e.to_status, e.note, data, e.actor, e.at))
-        ids = [next(next_payment) for _ in story.payments]
-        for payment_id, p in zip(ids, story.payments, strict=True):
+        payment_ids = [next(ids.payments) for _ in story.payments]
+        for payment_id, p in zip(payment_ids, story.payments, strict=True):
             rows.payments.append(
                 (
                     payment_id,
@@ -266,11 +300,13 @@ def order_rows(plans: list[OrderPlan], payment_ids: list[int], currency: str, in
                 )
             )
         for t in story.transactions:
+            tx_id = next(ids.transactions)
             reference = t.reference.replace("{number}", plan.number) if t.reference else None
             rows.transactions.append(
                 (
+                    tx_id,
                     plan.id,
-                    ids[t.payment] if t.payment is not None else None,
+                    payment_ids[t.payment] if t.payment is not None else None,
                     t.kind,
                     t.status,
                     t.amount,
@@ -285,6 +321,10 @@ def order_rows(plans: list[OrderPlan], payment_ids: list[int], currency: str, in
                     t.at,
                 )
             )
+            rows.refund_lines += [
+                (tx_id, plan.id, line_ids[line] if line is not None else None, units, amount, t.at)
+                for line, units, amount in t.refund_rows
+            ]
         if plan.coupon is not None and not story.coupon_released:
             digest = hashlib.sha256(plan.contact_email.lower().encode()).hexdigest()
             user_id = plan.customer.id if plan.customer is not None else None
@@ -295,12 +335,13 @@ def order_rows(plans: list[OrderPlan], payment_ids: list[int], currency: str, in
 
 
 async def write_orders(conn: Any, plans: list[OrderPlan], currency: str, include_tax: bool) -> dict[str, int]:
-    """COPY every order's rows, a chunk of orders at a time; rows written per table."""
+    """COPY every order's rows, a chunk of orders at a time; rows written per table. Refunds by line get
+    their ``refund_lines`` where the schema has them (migration 0016)."""
     written: dict[str, int] = defaultdict(int)
+    by_line = await conn.fetchval("SELECT to_regclass('refund_lines') IS NOT NULL")
     for start in range(0, len(plans), CHUNK):
         chunk = plans[start : start + CHUNK]
-        payment_ids = await reserve_ids(conn, "payments", sum(len(p.story.payments) for p in chunk))
-        rows = order_rows(chunk, payment_ids, currency, include_tax)
+        rows = order_rows(chunk, await ChunkIds.reserve(conn, chunk), currency, include_tax)
         written["orders"] += await copy_rows(conn, "orders", ORDER_COLUMNS, rows.orders)
         written["order_lines"] += await copy_rows(conn, "order_lines", LINE_COLUMNS, rows.lines)
         written["order_events"] += await copy_rows(conn, "order_events", EVENT_COLUMNS, rows.events)
@@ -311,6 +352,10 @@ async def write_orders(conn: Any, plans: list[OrderPlan], currency: str, include
         written["coupon_redemptions"] += await copy_rows(
             conn, "coupon_redemptions", REDEMPTION_COLUMNS, rows.redemptions
         )
+        if by_line:
+            written["refund_lines"] += await copy_rows(
+                conn, "refund_lines", REFUND_LINE_COLUMNS, rows.refund_lines
+            )
     return dict(written)
 
 

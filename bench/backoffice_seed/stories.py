@@ -16,9 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backoffice_seed.common import StaffMember
+from emporium.core.money import from_minor
 
 CARD_GATEWAYS = ("stripe", "paypal")
 COD, TRANSFER = "cash_on_delivery", "bank_transfer"
+# Stands for the order's invoice number in audit entries until the numbers are given out.
+INVOICE = "{invoice}"
 CAPTURED = frozenset({"paid", "authorized", "partially_refunded"})
 DECLINES = ("Your card was declined.", "Your card has insufficient funds.", "Your card has expired.")
 CARRIERS = {
@@ -51,6 +54,17 @@ class PaymentPlan:
 
 
 @dataclass(frozen=True)
+class SoldLine:
+    sku: str
+    quantity: int
+    total_minor: int
+
+
+# What a refund by line gave back: (index of the order's line, or None for shipping; units; amount).
+RefundRow = tuple[int | None, int, int]
+
+
+@dataclass(frozen=True)
 class TxPlan:
     payment: int | None  # index into the story's payments
     kind: str
@@ -64,6 +78,7 @@ class TxPlan:
     actor: int | None = None
     error: str | None = None
     reason: str | None = None
+    refund_rows: tuple[RefundRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,7 +126,9 @@ class Story:
         *,
         method: str,
         total: int,
-        line_totals: list[int],
+        lines: list[SoldLine],
+        shipping_minor: int,
+        currency: str,
         buyer_id: int | None,
         country: str,
         pickup: bool,
@@ -119,7 +136,8 @@ class Story:
         admins: list[StaffMember],
     ) -> None:
         self.rng, self.now, self.at = rng, now, placed_at
-        self.method, self.total, self.line_totals, self.buyer_id = method, total, line_totals, buyer_id
+        self.method, self.total, self.lines, self.buyer_id = method, total, lines, buyer_id
+        self.shipping_minor, self.currency = shipping_minor, currency
         self.country, self.pickup = country, pickup
         self._operators, self._admins = operators, admins
         self.status, self.payment_status, self.stock_state = "pending", "awaiting", "reserved"
@@ -157,6 +175,36 @@ class Story:
 
     def act(self, staff: StaffMember, action: str, changes: dict[str, list[Any]]) -> None:
         self.staff_actions.append(StaffAction(self.at, staff, action, changes))
+
+    def money(self, minor: int) -> str:
+        """As the back office writes amounts into the audit log: "12.34 USD"."""
+        return f"{from_minor(minor, self.currency):f} {self.currency}"
+
+    def snapshot(self) -> dict[str, Any]:
+        """orders/staff_moves.py ``snapshot``; the invoice number is filled in when the rows are made."""
+        return {
+            "status": self.status,
+            "payment_status": self.payment_status,
+            "stock_state": self.stock_state,
+            "carrier": self.carrier,
+            "tracking_number": self.tracking,
+            "invoice_number": INVOICE if self.confirmed_at is not None else None,
+        }
+
+    def changed(self, before: dict[str, Any], **extra: Any) -> dict[str, list[Any]]:
+        """audit/service.py ``diff`` of a snapshot, plus values that were not there before."""
+        after = self.snapshot()
+        changes = {
+            name: [before.get(name), value] for name, value in after.items() if before.get(name) != value
+        }
+        changes.update({name: [None, value] for name, value in extra.items() if value is not None})
+        return changes
+
+    def staff_move(self, target: str, staff: StaffMember, *, note: str | None = None) -> None:
+        """orders/staff_moves.py ``StaffMoves.move``: the lifecycle's move, audited."""
+        before = self.snapshot()
+        self.move(target, staff.id, note=note)
+        self.act(staff, f"order.{target}", self.changed(before, note=note))
 
     def refresh_payment_status(self) -> None:
         """payments/ledger.py ``payment_status`` over what the ledger now holds."""
@@ -290,8 +338,11 @@ class Story:
         self.event("payment", actor, data={"payment_status": "paid"})
         self.move("confirmed", actor)
 
-    def refund(self, amount: int, staff: StaffMember | None, reason: str, key: str) -> None:
-        """payments/service.py ``refund`` and ``_refunded``."""
+    def refund(
+        self, amount: int, staff: StaffMember | None, reason: str, key: str, rows: tuple[RefundRow, ...] = ()
+    ) -> None:
+        """payments/service.py ``refund`` and ``_refunded``; by staff, payments/back_office.py
+        ``refund_lines`` (units of lines and the shipping, each a refund line) and its audit entry."""
         actor = staff.id if staff is not None else None
         card = next((i for i, p in enumerate(self.payments) if p.state == "succeeded"), None)
         if card is not None:
@@ -300,10 +351,11 @@ class Story:
             raw: dict[str, Any] = {"id": reference, "status": "succeeded"}
         else:  # cash or a transfer, given back by hand
             reference, raw = None, {}
-        before = (self.status, self.payment_status)
+        before = {"status": self.status, "payment_status": self.payment_status}
         self.record(
             card, "refund", amount=amount, key=key, actor=actor, reference=reference, raw=raw, reason=reason
         )
+        self.transactions[-1] = TxPlan(**{**vars(self.transactions[-1]), "refund_rows": rows})
         self.refresh_payment_status()
         self.event("refund", actor, note=reason, data={"amount": amount})
         if self.status in ("cancelled", "returned", "partially_refunded"):
@@ -311,10 +363,15 @@ class Story:
             if target != self.status:
                 self.move(target, actor, note=reason)
         if staff is not None:
+            what = ", ".join(
+                f"{self.lines[line].sku} x{units}" if line is not None else "shipping"
+                for line, units, _ in rows
+            )
             changes: dict[str, list[Any]] = {
-                "payment_status": [before[1], self.payment_status],
-                "refunded_minor": [None, amount],
+                "refund": [None, self.money(amount)],
+                "refunded_items": [None, what],
             }
-            if before[0] != self.status:
-                changes["status"] = [before[0], self.status]
+            after = {"status": self.status, "payment_status": self.payment_status}
+            changes.update({k: [before[k], v] for k, v in after.items() if before[k] != v})
+            changes["reason"] = [None, reason]
             self.act(staff, "order.refunded", changes)
