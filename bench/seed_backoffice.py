@@ -17,7 +17,9 @@ What it writes (the default sizes):
   ``compute_totals`` (so every total is its lines + shipping + tax - discount), each with the life the
   shop's code would have given it: paid by card (Stripe, PayPal) or by a recorded bank transfer, cash on
   delivery; confirmed, processed, shipped and delivered by staff; expired, cancelled, returned; refunded
-  in full or in part. Every step is an order event; payments and the ledger match the payment status;
+  in full or in part (staff refunds by line and shipping, with their ``refund_lines``; automatic refunds
+  of cancelled paid orders by amount). Every step is an order event; payments and the ledger match the
+  payment status;
   confirmed orders carry gap-free invoice numbers; pools hold the pending orders' reservations and an
   adjustment for every deduction and restock; products count their units sold; coupon uses are
   redeemed and counted;
@@ -27,8 +29,12 @@ What it writes (the default sizes):
   password: owner (super_admin), admin, support, and admin-2 ... admin-8 for the concurrent runs.
 
 It refuses a database that is not PostgreSQL on a loopback address, one that is not migrated to head, and
-one that already holds users, products or orders (``--reset`` empties every table first). The random
-source is seeded (``--seed``), so two runs on the same day make the same shop.
+one that already holds users, products or orders (``--reset`` empties every table first). Rows go by COPY
+in one transaction, with the foreign keys of the filled tables checked once at the end, then the database
+is vacuumed and analysed. On the 2-core development machine, shared with other work, the default sizes
+took 1 min 54 s to 2 min 17 s and make a database of about 860 MB. The random source is seeded
+(``--seed``): two runs make the same shop, except for what depends on the moment they run (which of an
+order's next steps have happened yet).
 """
 
 from __future__ import annotations
