@@ -39,7 +39,9 @@ def mailing_shop(settings: AppSettings, smtp: SmtpServer) -> Iterator[str]:
 async def _staff(ctx: AppContext) -> str:
     """The owner (a super admin with two-factor sign-in on) and a support agent; the owner's secret."""
     async with ctx.db.session() as session:
-        owner = await auth.create_user(session, ctx, email=OWNER, password=STRONG_PASSWORD, role="super_admin")
+        owner = await auth.create_user(
+            session, ctx, email=OWNER, password=STRONG_PASSWORD, role="super_admin"
+        )
         await auth.create_user(session, ctx, email=AGENT, password=STRONG_PASSWORD, role="support")
         two_factor.start_enrolment(ctx, owner)
         secret = str(owner.totp_secret)
