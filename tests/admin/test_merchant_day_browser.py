@@ -125,7 +125,13 @@ async def test_a_merchant_runs_the_day_from_the_back_office(
 
 
 async def _sees_todays_figures(page: Page) -> None:
-    raise NotImplementedError
+    await page.get_by_role("link", name="Today", exact=True).click()
+    await expect(page.get_by_role("link", name="Today", exact=True)).to_have_attribute("aria-current", "page")
+    # Two orders of 59.00 each, paid today.
+    revenue = page.locator(".admin-figure").filter(has_text="Revenue")
+    await expect(revenue.locator(".admin-figure__value")).to_have_text("$118.00")
+    orders = page.locator(".admin-figure").filter(has=page.locator(".admin-figure__label", has_text="Orders"))
+    await expect(orders.first.locator(".admin-figure__value")).to_have_text("2")
 
 
 async def _ships_an_order_found_by_phone(page: Page, url: str, number: str) -> None:
