@@ -11,6 +11,7 @@ import json
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from limits import parse as parse_limit
@@ -110,6 +111,9 @@ class Settings(BaseSettings):
     currency: str = "USD"
     # How the storefront writes prices, numbers and its page language: a CLDR locale (en_US, de_DE, en_IN).
     locale: str = "en_US"
+    # The shop's time zone (an IANA name: Europe/Paris, America/New_York): where its days begin and end in
+    # the back office's figures and reports. Timestamps are stored in UTC whatever it is.
+    timezone: str = "UTC"
     crypto_display_currencies: list[str] = ["BTC", "LTC", "XRP"]
     # Units of each crypto currency per one unit of the shop currency. Illustrative defaults: set real ones,
     # or EMPORIUM_CRYPTO_RATES_URL for an HTTP provider (JSON {"BTC": "0.0000105", ...}).
@@ -236,6 +240,21 @@ class Settings(BaseSettings):
             return str(Locale.parse(value.replace("-", "_")))
         except (ValueError, UnknownLocaleError) as exc:
             raise ValueError(f"EMPORIUM_LOCALE: {value!r} is not a known locale") from exc
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, OSError, ZoneInfoNotFoundError) as exc:
+            message = f"EMPORIUM_TIMEZONE: {value!r} is not a known time zone, like Europe/Paris"
+            raise ValueError(message) from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The shop's time zone (``timezone``)."""
+        return ZoneInfo(self.timezone)
 
     @model_validator(mode="after")
     def _public_url_follows_the_port(self) -> Settings:

@@ -20,6 +20,7 @@ class Permission(StrEnum):
     COUPONS_WRITE = "coupons:write"
     SETTINGS_MANAGE = "settings:manage"
     MAILBOX_READ = "mailbox:read"
+    ANALYTICS_READ = "analytics:read"
 
 
 class Role(StrEnum):
@@ -46,6 +47,7 @@ _ADMIN = (
         Permission.PAYMENTS_VERIFY,
         Permission.REFUNDS_CREATE,
         Permission.COUPONS_WRITE,
+        Permission.ANALYTICS_READ,
     }
 )
 

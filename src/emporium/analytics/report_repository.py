@@ -1,0 +1,199 @@
+"""The reports' SQL beyond what the home page shares: sales by category, payment method and coupon, and
+customers (first-time and returning buyers, sign-ups) by bucket. One statement per report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.accounts.models import User
+from emporium.analytics.periods import Window
+from emporium.analytics.repository import REFUND, SALE, Bucketing, customer_key, sale, within
+from emporium.catalog.models import Category, Product
+from emporium.core.permissions import Role
+from emporium.orders.models import Order, OrderLine
+from emporium.payments.models import PaymentTransaction
+
+
+@dataclass(frozen=True)
+class ProductSales:
+    product_id: int
+    name: str
+    orders: int
+    units: int
+    sales_minor: int
+
+
+@dataclass(frozen=True)
+class GroupSales:
+    """Sales of one group (a category, a payment method, a coupon)."""
+
+    name: str | None
+    orders: int
+    units: int = 0
+    gross_minor: int = 0
+    discount_minor: int = 0
+    refunded_minor: int = 0
+
+
+@dataclass(frozen=True)
+class BucketCustomers:
+    key: int
+    new: int = 0
+    returning: int = 0
+    new_orders: int = 0
+    returning_orders: int = 0
+    sign_ups: int = 0
+
+
+class ReportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def products(self, window: Window, limit: int) -> list[ProductSales]:
+        """Products sold in the window: orders, units and line totals, best sellers first."""
+        sales = func.sum(OrderLine.total_minor)
+        result = await self.session.execute(
+            select(
+                Product.id,
+                Product.name,
+                func.count(func.distinct(OrderLine.order_id)),
+                func.sum(OrderLine.quantity),
+                sales,
+            )
+            .join(Order, Order.id == OrderLine.order_id)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(SALE, within(Order.created_at, window))
+            .group_by(Product.id, Product.name)
+            .order_by(sales.desc(), Product.id)
+            .limit(limit)
+        )
+        return [ProductSales(int(i), str(n), int(o), int(u), int(s)) for i, n, o, u, s in result.all()]
+
+    async def categories(self, window: Window) -> list[GroupSales]:
+        """Line totals by the category the products are in now (None: products without one)."""
+        sales = func.sum(OrderLine.total_minor)
+        result = await self.session.execute(
+            select(
+                Category.name,
+                func.count(func.distinct(OrderLine.order_id)),
+                func.sum(OrderLine.quantity),
+                sales,
+            )
+            .select_from(OrderLine)
+            .join(Order, Order.id == OrderLine.order_id)
+            .join(Product, Product.id == OrderLine.product_id)
+            .outerjoin(Category, Category.id == Product.category_id)
+            .where(SALE, within(Order.created_at, window))
+            .group_by(Category.id, Category.name)
+            .order_by(sales.desc(), Category.name)
+        )
+        return [
+            GroupSales(None if n is None else str(n), int(o), int(u), int(s)) for n, o, u, s in result.all()
+        ]
+
+    async def payment_methods(self, window: Window) -> list[GroupSales]:
+        """Sales placed and refunds made in the window, by the orders' payment method, in one statement."""
+        placed = select(
+            Order.payment_method.label("name"),
+            literal(0).label("kind"),
+            func.count().label("count"),
+            func.sum(Order.total_minor).label("amount"),
+        ).where(SALE, within(Order.created_at, window))
+        refunded = (
+            select(
+                Order.payment_method.label("name"),
+                literal(1).label("kind"),
+                func.count().label("count"),
+                func.sum(PaymentTransaction.amount_minor).label("amount"),
+            )
+            .join(Order, Order.id == PaymentTransaction.order_id)
+            .where(REFUND, SALE, within(PaymentTransaction.created_at, window))
+        )
+        statement = union_all(placed.group_by(Order.payment_method), refunded.group_by(Order.payment_method))
+        merged: dict[str, list[int]] = {}
+        for name, kind, count, amount in (await self.session.execute(statement)).all():
+            row = merged.setdefault(str(name), [0, 0, 0])
+            if int(kind) == 0:
+                row[0], row[1] = int(count), int(amount or 0)
+            else:
+                row[2] = int(amount or 0)
+        return [
+            GroupSales(name, orders=o, gross_minor=g, refunded_minor=r)
+            for name, (o, g, r) in sorted(merged.items(), key=lambda item: (-item[1][1], item[0]))
+        ]
+
+    async def coupons(self, window: Window, limit: int) -> list[GroupSales]:
+        """Sales placed in the window with a coupon, by code: orders, discount given and order totals."""
+        gross = func.sum(Order.total_minor)
+        result = await self.session.execute(
+            select(Order.coupon_code, func.count(), func.sum(Order.discount_minor), gross)
+            .where(SALE, within(Order.created_at, window), Order.coupon_code.is_not(None))
+            .group_by(Order.coupon_code)
+            .order_by(gross.desc(), Order.coupon_code)
+            .limit(limit)
+        )
+        return [
+            GroupSales(str(code), int(o), gross_minor=int(g), discount_minor=int(d))
+            for code, o, d, g in result.all()
+        ]
+
+    async def customers(self, window: Window, bucketing: Bucketing) -> list[BucketCustomers]:
+        """Per bucket: buyers whose first sale falls in it and buyers who had bought before it, with their
+        orders. A buyer's first sale is looked up per sale of the window through an index (the account's
+        orders, or a guest's e-mail)."""
+        earlier = Order.__table__.alias("earlier")
+        first_of_account = (
+            select(func.min(earlier.c.created_at))
+            .where(sale(earlier.c), earlier.c.user_id == Order.user_id)
+            .scalar_subquery()
+        )
+        first_of_guest = (
+            select(func.min(earlier.c.created_at))
+            .where(
+                sale(earlier.c), earlier.c.user_id.is_(None), earlier.c.contact_email == Order.contact_email
+            )
+            .scalar_subquery()
+        )
+        first_at = case((Order.user_id.is_not(None), first_of_account), else_=first_of_guest)
+        # OFFSET 0 keeps the per-sale look-up evaluated once per row (PostgreSQL would otherwise inline it).
+        rows = (
+            select(
+                bucketing.of(Order.created_at).label("key"),
+                customer_key().label("who"),
+                first_at.label("first_at"),
+            )
+            .where(SALE, within(Order.created_at, window))
+            .offset(0)
+            .subquery()
+        )
+        is_new = and_(rows.c.first_at >= window.start, bucketing.of(rows.c.first_at) == rows.c.key)
+        marked = select(rows.c.key, rows.c.who, case((is_new, 1), else_=0).label("new")).subquery()
+        statement = select(
+            marked.c.key,
+            func.count(func.distinct(case((marked.c.new == 1, marked.c.who)))),
+            func.count(func.distinct(case((marked.c.new == 0, marked.c.who)))),
+            func.sum(marked.c.new),
+            func.count() - func.sum(marked.c.new),
+        ).group_by(marked.c.key)
+        found = {
+            int(key): BucketCustomers(int(key), int(n), int(r), int(no), int(ro))
+            for key, n, r, no, ro in (await self.session.execute(statement)).all()
+        }
+        for key, sign_ups in await self._sign_ups(window, bucketing):
+            known = found.get(key, BucketCustomers(key))
+            found[key] = BucketCustomers(
+                key, known.new, known.returning, known.new_orders, known.returning_orders, sign_ups
+            )
+        return [found[key] for key in sorted(found)]
+
+    async def _sign_ups(self, window: Window, bucketing: Bucketing) -> list[tuple[int, int]]:
+        rows = (
+            select(bucketing.of(User.created_at).label("key"))
+            .where(User.role == Role.CUSTOMER, within(User.created_at, window))
+            .subquery()
+        )
+        result = await self.session.execute(select(rows.c.key, func.count()).group_by(rows.c.key))
+        return [(int(key), int(count)) for key, count in result.all()]

@@ -1,0 +1,283 @@
+"""The figures' SQL: sales and refunds by window and by bucket, customers, carts, and the task counts.
+
+Reads the orders, order lines, payment ledger, carts, users and jobs tables, never writes. Which orders are
+sales and which refunds count is stated in the package's docstring (``emporium.analytics``); ``SALE`` is
+that rule as SQL. A timestamp's bucket (local hour, day, week or month in the shop's time zone) is computed
+per row from its epoch and the zone's offset pieces (``periods.py``), so each figure is one statement
+whatever the length of the range, on both databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from emporium.analytics.periods import (
+    DAY_SECONDS,
+    HOUR_SECONDS,
+    Granularity,
+    OffsetPiece,
+    Window,
+    month_key,
+    month_starts,
+)
+from emporium.cart.models import Cart, CartItem
+from emporium.core.jobs.models import Job, JobStatus
+from emporium.orders.models import Order, OrderStatus, PaymentStatus
+from emporium.payments.models import PaymentTransaction, TxKind, TxStatus
+
+BANK_TRANSFER = "bank_transfer"
+CASH_ON_DELIVERY = "cash_on_delivery"
+
+
+def sale(order: Any = Order) -> ColumnElement[bool]:
+    """An order that sold: invoiced (confirmed, or its payment captured) and not cancelled."""
+    return and_(order.invoice_number.is_not(None), order.status != OrderStatus.CANCELLED)
+
+
+SALE = sale()
+REFUND = and_(PaymentTransaction.kind == TxKind.REFUND, PaymentTransaction.status == TxStatus.SUCCEEDED)
+
+
+class epoch_seconds(FunctionElement[int]):
+    """Whole seconds from 1970-01-01 UTC to a stored timestamp."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(floor(extract(epoch FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps UTC timestamps as text without an offset; strftime('%s') reads them as UTC.
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@dataclass(frozen=True)
+class Bucketing:
+    """How rows are put in buckets: the granularity, the zone's offsets over the window, and for months
+    the range's first and last local dates."""
+
+    granularity: Granularity
+    pieces: Sequence[OffsetPiece]
+    first: date
+    last: date
+
+    def of(self, column: Any) -> ColumnElement[int]:
+        """The bucket key of a timestamp column, as ``periods.bucket_key`` computes it."""
+        if len(self.pieces) == 1:
+            offset: ColumnElement[int] | int = self.pieces[0].seconds
+        else:
+            offset = case(
+                *[(column < piece.until, piece.seconds) for piece in self.pieces[:-1]],
+                else_=self.pieces[-1].seconds,
+            )
+        local = epoch_seconds(column) + offset
+        if self.granularity is Granularity.HOUR:
+            return local // HOUR_SECONDS
+        day = local // DAY_SECONDS
+        if self.granularity is Granularity.DAY:
+            return day
+        if self.granularity is Granularity.WEEK:
+            return (day + 3) // 7
+        starts = month_starts(self.first, self.last)
+        if not starts:
+            return literal(month_key(self.first), BigInteger)
+        keys = [month_key(self.first), *(key for _, key in starts)]
+        return case(
+            *[(day < start, keys[i]) for i, (start, _) in enumerate(starts)],
+            else_=keys[-1],
+        )
+
+
+def within(column: Any, window: Window) -> ColumnElement[bool]:
+    return and_(column >= window.start, column < window.end)
+
+
+def customer_key(order: Any = Order) -> ColumnElement[str]:
+    """Who bought: the account, or for a guest order the e-mail it was placed with (stored lower-case)."""
+    return case(
+        (order.user_id.is_not(None), literal("u:") + cast(order.user_id, String)),
+        else_=literal("e:") + order.contact_email,
+    )
+
+
+@dataclass(frozen=True)
+class BucketSales:
+    key: int
+    orders: int
+    gross_minor: int
+    refunds: int
+    refunded_minor: int
+
+
+@dataclass(frozen=True)
+class WindowSales:
+    orders: int = 0
+    gross_minor: int = 0
+    refunded_minor: int = 0
+
+
+class AnalyticsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def sales_by_bucket(self, window: Window, bucketing: Bucketing) -> list[BucketSales]:
+        """Sales (by the time they were placed) and refunds of sales (by the time they were made) per
+        bucket of the window, in one statement; buckets with neither are absent."""
+        placed = select(bucketing.of(Order.created_at).label("key"), Order.total_minor.label("amount")).where(
+            SALE, within(Order.created_at, window)
+        )
+        refunded = (
+            select(
+                bucketing.of(PaymentTransaction.created_at).label("key"),
+                PaymentTransaction.amount_minor.label("amount"),
+            )
+            .join(Order, Order.id == PaymentTransaction.order_id)
+            .where(REFUND, SALE, within(PaymentTransaction.created_at, window))
+        )
+        orders, refunds = placed.subquery(), refunded.subquery()
+        statement = union_all(
+            select(orders.c.key, literal(0), func.count(), func.sum(orders.c.amount)).group_by(orders.c.key),
+            select(refunds.c.key, literal(1), func.count(), func.sum(refunds.c.amount)).group_by(
+                refunds.c.key
+            ),
+        )
+        merged: dict[int, list[int]] = {}
+        for key, kind, count, amount in (await self.session.execute(statement)).all():
+            row = merged.setdefault(int(key), [0, 0, 0, 0])
+            row[2 * int(kind)] += int(count)
+            row[2 * int(kind) + 1] += int(amount or 0)
+        return [BucketSales(key, *values) for key, values in sorted(merged.items())]
+
+    async def sales_in_windows(self, windows: Sequence[Window]) -> list[WindowSales]:
+        """Sales and refunds of sales in each window (disjoint windows), in one statement."""
+        which_order = case(*[(within(Order.created_at, w), i) for i, w in enumerate(windows)], else_=-1)
+        which_refund = case(
+            *[(within(PaymentTransaction.created_at, w), i) for i, w in enumerate(windows)], else_=-1
+        )
+        orders = (
+            select(which_order.label("which"), Order.total_minor.label("amount"))
+            .where(SALE, or_(*[within(Order.created_at, w) for w in windows]))
+            .subquery()
+        )
+        refunds = (
+            select(which_refund.label("which"), PaymentTransaction.amount_minor.label("amount"))
+            .join(Order, Order.id == PaymentTransaction.order_id)
+            .where(REFUND, SALE, or_(*[within(PaymentTransaction.created_at, w) for w in windows]))
+            .subquery()
+        )
+        statement = union_all(
+            select(orders.c.which, literal(0), func.count(), func.sum(orders.c.amount)).group_by(
+                orders.c.which
+            ),
+            select(refunds.c.which, literal(1), func.count(), func.sum(refunds.c.amount)).group_by(
+                refunds.c.which
+            ),
+        )
+        totals = [[0, 0, 0] for _ in windows]
+        for which, kind, count, amount in (await self.session.execute(statement)).all():
+            if int(kind) == 0:
+                totals[int(which)][0] += int(count)
+                totals[int(which)][1] += int(amount or 0)
+            else:
+                totals[int(which)][2] += int(amount or 0)
+        return [WindowSales(*values) for values in totals]
+
+    async def new_customers(self, windows: Sequence[Window]) -> list[int]:
+        """Per window: customers whose first sale was placed in it, in one statement."""
+        return list((await self.session.execute(select(*[_first_buyers(w) for w in windows]))).one())
+
+    async def carts(self, windows: Sequence[Window], idle_before: datetime) -> list[tuple[int, int]]:
+        """Per window: (carts created in it, carts abandoned in it). Abandoned: still holding items, last
+        changed in the window and not since ``idle_before``."""
+        holding = exists().where(CartItem.cart_id == Cart.id)
+        columns: list[ColumnElement[Any]] = []
+        for window in windows:
+            columns.append(func.sum(case((within(Cart.created_at, window), 1), else_=0)))
+            abandoned = and_(within(Cart.updated_at, window), Cart.updated_at < idle_before, holding)
+            columns.append(func.sum(case((abandoned, 1), else_=0)))
+        earliest = min(w.start for w in windows)
+        row = (
+            await self.session.execute(
+                select(*columns).where(or_(Cart.created_at >= earliest, Cart.updated_at >= earliest))
+            )
+        ).one()
+        values = [int(v or 0) for v in row]
+        return [(values[2 * i], values[2 * i + 1]) for i in range(len(windows))]
+
+    async def orders_by_status(self, window: Window) -> list[tuple[str, int]]:
+        """Every order placed in the window (sold or not) by its status now."""
+        result = await self.session.execute(
+            select(Order.status, func.count())
+            .where(within(Order.created_at, window))
+            .group_by(Order.status)
+            .order_by(Order.status)
+        )
+        return [(str(status), int(count)) for status, count in result.all()]
+
+    async def task_counts(self) -> tuple[int, int, int, int]:
+        """(orders to fulfil, bank transfers to verify, cash-on-delivery orders to confirm, dead jobs)."""
+
+        def orders_where(*conditions: ColumnElement[bool]) -> Any:
+            return select(func.count()).select_from(Order).where(*conditions).scalar_subquery()
+
+        pending = Order.status == OrderStatus.PENDING
+        statement = select(
+            orders_where(Order.status.in_([OrderStatus.CONFIRMED, OrderStatus.PROCESSING])),
+            orders_where(
+                pending,
+                Order.payment_method == BANK_TRANSFER,
+                Order.payment_status == PaymentStatus.PENDING_VERIFICATION,
+            ),
+            orders_where(pending, Order.payment_method == CASH_ON_DELIVERY),
+            select(func.count()).select_from(Job).where(Job.status == JobStatus.DEAD).scalar_subquery(),
+        )
+        fulfil, transfers, cash, dead = (await self.session.execute(statement)).one()
+        return int(fulfil), int(transfers), int(cash), int(dead)
+
+
+def _first_buyers(window: Window) -> Any:
+    """How many customers placed their first sale in the window: a sale in it and none before it. Split
+    by accounts and guests so each earlier-sale probe walks an index (user id, or e-mail)."""
+    earlier = Order.__table__.alias("earlier")
+    before = and_(sale(earlier.c), earlier.c.created_at < window.start)
+    none_before_account = ~exists().where(before, earlier.c.user_id == Order.user_id)
+    none_before_guest = ~exists().where(
+        before, earlier.c.user_id.is_(None), earlier.c.contact_email == Order.contact_email
+    )
+    first_time = or_(
+        and_(Order.user_id.is_not(None), none_before_account),
+        and_(Order.user_id.is_(None), none_before_guest),
+    )
+    return (
+        select(func.count(func.distinct(customer_key())))
+        .where(SALE, within(Order.created_at, window), first_time)
+        .scalar_subquery()
+    )
