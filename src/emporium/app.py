@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 
 from emporium import __version__, install
 from emporium.accounts.api import auth_router, users_router
+from emporium.admin.router import router as admin_router
 from emporium.analytics.api import router as analytics_router
 from emporium.cart.api import router as cart_router
 from emporium.catalog.api import router as catalog_router
@@ -55,6 +56,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     search_router,
     catalog_router,
     web_router,
+    admin_router,
     csv_router,
     media_router,
     auth_router,

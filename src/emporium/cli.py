@@ -259,7 +259,8 @@ def serve(
         )
         raise typer.Exit(2)
     typer.echo(
-        f"{settings.shop_name} is starting on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)"
+        f"{settings.shop_name} is starting on http://{host}:{port}  "
+        f"(back office: http://{host}:{port}/admin, API docs: http://{host}:{port}/api/docs)"
     )
     uvicorn.run(
         "emporium.app:serve_app",

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from emporium.analytics import schemas
 from emporium.analytics.auth import AnalyticsReader
-from emporium.analytics.periods import Granularity, Period
+from emporium.analytics.periods import Granularity, Period, shop_zone
 from emporium.analytics.service import analytics
 from emporium.core.context import Ctx
 from emporium.core.db import utcnow
@@ -51,6 +51,6 @@ async def analytics_report(
     """Every report over the days from ``from`` to ``to`` (both included; by default the last 30 days):
     the range's figures against as many days before it, sales by day, week or month, by product, category,
     payment method and coupon, and new and returning customers."""
-    last = date_to or utcnow().astimezone(ctx.settings.zone).date()
+    last = date_to or utcnow().astimezone(shop_zone(ctx.settings)).date()
     first = date_from or last - timedelta(days=DEFAULT_RANGE_DAYS - 1)
     return ok(await analytics.analytics(session, ctx.settings, first, last, Granularity(granularity)))

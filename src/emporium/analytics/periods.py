@@ -21,6 +21,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from emporium.core.config import Settings
+
 HOUR_SECONDS = 3600
 DAY_SECONDS = 86_400
 EPOCH_DATE = date(1970, 1, 1)
@@ -72,6 +74,11 @@ class Bucket:
     key: int
     start: date
     label: str
+
+
+def shop_zone(settings: Settings) -> ZoneInfo:
+    """The shop's time zone (``EMPORIUM_TIMEZONE``, checked when the settings were read)."""
+    return ZoneInfo(settings.timezone)
 
 
 def offset_at(zone: ZoneInfo, instant: datetime) -> int:

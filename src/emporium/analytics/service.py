@@ -24,6 +24,7 @@ from emporium.analytics.periods import (
     dates_window,
     offset_pieces,
     previous_dates,
+    shop_zone,
 )
 from emporium.analytics.report_repository import ReportRepository
 from emporium.analytics.repository import AnalyticsRepository, Bucketing, WindowSales
@@ -116,7 +117,7 @@ class AnalyticsService:
         """The home page's figures for ``period`` against the same stretch just before it, its sales
         over time, its orders by status and best sellers, and the tasks waiting now."""
         now = now or utcnow()
-        zone, money = settings.zone, _Money(settings.currency)
+        zone, money = shop_zone(settings), _Money(settings.currency)
         seen = compare(period, zone, now)
         figures = await self.figures(session, money, seen.current, seen.previous, now)
         current_key = bucket_key(seen.granularity, zone, now)
@@ -238,7 +239,7 @@ class AnalyticsService:
         self, session: AsyncSession, settings: Settings, first: date, last: date, granularity: Granularity
     ) -> list[schemas.SalesRow]:
         check_range(first, last)
-        zone = settings.zone
+        zone = shop_zone(settings)
         return await self._sales(
             session,
             _Money(settings.currency),
@@ -254,7 +255,7 @@ class AnalyticsService:
     ) -> list[schemas.ProductRow]:
         check_range(first, last)
         return await self.products(
-            session, _Money(settings.currency), dates_window(settings.zone, first, last)
+            session, _Money(settings.currency), dates_window(shop_zone(settings), first, last)
         )
 
     async def categories(
@@ -262,7 +263,7 @@ class AnalyticsService:
     ) -> list[schemas.CategoryRow]:
         check_range(first, last)
         money = _Money(settings.currency)
-        rows = await ReportRepository(session).categories(dates_window(settings.zone, first, last))
+        rows = await ReportRepository(session).categories(dates_window(shop_zone(settings), first, last))
         return [
             schemas.CategoryRow(category=r.name, orders=r.orders, units=r.units, sales=money(r.gross_minor))
             for r in rows
@@ -273,7 +274,7 @@ class AnalyticsService:
     ) -> list[schemas.PaymentMethodRow]:
         check_range(first, last)
         money = _Money(settings.currency)
-        rows = await ReportRepository(session).payment_methods(dates_window(settings.zone, first, last))
+        rows = await ReportRepository(session).payment_methods(dates_window(shop_zone(settings), first, last))
         return [
             schemas.PaymentMethodRow(
                 payment_method=r.name or "",
@@ -290,7 +291,9 @@ class AnalyticsService:
     ) -> list[schemas.CouponRow]:
         check_range(first, last)
         money = _Money(settings.currency)
-        rows = await ReportRepository(session).coupons(dates_window(settings.zone, first, last), REPORT_ROWS)
+        rows = await ReportRepository(session).coupons(
+            dates_window(shop_zone(settings), first, last), REPORT_ROWS
+        )
         return [
             schemas.CouponRow(
                 code=r.name or "",
@@ -305,7 +308,7 @@ class AnalyticsService:
         self, session: AsyncSession, settings: Settings, first: date, last: date, granularity: Granularity
     ) -> list[schemas.CustomerRow]:
         check_range(first, last)
-        zone = settings.zone
+        zone = shop_zone(settings)
         window = dates_window(zone, first, last)
         shown = buckets(granularity, first, last)
         bucketing = Bucketing(granularity, offset_pieces(zone, window), first, last)
@@ -337,7 +340,7 @@ class AnalyticsService:
     ) -> schemas.Figures:
         """A date range's figures against as many days just before it."""
         check_range(first, last)
-        zone = settings.zone
+        zone = shop_zone(settings)
         before_first, before_last = previous_dates(first, last)
         return await self.figures(
             session,

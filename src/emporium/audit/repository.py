@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +38,7 @@ class AuditRepository:
         return list((await session.scalars(query)).all())
 
 
-def _filtered(query: Select[tuple[AuditEntry]], filters: AuditFilters) -> Select[tuple[AuditEntry]]:
+def _filtered(query: Select[Any], filters: AuditFilters) -> Select[Any]:
     conditions = []
     if filters.actor_email:
         conditions.append(AuditEntry.actor_email == filters.actor_email.lower())

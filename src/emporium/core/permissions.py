@@ -20,6 +20,7 @@ class Permission(StrEnum):
     COUPONS_WRITE = "coupons:write"
     SETTINGS_MANAGE = "settings:manage"
     MAILBOX_READ = "mailbox:read"
+    AUDIT_READ = "audit:read"
     ANALYTICS_READ = "analytics:read"
 
 
@@ -47,6 +48,7 @@ _ADMIN = (
         Permission.PAYMENTS_VERIFY,
         Permission.REFUNDS_CREATE,
         Permission.COUPONS_WRITE,
+        Permission.AUDIT_READ,
         Permission.ANALYTICS_READ,
     }
 )

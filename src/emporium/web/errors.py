@@ -67,7 +67,8 @@ class HtmlErrorPages:
     ) -> Response:
         settings: Settings = request.app.state.settings
         try:
-            live = await self._live_layout(request, status)
+            # The back office's errors stand alone: no shop navigation, no cart.
+            live = {} if _in_back_office(request) else await self._live_layout(request, status)
             return self._page(request, settings, status, message, headers, live)
         except Exception as exc:
             # The error page itself must not fail: fall back to plain text, still without a stack trace.
@@ -123,11 +124,17 @@ class HtmlErrorPages:
             back_url=_way_back(request),
             retry_after=next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None),
         )
-        html = environment().get_template("web/error.html.j2").render(values)
+        template = "admin/error.html.j2" if _in_back_office(request) else "web/error.html.j2"
+        html = environment().get_template(template).render(values)
         response = html_response(settings, html, status_code=status, cache=NO_STORE)
         for name, value in (headers or {}).items():
             response.headers[name] = value
         return response
+
+
+def _in_back_office(request: Request) -> bool:
+    path = request.url.path
+    return path == "/admin" or path.startswith("/admin/")
 
 
 def _way_back(request: Request) -> str | None:

@@ -1,0 +1,22 @@
+"""The back office's sections, in sidebar order; a section whose permission the staff member lacks is
+neither shown nor reachable (its pages ask for the same permission)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emporium.core.permissions import Permission
+
+
+@dataclass(frozen=True)
+class Section:
+    label: str
+    url: str
+    # None: every staff member may open it.
+    permission: Permission | None = None
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("Home", "/admin"),
+    Section("Audit log", "/admin/audit", Permission.AUDIT_READ),
+)

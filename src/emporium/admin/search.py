@@ -1,0 +1,60 @@
+"""The global search (``/`` on any back-office page): an order number, a customer's e-mail or phone, a
+product's name or SKU. Each kind of result is shown only to a role that may open it; when the search names
+exactly one thing (an order number, usually) it opens that thing directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Query
+from fastapi.responses import HTMLResponse, Response
+
+from emporium.admin.page import AdminContext, AdminPage
+from emporium.admin.params import OPTIONAL_TEXT
+from emporium.admin.routing import admin_router
+from emporium.catalog.lookup import ProductMatch, find_products
+from emporium.core.permissions import Permission
+from emporium.orders.service import orders
+
+router = admin_router(prefix="/admin/search")
+
+SearchText = Annotated[str, Query(max_length=100, pattern=OPTIONAL_TEXT)]
+PER_KIND = 5
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    label: str
+    detail: str
+    url: str | None
+
+
+def _product_hit(match: ProductMatch) -> Hit:
+    detail = f"SKU {match.sku} · {match.status}" if match.sku else match.status
+    return Hit("Product", match.name, detail, f"/p/{match.slug}" if match.status == "active" else None)
+
+
+async def _order_hits(page: AdminContext, text: str) -> list[Hit]:
+    order = await orders.order_by_number(page.session, text.upper())
+    if order is None:
+        return []
+    return [Hit("Order", order.number, f"{order.contact_name} · {order.status}", f"/admin/orders/{order.id}")]
+
+
+@router.get("", response_class=HTMLResponse, response_model=None)
+async def search(page: AdminPage, q: SearchText = "") -> Response:
+    text = q.strip()
+    hits: list[Hit] = []
+    if text:
+        if page.can(Permission.ORDERS_READ):
+            hits += await _order_hits(page, text)
+        if page.can(Permission.PRODUCTS_WRITE):
+            hits += [_product_hit(match) for match in await find_products(page.session, text, PER_KIND)]
+    if len(hits) == 1 and hits[0].url and hits[0].kind == "Order":
+        return page.redirect(hits[0].url)
+    return await page.render(
+        "admin/search.html.j2", title="Search", breadcrumbs=[("Search", None)], q=text, hits=hits
+    )
