@@ -18,5 +18,6 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("Home", "/admin"),
+    Section("Reports", "/admin/reports", Permission.ANALYTICS_READ),
     Section("Audit log", "/admin/audit", Permission.AUDIT_READ),
 )

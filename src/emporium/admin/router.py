@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from emporium.admin import audit_pages, search, sign_in
+from emporium.admin import audit_pages, dashboard, reports, search, sign_in
 from emporium.admin.routing import admin_router
 from emporium.web.csrf import require_csrf
 
 ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     sign_in.router,
+    dashboard.router,
+    reports.router,
     audit_pages.router,
     search.router,
 )

@@ -68,6 +68,8 @@ class SalesRow(BaseModel):
     refunds: int
     refunded: DecimalAmount
     revenue: DecimalAmount
+    # Gross sales divided by orders, rounded half to even; None without orders.
+    average_order_value: DecimalAmount | None
 
 
 class StatusCount(BaseModel):

@@ -229,6 +229,7 @@ class AnalyticsService:
                     refunds=refunds,
                     refunded=money(refunded),
                     revenue=money(gross - refunded),
+                    average_order_value=None if orders == 0 else money(average(gross, orders) or 0),
                 )
             )
         return rows
