@@ -183,6 +183,8 @@ def check_sales(rows: Any, expected: dict[str, tuple[int, int, int, int]]) -> No
     assert got == expected
     for row in rows:
         assert minor(row.revenue) == minor(row.gross_sales) - minor(row.refunded)  # type: ignore[operator]
+        expected_average = reference.half_even(row.gross_sales * 100 / row.orders) if row.orders else None
+        assert minor(row.average_order_value) == expected_average
 
 
 async def check_reports(session: Any, local: AppSettings, shop: dict[str, Any], made: list[Any]) -> None:

@@ -13,7 +13,7 @@ from fastapi import Query
 from fastapi.responses import HTMLResponse
 
 from emporium.admin.page import AdminContext, AdminWith
-from emporium.admin.report_tables import Chart, Series
+from emporium.admin.report_tables import Chart, Series, tick
 from emporium.admin.routing import admin_router
 from emporium.analytics import schemas
 from emporium.analytics.periods import Granularity, Period
@@ -131,20 +131,21 @@ def cards(stats: schemas.HomeStats, locale: str) -> list[Card]:
 
 def sales_chart(stats: schemas.HomeStats) -> Chart:
     hourly = stats.granularity is Granularity.HOUR
-    labels = [row.label[-5:] if hourly else row.start.strftime("%b %d") for row in stats.sales]
+    ticks = [row.label[-5:] if hourly else tick(row.start, Granularity.DAY) for row in stats.sales]
     return Chart(
         "bar",
         f"Revenue by {'hour' if hourly else 'day'} ({stats.currency})",
-        labels,
+        [row.label for row in stats.sales],
         [Series("Revenue", [row.revenue for row in stats.sales])],
         stats.currency,
+        ticks=ticks,
     )
 
 
 def status_chart(stats: schemas.HomeStats) -> Chart:
     return Chart(
         "bar",
-        "Orders placed, by status now",
+        "Orders placed in the period, by their status now",
         [order_status_name(row.status) for row in stats.orders_by_status],
         [Series("Orders", [Decimal(row.orders) for row in stats.orders_by_status])],
         horizontal=True,

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
 from emporium.analytics import schemas
+from emporium.analytics.periods import Granularity
 from emporium.orders.names import payment_method_name
 
 # The categorical charts draw the best this many; the table lists them all.
@@ -62,6 +64,8 @@ class Chart:
     # How each value reads (the bar's hover title and the chart's table).
     unit: str = ""
     horizontal: bool = False
+    # Short labels under a time axis ("Mar 3"); the full labels name the bars and the table's rows.
+    ticks: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,17 @@ def _time_labels(rows: Sequence[schemas.SalesRow | schemas.CustomerRow]) -> list
     return [row.label for row in rows]
 
 
-def sales_table(rows: Sequence[schemas.SalesRow], currency: str) -> ReportTable:
+def tick(start: date, granularity: Granularity) -> str:
+    if granularity is Granularity.MONTH:
+        return f"{start:%b %Y}"
+    return f"{start:%b} {start.day}"
+
+
+def _ticks(rows: Sequence[schemas.SalesRow | schemas.CustomerRow], granularity: Granularity) -> list[str]:
+    return [tick(row.start, granularity) for row in rows]
+
+
+def sales_table(rows: Sequence[schemas.SalesRow], currency: str, granularity: Granularity) -> ReportTable:
     columns = [
         Column("Period"),
         Column("Orders", True),
@@ -123,7 +137,7 @@ def sales_table(rows: Sequence[schemas.SalesRow], currency: str) -> ReportTable:
     return ReportTable(REPORT_TITLES[ReportKind.SALES], columns, body, chart)
 
 
-def refunds_table(rows: Sequence[schemas.SalesRow], currency: str) -> ReportTable:
+def refunds_table(rows: Sequence[schemas.SalesRow], currency: str, granularity: Granularity) -> ReportTable:
     columns = [Column("Period"), Column("Refunds", True), Column(f"Refunded ({currency})", True)]
     body = [[r.label, str(r.refunds), amount(r.refunded)] for r in rows]
     chart = Chart(
@@ -136,7 +150,7 @@ def refunds_table(rows: Sequence[schemas.SalesRow], currency: str) -> ReportTabl
     return ReportTable(REPORT_TITLES[ReportKind.REFUNDS], columns, body, chart)
 
 
-def customers_table(rows: Sequence[schemas.CustomerRow]) -> ReportTable:
+def customers_table(rows: Sequence[schemas.CustomerRow], granularity: Granularity) -> ReportTable:
     columns = [
         Column("Period"),
         Column("New customers", True),
@@ -164,6 +178,7 @@ def customers_table(rows: Sequence[schemas.CustomerRow]) -> ReportTable:
             Series("New", [Decimal(r.new_customers) for r in rows]),
             Series("Returning", [Decimal(r.returning_customers) for r in rows]),
         ],
+        ticks=_ticks(rows, granularity),
     )
     return ReportTable(REPORT_TITLES[ReportKind.CUSTOMERS], columns, body, chart)
 

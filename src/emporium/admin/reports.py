@@ -32,27 +32,25 @@ async def build(
 ) -> ReportTable:
     session, settings, currency = page.session, page.settings, page.settings.currency
     if kind is ReportKind.SALES:
-        return tables.sales_table(
-            await analytics.sales(session, settings, first, last, granularity), currency
-        )
+        sales = await analytics.sales(session, settings, first, last, granularity)
+        return tables.sales_table(sales, currency, granularity)
     if kind is ReportKind.REFUNDS:
-        return tables.refunds_table(
-            await analytics.sales(session, settings, first, last, granularity), currency
-        )
+        sales = await analytics.sales(session, settings, first, last, granularity)
+        return tables.refunds_table(sales, currency, granularity)
     if kind is ReportKind.CUSTOMERS:
-        return tables.customers_table(await analytics.customers(session, settings, first, last, granularity))
+        customers = await analytics.customers(session, settings, first, last, granularity)
+        return tables.customers_table(customers, granularity)
     if kind is ReportKind.PRODUCTS:
-        rows = await analytics.product_report(session, settings, first, last)
-        return tables.products_table(rows, currency, REPORT_ROWS)
+        products = await analytics.product_report(session, settings, first, last)
+        return tables.products_table(products, currency, REPORT_ROWS)
     if kind is ReportKind.CATEGORIES:
-        return tables.categories_table(await analytics.categories(session, settings, first, last), currency)
+        categories = await analytics.categories(session, settings, first, last)
+        return tables.categories_table(categories, currency)
     if kind is ReportKind.PAYMENT_METHODS:
-        return tables.payment_methods_table(
-            await analytics.payment_methods(session, settings, first, last), currency
-        )
-    return tables.coupons_table(
-        await analytics.coupons(session, settings, first, last), currency, REPORT_ROWS
-    )
+        methods = await analytics.payment_methods(session, settings, first, last)
+        return tables.payment_methods_table(methods, currency)
+    coupons = await analytics.coupons(session, settings, first, last)
+    return tables.coupons_table(coupons, currency, REPORT_ROWS)
 
 
 @router.get("", response_class=HTMLResponse, response_model=None)

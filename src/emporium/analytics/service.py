@@ -229,7 +229,7 @@ class AnalyticsService:
                     refunds=refunds,
                     refunded=money(refunded),
                     revenue=money(gross - refunded),
-                    average_order_value=None if orders == 0 else money(average(gross, orders) or 0),
+                    average_order_value=_money_or_none(money, average(gross, orders)),
                 )
             )
         return rows
@@ -377,6 +377,10 @@ class AnalyticsService:
             coupons=await self.coupons(session, settings, first, last),
             customers=await self.customers(session, settings, first, last, granularity),
         )
+
+
+def _money_or_none(money: _Money, minor: int | None) -> Decimal | None:
+    return None if minor is None else money(minor)
 
 
 def _net(sales: WindowSales) -> int:
