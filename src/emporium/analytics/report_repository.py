@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.models import User
 from emporium.analytics.periods import Window
-from emporium.analytics.repository import REFUND, SALE, Bucketing, customer_key, sale, within
+from emporium.analytics.repository import REFUND, SALE, Bucketing, customer_key, first_sale_at, within
 from emporium.catalog.models import Category, Product
 from emporium.core.permissions import Role
 from emporium.orders.models import Order, OrderLine
@@ -102,17 +102,24 @@ class ReportRepository:
             func.count().label("count"),
             func.sum(Order.total_minor).label("amount"),
         ).where(SALE, within(Order.created_at, window))
-        refunded = (
-            select(
-                Order.payment_method.label("name"),
-                literal(1).label("kind"),
-                func.count().label("count"),
-                func.sum(PaymentTransaction.amount_minor).label("amount"),
-            )
-            .join(Order, Order.id == PaymentTransaction.order_id)
-            .where(REFUND, SALE, within(PaymentTransaction.created_at, window))
+        # The refunded order's method, looked up per refund by the order's key (None: not a sale).
+        method = (
+            select(Order.payment_method)
+            .where(Order.id == PaymentTransaction.order_id, SALE)
+            .scalar_subquery()
         )
-        statement = union_all(placed.group_by(Order.payment_method), refunded.group_by(Order.payment_method))
+        refunds = (
+            select(method.label("name"), PaymentTransaction.amount_minor.label("amount"))
+            .where(REFUND, within(PaymentTransaction.created_at, window))
+            .offset(0)
+            .subquery()
+        )
+        refunded = (
+            select(refunds.c.name, literal(1), func.count(), func.sum(refunds.c.amount))
+            .where(refunds.c.name.is_not(None))
+            .group_by(refunds.c.name)
+        )
+        statement = union_all(placed.group_by(Order.payment_method), refunded)
         merged: dict[str, list[int]] = {}
         for name, kind, count, amount in (await self.session.execute(statement)).all():
             row = merged.setdefault(str(name), [0, 0, 0])
@@ -144,26 +151,12 @@ class ReportRepository:
         """Per bucket: buyers whose first sale falls in it and buyers who had bought before it, with their
         orders. A buyer's first sale is looked up per sale of the window through an index (the account's
         orders, or a guest's e-mail)."""
-        earlier = Order.__table__.alias("earlier")
-        first_of_account = (
-            select(func.min(earlier.c.created_at))
-            .where(sale(earlier.c), earlier.c.user_id == Order.user_id)
-            .scalar_subquery()
-        )
-        first_of_guest = (
-            select(func.min(earlier.c.created_at))
-            .where(
-                sale(earlier.c), earlier.c.user_id.is_(None), earlier.c.contact_email == Order.contact_email
-            )
-            .scalar_subquery()
-        )
-        first_at = case((Order.user_id.is_not(None), first_of_account), else_=first_of_guest)
         # OFFSET 0 keeps the per-sale look-up evaluated once per row (PostgreSQL would otherwise inline it).
         rows = (
             select(
                 bucketing.of(Order.created_at).label("key"),
                 customer_key().label("who"),
-                first_at.label("first_at"),
+                first_sale_at().label("first_at"),
             )
             .where(SALE, within(Order.created_at, window))
             .offset(0)

@@ -129,90 +129,88 @@ def customer_key(order: Any = Order) -> ColumnElement[str]:
 
 
 @dataclass(frozen=True)
-class BucketSales:
+class SalesCell:
+    """Sales placed and refunds made in one bucket of one window."""
+
+    window: int
     key: int
-    orders: int
-    gross_minor: int
-    refunds: int
-    refunded_minor: int
-
-
-@dataclass(frozen=True)
-class WindowSales:
     orders: int = 0
     gross_minor: int = 0
+    refunds: int = 0
     refunded_minor: int = 0
+
+
+def _which(column: Any, windows: Sequence[Window]) -> ColumnElement[int]:
+    return case(*[(within(column, window), i) for i, window in enumerate(windows)], else_=-1)
+
+
+def _of_a_sale(order_id: Any) -> ColumnElement[bool]:
+    """The order a ledger row belongs to is a sale: one look-up of that order by its key per row. A join
+    would let PostgreSQL hash every sale of the shop to match a few hundred refunds."""
+    return select(func.count()).select_from(Order).where(Order.id == order_id, SALE).scalar_subquery() == 1
 
 
 class AnalyticsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def sales_by_bucket(self, window: Window, bucketing: Bucketing) -> list[BucketSales]:
-        """Sales (by the time they were placed) and refunds of sales (by the time they were made) per
-        bucket of the window, in one statement; buckets with neither are absent."""
-        placed = select(bucketing.of(Order.created_at).label("key"), Order.total_minor.label("amount")).where(
-            SALE, within(Order.created_at, window)
-        )
-        refunded = (
-            select(
-                bucketing.of(PaymentTransaction.created_at).label("key"),
-                PaymentTransaction.amount_minor.label("amount"),
-            )
-            .join(Order, Order.id == PaymentTransaction.order_id)
-            .where(REFUND, SALE, within(PaymentTransaction.created_at, window))
-        )
-        orders, refunds = placed.subquery(), refunded.subquery()
-        statement = union_all(
-            select(orders.c.key, literal(0), func.count(), func.sum(orders.c.amount)).group_by(orders.c.key),
-            select(refunds.c.key, literal(1), func.count(), func.sum(refunds.c.amount)).group_by(
-                refunds.c.key
-            ),
-        )
-        merged: dict[int, list[int]] = {}
-        for key, kind, count, amount in (await self.session.execute(statement)).all():
-            row = merged.setdefault(int(key), [0, 0, 0, 0])
-            row[2 * int(kind)] += int(count)
-            row[2 * int(kind) + 1] += int(amount or 0)
-        return [BucketSales(key, *values) for key, values in sorted(merged.items())]
+    async def sales(self, windows: Sequence[Window], bucketing: Bucketing | None = None) -> list[SalesCell]:
+        """Sales (dated when placed) and refunds of sales (dated when made) per window (disjoint) and,
+        with ``bucketing``, per bucket, in one statement; cells with neither are absent."""
 
-    async def sales_in_windows(self, windows: Sequence[Window]) -> list[WindowSales]:
-        """Sales and refunds of sales in each window (disjoint windows), in one statement."""
-        which_order = case(*[(within(Order.created_at, w), i) for i, w in enumerate(windows)], else_=-1)
-        which_refund = case(
-            *[(within(PaymentTransaction.created_at, w), i) for i, w in enumerate(windows)], else_=-1
-        )
-        orders = (
-            select(which_order.label("which"), Order.total_minor.label("amount"))
+        def key(column: Any) -> ColumnElement[int]:
+            return bucketing.of(column) if bucketing is not None else literal(0, BigInteger)
+
+        placed = (
+            select(
+                _which(Order.created_at, windows).label("which"),
+                key(Order.created_at).label("key"),
+                Order.total_minor.label("amount"),
+            )
             .where(SALE, or_(*[within(Order.created_at, w) for w in windows]))
             .subquery()
         )
-        refunds = (
-            select(which_refund.label("which"), PaymentTransaction.amount_minor.label("amount"))
-            .join(Order, Order.id == PaymentTransaction.order_id)
-            .where(REFUND, SALE, or_(*[within(PaymentTransaction.created_at, w) for w in windows]))
+        tx = PaymentTransaction
+        refunded = (
+            select(
+                _which(tx.created_at, windows).label("which"),
+                key(tx.created_at).label("key"),
+                tx.amount_minor.label("amount"),
+            )
+            .where(REFUND, or_(*[within(tx.created_at, w) for w in windows]), _of_a_sale(tx.order_id))
             .subquery()
         )
         statement = union_all(
-            select(orders.c.which, literal(0), func.count(), func.sum(orders.c.amount)).group_by(
-                orders.c.which
-            ),
-            select(refunds.c.which, literal(1), func.count(), func.sum(refunds.c.amount)).group_by(
-                refunds.c.which
-            ),
+            *(
+                select(
+                    rows.c.which, rows.c.key, literal(kind), func.count(), func.sum(rows.c.amount)
+                ).group_by(rows.c.which, rows.c.key)
+                for kind, rows in ((0, placed), (1, refunded))
+            )
         )
-        totals = [[0, 0, 0] for _ in windows]
-        for which, kind, count, amount in (await self.session.execute(statement)).all():
-            if int(kind) == 0:
-                totals[int(which)][0] += int(count)
-                totals[int(which)][1] += int(amount or 0)
-            else:
-                totals[int(which)][2] += int(amount or 0)
-        return [WindowSales(*values) for values in totals]
+        cells: dict[tuple[int, int], list[int]] = {}
+        for which, bucket, kind, count, amount in (await self.session.execute(statement)).all():
+            cell = cells.setdefault((int(which), int(bucket)), [0, 0, 0, 0])
+            cell[2 * int(kind)] += int(count)
+            cell[2 * int(kind) + 1] += int(amount or 0)
+        return [SalesCell(which, bucket, *values) for (which, bucket), values in sorted(cells.items())]
 
     async def new_customers(self, windows: Sequence[Window]) -> list[int]:
-        """Per window: customers whose first sale was placed in it, in one statement."""
-        return list((await self.session.execute(select(*[_first_buyers(w) for w in windows]))).one())
+        """Per window (disjoint): buyers whose first sale was placed in it, in one statement that looks up
+        each buyer's first sale once per order."""
+        rows = (
+            select(
+                _which(Order.created_at, windows).label("which"),
+                customer_key().label("who"),
+                first_sale_at().label("first_at"),
+            )
+            .where(SALE, or_(*[within(Order.created_at, w) for w in windows]))
+            .offset(0)
+            .subquery()
+        )
+        new_in = [and_(rows.c.which == i, rows.c.first_at >= w.start) for i, w in enumerate(windows)]
+        statement = select(*[func.count(func.distinct(case((new, rows.c.who)))) for new in new_in])
+        return [int(count) for count in (await self.session.execute(statement)).one()]
 
     async def carts(self, windows: Sequence[Window], idle_before: datetime) -> list[tuple[int, int]]:
         """Per window: (carts created in it, carts abandoned in it). Abandoned: still holding items, last
@@ -263,21 +261,20 @@ class AnalyticsRepository:
         return int(fulfil), int(transfers), int(cash), int(dead)
 
 
-def _first_buyers(window: Window) -> Any:
-    """How many customers placed their first sale in the window: a sale in it and none before it. Split
-    by accounts and guests so each earlier-sale probe walks an index (user id, or e-mail)."""
+def first_sale_at() -> ColumnElement[datetime]:
+    """When the buyer of the order in hand placed their first sale: a correlated look-up, per order, that
+    walks an index (the account's orders by time, or the guest e-mail's orders) and stops at the first
+    sale. Written as a look-up rather than an anti-join, since PostgreSQL would otherwise hash every earlier
+    sale of the shop for a few thousand orders."""
     earlier = Order.__table__.alias("earlier")
-    before = and_(sale(earlier.c), earlier.c.created_at < window.start)
-    none_before_account = ~exists().where(before, earlier.c.user_id == Order.user_id)
-    none_before_guest = ~exists().where(
-        before, earlier.c.user_id.is_(None), earlier.c.contact_email == Order.contact_email
-    )
-    first_time = or_(
-        and_(Order.user_id.is_not(None), none_before_account),
-        and_(Order.user_id.is_(None), none_before_guest),
-    )
-    return (
-        select(func.count(func.distinct(customer_key())))
-        .where(SALE, within(Order.created_at, window), first_time)
+    of_account = (
+        select(func.min(earlier.c.created_at))
+        .where(earlier.c.user_id == Order.user_id, sale(earlier.c))
         .scalar_subquery()
     )
+    of_guest = (
+        select(func.min(earlier.c.created_at))
+        .where(earlier.c.contact_email == Order.contact_email, earlier.c.user_id.is_(None), sale(earlier.c))
+        .scalar_subquery()
+    )
+    return case((Order.user_id.is_not(None), of_account), else_=of_guest)

@@ -5,9 +5,9 @@ repositories."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +27,7 @@ from emporium.analytics.periods import (
     shop_zone,
 )
 from emporium.analytics.report_repository import ReportRepository
-from emporium.analytics.repository import AnalyticsRepository, Bucketing, WindowSales
+from emporium.analytics.repository import AnalyticsRepository, Bucketing, SalesCell
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import ValidationFailed
@@ -119,12 +119,14 @@ class AnalyticsService:
         now = now or utcnow()
         zone, money = shop_zone(settings), _Money(settings.currency)
         seen = compare(period, zone, now)
-        figures = await self.figures(session, money, seen.current, seen.previous, now)
+        windows = [seen.current, seen.previous]
+        span = Window(seen.previous.start, seen.current.end)
+        bucketing = Bucketing(seen.granularity, offset_pieces(zone, span), seen.first, seen.last)
+        cells = await AnalyticsRepository(session).sales(windows, bucketing)
+        figures = await self._figures(session, money, windows, _totals(cells, 2), now)
         current_key = bucket_key(seen.granularity, zone, now)
         shown = [b for b in buckets(seen.granularity, seen.first, seen.last) if b.key <= current_key]
-        sales = await self._sales(
-            session, money, zone, seen.current, shown, seen.granularity, (seen.first, seen.last)
-        )
+        sales = _rows(money, [c for c in cells if c.window == 0], shown)
         statuses = await AnalyticsRepository(session).orders_by_status(seen.current)
         return schemas.HomeStats(
             period=period,
@@ -140,20 +142,24 @@ class AnalyticsService:
             tasks=await self.tasks(session),
         )
 
-    async def figures(
-        self, session: AsyncSession, money: _Money, current: Window, previous: Window, now: datetime
+    async def _figures(
+        self,
+        session: AsyncSession,
+        money: _Money,
+        windows: Sequence[Window],
+        sales: Sequence[WindowSales],
+        now: datetime,
     ) -> schemas.Figures:
-        """The figures of a window against another (three statements)."""
+        """The figures of the first window against the second, from their sales and two statements more
+        (new customers, carts)."""
         repo = AnalyticsRepository(session)
-        now_sales, then_sales = await repo.sales_in_windows([current, previous])
-        now_new, then_new = await repo.new_customers([current, previous])
+        now_sales, then_sales = sales
+        now_new, then_new = await repo.new_customers(windows)
         (now_carts, now_abandoned), (then_carts, then_abandoned) = await repo.carts(
-            [current, previous], now - ABANDONED_AFTER
+            windows, now - ABANDONED_AFTER
         )
-        now_rate, then_rate = (
-            rate_percent(now_sales.orders, now_carts),
-            rate_percent(then_sales.orders, then_carts),
-        )
+        now_rate = rate_percent(now_sales.orders, now_carts)
+        then_rate = rate_percent(then_sales.orders, then_carts)
         return schemas.Figures(
             revenue=money.figure(_net(now_sales), _net(then_sales)),
             gross_sales=money.figure(now_sales.gross_minor, then_sales.gross_minor),
@@ -168,9 +174,7 @@ class AnalyticsService:
             conversion=schemas.RateFigure(
                 current_percent=now_rate,
                 previous_percent=then_rate,
-                change_points=now_rate - then_rate
-                if now_rate is not None and then_rate is not None
-                else None,
+                change_points=None if now_rate is None or then_rate is None else now_rate - then_rate,
             ),
             abandoned_carts=_count(now_abandoned, then_abandoned),
         )
@@ -200,40 +204,6 @@ class AnalyticsService:
             for r in rows
         ]
 
-    async def _sales(
-        self,
-        session: AsyncSession,
-        money: _Money,
-        zone: ZoneInfo,
-        window: Window,
-        shown: Sequence[Bucket],
-        granularity: Granularity,
-        dates: tuple[date, date],
-    ) -> list[schemas.SalesRow]:
-        bucketing = Bucketing(granularity, offset_pieces(zone, window), *dates)
-        found = {
-            row.key: row for row in await AnalyticsRepository(session).sales_by_bucket(window, bucketing)
-        }
-        rows = []
-        for bucket in shown:
-            row = found.get(bucket.key)
-            orders, gross, refunds, refunded = (
-                (row.orders, row.gross_minor, row.refunds, row.refunded_minor) if row else (0, 0, 0, 0)
-            )
-            rows.append(
-                schemas.SalesRow(
-                    label=bucket.label,
-                    start=bucket.start,
-                    orders=orders,
-                    gross_sales=money(gross),
-                    refunds=refunds,
-                    refunded=money(refunded),
-                    revenue=money(gross - refunded),
-                    average_order_value=_money_or_none(money, average(gross, orders)),
-                )
-            )
-        return rows
-
     # Reports over a date range ----------------------------------------------------------------------------
 
     async def sales(
@@ -241,15 +211,10 @@ class AnalyticsService:
     ) -> list[schemas.SalesRow]:
         check_range(first, last)
         zone = shop_zone(settings)
-        return await self._sales(
-            session,
-            _Money(settings.currency),
-            zone,
-            dates_window(zone, first, last),
-            buckets(granularity, first, last),
-            granularity,
-            (first, last),
-        )
+        window = dates_window(zone, first, last)
+        bucketing = Bucketing(granularity, offset_pieces(zone, window), first, last)
+        cells = await AnalyticsRepository(session).sales([window], bucketing)
+        return _rows(_Money(settings.currency), cells, buckets(granularity, first, last))
 
     async def product_report(
         self, session: AsyncSession, settings: Settings, first: date, last: date
@@ -339,16 +304,17 @@ class AnalyticsService:
         *,
         now: datetime | None = None,
     ) -> schemas.Figures:
-        """A date range's figures against as many days just before it."""
+        """A date range's figures against as many days just before it (three statements)."""
         check_range(first, last)
         zone = shop_zone(settings)
         before_first, before_last = previous_dates(first, last)
-        return await self.figures(
-            session,
-            _Money(settings.currency),
+        windows = [
             dates_window(zone, first, last),
             dates_window(zone, max(before_first, EARLIEST_DATE), before_last),
-            now or utcnow(),
+        ]
+        cells = await AnalyticsRepository(session).sales(windows)
+        return await self._figures(
+            session, _Money(settings.currency), windows, _totals(cells, 2), now or utcnow()
         )
 
     async def analytics(
@@ -379,8 +345,49 @@ class AnalyticsService:
         )
 
 
+def _totals(cells: Sequence[SalesCell], windows: int) -> list[WindowSales]:
+    totals = [[0, 0, 0] for _ in range(windows)]
+    for cell in cells:
+        if 0 <= cell.window < windows:
+            total = totals[cell.window]
+            total[0], total[1], total[2] = (
+                total[0] + cell.orders,
+                total[1] + cell.gross_minor,
+                total[2] + cell.refunded_minor,
+            )
+    return [WindowSales(*total) for total in totals]
+
+
+def _rows(money: _Money, cells: Sequence[SalesCell], shown: Sequence[Bucket]) -> list[schemas.SalesRow]:
+    """A row per bucket shown, from the cells of one window (a bucket without any reads zero)."""
+    found = {cell.key: cell for cell in cells}
+    rows = []
+    for bucket in shown:
+        cell = found.get(bucket.key) or SalesCell(0, bucket.key)
+        rows.append(
+            schemas.SalesRow(
+                label=bucket.label,
+                start=bucket.start,
+                orders=cell.orders,
+                gross_sales=money(cell.gross_minor),
+                refunds=cell.refunds,
+                refunded=money(cell.refunded_minor),
+                revenue=money(cell.gross_minor - cell.refunded_minor),
+                average_order_value=_money_or_none(money, average(cell.gross_minor, cell.orders)),
+            )
+        )
+    return rows
+
+
 def _money_or_none(money: _Money, minor: int | None) -> Decimal | None:
     return None if minor is None else money(minor)
+
+
+@dataclass(frozen=True)
+class WindowSales:
+    orders: int = 0
+    gross_minor: int = 0
+    refunded_minor: int = 0
 
 
 def _net(sales: WindowSales) -> int:
