@@ -1,0 +1,36 @@
+"""orders and payment_transactions: indexes for the back office's figures
+
+Revision ID: 0017
+Revises: 0014
+Create Date: 2026-12-07 04:00:00.000000
+
+The figures read orders by when they were placed (all of them, for orders by status; the ones that sold,
+through a partial index, for revenue and best sellers) and refunds by when they were made. Built
+concurrently on PostgreSQL (migrations/ops.py): orders and the ledger grow with the shop.
+"""
+
+from collections.abc import Sequence
+
+from emporium.migrations.ops import create_index_concurrently, drop_index_concurrently
+
+revision: str = "0017"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SOLD = "invoice_number IS NOT NULL AND status <> 'cancelled'"
+REFUNDED = "kind = 'refund' AND status = 'succeeded'"
+
+
+def upgrade() -> None:
+    create_index_concurrently("ix_orders_created_at", "orders", ["created_at"])
+    create_index_concurrently("ix_orders_sold_created_at", "orders", ["created_at"], where=SOLD)
+    create_index_concurrently(
+        "ix_payment_transactions_refunded_at", "payment_transactions", ["created_at"], where=REFUNDED
+    )
+
+
+def downgrade() -> None:
+    drop_index_concurrently("ix_payment_transactions_refunded_at", "payment_transactions")
+    drop_index_concurrently("ix_orders_sold_created_at", "orders")
+    drop_index_concurrently("ix_orders_created_at", "orders")
