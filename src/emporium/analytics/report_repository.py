@@ -17,7 +17,8 @@ from emporium.core.permissions import Role
 from emporium.orders.models import Order, OrderLine
 from emporium.payments.models import PaymentTransaction
 
-# Windows up to this long fetch their sales' lines order by order on PostgreSQL (``_sold_lines``).
+# Windows up to this long look things up sale by sale (their lines on PostgreSQL, their buyers' first sales);
+# longer ones read in one pass (``_sold_lines``, ``_sales_with_first_sale``).
 PROBE_LINES_UP_TO = timedelta(days=62)
 
 
@@ -175,19 +176,8 @@ class ReportRepository:
 
     async def customers(self, window: Window, bucketing: Bucketing) -> list[BucketCustomers]:
         """Per bucket: buyers whose first sale falls in it and buyers who had bought before it, with their
-        orders. A buyer's first sale is looked up per sale of the window through an index (the account's
-        orders, or a guest's e-mail)."""
-        # OFFSET 0 keeps the per-sale look-up evaluated once per row (PostgreSQL would otherwise inline it).
-        rows = (
-            select(
-                bucketing.of(Order.created_at).label("key"),
-                customer_key().label("who"),
-                first_sale_at().label("first_at"),
-            )
-            .where(SALE, within(Order.created_at, window))
-            .offset(0)
-            .subquery()
-        )
+        orders (one statement), and sign-ups (one more)."""
+        rows = self._sales_with_first_sale(window, bucketing)
         is_new = and_(rows.c.first_at >= window.start, bucketing.of(rows.c.first_at) == rows.c.key)
         marked = select(rows.c.key, rows.c.who, case((is_new, 1), else_=0).label("new")).subquery()
         statement = select(
@@ -207,6 +197,44 @@ class ReportRepository:
                 key, known.new, known.returning, known.new_orders, known.returning_orders, sign_ups
             )
         return [found[key] for key in sorted(found)]
+
+    def _sales_with_first_sale(self, window: Window, bucketing: Bucketing) -> Subquery:
+        """Each sale of the window: its bucket, its buyer and when that buyer's first sale was placed. Over
+        a few weeks the first sale is looked up per sale through an index (the account's orders, or the
+        guest e-mail's); over longer windows, where that is one look-up per order of the shop, the first
+        sale of every buyer is found in one pass instead."""
+        if window.end - window.start <= PROBE_LINES_UP_TO:
+            # OFFSET 0 keeps the look-up evaluated once per row (PostgreSQL would otherwise inline it).
+            return (
+                select(
+                    bucketing.of(Order.created_at).label("key"),
+                    customer_key().label("who"),
+                    first_sale_at().label("first_at"),
+                )
+                .where(SALE, within(Order.created_at, window))
+                .offset(0)
+                .subquery()
+            )
+        buyers = (
+            select(customer_key().label("who"), Order.created_at)
+            .where(SALE, Order.created_at < window.end)
+            .subquery()
+        )
+        firsts = (
+            select(buyers.c.who, func.min(buyers.c.created_at).label("first_at"))
+            .group_by(buyers.c.who)
+            .subquery()
+        )
+        sales = (
+            select(bucketing.of(Order.created_at).label("key"), customer_key().label("who"))
+            .where(SALE, within(Order.created_at, window))
+            .subquery()
+        )
+        return (
+            select(sales.c.key, sales.c.who, firsts.c.first_at)
+            .join(firsts, firsts.c.who == sales.c.who)
+            .subquery()
+        )
 
     async def _sign_ups(self, window: Window, bucketing: Bucketing) -> list[tuple[int, int]]:
         rows = (
