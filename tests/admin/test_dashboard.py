@@ -128,5 +128,5 @@ async def test_the_home_page_costs_the_same_statements_whatever_the_period_and_o
                 assert (await admin.get("/admin", params={"period": period})).status_code == 200
             counts.add(len(sent))
     assert len(counts) == 1, counts
-    # The staff session, then the figures (3), sales, statuses, best sellers and the tasks (2).
-    assert counts.pop() <= 10
+    # The staff session, then sales by bucket, new customers, carts, statuses, best sellers and the tasks (2).
+    assert counts.pop() == 8
