@@ -12,13 +12,14 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from emporium.app import create_app
 from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from tests.analytics.factory import CartSpec, LineSpec, OrderSpec, add_cart, add_order, open_shop
-from tests.conftest import Shopper
+from tests.conftest import MakeContext, Shopper
 from tests.inventory.factory import staff_headers
-from tests.support import count_statements, data, error
+from tests.support import asgi_client, count_statements, data, error
 
 STATS = "/api/v1/admin/stats"
 ANALYTICS = "/api/v1/admin/analytics"
@@ -226,3 +227,17 @@ async def test_short_and_long_ranges_read_alike(client: httpx.AsyncClient, ctx: 
     # The guest bought for the first time this month, the account again, and the earlier sale was the
     # account's first.
     assert totals(short)[:3] == (2, 1, 2)
+
+
+async def test_days_follow_the_shops_time_zone(make_context: MakeContext) -> None:
+    """A sale placed now falls on the shop's own date: in Kiritimati (UTC+14) often tomorrow's UTC date."""
+    ctx = make_context(timezone="Pacific/Kiritimati")
+    now = await a_known_shop(ctx)
+    async with asgi_client(create_app(ctx=ctx)) as client:
+        headers = await staff_headers(client, ctx, email="kiritimati@example.com", role="admin")
+        stats = data(await client.get(STATS, params={"period": "7d"}, headers=headers))
+    local_today = now.astimezone(ZoneInfo("Pacific/Kiritimati")).date()
+    assert stats["time_zone"] == "Pacific/Kiritimati"
+    assert stats["sales"][-1]["label"] == local_today.isoformat()
+    # The period starts at local midnight six days ago: 10:00 UTC the day before.
+    assert stats["current"]["start"] == f"{(local_today - timedelta(days=7)).isoformat()}T10:00:00Z"
