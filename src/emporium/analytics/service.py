@@ -49,6 +49,15 @@ _PERCENT = Decimal("0.1")
 _RATE = Decimal("0.01")
 
 
+@dataclass(frozen=True)
+class WindowSales:
+    """What a window sold: sales placed, their totals, and the refunds made in it."""
+
+    orders: int = 0
+    gross_minor: int = 0
+    refunded_minor: int = 0
+
+
 def check_range(first: date, last: date) -> None:
     """Refuses (422) a range that ends before it begins, is too long, or lies outside the datable years."""
     problem = None
@@ -346,16 +355,17 @@ class AnalyticsService:
 
 
 def _totals(cells: Sequence[SalesCell], windows: int) -> list[WindowSales]:
-    totals = [[0, 0, 0] for _ in range(windows)]
+    """Each window's sales, summed over its buckets."""
+    totals = [WindowSales() for _ in range(windows)]
     for cell in cells:
         if 0 <= cell.window < windows:
-            total = totals[cell.window]
-            total[0], total[1], total[2] = (
-                total[0] + cell.orders,
-                total[1] + cell.gross_minor,
-                total[2] + cell.refunded_minor,
+            was = totals[cell.window]
+            totals[cell.window] = WindowSales(
+                was.orders + cell.orders,
+                was.gross_minor + cell.gross_minor,
+                was.refunded_minor + cell.refunded_minor,
             )
-    return [WindowSales(*total) for total in totals]
+    return totals
 
 
 def _rows(money: _Money, cells: Sequence[SalesCell], shown: Sequence[Bucket]) -> list[schemas.SalesRow]:
@@ -381,13 +391,6 @@ def _rows(money: _Money, cells: Sequence[SalesCell], shown: Sequence[Bucket]) ->
 
 def _money_or_none(money: _Money, minor: int | None) -> Decimal | None:
     return None if minor is None else money(minor)
-
-
-@dataclass(frozen=True)
-class WindowSales:
-    orders: int = 0
-    gross_minor: int = 0
-    refunded_minor: int = 0
 
 
 def _net(sales: WindowSales) -> int:
