@@ -148,7 +148,7 @@ async def measure(url: str, repeat: int) -> None:
         bearer = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
         today = utcnow().date()
         month, year = (today - timedelta(days=29)).isoformat(), (today - timedelta(days=364)).isoformat()
-        targets = [(f"/admin?period={p}", {}) for p in ("today", "7d", "30d")]
+        targets: list[tuple[str, dict[str, str]]] = [("/admin", {"period": p}) for p in ("today", "7d", "30d")]
         for report in ("sales", "products", "categories", "payment_methods", "coupons", "refunds", "customers"):
             targets.append(("/admin/reports", {"report": report, "from": month}))
             targets.append(("/admin/reports", {"report": report, "from": year, "granularity": "week"}))

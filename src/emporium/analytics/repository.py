@@ -273,10 +273,10 @@ class AnalyticsRepository:
 
 
 def first_sale_at() -> ColumnElement[datetime]:
-    """When the buyer of the order in hand placed their first sale: a correlated look-up, per order, that
-    walks an index (the account's orders by time, or the guest e-mail's orders) and stops at the first
-    sale. Written as a look-up rather than an anti-join, since PostgreSQL would otherwise hash every earlier
-    sale of the shop for a few thousand orders."""
+    """When the buyer of the order in hand placed their first sale: a correlated look-up, per order, of the
+    first entry of a partial index of the sold orders (``ix_orders_sold_user_id``, or for a guest
+    ``ix_orders_sold_guest_email``), which PostgreSQL answers from the index alone. Written as a look-up
+    rather than an anti-join, which PostgreSQL planned as a hash of every earlier sale of the shop."""
     earlier = Order.__table__.alias("earlier")
     of_account = (
         select(func.min(earlier.c.created_at))

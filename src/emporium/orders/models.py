@@ -44,8 +44,10 @@ class StockState(StrEnum):
 
 
 _MONEY_COLUMNS = ("subtotal_minor", "discount_minor", "shipping_minor", "tax_minor", "total_minor")
-# The orders that sold (emporium.analytics): invoiced, not cancelled. Its partial index dates them.
+# The orders that sold (emporium.analytics): invoiced, not cancelled. Partial indexes date them, and find a
+# buyer's first sale (an account's, or a guest e-mail's) without reading the orders themselves.
 SOLD = "invoice_number IS NOT NULL AND status <> 'cancelled'"
+SOLD_TO_GUEST = f"user_id IS NULL AND {SOLD}"
 
 
 class Order(IdMixin, TimestampMixin, Base):
@@ -58,6 +60,20 @@ class Order(IdMixin, TimestampMixin, Base):
         Index("ix_orders_created_at", "created_at"),
         Index(
             "ix_orders_sold_created_at", "created_at", postgresql_where=text(SOLD), sqlite_where=text(SOLD)
+        ),
+        Index(
+            "ix_orders_sold_user_id",
+            "user_id",
+            "created_at",
+            postgresql_where=text(SOLD),
+            sqlite_where=text(SOLD),
+        ),
+        Index(
+            "ix_orders_sold_guest_email",
+            "contact_email",
+            "created_at",
+            postgresql_where=text(SOLD_TO_GUEST),
+            sqlite_where=text(SOLD_TO_GUEST),
         ),
     )
 

@@ -5,8 +5,9 @@ Revises: 0014
 Create Date: 2026-12-07 04:00:00.000000
 
 The figures read orders by when they were placed (all of them, for orders by status; the ones that sold,
-through a partial index, for revenue and best sellers) and refunds by when they were made. Built
-concurrently on PostgreSQL (migrations/ops.py): orders and the ledger grow with the shop.
+through a partial index, for revenue and best sellers), each buyer's first sale (partial indexes of the
+sold orders by account and by guest e-mail, read without visiting the orders) and refunds by when they were
+made. Built concurrently on PostgreSQL (migrations/ops.py): orders and the ledger grow with the shop.
 """
 
 from collections.abc import Sequence
@@ -19,12 +20,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SOLD = "invoice_number IS NOT NULL AND status <> 'cancelled'"
+SOLD_TO_GUEST = f"user_id IS NULL AND {SOLD}"
 REFUNDED = "kind = 'refund' AND status = 'succeeded'"
 
 
 def upgrade() -> None:
     create_index_concurrently("ix_orders_created_at", "orders", ["created_at"])
     create_index_concurrently("ix_orders_sold_created_at", "orders", ["created_at"], where=SOLD)
+    create_index_concurrently("ix_orders_sold_user_id", "orders", ["user_id", "created_at"], where=SOLD)
+    create_index_concurrently(
+        "ix_orders_sold_guest_email", "orders", ["contact_email", "created_at"], where=SOLD_TO_GUEST
+    )
     create_index_concurrently(
         "ix_payment_transactions_refunded_at", "payment_transactions", ["created_at"], where=REFUNDED
     )
@@ -32,5 +38,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     drop_index_concurrently("ix_payment_transactions_refunded_at", "payment_transactions")
+    drop_index_concurrently("ix_orders_sold_guest_email", "orders")
+    drop_index_concurrently("ix_orders_sold_user_id", "orders")
     drop_index_concurrently("ix_orders_sold_created_at", "orders")
     drop_index_concurrently("ix_orders_created_at", "orders")
