@@ -123,7 +123,7 @@ async def seed(url: str, orders: int, days: int) -> None:
                 await conn.execute(text(statement), {k: v for k, v in values.items() if f":{k}" in statement})
     async with engine.connect() as conn:
         await conn.execute(text("COMMIT"))
-        await conn.execute(text("ANALYZE"))
+        await conn.execute(text("VACUUM ANALYZE"))
     await engine.dispose()
     print(f"seeded {orders} orders in {time.perf_counter() - started:.1f} s")
 
