@@ -68,3 +68,10 @@ async def test_a_search_is_escaped(staff_client: StaffClientFactory) -> None:
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;" in response.text
+
+
+async def test_the_order_table_is_offered_for_a_phone_or_name(staff_client: StaffClientFactory) -> None:
+    support = await staff_client("support")
+    response = await support.get("/admin/search", params={"q": "+1 202 555 0143"})
+    assert response.status_code == 200
+    assert 'href="/admin/orders?q=%2B1+202+555+0143"' in response.text

@@ -16,3 +16,15 @@ class AccountError(StrEnum):
     PERMISSION_DENIED = "PERMISSION_DENIED"
     INVALID_PASSWORD = "INVALID_PASSWORD"  # noqa: S105
     ADDRESS_NOT_FOUND = "ADDRESS_NOT_FOUND"
+    # Staff management and two-factor sign-in (accounts/staff.py, accounts/two_factor.py).
+    STAFF_NOT_FOUND = "STAFF_NOT_FOUND"
+    CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"
+    ACCOUNT_EXISTS = "ACCOUNT_EXISTS"
+    OWN_ACCOUNT = "OWN_ACCOUNT"
+    ROLE_NOT_ALLOWED = "ROLE_NOT_ALLOWED"
+    LAST_SUPER_ADMIN = "LAST_SUPER_ADMIN"
+    ACCOUNT_ERASED = "ACCOUNT_ERASED"
+    TWO_FACTOR_INVALID = "TWO_FACTOR_INVALID"
+    # Signing in to an account with two-factor sign-in needs its code as well as the password.
+    TWO_FACTOR_REQUIRED = "TWO_FACTOR_REQUIRED"
+    TWO_FACTOR_STATE = "TWO_FACTOR_STATE"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emporium.core.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -25,6 +25,17 @@ class User(IdMixin, TimestampMixin, Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the customer erased their account: the row stays so orders keep their customer id.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Staff two-factor (accounts/two_factor.py): the base32 TOTP secret, set at enrolment and switched on
+    # (enabled_at) only once a code made from it was accepted; the last time step accepted, so a code
+    # seen once (over a shoulder, in a proxy log) cannot be replayed within its validity.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# The staff list and the last-super-admin rule read users by role; staff search customers by phone.
+Index("ix_users_role", User.role)
+Index("ix_users_phone", User.phone)
 
 
 class Address(IdMixin, TimestampMixin, Base):
@@ -108,3 +119,15 @@ class OneTimeToken(IdMixin, Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # For verification tokens: the address the token proves, so a changed e-mail voids old links.
     email: Mapped[str | None] = mapped_column(Text)
+
+
+class RecoveryCode(IdMixin, Base):
+    """A staff member's single-use two-factor recovery code, stored as a SHA-256 digest (the codes carry
+    80 random bits, so a digest is as good as a slow hash); ``used_at`` set means it was spent."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -101,6 +101,12 @@ async def erase_user(session: AsyncSession, ctx: AppContext, user: User, passwor
     """Delete what is personal, anonymise what the books must keep, and sign the user out everywhere."""
     if not await ctx.passwords.verify(user.password_hash, password):
         raise wrong_password("password")
+    await scrub(session, user)
+
+
+async def scrub(session: AsyncSession, user: User) -> None:
+    """The erasure itself, once the request to erase was proved (by the password, or by staff acting on
+    the customer's written request from the back office)."""
     for eraser in ERASERS.values():
         await eraser(session, user)
     repo = AccountRepository(session)

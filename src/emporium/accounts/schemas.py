@@ -72,6 +72,8 @@ class RegisterIn(Input):
 class LoginIn(Input):
     email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
     password: GivenPassword
+    # Staff with two-factor sign-in: the code from their app, or a recovery code.
+    totp_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
 
 
 class RefreshIn(Input):
@@ -234,3 +236,18 @@ class PreferencesUpdate(Input):
     push: bool | None = None
     whatsapp: bool | None = None
     promotional: bool | None = None
+
+
+class StaffInvitationIn(Input):
+    """The back office's invitation form (accounts/staff.py)."""
+
+    email: EmailStr
+    role: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    first_name: Name | None = None
+    last_name: Name | None = None
+
+
+class ChosenPassword(Input):
+    """A password chosen on a page (the staff invitation)."""
+
+    password: NewPassword

@@ -15,6 +15,7 @@ from emporium.accounts import schemas
 from emporium.accounts.errors import AccountError
 from emporium.accounts.models import AuthSession, NotificationPreferences, OneTimeToken, RefreshToken, User
 from emporium.accounts.repository import AccountRepository
+from emporium.accounts.two_factor import two_factor
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import BadRequest, RateLimited, Unauthorized
@@ -27,6 +28,7 @@ log = structlog.get_logger(__name__)
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a secret
 INVALID_CREDENTIALS = "The e-mail address or the password is not correct."
+CODE_NEEDED = "This account uses two-factor sign-in: give the code from your authenticator app too."
 
 
 class RefreshTokenReused(Unauthorized):
@@ -161,21 +163,21 @@ class AuthService:
 
     # Signing in
     async def login(
-        self, session: AsyncSession, ctx: AppContext, data: schemas.LoginIn, client: ClientInfo
+        self,
+        session: AsyncSession,
+        ctx: AppContext,
+        data: schemas.LoginIn,
+        client: ClientInfo,
+        *,
+        code_checked_later: bool = False,
     ) -> schemas.TokenPair:
+        """A new session for the right password, and for staff with two-factor sign-in the right code too
+        (``totp_code``); only the back office, which asks for the code on a page of its own before the
+        session opens anything, passes ``code_checked_later``."""
         key = _email_key(data.email)
         lock_key = f"login-lock:{key}"
-        remaining = await ctx.limiter.locked_for(lock_key)
-        if remaining:
-            raise RateLimited(remaining, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS)
-        # Each attempt counts as a failure until its password proves right, and is counted before the
-        # check: concurrent attempts (from any process) cannot all pass while the first ones are hashing.
         failures = self._failure_limit(ctx)
-        if not await ctx.limiter.hit(failures, "login-fail", key):
-            await self._lock(ctx, key, lock_key)
-            raise RateLimited(
-                ctx.settings.login_lockout_seconds, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS
-            )
+        await self._count_attempt(ctx, key, lock_key, failures)
         # The password is checked before the request's transaction starts: argon2 takes a noticeable
         # time, and on SQLite a write transaction would hold the database's write lock all along.
         async with ctx.db.read_session() as reader:
@@ -190,11 +192,34 @@ class AuthService:
                 await self._lock(ctx, key, lock_key)
             raise Unauthorized(INVALID_CREDENTIALS, code=AccountError.INVALID_CREDENTIALS)
         await ctx.limiter.clear(failures, "login-fail", key)
+        if not code_checked_later and not await self._second_factor(session, ctx, user, data.totp_code):
+            raise Unauthorized(CODE_NEEDED, code=AccountError.TWO_FACTOR_REQUIRED)
         if stored and ctx.passwords.needs_rehash(stored):
             user.password_hash = await ctx.passwords.hash(data.password)
         user.last_login_at = utcnow()
         log.info("user_logged_in", user_id=user.id)
         return await self._start_session(session, ctx, user, client)
+
+    async def _count_attempt(self, ctx: AppContext, key: str, lock_key: str, failures: RateLimitItem) -> None:
+        """Refuse a locked-out e-mail. Each attempt counts as a failure until its password proves right, and
+        is counted before the check: concurrent attempts (from any process) cannot all pass while the first
+        ones are hashing."""
+        remaining = await ctx.limiter.locked_for(lock_key)
+        if remaining:
+            raise RateLimited(remaining, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS)
+        if not await ctx.limiter.hit(failures, "login-fail", key):
+            await self._lock(ctx, key, lock_key)
+            raise RateLimited(
+                ctx.settings.login_lockout_seconds, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS
+            )
+
+    @staticmethod
+    async def _second_factor(session: AsyncSession, ctx: AppContext, user: User, code: str | None) -> bool:
+        """True for an account without two-factor sign-in, else whether ``code`` is right (wrong codes are
+        counted, and locked out, by the two-factor check itself)."""
+        if not two_factor.is_enabled(user):
+            return True
+        return bool(code) and await two_factor.verify(session, ctx, user, code or "")
 
     def _failure_limit(self, ctx: AppContext) -> RateLimitItem:
         s = ctx.settings

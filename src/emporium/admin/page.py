@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.staff_access import staff_access
+from emporium.accounts.two_factor import needs_enrolment
 from emporium.admin.errors import AdminError
 from emporium.admin.flash import Flash, FlashKind, clear_flash, read_flash, set_flash
 from emporium.admin.navigation import SECTIONS, Section
@@ -59,6 +60,18 @@ class StaffSignInRequired(EmporiumError):
         super().__init__()
         self.next_url = next_url
         self.drop = drop
+
+
+class TwoFactorEnrolmentRequired(EmporiumError):
+    """The shop requires two-factor sign-in (``staff_totp_required``) and this staff member has not set it
+    up: every screen but the set-up page sends them there (routing.py)."""
+
+    status_code = 403
+    code = AdminError.TWO_FACTOR_REQUIRED
+    message = "Set up two-factor sign-in before you continue."
+
+
+SECURITY_PAGE = "/admin/account/security"
 
 
 class PermissionDenied(Forbidden):
@@ -193,6 +206,11 @@ async def admin_context(request: Request, ctx: Ctx, session: DbSession) -> Admin
     )
     if staff is None:
         raise StaffSignInRequired(_here(request), drop=True)
+    path = request.url.path
+    if needs_enrolment(settings, staff) and not (
+        path == SECURITY_PAGE or path.startswith(SECURITY_PAGE + "/")
+    ):
+        raise TwoFactorEnrolmentRequired()
     return AdminContext(request=request, ctx=ctx, session=session, browser=Browser.of(request), staff=staff)
 
 

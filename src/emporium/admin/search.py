@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Query
 from fastapi.responses import HTMLResponse, Response
 
+from emporium.accounts.customers import customers
 from emporium.admin.page import AdminContext, AdminPage
 from emporium.admin.params import OPTIONAL_TEXT
 from emporium.admin.routing import admin_router
@@ -44,6 +45,19 @@ async def _order_hits(page: AdminContext, text: str) -> list[Hit]:
     return [Hit("Order", order.number, f"{order.contact_name} · {order.status}", f"/admin/orders/{order.id}")]
 
 
+async def _customer_hits(page: AdminContext, text: str) -> list[Hit]:
+    found = await customers.search(page.session, page.settings, text, None, PER_KIND)
+    return [
+        Hit(
+            "Customer",
+            user.email,
+            " · ".join(filter(None, [" ".join(filter(None, [user.first_name, user.last_name])), user.phone])),
+            f"/admin/customers/{user.id}",
+        )
+        for user in found.rows
+    ]
+
+
 @router.get("", response_class=HTMLResponse, response_model=None)
 async def search(page: AdminPage, q: SearchText = "") -> Response:
     text = q.strip()
@@ -51,6 +65,8 @@ async def search(page: AdminPage, q: SearchText = "") -> Response:
     if text:
         if page.can(Permission.ORDERS_READ):
             hits += await _order_hits(page, text)
+        if page.can(Permission.CUSTOMERS_READ):
+            hits += await _customer_hits(page, text)
         if page.can(Permission.PRODUCTS_WRITE):
             hits += [_product_hit(match) for match in await find_products(page.session, text, PER_KIND)]
     if len(hits) == 1 and hits[0].url and hits[0].kind == "Order":

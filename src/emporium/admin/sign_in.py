@@ -8,6 +8,7 @@ customer's correct password opens nothing here, and the session it opened is end
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -17,6 +18,7 @@ from emporium.accounts.api import auth_rate_limit, client_info
 from emporium.accounts.schemas import LoginIn
 from emporium.accounts.service import auth
 from emporium.accounts.staff_access import is_staff, staff_access
+from emporium.accounts.two_factor import two_factor
 from emporium.admin.flash import Flash, set_flash
 from emporium.admin.page import render_public
 from emporium.admin.routing import admin_router
@@ -94,7 +96,7 @@ async def sign_in(
     except ValidationError:
         return again("Enter your e-mail address and your password.", 422)
     try:
-        pair = await auth.login(session, ctx, credentials, client_info(request))
+        pair = await auth.login(session, ctx, credentials, client_info(request), code_checked_later=True)
     except RateLimited as exc:
         response = again(exc.message, 429)
         response.headers.update(exc.headers)
@@ -106,6 +108,11 @@ async def sign_in(
     if user is None or not is_staff(user):
         await staff_access.end_session(session, session_id, "not_staff")
         return again(NOT_STAFF, 403)
+    if two_factor.is_enabled(user):
+        # The password was right; the session opens the back office only once the code is (sign_in_code.py).
+        second_step = _go(f"/admin/sign-in/code?next={quote(target, safe='/')}")
+        write_cookie(ctx.settings, second_step, user.id, session_id, "p")
+        return second_step
     signed_in = _go(target)
     write_cookie(ctx.settings, signed_in, user.id, session_id, "s")
     return signed_in

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # second factor.
     staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     staff_totp_required: bool = False
+    # How long the link in a staff invitation works (once).
+    staff_invitation_ttl_hours: int = Field(default=72, ge=1, le=30 * 24)
 
     # argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
     argon2_time_cost: int = Field(default=3, ge=1)

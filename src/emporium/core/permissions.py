@@ -21,6 +21,10 @@ class Permission(StrEnum):
     SETTINGS_MANAGE = "settings:manage"
     MAILBOX_READ = "mailbox:read"
     AUDIT_READ = "audit:read"
+    # The back office's people screens: staff accounts (invite, roles, deactivation) and customers.
+    STAFF_MANAGE = "staff:manage"
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_MANAGE = "customers:manage"
     ANALYTICS_READ = "analytics:read"
 
 
@@ -36,6 +40,7 @@ _SUPPORT = {
     Permission.ORDERS_READ,
     Permission.ORDERS_UPDATE,
     Permission.MAILBOX_READ,
+    Permission.CUSTOMERS_READ,
 }
 # Moderators will moderate reviews when reviews exist; until then they can only read orders.
 _MODERATOR = {Permission.ORDERS_READ}
@@ -49,6 +54,9 @@ _ADMIN = (
         Permission.REFUNDS_CREATE,
         Permission.COUPONS_WRITE,
         Permission.AUDIT_READ,
+        Permission.CUSTOMERS_MANAGE,
+        # Admins manage support and moderator accounts only (the ladder is in accounts/staff.py).
+        Permission.STAFF_MANAGE,
         Permission.ANALYTICS_READ,
     }
 )

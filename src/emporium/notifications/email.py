@@ -49,6 +49,12 @@ def render_email(template: str, to: str, context: dict[str, Any]) -> RenderedEma
     return RenderedEmail(to=to, subject=subject, text=text, html=html, template=template)
 
 
+def subject_of(template: str, context: dict[str, Any]) -> str:
+    """The subject line an e-mail of ``template`` with ``context`` has (its text template's subject)."""
+    text_template = _environment().get_template(f"emails/{template}.txt.j2")
+    return "".join(text_template.blocks["subject"](text_template.new_context(context))).strip()
+
+
 _MESSAGE_KEY = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 

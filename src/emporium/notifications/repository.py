@@ -52,3 +52,17 @@ class NotificationRepository:
             .values(payload=ERASED_PAYLOAD)
             .execution_options(synchronize_session=False)
         )
+
+    async def mail_about_order(self, to: str, number: str, limit: int) -> list[Job]:
+        """The e-mail jobs sent to ``to`` about order ``number`` (their context names it), oldest first."""
+        result = await self.session.execute(
+            select(Job)
+            .where(
+                Job.name == SEND_EMAIL_JOB,
+                Job.payload["to"].as_string() == to,
+                Job.payload[("context", "number")].as_string() == number,
+            )
+            .order_by(Job.id)
+            .limit(limit)
+        )
+        return list(result.scalars())

@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core import mail
+from emporium.core.errors import NotFound
+from emporium.core.jobs.models import Job
 from emporium.core.mail import SEND_EMAIL_JOB
 from emporium.core.pagination import PageParams
+from emporium.notifications.email import subject_of
 from emporium.notifications.models import DevMailMessage
 from emporium.notifications.repository import NotificationRepository
 
-__all__ = ["SEND_EMAIL_JOB", "NotificationService", "notifications"]
+__all__ = ["SEND_EMAIL_JOB", "NotificationService", "SentMail", "notifications"]
+
+# What staff read for the state of an e-mail's job.
+MAIL_STATES = {"pending": "queued", "running": "sending", "done": "sent", "dead": "failed"}
+_ORDER_MAIL_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """An e-mail about an order as its page lists it."""
+
+    id: int
+    template: str
+    subject: str
+    state: str
+    created_at: datetime
+    finished_at: datetime | None
+    last_error: str | None
+
+
+def _sent_mail(job: Job) -> SentMail:
+    template = str(job.payload.get("template", ""))
+    try:
+        subject = subject_of(template, job.payload.get("context") or {})
+    except (TemplateError, TypeError):
+        subject = template.replace("_", " ")
+    return SentMail(
+        id=job.id,
+        template=template,
+        subject=subject,
+        state=MAIL_STATES.get(job.status, job.status),
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        last_error=job.last_error,
+    )
 
 
 class NotificationService:
@@ -28,6 +68,22 @@ class NotificationService:
 
     async def mail_message(self, session: AsyncSession, message_id: int) -> DevMailMessage | None:
         return await NotificationRepository(session).mail_message(message_id)
+
+    async def mail_about_order(self, session: AsyncSession, to: str, number: str) -> list[SentMail]:
+        """The e-mails queued for ``to`` about order ``number``, oldest first, each with its state."""
+        jobs = await NotificationRepository(session).mail_about_order(to, number, _ORDER_MAIL_LIMIT)
+        return [_sent_mail(job) for job in jobs]
+
+    async def resend_last_about_order(self, session: AsyncSession, to: str, number: str) -> SentMail:
+        """Queue the last e-mail about an order again, as it was (same template and content; a new
+        Message-ID, since it is a new message). NotFound when none was sent."""
+        jobs = await NotificationRepository(session).mail_about_order(to, number, _ORDER_MAIL_LIMIT)
+        if not jobs:
+            raise NotFound("No e-mail has been sent about this order yet.")
+        last = jobs[-1]
+        context = last.payload.get("context") or {}
+        mail.queue_email(session, to=to, template=str(last.payload["template"]), context=dict(context))
+        return _sent_mail(last)
 
     async def erase_mail_to(self, session: AsyncSession, email: str) -> None:
         """Forget what the mailbox and the e-mail jobs hold for an address whose owner asked to be erased."""

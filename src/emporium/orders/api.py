@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Cookie, Header, Query, Request, Response, status
 
 from emporium.accounts.auth import CurrentUser, MaybePrincipal
+from emporium.audit.schemas import Actor
 from emporium.cart.service import CART_TOKEN_COOKIE
 from emporium.core.context import Ctx
 from emporium.core.errors import ValidationFailed, errors_doc
@@ -188,12 +189,19 @@ async def admin_orders(
 
 @router.get("/admin/orders/{order_id}", responses=errors_doc(401, 403, 404, 422))
 async def admin_order(session: DbSession, order: StaffOrder) -> Envelope[schemas.OrderRead]:
-    return ok(await orders.read(session, order))
+    return ok(await orders.read(session, order, staff=True))
 
 
 @router.put("/admin/orders/{order_id}", responses=errors_doc(401, 403, 404, 409, 422))
 async def update_order(
-    data: schemas.OrderUpdate, ctx: Ctx, session: DbSession, staff: OrdersUpdater, order: StaffOrderForUpdate
+    data: schemas.OrderUpdate,
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    staff: OrdersUpdater,
+    order: StaffOrderForUpdate,
 ) -> Envelope[schemas.OrderRead]:
-    """Move the order along the state machine (an illegal move is 409); add a note, carrier or tracking."""
-    return ok(await orders.staff_update(session, ctx.settings, order, data, actor_user_id=staff.id))
+    """Move the order along the state machine (an illegal move is 409); add a note, carrier or tracking.
+    Audited like the back office's moves."""
+    actor = Actor(staff.id, staff.email, request.client.host if request.client else None)
+    return ok(await orders.staff_update(session, ctx.settings, order, data, actor=actor))

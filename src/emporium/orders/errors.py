@@ -17,5 +17,7 @@ class OrderError(StrEnum):
     ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"
     ORDER_NOT_PAID = "ORDER_NOT_PAID"
     NO_INVOICE = "NO_INVOICE"
+    # A staff form was filled in for an order that has moved on since (someone else shipped it meanwhile).
+    ORDER_CHANGED = "ORDER_CHANGED"
     # Too many wrong guesses at tracking a guest order.
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"

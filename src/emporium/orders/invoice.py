@@ -62,7 +62,7 @@ def _latin1(text: str) -> str:
     return "".join(out)
 
 
-class _Invoice(FPDF):
+class OrderDocument(FPDF):
     def __init__(self) -> None:
         super().__init__(format="A4")
         font = _unicode_font()
@@ -149,7 +149,7 @@ def invoice_pdf(
     """The invoice (an order with an invoice number) or the pro-forma invoice (one without) as PDF bytes."""
     final = order.invoice_number is not None
     title = "Invoice" if final else "Pro-forma invoice"
-    pdf = _Invoice()
+    pdf = OrderDocument()
     pdf.set_title(f"{title} {order.invoice_number or order.number}")
     pdf.set_author(settings.seller_name or settings.shop_name)
     pdf.set_creation_date(issued_at)
@@ -164,7 +164,7 @@ def invoice_pdf(
     return bytes(pdf.output())
 
 
-def _draw_seller(pdf: _Invoice, settings: Settings, title: str) -> None:
+def _draw_seller(pdf: OrderDocument, settings: Settings, title: str) -> None:
     seller = _seller_lines(settings)
     pdf.write_cell(120, seller[0], size=14)
     pdf.write_cell(0, title, align="R", size=16, new_line=True)
@@ -173,7 +173,7 @@ def _draw_seller(pdf: _Invoice, settings: Settings, title: str) -> None:
     pdf.ln(4)
 
 
-def _draw_facts(pdf: _Invoice, order: Order, *, final: bool, issued_at: datetime) -> None:
+def _draw_facts(pdf: OrderDocument, order: Order, *, final: bool, issued_at: datetime) -> None:
     """The invoice number (a final invoice only), the date, the order and its payment."""
     facts = [
         ("Invoice number", order.invoice_number) if final else None,
@@ -189,7 +189,7 @@ def _draw_facts(pdf: _Invoice, order: Order, *, final: bool, issued_at: datetime
     pdf.ln(4)
 
 
-def _draw_addresses(pdf: _Invoice, settings: Settings, order: Order) -> None:
+def _draw_addresses(pdf: OrderDocument, settings: Settings, order: Order) -> None:
     """The billing and the delivery address side by side, as the country's post writes them."""
     pdf.write_cell(95, "Billed to", size=11)
     pdf.write_cell(0, "Delivered to", size=11, new_line=True)
@@ -202,7 +202,7 @@ def _draw_addresses(pdf: _Invoice, settings: Settings, order: Order) -> None:
     pdf.ln(4)
 
 
-def _draw_lines(pdf: _Invoice, lines: Sequence[OrderLine], currency: str) -> None:
+def _draw_lines(pdf: OrderDocument, lines: Sequence[OrderLine], currency: str) -> None:
     widths = (80, 30, 12, 33, 35)
     for width, heading, align in zip(
         widths, ("Item", "SKU", "Qty", "Unit price", "Amount"), "LLRRR", strict=True
@@ -234,7 +234,7 @@ def _total_rows(order: Order, parts: list[TaxPart]) -> list[tuple[str, int]]:
     return rows
 
 
-def _draw_totals(pdf: _Invoice, order: Order, lines: Sequence[OrderLine], *, final: bool) -> None:
+def _draw_totals(pdf: OrderDocument, order: Order, lines: Sequence[OrderLine], *, final: bool) -> None:
     """The rows that add up, the total, and (prices including tax) the part of the total that is tax."""
     currency = order.currency
     parts = tax_parts(lines, prices_include_tax=order.prices_include_tax)

@@ -6,7 +6,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emporium.core.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -56,8 +67,11 @@ class Order(IdMixin, TimestampMixin, Base):
         *(CheckConstraint(f"{c} >= 0", name=f"{c}_not_negative") for c in _MONEY_COLUMNS),
         Index("ix_orders_user_id_created_at", "user_id", "created_at"),
         Index("ix_orders_status_expires_at", "status", "expires_at"),
-        # The back office's figures read orders by when they were placed (migration 0017).
-        Index("ix_orders_created_at", "created_at"),
+        # The back office's order table pages through these sorts by keyset (newest, oldest, by total).
+        Index("ix_orders_created_at_id", "created_at", "id"),
+        Index("ix_orders_total_minor_id", "total_minor", "id"),
+        # The back office's figures: sold orders by when they were placed, and each buyer's first sale
+        # (migration 0017).
         Index(
             "ix_orders_sold_created_at", "created_at", postgresql_where=text(SOLD), sqlite_where=text(SOLD)
         ),
@@ -174,4 +188,17 @@ class OrderEvent(IdMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     actor_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SavedOrderFilter(IdMixin, Base):
+    """A staff member's named search of the order table (the query string as the table's URL holds it).
+    Private to its owner: listed, used and deleted by them alone."""
+
+    __tablename__ = "saved_order_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_order_filters_user_name"),)
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    query: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -80,6 +80,29 @@ class OrderRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(query)).scalar_one_or_none()
 
+    async def locked(self, order_ids: Sequence[int]) -> list[Order]:
+        """The orders of these ids that exist, locked FOR UPDATE in id order (so two bulk actions over
+        overlapping orders queue instead of deadlocking)."""
+        result = await self.session.execute(
+            select(Order)
+            .where(Order.id.in_(sorted(set(order_ids))))
+            .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return list(result.scalars())
+
+    async def locked_by_numbers(self, numbers: Sequence[str]) -> list[Order]:
+        """The orders of these numbers that exist, locked FOR UPDATE in id order."""
+        result = await self.session.execute(
+            select(Order)
+            .where(Order.number.in_(sorted(set(numbers))))
+            .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return list(result.scalars())
+
     async def order_by_number(self, number: str) -> Order | None:
         return (await self.session.execute(select(Order).where(Order.number == number))).scalar_one_or_none()
 

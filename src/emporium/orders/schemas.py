@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_validator
@@ -44,6 +45,69 @@ class OrderFilters:
     # Pending orders of these payment methods: cash-on-delivery and bank-transfer orders awaiting staff.
     awaiting_staff: frozenset[str] | None = None
     oldest_first: bool = False
+
+
+class OrderSort(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    TOTAL_HIGH = "total_high"
+    TOTAL_LOW = "total_low"
+
+
+SORT_NAMES = {
+    OrderSort.NEWEST: "Newest first",
+    OrderSort.OLDEST: "Oldest first",
+    OrderSort.TOTAL_HIGH: "Highest total",
+    OrderSort.TOTAL_LOW: "Lowest total",
+}
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """What the search box can mean; the repository finds orders matching any of it."""
+
+    text: str
+    number: str | None = None
+    number_tail: str | None = None
+    phones: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OrderSearch:
+    """One search of the order table, as its filter form and URL hold it (already validated)."""
+
+    q: str | None = None
+    status: str | None = None
+    payment_status: str | None = None
+    payment_method: str | None = None
+    # Placed at or after ``created_from`` and before ``created_before`` (the page turns the days staff pick
+    # into instants in the shop's time zone).
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+    coupon: str | None = None
+    country: str | None = None
+    sort: OrderSort = OrderSort.NEWEST
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """An order as a row of the staff table and of its CSV export."""
+
+    id: int
+    number: str
+    created_at: datetime
+    customer_id: int | None
+    name: str
+    email: str
+    phone: str | None
+    status: str
+    payment_status: str
+    payment_method: str
+    country: str | None
+    coupon_code: str | None
+    item_count: int
+    total_minor: int
+    currency: str
 
 
 class AddressIn(InputModel):
@@ -212,3 +276,10 @@ class OrderUpdate(InputModel):
         if all(v is None for v in (self.status, self.note, self.carrier, self.tracking_number)):
             raise ValueError("Give a status, a note, a carrier or a tracking number.")
         return self
+
+
+@dataclass(frozen=True)
+class SavedFilterRead:
+    id: int
+    name: str
+    query: str

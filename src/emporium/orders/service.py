@@ -7,7 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.audit.schemas import Actor
+from emporium.audit.service import audit, diff
 from emporium.core.config import Settings
+from emporium.core.db import utcnow
 from emporium.core.errors import NotFound
 from emporium.core.pagination import PageParams
 from emporium.core.phones import same_phone
@@ -16,8 +19,10 @@ from emporium.orders.errors import OrderError
 from emporium.orders.invoice import TaxPart, tax_parts
 from emporium.orders.lifecycle import CUSTOMER_CANCELLABLE, IllegalTransition, add_event, lifecycle
 from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from emporium.orders.packing_slip import packing_slip_pdf
 from emporium.orders.repository import OrderRepository
 from emporium.orders.schemas import OrderFilters
+from emporium.orders.staff_moves import audited, snapshot
 from emporium.orders.views import order_read, order_summary, tracked_order
 
 
@@ -30,9 +35,10 @@ def phone_digits(phone: str | None) -> str:
 
 
 class OrderService:
-    async def read(self, session: AsyncSession, order: Order) -> schemas.OrderRead:
+    async def read(self, session: AsyncSession, order: Order, *, staff: bool = False) -> schemas.OrderRead:
+        """The order with its lines and timeline; the timeline's internal notes only for ``staff``."""
         repo = OrderRepository(session)
-        return order_read(order, await repo.lines(order.id), await repo.events(order.id))
+        return order_read(order, await repo.lines(order.id), await repo.events(order.id), staff=staff)
 
     async def order(self, session: AsyncSession, order_id: int, *, lock: bool = False) -> Order | None:
         """The order (locked FOR UPDATE with ``lock``) whoever it belongs to: who may see it is for
@@ -65,6 +71,11 @@ class OrderService:
     async def invoice(self, session: AsyncSession, settings: Settings, order: Order) -> bytes:
         """The order's invoice or pro-forma invoice as a PDF (orders/invoicing.py)."""
         return await invoicing.document(session, settings, order)
+
+    async def packing_slip(self, session: AsyncSession, settings: Settings, order: Order) -> bytes:
+        """The order's packing slip as a PDF (orders/packing_slip.py): what goes in the parcel, no prices."""
+        lines = await OrderRepository(session).lines(order.id)
+        return packing_slip_pdf(settings, order, lines, printed_at=utcnow())
 
     async def page(
         self, session: AsyncSession, filters: OrderFilters, page: PageParams
@@ -116,8 +127,11 @@ class OrderService:
         order: Order,
         data: schemas.OrderUpdate,
         *,
-        actor_user_id: int,
+        actor: Actor,
     ) -> schemas.OrderRead:
+        """The API's staff update of a locked order: carrier and tracking, a move along the state machine, a
+        note; audited in the same transaction like the back office's moves (orders/staff_moves.py)."""
+        before = snapshot(order)
         if data.carrier is not None or data.tracking_number is not None:
             order.carrier = data.carrier or order.carrier
             order.tracking_number = data.tracking_number or order.tracking_number
@@ -125,7 +139,7 @@ class OrderService:
                 session,
                 order,
                 "shipment",
-                actor_user_id=actor_user_id,
+                actor_user_id=actor.user_id,
                 data={"carrier": order.carrier, "tracking_number": order.tracking_number},
             )
         if data.status is not None:
@@ -134,13 +148,18 @@ class OrderService:
                 settings,
                 order,
                 OrderStatus(data.status),
-                actor_user_id=actor_user_id,
+                actor_user_id=actor.user_id,
                 note=data.note,
             )
         elif data.note is not None:
-            add_event(session, order, "note", actor_user_id=actor_user_id, note=data.note)
+            add_event(session, order, "note", actor_user_id=actor.user_id, note=data.note)
+        changes = dict(diff(before, snapshot(order)))
+        if data.note:
+            changes["note"] = (None, data.note)
+        action = f"order.{data.status}" if data.status else "order.updated"
+        audit.record(session, actor, action, audited(order), changes)
         await session.flush()
-        return await self.read(session, order)
+        return await self.read(session, order, staff=True)
 
 
 orders = OrderService()

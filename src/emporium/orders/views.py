@@ -8,6 +8,10 @@ from emporium.core.money import from_minor
 from emporium.orders import schemas
 from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
 
+# Timeline entries staff write for each other (an order's internal notes): never in what a customer reads.
+INTERNAL_NOTE = "internal_note"
+STAFF_ONLY_EVENTS = frozenset({INTERNAL_NOTE})
+
 
 def _money(minor: int, currency: str) -> Decimal:
     return from_minor(minor, currency)
@@ -54,7 +58,11 @@ def totals_read(order: Order) -> schemas.OrderTotals:
     )
 
 
-def order_read(order: Order, lines: list[OrderLine], events: list[OrderEvent]) -> schemas.OrderRead:
+def order_read(
+    order: Order, lines: list[OrderLine], events: list[OrderEvent], *, staff: bool = False
+) -> schemas.OrderRead:
+    """The order as the API and the account pages show it; internal notes only to ``staff``."""
+    shown = events if staff else [e for e in events if e.kind not in STAFF_ONLY_EVENTS]
     return schemas.OrderRead(
         id=order.id,
         number=order.number,
@@ -78,7 +86,7 @@ def order_read(order: Order, lines: list[OrderLine], events: list[OrderEvent]) -
         created_at=order.created_at,
         updated_at=order.updated_at,
         lines=[line_read(line, order.currency) for line in lines],
-        timeline=[event_read(event) for event in events],
+        timeline=[event_read(event) for event in shown],
     )
 
 

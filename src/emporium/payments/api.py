@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Depends, Path, Request, status
 
 from emporium.accounts.auth import MaybePrincipal
+from emporium.audit.schemas import Actor
 from emporium.core.context import Ctx
 from emporium.core.errors import ValidationFailed, errors_doc
 from emporium.core.idempotency import IdempotencyKeyHeader, request_digest
@@ -18,16 +19,17 @@ from emporium.core.session import DbSession
 from emporium.orders.auth import OrderToken
 from emporium.payments import schemas
 from emporium.payments.auth import Refunder, Verifier, reachable_order, reachable_payment
+from emporium.payments.back_office import back_office_money
 from emporium.payments.card_data import refuse_card_data
 from emporium.payments.config import PaymentSettings
 from emporium.payments.fetch import fetch
-from emporium.payments.gateways.offline.recording import staff_money
 from emporium.payments.gateways.registry import enabled
 from emporium.payments.models import Payment, PaymentState, PaymentTransaction
 from emporium.payments.service import payments
 from emporium.payments.webhooks import receive
 
 if TYPE_CHECKING:
+    from emporium.accounts.models import User
     from emporium.orders.models import Order
 
 
@@ -78,6 +80,11 @@ def transaction_read(tx: PaymentTransaction) -> schemas.TransactionRead:
         reason=tx.reason,
         created_at=tx.created_at,
     )
+
+
+def _actor(request: Request, staff: User) -> Actor:
+    """Who moved the money, for the audit log: the staff member and the address they came from."""
+    return Actor(staff.id, staff.email, request.client.host if request.client else None)
 
 
 def _minor(order: Order, amount: Decimal, field: str) -> int:
@@ -185,6 +192,7 @@ async def order_payments(
 )
 async def refund(
     data: schemas.RefundIn,
+    request: Request,
     ctx: Ctx,
     session: DbSession,
     staff: Refunder,
@@ -196,14 +204,14 @@ async def refund(
         raise ValidationFailed(details=[{"field": "Idempotency-Key", "message": "required for refunds"}])
     order = await payments.lock_order(session, data.order_id)
     amount = _minor(order, data.amount, "amount") if data.amount is not None else None
-    tx = await payments.refund(
+    tx = await back_office_money.refund_amount(
         session,
         ctx.settings,
         order,
         amount_minor=amount,
         reason=data.reason,
         idempotency_key=idempotency_key,
-        actor_user_id=staff.id,
+        actor=_actor(request, staff),
         request_digest=request_digest(data.model_dump(mode="json")),
     )
     return ok(
@@ -214,17 +222,17 @@ async def refund(
 
 @router.post("/payments/bank-transfer/verify", responses=errors_doc(401, 403, 404, 409, 422))
 async def verify_transfer(
-    data: schemas.TransferIn, ctx: Ctx, session: DbSession, staff: Verifier
+    data: schemas.TransferIn, request: Request, ctx: Ctx, session: DbSession, staff: Verifier
 ) -> Envelope[dict[str, str]]:
     """Staff with payments:verify record a bank transfer that arrived: the order is paid and confirmed."""
     order = await payments.lock_order(session, data.order_id)
-    await staff_money.record_bank_transfer(
+    await back_office_money.record_bank_transfer(
         session,
         ctx.settings,
         order,
         amount_minor=_minor(order, data.amount, "amount"),
         reference=data.reference,
-        actor_user_id=staff.id,
+        actor=_actor(request, staff),
     )
     return ok({"payment_status": order.payment_status, "status": order.status}, "Transfer recorded.")
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -144,4 +145,28 @@ class TestGatewaySession(Base):
     card_brand: Mapped[str | None] = mapped_column(String(20))
     card_last4: Mapped[str | None] = mapped_column(String(4))
     error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RefundLine(IdMixin, Base):
+    """What a refund by line paid back: units of one order line, or (no line) part of the shipping. The
+    amounts of one refund's rows add up to its ledger transaction, so what is left to refund of each line
+    is its sold quantity less these rows."""
+
+    __tablename__ = "refund_lines"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    )
+
+    transaction_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("payment_transactions.id", ondelete="RESTRICT"), index=True
+    )
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
+    # NULL: the row refunds shipping, not goods.
+    order_line_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("order_lines.id", ondelete="RESTRICT"), index=True
+    )
+    quantity: Mapped[int] = mapped_column(Integer, default=0)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,6 +14,7 @@ from emporium.payments.models import (
     Payment,
     PaymentState,
     PaymentTransaction,
+    RefundLine,
     TxKind,
     TxStatus,
     WebhookEvent,
@@ -36,6 +37,15 @@ class PaymentRepository:
             .group_by(PaymentTransaction.kind, PaymentTransaction.status)
         )
         return balance_of([(k, s, int(a or 0), int(c)) for k, s, a, c in result.all()])
+
+    async def refunded_by_line(self, order_id: int) -> dict[int | None, tuple[int, int]]:
+        """Units and amount refunded by line of an order (key None: the shipping), from refunds by line."""
+        result = await self.session.execute(
+            select(RefundLine.order_line_id, func.sum(RefundLine.quantity), func.sum(RefundLine.amount_minor))
+            .where(RefundLine.order_id == order_id)
+            .group_by(RefundLine.order_line_id)
+        )
+        return {line_id: (int(units or 0), int(amount or 0)) for line_id, units, amount in result.all()}
 
     async def refunded_of(self, payment_id: int) -> int:
         """What the ledger holds as refunded (settled or on its way) of one payment."""

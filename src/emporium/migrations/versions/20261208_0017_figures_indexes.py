@@ -1,13 +1,13 @@
 """orders and payment_transactions: indexes for the back office's figures
 
 Revision ID: 0017
-Revises: 0014
-Create Date: 2026-12-07 04:00:00.000000
+Revises: 0016
+Create Date: 2026-12-08 12:00:00.000000
 
-The figures read orders by when they were placed (all of them, for orders by status; the ones that sold,
-through a partial index, for revenue and best sellers), each buyer's first sale (partial indexes of the
-sold orders by account and by guest e-mail, read without visiting the orders) and refunds by when they were
-made. Built concurrently on PostgreSQL (migrations/ops.py): orders and the ledger grow with the shop.
+The figures read the orders that sold by when they were placed (a partial index; all orders by date use
+0016's ``ix_orders_created_at_id``), each buyer's first sale (partial indexes of the sold orders by account
+and by guest e-mail, read without visiting the orders) and refunds by when they were made. Built
+concurrently on PostgreSQL (migrations/ops.py): orders and the ledger grow with the shop.
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from emporium.migrations.ops import create_index_concurrently, drop_index_concurrently
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -25,7 +25,6 @@ REFUNDED = "kind = 'refund' AND status = 'succeeded'"
 
 
 def upgrade() -> None:
-    create_index_concurrently("ix_orders_created_at", "orders", ["created_at"])
     create_index_concurrently("ix_orders_sold_created_at", "orders", ["created_at"], where=SOLD)
     create_index_concurrently("ix_orders_sold_user_id", "orders", ["user_id", "created_at"], where=SOLD)
     create_index_concurrently(
@@ -41,4 +40,3 @@ def downgrade() -> None:
     drop_index_concurrently("ix_orders_sold_guest_email", "orders")
     drop_index_concurrently("ix_orders_sold_user_id", "orders")
     drop_index_concurrently("ix_orders_sold_created_at", "orders")
-    drop_index_concurrently("ix_orders_created_at", "orders")
