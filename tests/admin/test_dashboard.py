@@ -77,6 +77,14 @@ async def test_an_admin_sees_the_figures_charts_and_tasks(
     assert "Bank transfers to verify" in html
     assert "Low-stock pools" in html
     assert "Failed background jobs" not in html
+    # Each task leads to the screen that deals with it: the pending transfer is on the order table it links.
+    transfer = re.search(
+        r'href="([^"]+)"><span class="admin-tasks__count">1</span> Bank transfers to verify', html
+    )
+    assert transfer
+    listed = await admin.get(transfer.group(1).replace("&amp;", "&"))
+    assert listed.status_code == 200
+    assert len(set(re.findall(r"ORD-T-[0-9]+", listed.text))) == 1
     today = await admin.get("/admin", params={"period": "today"})
     assert 'aria-current="page">Today</a>' in today.text
     assert "00:00" in today.text

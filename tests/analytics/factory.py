@@ -122,7 +122,7 @@ async def add_order(session: AsyncSession, shop: Shop, spec: OrderSpec) -> Order
         contact_name="Buyer",
         contact_email=shop.users[n].email if kind == "user" else guest_email(n),
         status=status,
-        payment_status=PaymentStatus.PAID if invoiced else PaymentStatus.AWAITING,
+        payment_status=_payment_status(invoiced, spec.payment_method),
         payment_method=spec.payment_method,
         stock_state=StockState.DEDUCTED if invoiced else StockState.RESERVED,
         currency="USD",
@@ -165,6 +165,13 @@ async def add_order(session: AsyncSession, shop: Shop, spec: OrderSpec) -> Order
     for i, (when, amount, succeeded) in enumerate(spec.refunds):
         session.add(_transaction(order, TxKind.REFUND, succeeded, amount, when, f"refund:{i}"))
     return order
+
+
+def _payment_status(invoiced: bool, method: str) -> PaymentStatus:
+    if invoiced:
+        return PaymentStatus.PAID
+    # A bank transfer order waits for staff to see the money arrive.
+    return PaymentStatus.PENDING_VERIFICATION if method == "bank_transfer" else PaymentStatus.AWAITING
 
 
 def _transaction(

@@ -89,7 +89,9 @@ async def test_the_home_figures_of_a_known_shop(client: httpx.AsyncClient, ctx: 
     assert [(p["units"], p["sales"]) for p in stats["top_products"]] == [(1, "36.00"), (2, "20.00")]
     assert sum(int(row["orders"]) for row in stats["sales"]) == 2
     assert stats["tasks"]["orders_to_fulfil"] == 1
+    assert stats["tasks"]["orders_processing"] == 0
     assert stats["tasks"]["cash_on_delivery_to_confirm"] == 1
+    assert stats["tasks"]["transfers_to_verify"] == 0
     assert len(stats["sales"]) == 7
     month = data(await client.get(STATS, params={"period": "30d"}, headers=headers))
     assert month["figures"]["orders"]["current"] == 3

@@ -53,24 +53,29 @@ class Card:
 
 
 def tasks_of(tasks: schemas.Tasks) -> list[Task]:
-    """The task list, each with the screen that deals with it and the permission that screen needs."""
+    """The task list, each with the screen that deals with it (oldest first) and the permission it needs.
+    The inventory and job screens are the paths their sections are expected at."""
+    orders = "/admin/orders?sort=oldest&"
     return [
         Task(
-            "Orders to fulfil",
-            tasks.orders_to_fulfil,
-            "/admin/orders?status=confirmed",
+            "Orders to fulfil", tasks.orders_to_fulfil, orders + "status=confirmed", Permission.ORDERS_UPDATE
+        ),
+        Task(
+            "Orders being prepared",
+            tasks.orders_processing,
+            orders + "status=processing",
             Permission.ORDERS_UPDATE,
         ),
         Task(
             "Bank transfers to verify",
             tasks.transfers_to_verify,
-            "/admin/orders?status=pending&payment_method=bank_transfer",
+            orders + "status=pending&payment=pending_verification&method=bank_transfer",
             Permission.PAYMENTS_VERIFY,
         ),
         Task(
             "Cash-on-delivery orders to confirm",
             tasks.cash_on_delivery_to_confirm,
-            "/admin/orders?status=pending&payment_method=cash_on_delivery",
+            orders + "status=pending&method=cash_on_delivery",
             Permission.ORDERS_UPDATE,
         ),
         Task(

@@ -251,15 +251,17 @@ class AnalyticsRepository:
         )
         return [(str(status), int(count)) for status, count in result.all()]
 
-    async def task_counts(self) -> tuple[int, int, int, int]:
-        """(orders to fulfil, bank transfers to verify, cash-on-delivery orders to confirm, dead jobs)."""
+    async def task_counts(self) -> tuple[int, int, int, int, int]:
+        """(confirmed orders to fulfil, orders being prepared, bank transfers to verify, cash-on-delivery
+        orders to confirm, dead jobs)."""
 
         def orders_where(*conditions: ColumnElement[bool]) -> Any:
             return select(func.count()).select_from(Order).where(*conditions).scalar_subquery()
 
         pending = Order.status == OrderStatus.PENDING
         statement = select(
-            orders_where(Order.status.in_([OrderStatus.CONFIRMED, OrderStatus.PROCESSING])),
+            orders_where(Order.status == OrderStatus.CONFIRMED),
+            orders_where(Order.status == OrderStatus.PROCESSING),
             orders_where(
                 pending,
                 Order.payment_method == BANK_TRANSFER,
@@ -268,8 +270,8 @@ class AnalyticsRepository:
             orders_where(pending, Order.payment_method == CASH_ON_DELIVERY),
             select(func.count()).select_from(Job).where(Job.status == JobStatus.DEAD).scalar_subquery(),
         )
-        fulfil, transfers, cash, dead = (await self.session.execute(statement)).one()
-        return int(fulfil), int(transfers), int(cash), int(dead)
+        fulfil, processing, transfers, cash, dead = (await self.session.execute(statement)).one()
+        return int(fulfil), int(processing), int(transfers), int(cash), int(dead)
 
 
 def first_sale_at() -> ColumnElement[datetime]:

@@ -121,7 +121,10 @@ class CustomerRow(BaseModel):
 class Tasks(BaseModel):
     """What waits for staff now, whatever the period."""
 
+    # Confirmed (paid, or cash on delivery accepted), not yet being prepared.
     orders_to_fulfil: int
+    # Being prepared, not yet shipped.
+    orders_processing: int
     transfers_to_verify: int
     cash_on_delivery_to_confirm: int
     low_stock_pools: int

@@ -189,9 +189,10 @@ class AnalyticsService:
         )
 
     async def tasks(self, session: AsyncSession) -> schemas.Tasks:
-        fulfil, transfers, cash, dead = await AnalyticsRepository(session).task_counts()
+        fulfil, processing, transfers, cash, dead = await AnalyticsRepository(session).task_counts()
         return schemas.Tasks(
             orders_to_fulfil=fulfil,
+            orders_processing=processing,
             transfers_to_verify=transfers,
             cash_on_delivery_to_confirm=cash,
             low_stock_pools=await inventory.count_low_stock_pools(session),
