@@ -10,6 +10,7 @@ and builds it as usual, inside the transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,20 +21,35 @@ def _is_postgresql() -> bool:
 
 
 def create_index_concurrently(
-    name: str, table: str, columns: Sequence[str | sa.TextClause], *, unique: bool = False
+    name: str,
+    table: str,
+    columns: Sequence[str | sa.TextClause],
+    *,
+    unique: bool = False,
+    where: str | None = None,
 ) -> None:
     """Build the index without locking writes out on PostgreSQL.
 
     The migration's transaction is committed first (``autocommit_block``), so put this last in a migration or
     in a migration of its own. ``IF NOT EXISTS`` makes a rerun after an interrupted build harmless, but an
     interrupted concurrent build leaves an INVALID index behind: drop it and run the migration again.
+    ``where`` makes a partial index (the same SQL condition on both databases).
     """
+    partial: dict[str, Any] = (
+        {} if where is None else {"postgresql_where": sa.text(where), "sqlite_where": sa.text(where)}
+    )
     if not _is_postgresql():
-        op.create_index(name, table, list(columns), unique=unique)
+        op.create_index(name, table, list(columns), unique=unique, **partial)
         return
     with op.get_context().autocommit_block():
         op.create_index(
-            name, table, list(columns), unique=unique, postgresql_concurrently=True, if_not_exists=True
+            name,
+            table,
+            list(columns),
+            unique=unique,
+            postgresql_concurrently=True,
+            if_not_exists=True,
+            **partial,
         )
 
 
