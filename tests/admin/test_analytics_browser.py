@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.async_api import ConsoleMessage, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
 from tests.admin.test_pages_browser import sign_in
 from tests.admin.test_reports import a_month_of_sales
 from tests.catalog.conftest import Shop
 from tests.conftest import MakeContext
-from tests.web.conftest import CHROMIUM_ARGS, LiveShop, violations_script
+from tests.web.conftest import CHROMIUM_ARGS, LiveShop, violations_script, watch_page
 
 
 async def test_the_figures_draw_cleanly(
@@ -24,16 +24,12 @@ async def test_the_figures_draw_cleanly(
     await a_month_of_sales(make_committed_context())
     problems: list[str] = []
 
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning"):
-            problems.append(f"console {message.type}: {message.text}")
-
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             await page.add_init_script(violations_script())
-            page.on("console", on_console)
+            watch_page(page, problems)
             await sign_in(page, live_shop.url, "live-admin@shop.test")
             await page.goto(live_shop.url + "/admin", wait_until="networkidle")
             await page.get_by_role("link", name="Last 30 days").click()

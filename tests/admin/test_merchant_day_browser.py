@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from emporium.accounts.service import auth
 from emporium.accounts.two_factor import two_factor
@@ -24,7 +24,7 @@ from emporium.settings import AppSettings
 from tests.admin.orders.conftest import two_line_order
 from tests.conftest import MakeContext, make_settings, sign_up
 from tests.support import STRONG_PASSWORD, CapturedMail, SmtpServer, asgi_client
-from tests.web.conftest import CHROMIUM_ARGS, _serve, violations_script
+from tests.web.conftest import CHROMIUM_ARGS, _serve, violations_script, watch_page
 
 OWNER = "owner@shop.test"
 AGENT = "agent@shop.test"
@@ -76,16 +76,7 @@ async def _new_page(browser: Browser, problems: list[str]) -> Page:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     await page.add_init_script(violations_script())
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning"):
-            problems.append(f"console {message.type}: {message.text}")
-
-    def on_page_error(error: Error) -> None:
-        problems.append(f"page error: {error}")
-
-    page.on("console", on_console)
-    page.on("pageerror", on_page_error)
+    watch_page(page, problems)
     return page
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.async_api import ConsoleMessage, Error, Page, async_playwright, expect
+from playwright.async_api import Page, async_playwright, expect
 
 from tests.catalog.conftest import Shop
 from tests.support import STRONG_PASSWORD
-from tests.web.conftest import CHROMIUM_ARGS, LiveShop, violations_script
+from tests.web.conftest import CHROMIUM_ARGS, LiveShop, violations_script, watch_page
 
 VIEWPORTS = ((1280, 800), (820, 1180))
 
@@ -28,13 +28,6 @@ async def test_every_section_opens_cleanly(
 ) -> None:
     problems: list[str] = []
 
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning"):
-            problems.append(f"console {message.type}: {message.text}")
-
-    def on_page_error(error: Error) -> None:
-        problems.append(f"page error: {error}")
-
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         try:
@@ -42,8 +35,7 @@ async def test_every_section_opens_cleanly(
                 context = await browser.new_context(viewport={"width": width, "height": height})
                 page = await context.new_page()
                 await page.add_init_script(violations_script())
-                page.on("console", on_console)
-                page.on("pageerror", on_page_error)
+                watch_page(page, problems)
                 await sign_in(page, live_shop.url, "live-admin@shop.test")
                 links = page.locator(".admin-sidebar__list a")
                 hrefs = [await links.nth(i).get_attribute("href") for i in range(await links.count())]

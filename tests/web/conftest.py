@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from playwright.async_api import ConsoleMessage, Error, Page
 
 from emporium.app import create_app
 from emporium.core.context import AppContext
@@ -118,3 +119,17 @@ def violations_script() -> str:
         "document.addEventListener('securitypolicyviolation', e =>"
         " window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
     )
+
+
+def watch_page(page: Page, problems: list[str]) -> None:
+    """Collect the page's console errors and warnings and its uncaught errors into ``problems``."""
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            problems.append(f"console {message.type}: {message.text}")
+
+    def on_page_error(error: Error) -> None:
+        problems.append(f"page error: {error}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.async_api import ConsoleMessage, Error, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
 from tests.admin.orders.conftest import goods, make_order
 from tests.admin.test_pages_browser import sign_in
 from tests.catalog.conftest import Shop
 from tests.conftest import MakeContext
-from tests.web.conftest import CHROMIUM_ARGS, LiveShop, violations_script
+from tests.web.conftest import CHROMIUM_ARGS, LiveShop, violations_script, watch_page
 
 VIEWPORTS = ((1280, 800), (820, 1180))
 
@@ -39,13 +39,6 @@ async def test_staff_find_an_order_and_act_on_it(
         ]
     problems: list[str] = []
 
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning"):
-            problems.append(f"console {message.type}: {message.text}")
-
-    def on_page_error(error: Error) -> None:
-        problems.append(f"page error: {error}")
-
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         try:
@@ -53,8 +46,7 @@ async def test_staff_find_an_order_and_act_on_it(
                 context = await browser.new_context(viewport={"width": width, "height": height})
                 page = await context.new_page()
                 await page.add_init_script(violations_script())
-                page.on("console", on_console)
-                page.on("pageerror", on_page_error)
+                watch_page(page, problems)
                 await sign_in(page, live_shop.url, "live-admin@shop.test")
                 await page.goto(live_shop.url + "/admin/orders", wait_until="networkidle")
                 await expect(page.locator("h1")).to_have_text("Orders")
