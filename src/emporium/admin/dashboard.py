@@ -37,7 +37,8 @@ PREVIOUS_NAMES = {
 class Task:
     label: str
     count: int
-    url: str
+    # None while the section that deals with it does not exist: the count is still worth knowing.
+    url: str | None
     permission: Permission
 
 
@@ -54,7 +55,7 @@ class Card:
 
 def tasks_of(tasks: schemas.Tasks) -> list[Task]:
     """The task list, each with the screen that deals with it (oldest first) and the permission it needs.
-    The inventory and job screens are the paths their sections are expected at."""
+    The stock and job counts have no screen of their own in the back office yet: shown without a link."""
     orders = "/admin/orders?sort=oldest&"
     return [
         Task(
@@ -81,12 +82,10 @@ def tasks_of(tasks: schemas.Tasks) -> list[Task]:
         Task(
             "Low-stock pools",
             tasks.low_stock_pools,
-            "/admin/inventory?low_stock=1",
+            None,
             Permission.INVENTORY_WRITE,
         ),
-        Task(
-            "Failed background jobs", tasks.dead_jobs, "/admin/jobs?status=dead", Permission.SETTINGS_MANAGE
-        ),
+        Task("Failed background jobs", tasks.dead_jobs, None, Permission.SETTINGS_MANAGE),
     ]
 
 
