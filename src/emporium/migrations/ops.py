@@ -20,20 +20,34 @@ def _is_postgresql() -> bool:
 
 
 def create_index_concurrently(
-    name: str, table: str, columns: Sequence[str | sa.TextClause], *, unique: bool = False
+    name: str,
+    table: str,
+    columns: Sequence[str | sa.TextClause],
+    *,
+    unique: bool = False,
+    postgresql_using: str | None = None,
 ) -> None:
     """Build the index without locking writes out on PostgreSQL.
 
     The migration's transaction is committed first (``autocommit_block``), so put this last in a migration or
     in a migration of its own. ``IF NOT EXISTS`` makes a rerun after an interrupted build harmless, but an
     interrupted concurrent build leaves an INVALID index behind: drop it and run the migration again.
+    ``postgresql_using`` names another index method than a B-tree on PostgreSQL (``gin`` for a trigram
+    index, whose operator class follows the column: ``sa.text("lower(name) gin_trgm_ops")``).
     """
     if not _is_postgresql():
         op.create_index(name, table, list(columns), unique=unique)
         return
+    method = {"postgresql_using": postgresql_using} if postgresql_using else {}
     with op.get_context().autocommit_block():
         op.create_index(
-            name, table, list(columns), unique=unique, postgresql_concurrently=True, if_not_exists=True
+            name,
+            table,
+            list(columns),
+            unique=unique,
+            postgresql_concurrently=True,
+            if_not_exists=True,
+            **method,
         )
 
 
