@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from emporium import __version__, install
 from emporium.accounts.api import auth_router, users_router
 from emporium.admin.router import router as admin_router
+from emporium.analytics.api import router as analytics_router
 from emporium.cart.api import router as cart_router
 from emporium.catalog.api import router as catalog_router
 from emporium.catalog.csv.api import import_body_limit
@@ -65,6 +66,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     cart_router,
     orders_router,
     pricing_router,
+    analytics_router,
     payments_router,
     crypto_payments_router,
     payment_pages_router,

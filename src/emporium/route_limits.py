@@ -6,8 +6,9 @@ Classes (settings ``rate_limit_<class>``): ``reads`` (every GET), ``cart`` (cart
 and password pages (the auth limit on their routes), payment webhooks (providers retry; their bodies are
 bounded instead), health probes, ``/metrics`` and static and media files.
 
-A request is counted for the signed-in user of a valid bearer token or session cookie, wherever they
-connect from; otherwise for its client address.
+A request is counted for the signed-in user of a valid bearer token, staff cookie or session cookie,
+wherever they connect from; otherwise for its client address (so the staff of one office, behind one
+address, do not share one allowance).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 
 from starlette.types import Scope
 
+from emporium.admin.session import cookie_name, parse_cookie
 from emporium.catalog.media.config import MediaSettings
 from emporium.core.config import Settings
 from emporium.core.middleware import BodyLimit
@@ -87,7 +89,21 @@ def _api_class(method: str, rest: str) -> str | None:
 
 
 def identifier(settings: Settings, tokens: Tokens) -> Callable[[Scope], str | None]:
-    cookie_marker = SESSION_COOKIE.encode() + b"="
+    staff_cookie = cookie_name(settings)
+    markers = (SESSION_COOKIE.encode() + b"=", staff_cookie.encode() + b"=")
+
+    def from_cookies(cookie: bytes) -> int | None:
+        for part in cookie.decode("latin-1").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == staff_cookie:
+                staff = parse_cookie(settings, value)
+                if staff is not None:
+                    return staff.user_id
+            elif name == SESSION_COOKIE:
+                user_id = session_user_id(settings, value)
+                if user_id is not None:
+                    return user_id
+        return None
 
     def identify(scope: Scope) -> str | None:
         authorization = cookie = None
@@ -101,12 +117,9 @@ def identifier(settings: Settings, tokens: Tokens) -> Callable[[Scope], str | No
                 return f"user:{tokens.decode(authorization[7:].decode('latin-1').strip(), 'access').subject}"
             except InvalidToken:
                 pass
-        if cookie is not None and cookie_marker in cookie:
-            for part in cookie.decode("latin-1").split(";"):
-                name, _, value = part.strip().partition("=")
-                if name == SESSION_COOKIE:
-                    user_id = session_user_id(settings, value)
-                    return f"user:{user_id}" if user_id is not None else None
+        if cookie is not None and any(marker in cookie for marker in markers):
+            user_id = from_cookies(cookie)
+            return f"user:{user_id}" if user_id is not None else None
         return None
 
     return identify

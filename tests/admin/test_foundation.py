@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -11,6 +12,7 @@ from emporium.accounts.service import auth
 from emporium.admin.session import DEV_COOKIE, HOST_COOKIE, cookie_name
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
+from emporium.route_limits import identifier
 from tests.admin.conftest import StaffClientFactory, csrf_of, open_client, sign_in
 from tests.support import STRONG_PASSWORD
 
@@ -208,3 +210,19 @@ async def test_a_signed_in_staff_member_skips_the_sign_in_form(staff_client: Sta
     response = await admin.get("/admin/sign-in", params={"next": "/admin/audit"})
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/audit"
+
+
+async def test_staff_are_counted_each_for_themselves(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
+    """Rate limits count a back-office request for its staff member, not for the office's one address."""
+    identify = identifier(ctx.settings, ctx.tokens)
+    admin = await staff_client("admin")
+    value = str(admin.cookies.get(DEV_COOKIE))
+
+    def scope(cookie: str) -> dict[str, Any]:
+        return {"headers": [(b"cookie", cookie.encode())]}
+
+    assert identify(scope(f"shop_csrf=x; {DEV_COOKIE}={value}")) == f"user:{admin.user_id}"
+    forged = value.rsplit(".", 1)[0] + ".forgedforgedforgedforgedforgedforgedforged123"
+    assert identify(scope(f"{DEV_COOKIE}={forged}")) is None

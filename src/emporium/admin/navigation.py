@@ -21,6 +21,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("Orders", "/admin/orders", Permission.ORDERS_READ),
     Section("Customers", "/admin/customers", Permission.CUSTOMERS_READ),
     Section("Staff", "/admin/staff", Permission.STAFF_MANAGE),
+    Section("Reports", "/admin/reports", Permission.ANALYTICS_READ),
     Section("Audit log", "/admin/audit", Permission.AUDIT_READ),
     Section("Your security", "/admin/account/security"),
 )

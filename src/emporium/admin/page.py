@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 Breadcrumbs = list[tuple[str, str | None]]
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A plain negative number (a refund larger than the day's sales) is no formula and stays a number.
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 class StaffSignInRequired(EmporiumError):
@@ -182,6 +185,8 @@ class AdminContext:
 
 def neutralise_cell(value: object) -> str:
     text = "" if value is None else str(value)
+    if PLAIN_NUMBER.fullmatch(text):
+        return text
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     STAFF_MANAGE = "staff:manage"
     CUSTOMERS_READ = "customers:read"
     CUSTOMERS_MANAGE = "customers:manage"
+    ANALYTICS_READ = "analytics:read"
 
 
 class Role(StrEnum):
@@ -56,6 +57,7 @@ _ADMIN = (
         Permission.CUSTOMERS_MANAGE,
         # Admins manage support and moderator accounts only (the ladder is in accounts/staff.py).
         Permission.STAFF_MANAGE,
+        Permission.ANALYTICS_READ,
     }
 )
 

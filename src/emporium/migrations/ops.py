@@ -10,6 +10,7 @@ and builds it as usual, inside the transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -25,6 +26,7 @@ def create_index_concurrently(
     columns: Sequence[str | sa.TextClause],
     *,
     unique: bool = False,
+    where: str | None = None,
     postgresql_using: str | None = None,
 ) -> None:
     """Build the index without locking writes out on PostgreSQL.
@@ -32,11 +34,15 @@ def create_index_concurrently(
     The migration's transaction is committed first (``autocommit_block``), so put this last in a migration or
     in a migration of its own. ``IF NOT EXISTS`` makes a rerun after an interrupted build harmless, but an
     interrupted concurrent build leaves an INVALID index behind: drop it and run the migration again.
-    ``postgresql_using`` names another index method than a B-tree on PostgreSQL (``gin`` for a trigram
-    index, whose operator class follows the column: ``sa.text("lower(name) gin_trgm_ops")``).
+    ``where`` makes a partial index (the same SQL condition on both databases). ``postgresql_using`` names
+    another index method than a B-tree on PostgreSQL (``gin`` for a trigram index, whose operator class
+    follows the column: ``sa.text("lower(name) gin_trgm_ops")``).
     """
+    partial: dict[str, Any] = (
+        {} if where is None else {"postgresql_where": sa.text(where), "sqlite_where": sa.text(where)}
+    )
     if not _is_postgresql():
-        op.create_index(name, table, list(columns), unique=unique)
+        op.create_index(name, table, list(columns), unique=unique, **partial)
         return
     method = {"postgresql_using": postgresql_using} if postgresql_using else {}
     with op.get_context().autocommit_block():
@@ -47,6 +53,7 @@ def create_index_concurrently(
             unique=unique,
             postgresql_concurrently=True,
             if_not_exists=True,
+            **partial,
             **method,
         )
 

@@ -1,7 +1,7 @@
 """back office searches: indexes for the lookups behind the global search, the order table and customers
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-09 09:00:00.000000
 
 At 100,000 orders, 100,000 products and 20,000 customers every back-office search scanned a table: a SKU
@@ -29,7 +29,7 @@ from alembic import op
 from emporium.migrations.ops import create_index_concurrently, drop_index_concurrently
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
