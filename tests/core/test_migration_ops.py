@@ -57,3 +57,34 @@ async def test_an_index_is_built_and_dropped(engine: AsyncEngine, settings: Sett
             await connection.commit()
     finally:
         await own.dispose()
+
+
+async def test_another_index_method_on_postgresql(engine: AsyncEngine, settings: Settings) -> None:
+    # A trigram index (GIN) as migration 0018 builds them; SQLite, which has one kind of index, gets its own.
+    own = create_engine(settings.database_url)
+    try:
+        async with own.connect() as connection:
+            postgresql = connection.dialect.name == "postgresql"
+            column = text("lower(name) gin_trgm_ops") if postgresql else text("lower(name)")
+            await connection.run_sync(
+                _in_a_migration,
+                lambda: create_index_concurrently(
+                    "ix_test_jobs_name_trgm", "jobs", [column], postgresql_using="gin"
+                ),
+            )
+            if postgresql:
+                definition = await connection.scalar(
+                    text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_test_jobs_name_trgm'")
+                )
+                assert "USING gin (lower((name)::text) gin_trgm_ops)" in str(definition)
+            else:
+                found = await connection.scalar(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'ix_test_jobs_name_trgm'")
+                )
+                assert "lower(name)" in str(found)
+            await connection.run_sync(
+                _in_a_migration, lambda: drop_index_concurrently("ix_test_jobs_name_trgm", "jobs")
+            )
+            await connection.commit()
+    finally:
+        await own.dispose()

@@ -1,9 +1,10 @@
 """Customers as the back office sees them: search, their account at a glance, deactivation and GDPR requests.
 
-Search takes what staff type: words (each must appear in the e-mail, the first or the last name) or a phone
-number in any format. A number is read as international, as a national number of the shop's country (its
-locale's territory), or as digits with the country code but no "+", and compared in E.164, the form
-customers' numbers are stored in.
+Search takes what staff type, read as one kind first (core/search_text.py): a whole e-mail address (the
+customer with that address, compared on its unique index), a phone number in any format, or words (each
+must appear in the e-mail, the first or the last name; trigram indexes serve these on PostgreSQL). A number
+is read as international, as a national number of the shop's country (its locale's territory), or as digits
+with the country code but no "+", and compared in E.164, the form customers' numbers are stored in.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from emporium.accounts import privacy
 from emporium.accounts.errors import AccountError
 from emporium.accounts.models import Address, AuthSession, NotificationPreferences, User
 from emporium.accounts.repository import AccountRepository
-from emporium.accounts.staff_repository import StaffRepository
+from emporium.accounts.staff_repository import CustomerLookup, StaffRepository
 from emporium.audit.schemas import Actor, AuditedObject
 from emporium.audit.service import audit
 from emporium.core.config import Settings
@@ -28,6 +29,7 @@ from emporium.core.db import utcnow
 from emporium.core.errors import Conflict, NotFound
 from emporium.core.keyset import Cursor, KeysetPage, decode_cursor, encode_cursor
 from emporium.core.phones import TYPED_PHONE, to_e164
+from emporium.core.search_text import SearchKind, classify
 
 MAX_WORDS = 5
 EXPORT_BATCH = 500
@@ -60,6 +62,17 @@ def search_words(query: str) -> list[str]:
     return [word.lower() for word in query.split()][:MAX_WORDS]
 
 
+def customer_lookup(query: str, settings: Settings) -> CustomerLookup:
+    """``query`` read as one kind (core/search_text.py): only that kind's comparison runs."""
+    phones = phone_candidates(query, shop_region(settings))
+    kind = classify(query, phones)
+    if kind is SearchKind.EMAIL:
+        return CustomerLookup(email=query.strip().lower())
+    if kind is SearchKind.PHONE:
+        return CustomerLookup(phones=phones)
+    return CustomerLookup(words=search_words(query))
+
+
 @dataclass(frozen=True)
 class CustomerAccount:
     """A customer and what their account holds, for the customer's page."""
@@ -83,10 +96,7 @@ class CustomerService:
         """Customers matching ``query`` (all of them when it is empty), newest first, a page at a time."""
         cursor = decode_cursor(after)
         rows = await StaffRepository(session).customers(
-            words=search_words(query),
-            phones=phone_candidates(query, shop_region(settings)),
-            after=cursor,
-            limit=limit,
+            customer_lookup(query, settings), after=cursor, limit=limit
         )
         more = len(rows) > limit
         shown = rows[:limit]
@@ -97,12 +107,12 @@ class CustomerService:
     ) -> AsyncIterator[User]:
         """Up to ``limit`` customers matching ``query``, newest first, read in batches (the CSV export)."""
         repo = StaffRepository(session)
-        words, phones = search_words(query), phone_candidates(query, shop_region(settings))
+        lookup = customer_lookup(query, settings)
         after: Cursor | None = None
         left = limit
         while left > 0:
             batch = min(EXPORT_BATCH, left)
-            rows = await repo.customers(words=words, phones=phones, after=after, limit=batch)
+            rows = await repo.customers(lookup, after=after, limit=batch)
             for user in rows[:batch]:
                 yield user
             left -= batch

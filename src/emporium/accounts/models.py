@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emporium.core.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -36,6 +36,15 @@ class User(IdMixin, TimestampMixin, Base):
 # The staff list and the last-super-admin rule read users by role; staff search customers by phone.
 Index("ix_users_role", User.role)
 Index("ix_users_phone", User.phone)
+# Staff search customers by words found anywhere in the e-mail or the names (accounts/customers.py): on
+# PostgreSQL trigram indexes serve those contains-matches (migration 0018); SQLite scans.
+for _column in (User.email, User.first_name, User.last_name):
+    Index(
+        f"ix_users_{_column.key}_trgm",
+        func.lower(_column).label(f"{_column.key}_lower"),
+        postgresql_using="gin",
+        postgresql_ops={f"{_column.key}_lower": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
 
 
 class Address(IdMixin, TimestampMixin, Base):

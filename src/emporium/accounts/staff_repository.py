@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.models import AuthSession, RecoveryCode, User
+from emporium.core.db import plan_for_each_value
 from emporium.core.keyset import Cursor
 
 SUPER_ADMIN = "super_admin"
+
+
+@dataclass(frozen=True)
+class CustomerLookup:
+    """What a customer search compares (accounts/customers.py reads it from the search box): one e-mail
+    address, the E.164 numbers a phone can be, or words; nothing at all lists every customer."""
+
+    words: Sequence[str] = ()
+    phones: Collection[str] = ()
+    email: str | None = None
 
 
 def _contains(text: str) -> str:
@@ -107,17 +119,18 @@ class StaffRepository:
         result = await self.session.execute(select(User).where(User.id == user_id, User.role == "customer"))
         return result.scalar_one_or_none()
 
-    async def customers(
-        self, *, words: Sequence[str], phones: Collection[str], after: Cursor | None, limit: int
-    ) -> list[User]:
+    async def customers(self, lookup: CustomerLookup, *, after: Cursor | None, limit: int) -> list[User]:
         """Customers, newest first, ``limit`` + 1 rows (so the caller knows whether another page follows).
 
-        Each word must appear in the e-mail, the first or the last name; a query that reads as a phone
-        number matches the stored E.164 number instead.
+        An e-mail address matches the stored address (kept in lower case) on its unique index; a phone
+        number matches the stored E.164 number; otherwise each word must appear in the e-mail, the first or
+        the last name (trigram indexes on PostgreSQL, migration 0018).
         """
         query = select(User).where(User.role == "customer")
-        if phones:
-            query = query.where(User.phone.in_(phones))
+        if lookup.email is not None:
+            query = query.where(User.email == lookup.email)
+        elif lookup.phones:
+            query = query.where(User.phone.in_(lookup.phones))
         else:
             conditions: list[ColumnElement[bool]] = [
                 or_(
@@ -125,9 +138,11 @@ class StaffRepository:
                     func.lower(User.first_name).like(_contains(word), escape="\\"),
                     func.lower(User.last_name).like(_contains(word), escape="\\"),
                 )
-                for word in words
+                for word in lookup.words
             ]
             query = query.where(*conditions)
+            if conditions:
+                await plan_for_each_value(self.session)
         if after is not None:
             query = query.where(User.id < after.id)
         result = await self.session.execute(query.order_by(User.id.desc()).limit(limit + 1))

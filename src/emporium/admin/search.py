@@ -1,6 +1,10 @@
 """The global search (``/`` on any back-office page): an order number, a customer's e-mail or phone, a
-product's name or SKU. Each kind of result is shown only to a role that may open it; when the search names
-exactly one thing (an order number, usually) it opens that thing directly.
+product's name or SKU. Each kind of result is shown only to a role that may open it.
+
+The text is read first (core/search_text.py): an order number is looked up as a number alone and, when
+that order exists, opens it at once; nothing else is queried. Anything else (an order number no order has
+included: a SKU may be written like one) goes to the customer and product lookups, which read it again for
+their own kinds (an e-mail address looks up that customer only, a phone number the customers' phones).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from emporium.admin.params import OPTIONAL_TEXT
 from emporium.admin.routing import admin_router
 from emporium.catalog.lookup import ProductMatch, find_products
 from emporium.core.permissions import Permission
+from emporium.core.search_text import is_order_number
 from emporium.orders.service import orders
 
 router = admin_router(prefix="/admin/search")
@@ -38,13 +43,6 @@ def _product_hit(match: ProductMatch) -> Hit:
     return Hit("Product", match.name, detail, f"/p/{match.slug}" if match.status == "active" else None)
 
 
-async def _order_hits(page: AdminContext, text: str) -> list[Hit]:
-    order = await orders.order_by_number(page.session, text.upper())
-    if order is None:
-        return []
-    return [Hit("Order", order.number, f"{order.contact_name} · {order.status}", f"/admin/orders/{order.id}")]
-
-
 async def _customer_hits(page: AdminContext, text: str) -> list[Hit]:
     found = await customers.search(page.session, page.settings, text, None, PER_KIND)
     return [
@@ -62,15 +60,15 @@ async def _customer_hits(page: AdminContext, text: str) -> list[Hit]:
 async def search(page: AdminPage, q: SearchText = "") -> Response:
     text = q.strip()
     hits: list[Hit] = []
+    if text and is_order_number(text) and page.can(Permission.ORDERS_READ):
+        order = await orders.order_by_number(page.session, text.upper())
+        if order is not None:
+            return page.redirect(f"/admin/orders/{order.id}")
     if text:
-        if page.can(Permission.ORDERS_READ):
-            hits += await _order_hits(page, text)
         if page.can(Permission.CUSTOMERS_READ):
             hits += await _customer_hits(page, text)
         if page.can(Permission.PRODUCTS_WRITE):
             hits += [_product_hit(match) for match in await find_products(page.session, text, PER_KIND)]
-    if len(hits) == 1 and hits[0].url and hits[0].kind == "Order":
-        return page.redirect(hits[0].url)
     return await page.render(
         "admin/search.html.j2", title="Search", breadcrumbs=[("Search", None)], q=text, hits=hits
     )

@@ -1,4 +1,9 @@
-"""Finding a product the way staff ask for it: by its SKU exactly, or by a piece of its name."""
+"""Finding a product the way staff ask for it: by its SKU exactly (in any case), or by a piece of its name.
+
+Both lookups are answered from an index (migration 0018): ``lower(sku)`` on the variants, a trigram index on
+``lower(name)`` on PostgreSQL. An e-mail address is no product's SKU (a SKU holds letters, digits, ``.``,
+``_`` and ``-``) and no product is looked up by one, so it runs neither.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.lookup_repository import LookupRepository
+from emporium.core.search_text import SearchKind, classify
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,8 @@ class ProductMatch:
 
 async def find_products(session: AsyncSession, text: str, limit: int = 5) -> list[ProductMatch]:
     """Products whose variant has this SKU first, then products whose name contains ``text``."""
+    if classify(text) is SearchKind.EMAIL:
+        return []
     repo = LookupRepository(session)
     found = [ProductMatch(row[0], row[1], row[2], row[3], row[4]) for row in await repo.by_sku(text, limit)]
     seen = {match.id for match in found}

@@ -1,4 +1,5 @@
-"""Staff lookups of products by name or SKU, in every status (drafts and archived included)."""
+"""Staff lookups of products by name or SKU, in every status (drafts and archived included), each answered
+from an index (migration 0018): ``lower(sku)`` on the variants, a trigram index on ``lower(name)``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.models import Product, ProductVariant
+from emporium.core.db import plan_for_each_value
 
 
 def _like_pattern(text: str) -> str:
@@ -29,6 +31,7 @@ class LookupRepository:
         return (await self.session.execute(query)).all()
 
     async def by_name(self, text: str, limit: int) -> Sequence[Row[int, str, str, str]]:
+        await plan_for_each_value(self.session)
         query = (
             select(Product.id, Product.name, Product.slug, Product.status)
             .where(func.lower(Product.name).like(_like_pattern(text), escape="\\"))

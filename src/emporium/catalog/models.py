@@ -18,6 +18,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -95,6 +96,16 @@ class Product(IdMixin, TimestampMixin, Base):
     sold_count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+# Staff look products up by a piece of their name (catalog/lookup.py): a trigram index serves the
+# contains-match on PostgreSQL (migration 0018); SQLite scans.
+Index(
+    "ix_products_name_trgm",
+    func.lower(Product.name).label("name_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"name_lower": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
+
+
 class ProductTag(Base):
     __tablename__ = "product_tags"
 
@@ -110,6 +121,8 @@ class ProductVariant(IdMixin, TimestampMixin, Base):
         CheckConstraint("price_minor >= 0", name="price_not_negative"),
         CheckConstraint("compare_at_minor IS NULL OR compare_at_minor >= 0", name="compare_at_not_negative"),
         CheckConstraint("draw_per_unit >= 1", name="draw_positive"),
+        # Staff look a SKU up in any case (catalog/lookup.py, migration 0018).
+        Index("ix_product_variants_sku_lower", text("lower(sku)")),
     )
 
     product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id", ondelete="CASCADE"), index=True)

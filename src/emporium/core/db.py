@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Select, TextClause, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Select, TextClause, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -248,3 +248,26 @@ async def read_alone(
     if direct is None or session.in_transaction():
         return (await session.execute(statement, values)).mappings().all()
     return await direct.fetch(statement, values)
+
+
+# session.info key: the transaction in which custom plans were asked for.
+_CUSTOM_PLANS = "emporium_custom_plans"
+
+
+async def plan_for_each_value(session: AsyncSession) -> None:
+    """Have PostgreSQL plan the transaction's next statements for their own values, never once for any.
+
+    A contains-match (``lower(name) LIKE '%...%'``) costs a trigram index lookup for a rare text and is
+    cheapest read in sort order for a common one; no single plan suits both. After five executions of a
+    prepared statement PostgreSQL may keep one generic plan for every value, and did: once a few long pages
+    of a common name had run on a connection, a rare name scanned all 100,000 orders there (83 ms instead
+    of 0.1). Asked once per transaction (``SET LOCAL`` ends with it); nothing on SQLite, which has no
+    plan cache of this kind.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_CUSTOM_PLANS) is transaction:
+        return
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    session.info[_CUSTOM_PLANS] = session.get_transaction()

@@ -27,13 +27,16 @@ def create_index_concurrently(
     *,
     unique: bool = False,
     where: str | None = None,
+    postgresql_using: str | None = None,
 ) -> None:
     """Build the index without locking writes out on PostgreSQL.
 
     The migration's transaction is committed first (``autocommit_block``), so put this last in a migration or
     in a migration of its own. ``IF NOT EXISTS`` makes a rerun after an interrupted build harmless, but an
     interrupted concurrent build leaves an INVALID index behind: drop it and run the migration again.
-    ``where`` makes a partial index (the same SQL condition on both databases).
+    ``where`` makes a partial index (the same SQL condition on both databases). ``postgresql_using`` names
+    another index method than a B-tree on PostgreSQL (``gin`` for a trigram index, whose operator class
+    follows the column: ``sa.text("lower(name) gin_trgm_ops")``).
     """
     partial: dict[str, Any] = (
         {} if where is None else {"postgresql_where": sa.text(where), "sqlite_where": sa.text(where)}
@@ -41,6 +44,7 @@ def create_index_concurrently(
     if not _is_postgresql():
         op.create_index(name, table, list(columns), unique=unique, **partial)
         return
+    method = {"postgresql_using": postgresql_using} if postgresql_using else {}
     with op.get_context().autocommit_block():
         op.create_index(
             name,
@@ -50,6 +54,7 @@ def create_index_concurrently(
             postgresql_concurrently=True,
             if_not_exists=True,
             **partial,
+            **method,
         )
 
 

@@ -16,6 +16,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -129,6 +131,26 @@ class Order(IdMixin, TimestampMixin, Base):
     # NULL while an online order waits for its payment, and for orders cancelled before that.
     invoice_number: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
     invoiced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The number's last seven characters ("-000123"): staff type the digits at its end, and equality on this
+# expression is what its index answers (an ends-with LIKE is answered by none).
+order_number_tail = func.substr(Order.number, func.length(Order.number) - literal_column("6"))
+# The order table's search box on PostgreSQL (migration 0018): words anywhere in the name or the address
+# through trigram indexes, digits at the number's end through the tail's. SQLite scans for these.
+Index(
+    "ix_orders_contact_name_trgm",
+    func.lower(Order.contact_name).label("contact_name_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"contact_name_lower": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
+Index(
+    "ix_orders_contact_email_trgm",
+    func.lower(Order.contact_email).label("contact_email_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"contact_email_lower": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
+Index("ix_orders_number_tail", order_number_tail).ddl_if(dialect="postgresql")
 
 
 class OrderLine(IdMixin, Base):

@@ -16,6 +16,7 @@ from emporium.core.money import DecimalAmount
 from emporium.core.params import MAX_ID
 from emporium.core.phones import to_e164
 from emporium.core.schemas import InputModel
+from emporium.core.search_text import SearchKind
 
 # Re-exported: pages and other domains' routes name the states through the schemas, never the models.
 from emporium.orders.models import OrderStatus as OrderStatus
@@ -64,9 +65,12 @@ SORT_NAMES = {
 
 @dataclass(frozen=True)
 class TextMatch:
-    """What the search box can mean; the repository finds orders matching any of it."""
+    """What the search box holds, read as one kind (core/search_text.py): an order number is looked up by
+    number, an address or a phone by its indexed column; words are matched in the name and the address,
+    and digits alone also at the number's end."""
 
     text: str
+    kind: SearchKind = SearchKind.WORDS
     number: str | None = None
     number_tail: str | None = None
     phones: frozenset[str] = frozenset()

@@ -2,10 +2,14 @@
 
 The search box takes what staff have at hand when a customer calls: the order number (whole, or the digits
 at its end), an e-mail address or part of it, part of the name, or the phone number in any format (seed
-003). Orders store phones in E.164 (core/phones.py), so a typed number is turned into the E.164 numbers it
-can be: the international number it spells (with "+", "00" or nothing in front), or a national number of
-any country whose numbering plan it fits. The database then compares exact values on the indexed column;
-an order from before phones were normalised is still found when its phone was stored as typed now.
+003). What was typed is read as one kind first (core/search_text.py), and only that kind's lookup runs, on
+an index: a whole order number by number; a whole e-mail address by the stored address (kept in lower
+case); a phone number by the E.164 numbers it can be; anything else as words found anywhere in the name or
+the address (trigram indexes on PostgreSQL), digits alone at the number's end too. Orders store phones in
+E.164 (core/phones.py), so a typed number is turned into the E.164 numbers it can be: the international
+number it spells (with "+", "00" or nothing in front), or a national number of any country whose numbering
+plan it fits. The database then compares exact values on the indexed column; an order from before phones
+were normalised is still found when its phone was stored as typed now.
 
 Pages are keyset pages (core/keyset.py): a page costs one statement whatever its size or depth, and the
 cursor carries the sort value of the last row, so a cursor made for another sort is refused.
@@ -22,13 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core.errors import ValidationFailed
 from emporium.core.keyset import Cursor, KeysetPage, decode_cursor, encode_cursor
 from emporium.core.phones import TYPED_PHONE, to_e164
+from emporium.core.search_text import SearchKind, classify
 from emporium.orders.schemas import OrderRow, OrderSearch, OrderSort, TextMatch
 from emporium.orders.search_repository import OrderSearchRepository
 
 # Export cap: beyond it staff are asked to narrow the search rather than get a file cut short.
 EXPORT_LIMIT = 50_000
 _EXPORT_BATCH = 500
-_NUMBER = re.compile(r"[A-Z]{2,6}-\d{4}-\d{1,9}")
 _NUMBER_TAIL = re.compile(r"\d{1,6}")
 _MIN_PHONE_DIGITS = 7
 
@@ -52,18 +56,19 @@ def phone_candidates(typed: str) -> frozenset[str]:
 
 
 def text_match(q: str) -> TextMatch:
+    """The search box read as one kind, with what that kind's lookup compares."""
     text = q.strip()
-    upper = text.upper()
     phones = phone_candidates(text)
-    # Older rows may hold the phone as it was typed: the typed text is a candidate too.
-    if phones:
-        phones = phones | {text}
-    return TextMatch(
-        text=text,
-        number=upper if _NUMBER.fullmatch(upper) else None,
-        number_tail=f"-{text.zfill(6)}" if _NUMBER_TAIL.fullmatch(text) else None,
-        phones=phones,
-    )
+    kind = classify(text, phones)
+    if kind is SearchKind.ORDER_NUMBER:
+        return TextMatch(text=text, kind=kind, number=text.upper())
+    if kind is SearchKind.PHONE:
+        # Older rows may hold the phone as it was typed: the typed text is a candidate too.
+        return TextMatch(text=text, kind=kind, phones=phones | {text})
+    if kind is SearchKind.EMAIL:
+        return TextMatch(text=text, kind=kind)
+    tail = f"-{text.zfill(6)}" if _NUMBER_TAIL.fullmatch(text) else None
+    return TextMatch(text=text, kind=kind, number_tail=tail)
 
 
 def _cursor_for(search: OrderSearch, row: OrderRow) -> str:
