@@ -51,7 +51,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import asyncpg
 import httpx
@@ -159,7 +159,8 @@ class Page:
         self._cycles = {name: itertools.cycle(values[name]) for name in placeholders(path)}
 
     def next_url(self) -> str:
-        return self.path.format(**{name: next(cycle) for name, cycle in self._cycles.items()})
+        """The path with each placeholder's next value, URL-encoded (a phone's + must stay a plus)."""
+        return self.path.format(**{name: quote(next(cycle), safe="") for name, cycle in self._cycles.items()})
 
 
 # Signing in --------------------------------------------------------------------------------------------
