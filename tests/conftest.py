@@ -73,6 +73,8 @@ def make_settings(database_url: str, smtp_port: int | None, **overrides: object)
         "open_orders_per_phone": 1000,
         "open_orders_per_client_address": 1000,
         "jobs_run_in_process": False,
+        # Figures computed on every visit; tests/admin/test_dashboard.py proves the home page's minute.
+        "analytics_home_cache_seconds": 0,
         "jobs_backoff_base_seconds": 0,
         "smtp_host": "127.0.0.1" if smtp_port else None,
         "smtp_port": smtp_port or 25,

@@ -51,21 +51,27 @@ async def sign_in(client: StaffClient, email: str, password: str = STRONG_PASSWO
     )
 
 
+async def new_staff_client(ctx: AppContext, role: str = "admin", email: str | None = None) -> StaffClient:
+    """A new staff member of ``role``, signed in to the back office of ``ctx``'s app (close it after)."""
+    email = email or f"{role.replace('_', '-')}-{next(_numbers)}@staff.test"
+    async with ctx.db.session() as session:
+        user = await auth.create_user(session, ctx, email=email, password=STRONG_PASSWORD, role=role)
+        user_id = user.id
+    client = await open_client(ctx)
+    response = await sign_in(client, email)
+    assert response.status_code == 303, response.text
+    client.user_id, client.email = user_id, email
+    return client
+
+
 @pytest.fixture
 async def staff_client(ctx: AppContext) -> AsyncIterator[StaffClientFactory]:
     """``await staff_client("support")``: a new staff member of that role, signed in to the back office."""
     opened: list[StaffClient] = []
 
     async def make(role: str = "admin", email: str | None = None) -> StaffClient:
-        email = email or f"{role.replace('_', '-')}-{next(_numbers)}@staff.test"
-        async with ctx.db.session() as session:
-            user = await auth.create_user(session, ctx, email=email, password=STRONG_PASSWORD, role=role)
-            user_id = user.id
-        client = await open_client(ctx)
+        client = await new_staff_client(ctx, role, email)
         opened.append(client)
-        response = await sign_in(client, email)
-        assert response.status_code == 303, response.text
-        client.user_id, client.email = user_id, email
         return client
 
     yield make

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.inventory.models import StockPool
-from tests.admin.conftest import StaffClientFactory
+from tests.admin.conftest import StaffClient, StaffClientFactory, new_staff_client
 from tests.analytics.factory import CartSpec, LineSpec, OrderSpec, add_cart, add_order, open_shop
-from tests.support import count_statements
+from tests.conftest import MakeContext
+from tests.support import STRONG_PASSWORD, count_statements
 
 STYLE_ATTRIBUTE = re.compile(r"<[^>]+\sstyle=", re.IGNORECASE)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.IGNORECASE)
@@ -150,3 +151,54 @@ async def test_every_task_link_leads_to_a_screen(staff_client: StaffClientFactor
         response = await owner.get(link.replace("&amp;", "&"))
         assert response.status_code == 200, link
     assert "Low-stock pools" in home.text
+
+
+async def test_the_home_page_keeps_its_figures_a_minute_but_not_its_tasks(make_context: MakeContext) -> None:
+    ctx = make_context(analytics_home_cache_seconds=60)
+    await some_sales(ctx)
+    owner = await new_staff_client(ctx, "super_admin")
+    try:
+        await _figures_kept_tasks_fresh(ctx, owner)
+    finally:
+        await owner.aclose()
+
+
+async def _figures_kept_tasks_fresh(ctx: AppContext, owner: StaffClient) -> None:
+    first = await owner.get("/admin?period=today")
+    assert "figures as of" in first.text
+    revenue = _card_value(first.text, "Revenue")
+    fulfil = _task_count(first.text, "Orders to fulfil")
+    now = utcnow()
+    async with ctx.db.session() as session:
+        shop = await open_shop(session, [now - timedelta(days=3)])
+        confirmed = OrderSpec(now - timedelta(minutes=1), 5_000, "confirmed", ("guest", 20))
+        await add_order(session, shop, confirmed)
+    again = await owner.get("/admin?period=today")
+    # The figures are the minute's; the new confirmed order is already a task.
+    assert _card_value(again.text, "Revenue") == revenue
+    assert _task_count(again.text, "Orders to fulfil") == fulfil + 1
+    # The API always computes afresh.
+    login = {"email": owner.email, "password": STRONG_PASSWORD}
+    token = (await owner.post("/api/v1/auth/login", json=login)).json()["data"]["access_token"]
+    stats = await owner.get(
+        "/api/v1/admin/stats", params={"period": "today"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert stats.json()["data"]["figures"]["orders"]["current"] == 1 + _orders_today(first.text)
+
+
+def _card_value(html: str, label: str) -> str:
+    found = re.search(
+        rf'admin-figure__label">{re.escape(label)}</p>\s*<p class="admin-figure__value">([^<]+)</p>', html
+    )
+    assert found, label
+    return found.group(1)
+
+
+def _task_count(html: str, label: str) -> int:
+    found = re.search(rf'admin-tasks__count">(\d+)</span> {re.escape(label)}', html)
+    assert found, label
+    return int(found.group(1))
+
+
+def _orders_today(html: str) -> int:
+    return int(_card_value(html, "Orders"))

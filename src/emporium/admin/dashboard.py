@@ -6,8 +6,10 @@ fulfil and the cash-on-delivery orders to confirm, not the bank transfers only a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Query
 from fastapi.responses import HTMLResponse
@@ -16,6 +18,7 @@ from emporium.admin.page import AdminContext, AdminWith
 from emporium.admin.report_tables import Chart, Series, tick
 from emporium.admin.routing import admin_router
 from emporium.analytics import schemas
+from emporium.analytics.home_cache import home_figures
 from emporium.analytics.periods import Granularity, Period
 from emporium.analytics.service import analytics
 from emporium.core.permissions import Permission
@@ -162,7 +165,7 @@ async def home(
 ) -> HTMLResponse:
     stats = None
     if page.can(Permission.ANALYTICS_READ):
-        stats = await analytics.home(page.session, page.settings, period)
+        stats = await home_figures(page.session, page.ctx, period)
         waiting = stats.tasks
     else:
         waiting = await analytics.tasks(page.session)
@@ -177,4 +180,9 @@ async def home(
         sales_chart=sales_chart(stats) if stats else None,
         status_chart=status_chart(stats) if stats and stats.orders_by_status else None,
         tasks=[task for task in tasks_of(waiting) if page.can(task.permission)],
+        as_of=_local_time(stats.as_of, stats.time_zone) if stats else None,
     )
+
+
+def _local_time(at: datetime | None, zone: str) -> str | None:
+    return at.astimezone(ZoneInfo(zone)).strftime("%H:%M:%S") if at else None

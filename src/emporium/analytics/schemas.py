@@ -143,6 +143,8 @@ class HomeStats(BaseModel):
     orders_by_status: list[StatusCount]
     top_products: list[ProductRow]
     tasks: Tasks
+    # When the figures were computed (the home page keeps them for a minute; the tasks are always now's).
+    as_of: datetime | None = None
 
 
 class Analytics(BaseModel):

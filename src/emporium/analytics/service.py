@@ -149,6 +149,7 @@ class AnalyticsService:
             orders_by_status=[schemas.StatusCount(status=s, orders=n) for s, n in statuses],
             top_products=await self.products(session, money, seen.current, HOME_TOP_PRODUCTS),
             tasks=await self.tasks(session),
+            as_of=now,
         )
 
     async def _figures(

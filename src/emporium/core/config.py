@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     locale: str = "en_US"
     # The shop's own time zone (an IANA name): where its days begin and end, in reports and the back office.
     timezone: str = "UTC"
+    # The back office's home keeps its figures this long (0: computed on every visit); the API never does.
+    analytics_home_cache_seconds: int = Field(default=60, ge=0, le=3600)
     crypto_display_currencies: list[str] = ["BTC", "LTC", "XRP"]
     # Units of each crypto currency per one unit of the shop currency. Illustrative defaults: set real ones,
     # or EMPORIUM_CRYPTO_RATES_URL for an HTTP provider (JSON {"BTC": "0.0000105", ...}).
