@@ -9,7 +9,6 @@ with the country code but no "+", and compared in E.164, the form customers' num
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import Conflict, NotFound
 from emporium.core.keyset import Cursor, KeysetPage, decode_cursor, encode_cursor
-from emporium.core.phones import TYPED_PHONE, to_e164
+from emporium.core.phones import e164_candidates
 from emporium.core.search_text import SearchKind, classify
 
 MAX_WORDS = 5
@@ -47,15 +46,9 @@ def shop_region(settings: Settings) -> str | None:
 
 
 def phone_candidates(query: str, region: str | None) -> set[str]:
-    """The E.164 numbers ``query`` may mean; empty when it does not read as a phone number."""
-    text = query.strip()
-    if not TYPED_PHONE.fullmatch(text):
-        return set()
-    digits = re.sub(r"\D", "", text)
-    found = {to_e164(text), to_e164(text, region) if region else None}
-    if not text.startswith("+"):
-        found.add(to_e164("+" + digits))
-    return {number for number in found if number}
+    """The E.164 numbers ``query`` may mean (national numbers read as the shop's country's); empty when it
+    does not read as a phone number."""
+    return set(e164_candidates(query, [region] if region else []))
 
 
 def search_words(query: str) -> list[str]:

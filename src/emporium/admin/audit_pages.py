@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import Query
 from fastapi.responses import HTMLResponse, Response
@@ -12,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from emporium.admin.page import AdminContext, AdminWith
 from emporium.admin.params import CursorParam, OptionalDate, OptionalEmail, OptionalText, parse_day
 from emporium.admin.routing import admin_router
+from emporium.analytics.periods import local_midnight, shop_zone
 from emporium.audit.schemas import AuditFilters, AuditRecord
 from emporium.audit.service import audit
 from emporium.core.permissions import Permission
@@ -22,10 +22,6 @@ AuditPage = Annotated[AdminContext, AdminWith(Permission.AUDIT_READ)]
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
 CSV_HEADER = ["id", "at", "staff", "address", "action", "object_type", "object_id", "object", "changes"]
-
-
-def _day_start(day: date | None, zone: ZoneInfo) -> datetime | None:
-    return None if day is None else datetime.combine(day, time.min, tzinfo=zone)
 
 
 @router.get("", response_class=HTMLResponse, response_model=None)
@@ -41,14 +37,14 @@ async def audit_log(
     format: Annotated[Literal["html", "csv"], Query()] = "html",
 ) -> Response:
     date_from, date_to = parse_day(from_, "from"), parse_day(to, "to")
-    zone = ZoneInfo(page.settings.timezone)
-    until = _day_start(date_to + timedelta(days=1), zone) if date_to else None
+    zone = shop_zone(page.settings)
+    until = local_midnight(zone, date_to + timedelta(days=1)) if date_to else None
     filters = AuditFilters(
         actor_email=staff.strip() or None,
         action=action.strip() or None,
         object_type=object_type.strip() or None,
         object_id=object_id.strip() or None,
-        created_from=_day_start(date_from, zone),
+        created_from=local_midnight(zone, date_from) if date_from else None,
         created_until=until,
     )
     if format == "csv":

@@ -14,13 +14,12 @@ from emporium.accounts.api import auth_rate_limit
 from emporium.accounts.schemas import ChosenPassword
 from emporium.accounts.staff import staff
 from emporium.admin.flash import Flash, set_flash
-from emporium.admin.page import render_public
+from emporium.admin.page import render_public, see_other
 from emporium.admin.routing import admin_router
 from emporium.core.context import Ctx
 from emporium.core.errors import BadRequest
 from emporium.core.session import DbSession
 from emporium.web.account_pages import field_errors
-from emporium.web.page import NO_STORE
 
 router = admin_router(prefix="/admin/invitation")
 
@@ -73,6 +72,6 @@ async def accept(
         )
     client = request.client
     await staff.accept_invitation(session, ctx, token, chosen.password, ip=client.host if client else None)
-    response = Response(status_code=303, headers={"Location": "/admin/sign-in", "Cache-Control": NO_STORE})
+    response = see_other("/admin/sign-in")
     set_flash(ctx.settings, response, Flash("success", "Your password is set. Sign in to the back office."))
     return response

@@ -140,26 +140,18 @@ class AdminContext:
         breadcrumbs: Breadcrumbs | None = None,
         **context: Any,
     ) -> HTMLResponse:
-        flash = read_flash(self.settings, self.request)
-        values = self._layout(title, breadcrumbs or [], flash)
+        values = self._layout(title, breadcrumbs or [], read_flash(self.settings, self.request))
         values.update(context)
-        html = environment().get_template(template).render(values)
-        response = html_response(self.settings, html, status_code=status_code, cache=NO_STORE)
-        clear_flash(self.settings, self.request, response)
-        self.browser.apply(response)
-        return response
+        return _respond(self.request, self.browser, template, values, status_code, shows_flash=True)
 
     async def fragment(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
         values = self._layout("", [], None)
         values.update(context)
-        html = environment().get_template(template).render(values)
-        response = html_response(self.settings, html, status_code=status_code, cache=NO_STORE)
-        self.browser.apply(response)
-        return response
+        return _respond(self.request, self.browser, template, values, status_code, shows_flash=False)
 
     def redirect(self, url: str, *, flash: str | None = None, flash_kind: FlashKind = "success") -> Response:
         """303 See Other to a back-office path; ``flash`` is shown once on the page it leads to."""
-        response = RedirectResponse(safe_next(url), status_code=303, headers={"Cache-Control": NO_STORE})
+        response = see_other(safe_next(url))
         if flash:
             set_flash(self.settings, response, Flash(kind=flash_kind, message=flash))
         self.browser.apply(response)
@@ -181,6 +173,11 @@ class AdminContext:
                 "X-Content-Type-Options": "nosniff",
             },
         )
+
+
+def see_other(url: str) -> Response:
+    """303 See Other, never cached: after a form post the browser follows with a GET."""
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": NO_STORE})
 
 
 def neutralise_cell(value: object) -> str:
@@ -227,11 +224,7 @@ def AdminWith(permission: Permission | None = None) -> Any:
 
 
 def sign_in_redirect(settings: Settings, exc: StaffSignInRequired) -> Response:
-    response = RedirectResponse(
-        f"/admin/sign-in?next={quote(safe_next(exc.next_url), safe='/')}",
-        status_code=303,
-        headers={"Cache-Control": NO_STORE},
-    )
+    response = see_other(f"/admin/sign-in?next={quote(safe_next(exc.next_url), safe='/')}")
     if exc.drop:
         drop_cookie(settings, response)
     return response
@@ -253,8 +246,23 @@ def render_public(
         "flash": read_flash(settings, request),
     }
     values.update(context)
+    return _respond(request, browser, template, values, status_code, shows_flash=True)
+
+
+def _respond(
+    request: Request,
+    browser: Browser,
+    template: str,
+    values: dict[str, Any],
+    status_code: int,
+    *,
+    shows_flash: bool,
+) -> HTMLResponse:
+    """``template`` rendered with ``values``, never cached; the browser's cookies written, and the flash
+    message's dropped once a page has shown it (a fragment leaves it for the next page)."""
     html = environment().get_template(template).render(values)
-    response = html_response(settings, html, status_code=status_code, cache=NO_STORE)
-    clear_flash(settings, request, response)
+    response = html_response(browser.settings, html, status_code=status_code, cache=NO_STORE)
+    if shows_flash:
+        clear_flash(browser.settings, request, response)
     browser.apply(response)
     return response

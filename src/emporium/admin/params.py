@@ -25,6 +25,5 @@ def parse_day(value: str, field: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise ValidationFailed(
-            details=[{"field": field, "message": "Give a real date, e.g. 2026-12-07."}]
-        ) from exc
+        message = "Give a real date, e.g. 2026-12-07."
+        raise ValidationFailed(message, details=[{"field": field, "message": message}]) from exc

@@ -10,16 +10,15 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
 
 from emporium.admin.flash import Flash, set_flash
 from emporium.admin.page import (
     SECURITY_PAGE,
     StaffSignInRequired,
     TwoFactorEnrolmentRequired,
+    see_other,
     sign_in_redirect,
 )
-from emporium.web.page import NO_STORE
 from emporium.web.routing import PageRoute
 
 
@@ -33,7 +32,7 @@ class AdminRoute(PageRoute):
             except StaffSignInRequired as exc:
                 return sign_in_redirect(request.app.state.settings, exc)
             except TwoFactorEnrolmentRequired as exc:
-                enrol = RedirectResponse(SECURITY_PAGE, status_code=303, headers={"Cache-Control": NO_STORE})
+                enrol = see_other(SECURITY_PAGE)
                 set_flash(request.app.state.settings, enrol, Flash("info", exc.message))
                 return enrol
 

@@ -20,13 +20,12 @@ from emporium.accounts.service import auth
 from emporium.accounts.staff_access import is_staff, staff_access
 from emporium.accounts.two_factor import two_factor
 from emporium.admin.flash import Flash, set_flash
-from emporium.admin.page import render_public
+from emporium.admin.page import render_public, see_other
 from emporium.admin.routing import admin_router
 from emporium.admin.session import drop_cookie, read_cookie, write_cookie
 from emporium.core.context import Ctx
 from emporium.core.errors import RateLimited, Unauthorized
 from emporium.core.session import DbSession
-from emporium.web.page import NO_STORE
 from emporium.web.security import safe_next
 
 router = admin_router(prefix="/admin")
@@ -46,10 +45,6 @@ def admin_target(url: str | None) -> str:
     return target
 
 
-def _go(url: str) -> Response:
-    return Response(status_code=303, headers={"Location": url, "Cache-Control": NO_STORE})
-
-
 @router.get("/sign-in", response_class=HTMLResponse, response_model=None)
 async def sign_in_page(
     request: Request, ctx: Ctx, session: DbSession, next_url: NextParam = "/admin"
@@ -60,7 +55,7 @@ async def sign_in_page(
         if await staff_access.staff_for_session(
             session, cookie.user_id, cookie.session_id, idle_minutes=idle
         ):
-            return _go(admin_target(next_url))
+            return see_other(admin_target(next_url))
     return render_public(
         request, ctx.settings, SIGN_IN, title="Sign in", next_url=admin_target(next_url), email="", error=None
     )
@@ -110,10 +105,10 @@ async def sign_in(
         return again(NOT_STAFF, 403)
     if two_factor.is_enabled(user):
         # The password was right; the session opens the back office only once the code is (sign_in_code.py).
-        second_step = _go(f"/admin/sign-in/code?next={quote(target, safe='/')}")
+        second_step = see_other(f"/admin/sign-in/code?next={quote(target, safe='/')}")
         write_cookie(ctx.settings, second_step, user.id, session_id, "p")
         return second_step
-    signed_in = _go(target)
+    signed_in = see_other(target)
     write_cookie(ctx.settings, signed_in, user.id, session_id, "s")
     return signed_in
 
@@ -123,7 +118,7 @@ async def sign_out(request: Request, ctx: Ctx, session: DbSession) -> Response:
     cookie = read_cookie(ctx.settings, request)
     if cookie is not None:
         await staff_access.end_session(session, cookie.session_id, "logout")
-    response = _go("/admin/sign-in")
+    response = see_other("/admin/sign-in")
     drop_cookie(ctx.settings, response)
     set_flash(ctx.settings, response, Flash("info", "You have signed out."))
     return response

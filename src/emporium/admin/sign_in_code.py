@@ -16,14 +16,13 @@ from fastapi.responses import HTMLResponse, Response
 from emporium.accounts.api import auth_rate_limit
 from emporium.accounts.staff_access import staff_access
 from emporium.accounts.two_factor import two_factor
-from emporium.admin.page import render_public
+from emporium.admin.page import render_public, see_other
 from emporium.admin.routing import admin_router
 from emporium.admin.session import StaffCookie, drop_cookie, read_cookie, write_cookie
 from emporium.admin.sign_in import NextParam, admin_target
 from emporium.core.context import AppContext, Ctx
 from emporium.core.errors import RateLimited
 from emporium.core.session import DbSession
-from emporium.web.page import NO_STORE
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,8 +36,7 @@ WRONG_CODE = "That code is not right, or was used already. Enter the code your a
 
 
 def _back_to_sign_in() -> Response:
-    response = Response(status_code=303, headers={"Location": "/admin/sign-in", "Cache-Control": NO_STORE})
-    return response
+    return see_other("/admin/sign-in")
 
 
 async def _pending(
@@ -103,6 +101,6 @@ async def check_code(
         return response
     if not accepted:
         return again(WRONG_CODE, 401)
-    signed_in = Response(status_code=303, headers={"Location": target, "Cache-Control": NO_STORE})
+    signed_in = see_other(target)
     write_cookie(ctx.settings, signed_in, user.id, cookie.session_id, "s")
     return signed_in

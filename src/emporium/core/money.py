@@ -151,3 +151,9 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount:f} {self.currency}"
+
+
+def money_text(minor: int, currency: str) -> str:
+    """``1250, "USD"`` → ``12.50 USD``: plain and exact, for files, PDFs and log lines (pages use Babel's
+    ``display_money``)."""
+    return str(Money(minor, currency))

@@ -33,6 +33,20 @@ def to_e164(text: str, region: str | None = None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def e164_candidates(typed: str, regions: Iterable[str]) -> frozenset[str]:
+    """The E.164 numbers a phone typed in a search box may stand for: the international number it spells
+    (with "+" in front, or without it), or a national number of each of ``regions``. Empty when the text
+    does not read as a phone number."""
+    text = typed.strip()
+    if not TYPED_PHONE.fullmatch(text):
+        return frozenset()
+    if text.startswith("+"):
+        found = {to_e164(text)}
+    else:
+        found = {to_e164("+" + _digits(text)), *(to_e164(text, region) for region in regions)}
+    return frozenset(number for number in found if number)
+
+
 def normalise_phone(text: str, region: str | None = None) -> str:
     """E.164, or ValueError with the message a shopper reads."""
     found = to_e164(text, region)

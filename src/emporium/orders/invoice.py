@@ -25,7 +25,7 @@ from fpdf.enums import XPos, YPos
 from emporium.catalog.names import line_name
 from emporium.core.address_format import address_lines
 from emporium.core.config import Settings
-from emporium.core.money import from_minor
+from emporium.core.money import money_text
 from emporium.orders.models import Order, OrderLine
 from emporium.orders.names import payment_method_name, payment_status_name
 from emporium.pricing.calculations import ppm_to_percent
@@ -128,10 +128,6 @@ def tax_rate_label(rate_ppm: int | None) -> str:
     return "Tax" if rate_ppm is None else f"Tax {ppm_to_percent(rate_ppm):f}%"
 
 
-def _money(minor: int, currency: str) -> str:
-    return f"{from_minor(minor, currency):f} {currency}"
-
-
 def _seller_lines(settings: Settings) -> list[str]:
     lines = [settings.seller_name or settings.shop_name, *settings.seller_address]
     if settings.seller_tax_id:
@@ -213,8 +209,8 @@ def _draw_lines(pdf: OrderDocument, lines: Sequence[OrderLine], currency: str) -
         pdf.write_fitted(widths[0], line_name(line.product_name, line.variant_name))
         pdf.write_fitted(widths[1], line.sku, size=8)
         pdf.write_cell(widths[2], str(line.quantity), align="R")
-        pdf.write_cell(widths[3], _money(line.unit_price_minor, currency), align="R")
-        pdf.write_cell(widths[4], _money(line.subtotal_minor, currency), align="R", new_line=True)
+        pdf.write_cell(widths[3], money_text(line.unit_price_minor, currency), align="R")
+        pdf.write_cell(widths[4], money_text(line.subtotal_minor, currency), align="R", new_line=True)
     pdf.ln(3)
 
 
@@ -228,7 +224,7 @@ def _total_rows(order: Order, parts: list[TaxPart]) -> list[tuple[str, int]]:
     rows.append((f"Shipping ({order.shipping_method_name})", order.shipping_minor))
     if not order.prices_include_tax:
         rows += [
-            (f"{tax_rate_label(part.rate_ppm)} on {_money(part.net_minor, currency)}", part.tax_minor)
+            (f"{tax_rate_label(part.rate_ppm)} on {money_text(part.net_minor, currency)}", part.tax_minor)
             for part in parts
         ]
     return rows
@@ -240,12 +236,12 @@ def _draw_totals(pdf: OrderDocument, order: Order, lines: Sequence[OrderLine], *
     parts = tax_parts(lines, prices_include_tax=order.prices_include_tax)
     for label, minor in _total_rows(order, parts):
         pdf.write_cell(152, label, align="R")
-        pdf.write_cell(38, _money(minor, currency), align="R", new_line=True)
+        pdf.write_cell(38, money_text(minor, currency), align="R", new_line=True)
     pdf.write_cell(152, "Total" if final else "Amount due", align="R", size=12)
-    pdf.write_cell(38, _money(order.total_minor, currency), align="R", size=12, new_line=True)
+    pdf.write_cell(38, money_text(order.total_minor, currency), align="R", size=12, new_line=True)
     if order.prices_include_tax:
         for part in parts:
-            label = f"Includes {tax_rate_label(part.rate_ppm)} on {_money(part.net_minor, currency)}"
+            label = f"Includes {tax_rate_label(part.rate_ppm)} on {money_text(part.net_minor, currency)}"
             pdf.write_cell(152, label, align="R", size=9)
-            pdf.write_cell(38, _money(part.tax_minor, currency), align="R", size=9, new_line=True)
+            pdf.write_cell(38, money_text(part.tax_minor, currency), align="R", size=9, new_line=True)
     pdf.ln(6)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.errors import ValidationFailed
 from emporium.core.keyset import Cursor, KeysetPage, decode_cursor, encode_cursor
-from emporium.core.phones import TYPED_PHONE, to_e164
+from emporium.core.phones import TYPED_PHONE, e164_candidates
 from emporium.core.search_text import SearchKind, classify
 from emporium.orders.schemas import OrderRow, OrderSearch, OrderSort, TextMatch
 from emporium.orders.search_repository import OrderSearchRepository
@@ -43,16 +43,9 @@ def phone_candidates(typed: str) -> frozenset[str]:
     digits = re.sub(r"\D", "", text)
     if not TYPED_PHONE.fullmatch(text) or len(digits) < _MIN_PHONE_DIGITS:
         return frozenset()
-    if text.startswith("+"):
-        found = to_e164(text)
-        return frozenset({found} if found else ())
-    if digits.startswith("00"):
-        found = to_e164("+" + digits[2:])
-        return frozenset({found} if found else ())
-    # Typed without "+": the whole international number, or a national number of some country.
-    candidates = {to_e164("+" + digits)}
-    candidates.update(to_e164(text, region) for region in phonenumbers.SUPPORTED_REGIONS)
-    return frozenset(c for c in candidates if c)
+    if not text.startswith("+") and digits.startswith("00"):
+        return e164_candidates("+" + digits[2:], ())  # "00" dialled in place of "+"
+    return e164_candidates(text, phonenumbers.SUPPORTED_REGIONS)
 
 
 def text_match(q: str) -> TextMatch:

@@ -21,7 +21,7 @@ from emporium.audit.schemas import Actor, AuditedObject
 from emporium.audit.service import audit, diff
 from emporium.core.config import Settings
 from emporium.core.errors import ValidationFailed
-from emporium.core.money import from_minor
+from emporium.core.money import money_text
 from emporium.orders.models import Order, OrderLine
 from emporium.orders.service import orders
 from emporium.payments.gateways.offline.recording import staff_money
@@ -73,12 +73,28 @@ class RefundView:
         return self.shipping_minor - self.shipping_refunded_minor
 
 
-def _money(minor: int, currency: str) -> str:
-    return f"{from_minor(minor, currency):f} {currency}"
-
-
 def _state(order: Order) -> dict[str, object]:
     return {"status": order.status, "payment_status": order.payment_status}
+
+
+def _audit_refund(
+    session: AsyncSession,
+    actor: Actor,
+    order: Order,
+    before: dict[str, object],
+    amount_minor: int,
+    reason: str | None,
+    *,
+    items: str | None = None,
+) -> None:
+    """The audit entry of a refund, by line or by amount: what went back, and the order's moves."""
+    changes: dict[str, tuple[object, object]] = {"refund": (None, money_text(amount_minor, order.currency))}
+    if items:
+        changes["refunded_items"] = (None, items)
+    changes.update(diff(before, _state(order)))
+    if reason:
+        changes["reason"] = (None, reason)
+    audit.record(session, actor, "order.refunded", AuditedObject("order", order.id, order.number), changes)
 
 
 def _refused(field: str, message: str) -> ValidationFailed:
@@ -129,7 +145,7 @@ class BackOfficeMoney:
             if more:
                 rows.append((line_id, more, line.share(more)))
         if shipping_minor < 0 or shipping_minor > view.shipping_remaining_minor:
-            left = _money(view.shipping_remaining_minor, view.currency)
+            left = money_text(view.shipping_remaining_minor, view.currency)
             raise _refused(SHIPPING, f"At most {left} of the shipping can still be refunded.")
         if shipping_minor:
             rows.append((None, 0, shipping_minor))
@@ -160,9 +176,9 @@ class BackOfficeMoney:
         rows = self._refund_rows(view, quantities, shipping_minor)
         amount = sum(amount for _, _, amount in rows)
         if amount > view.refundable_minor:
-            left = _money(view.refundable_minor, order.currency)
+            left = money_text(view.refundable_minor, order.currency)
             raise RefundTooLarge(
-                f"That is {_money(amount, order.currency)}, but only {left} can still be refunded."
+                f"That is {money_text(amount, order.currency)}, but only {left} can still be refunded."
             )
         before = _state(order)
         tx = await payments.refund(
@@ -186,18 +202,7 @@ class BackOfficeMoney:
         )
         skus = {line.id: line.sku for line in lines}
         what = ", ".join(f"{skus[line_id]} x{units}" if line_id else SHIPPING for line_id, units, _ in rows)
-        audit.record(
-            session,
-            actor,
-            "order.refunded",
-            AuditedObject("order", order.id, order.number),
-            {
-                "refund": (None, _money(amount, order.currency)),
-                "refunded_items": (None, what),
-                **diff(before, _state(order)),
-                **({"reason": (None, reason)} if reason else {}),
-            },
-        )
+        _audit_refund(session, actor, order, before, amount, reason, items=what)
         await session.flush()
         return tx
 
@@ -228,17 +233,7 @@ class BackOfficeMoney:
             request_digest=request_digest,
         )
         if earlier is None:
-            audit.record(
-                session,
-                actor,
-                "order.refunded",
-                AuditedObject("order", order.id, order.number),
-                {
-                    "refund": (None, _money(tx.amount_minor, order.currency)),
-                    **diff(before, _state(order)),
-                    **({"reason": (None, reason)} if reason else {}),
-                },
-            )
+            _audit_refund(session, actor, order, before, tx.amount_minor, reason)
         return tx
 
     async def record_bank_transfer(
@@ -268,7 +263,7 @@ class BackOfficeMoney:
             "order.transfer_recorded",
             AuditedObject("order", order.id, order.number),
             {
-                "transfer": (None, f"{_money(amount_minor, order.currency)} ref {reference}"),
+                "transfer": (None, f"{money_text(amount_minor, order.currency)} ref {reference}"),
                 **diff(before, _state(order)),
             },
         )

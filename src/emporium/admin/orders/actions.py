@@ -20,11 +20,10 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from emporium.admin.orders.detail import OrderPage, load_order, render_order
-from emporium.admin.orders.table import money_text
 from emporium.admin.page import AdminContext
 from emporium.admin.routing import admin_router
 from emporium.core.errors import EmporiumError, ValidationFailed
-from emporium.core.money import MoneyError, to_minor
+from emporium.core.money import MoneyError, money_text, to_minor
 from emporium.core.params import MAX_ID, IdPath
 from emporium.core.permissions import Permission
 from emporium.orders.names import order_status_name

@@ -9,16 +9,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi.responses import HTMLResponse, Response
 
-from emporium.admin.orders.table import money_text
 from emporium.admin.page import AdminContext, AdminWith
 from emporium.admin.routing import admin_router
+from emporium.analytics.periods import shop_zone
 from emporium.audit.service import audit
 from emporium.catalog.names import line_name
 from emporium.core.address_format import address_lines
+from emporium.core.money import money_text
 from emporium.core.params import IdPath
 from emporium.core.permissions import Permission
 from emporium.notifications.service import SentMail, notifications
@@ -167,7 +167,7 @@ async def render_order(
         entries=entries,
         actions=actions(page, order, money.refundable_minor, bool(mails)),
         refund_key=secrets.token_urlsafe(18),
-        zone=ZoneInfo(page.settings.timezone),
+        zone=shop_zone(page.settings),
     )
 
 

@@ -4,7 +4,6 @@ each staff member's saved filters; and "mark as processing" on the orders ticked
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Form, Query
 from fastapi.responses import HTMLResponse, Response
@@ -14,6 +13,7 @@ from emporium.admin.flash import FlashKind
 from emporium.admin.orders.table import TABLE_HEADER, OrderTableQuery, invalid, row_cells, saved_query
 from emporium.admin.page import AdminContext, AdminWith
 from emporium.admin.routing import admin_router
+from emporium.analytics.periods import shop_zone
 from emporium.core.errors import ValidationFailed
 from emporium.core.params import MAX_ID, IdPath
 from emporium.core.permissions import Permission
@@ -39,7 +39,7 @@ def _list_url(query: str) -> str:
 
 @router.get("", response_class=HTMLResponse, response_model=None)
 async def order_list(page: OrdersPage, query: Annotated[OrderTableQuery, Query()]) -> Response:
-    zone = ZoneInfo(page.settings.timezone)
+    zone = shop_zone(page.settings)
     search = query.search(zone)
     if query.format == "csv":
         rows = await order_search.export(page.session, search)

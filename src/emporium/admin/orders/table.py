@@ -3,16 +3,17 @@ function for the HTML table and the CSV export, so the two always say the same).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from emporium.admin.params import OPTIONAL_TEXT
+from emporium.admin.params import OPTIONAL_TEXT, parse_day
+from emporium.analytics.periods import local_midnight
 from emporium.core.errors import ValidationFailed
-from emporium.core.money import from_minor
+from emporium.core.money import money_text
 from emporium.orders.names import order_status_name, payment_method_name, payment_status_name
 from emporium.orders.schemas import OrderRow, OrderSearch, OrderSort, OrderStatus, PaymentStatus
 
@@ -75,7 +76,7 @@ class OrderTableQuery(BaseModel):
 
     def search(self, zone: ZoneInfo) -> OrderSearch:
         """The service's search; days are whole days in the shop's time zone."""
-        start, end = _day(self.from_, "from"), _day(self.to, "to")
+        start, end = parse_day(self.from_, "from"), parse_day(self.to, "to")
         if start and end and end < start:
             raise invalid("to", "The end date is before the start date.")
         params = self.params()
@@ -84,8 +85,8 @@ class OrderTableQuery(BaseModel):
             status=self.status or None,
             payment_status=self.payment or None,
             payment_method=self.method or None,
-            created_from=datetime.combine(start, time.min, tzinfo=zone) if start else None,
-            created_before=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone) if end else None,
+            created_from=local_midnight(zone, start) if start else None,
+            created_before=local_midnight(zone, end + timedelta(days=1)) if end else None,
             coupon=params.get("coupon"),
             country=params.get("country"),
             sort=self.sort,
@@ -95,15 +96,6 @@ class OrderTableQuery(BaseModel):
 def invalid(field: str, message: str) -> ValidationFailed:
     """A refusal whose message is the one the page shows."""
     return ValidationFailed(message, details=[{"field": field, "message": message}])
-
-
-def _day(value: str, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise invalid(field, "Give a real date, e.g. 2026-12-07.") from exc
 
 
 def saved_query(text: str) -> str:
@@ -118,10 +110,6 @@ def saved_query(text: str) -> str:
         ) from exc
     query.search(ZoneInfo("UTC"))  # the dates' order
     return query.query_string()
-
-
-def money_text(minor: int, currency: str) -> str:
-    return f"{from_minor(minor, currency):f} {currency}"
 
 
 def row_cells(row: OrderRow, zone: ZoneInfo) -> list[str]:
