@@ -13,7 +13,7 @@ from emporium.core.jobs import enqueue
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.jobs.registry import HANDLERS
 from emporium.core.jobs.schedule import PERIODIC
-from emporium.operations.tasks import PURGE_DONE_JOBS, purge_done_jobs
+from emporium.operations.tasks import RETENTION_JOB, purge_done_jobs
 from tests.conftest import MakeContext
 
 
@@ -61,11 +61,11 @@ async def test_the_retention_follows_the_setting(make_context: MakeContext) -> N
 
 
 async def test_the_periodic_job_runs_it(ctx: AppContext) -> None:
-    assert PERIODIC[PURGE_DONE_JOBS].every_seconds == 3600
-    assert PURGE_DONE_JOBS in HANDLERS
+    assert PERIODIC[RETENTION_JOB].every_seconds == 3600
+    assert RETENTION_JOB in HANDLERS
     old = await _job(ctx, JobStatus.DONE, 20)
     async with ctx.db.session() as session:
-        purge = enqueue(session, PURGE_DONE_JOBS, {})
+        purge = enqueue(session, RETENTION_JOB, {})
         await session.flush()
         purge_id = purge.id
     await ctx.jobs.run_until_idle()

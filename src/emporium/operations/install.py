@@ -3,10 +3,10 @@ done jobs past their retention."""
 
 from __future__ import annotations
 
-from emporium.operations.tasks import PURGE_DONE_JOBS, purge_done_jobs_job
+from emporium.operations.tasks import RETENTION_JOB, purge_done_jobs_job
 from emporium.wiring import Wiring
 
 
 def install(wiring: Wiring) -> None:
-    wiring.job(PURGE_DONE_JOBS, purge_done_jobs_job, max_attempts=3)
-    wiring.periodic(PURGE_DONE_JOBS, every_seconds=3600)
+    wiring.job(RETENTION_JOB, purge_done_jobs_job, max_attempts=3)
+    wiring.periodic(RETENTION_JOB, every_seconds=3600)

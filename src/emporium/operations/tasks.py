@@ -13,7 +13,7 @@ from emporium.operations.jobs import jobs_admin
 
 log = structlog.get_logger(__name__)
 
-PURGE_DONE_JOBS = "operations.purge_done_jobs"
+RETENTION_JOB = "operations.purge_done_jobs"
 # One transaction per batch: a long backlog never holds one long lock on the jobs table.
 BATCH = 1000
 
