@@ -97,6 +97,23 @@ async def test_everything_up_on_the_page(ctx: AppContext, staff_client: StaffCli
     assert ">current<" in html
 
 
+async def test_redis_cache_and_broker_up(
+    client: httpx.AsyncClient, ctx: AppContext, make_context: MakeContext
+) -> None:
+    """With Redis running (as the README and CI start it), both report up with their latency."""
+    headers = await staff_headers(client, ctx, "ops@shop.test", "admin")
+    redis = "redis://127.0.0.1:6379/15"
+    served = make_context(redis_url=redis, jobs_broker_url=redis)
+    async with asgi_client(create_app(ctx=served)) as http:
+        report = data(await http.get(HEALTH, headers=headers))
+    components = {c["name"]: c for c in report["components"]}
+    assert report["status"] == "ok", components
+    for name in ("cache", "broker"):
+        assert components[name]["up"] is True
+        assert components[name]["backend"] == "Redis at 127.0.0.1:6379/15"
+        assert components[name]["latency_ms"] >= 0
+
+
 @pytest.mark.parametrize(
     "broker", [f"redis://:{SECRET}@127.0.0.1:{{port}}/0", f"amqp://guest:{SECRET}@127.0.0.1:{{port}}/"]
 )
