@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import text, update
 
 from emporium.app import create_app
-from emporium.core.context import AppContext
+from emporium.core.context import AppContext, build_context
 from emporium.core.db import utcnow
 from emporium.core.jobs import enqueue
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.mail import SEND_EMAIL_JOB
 from emporium.core.migrations import code_heads
-from emporium.operations.health import reason, without_password
+from emporium.operations.health import health, reason, without_password
 from tests.admin.conftest import StaffClientFactory
 from tests.catalog.conftest import staff_headers
-from tests.conftest import MakeContext, sign_up
+from tests.conftest import MakeContext, make_settings, sign_up
 from tests.support import asgi_client, data, error, free_port
 
 HEALTH = "/api/v1/admin/health"
@@ -190,3 +190,23 @@ def test_no_password_is_shown() -> None:
     failure = ConnectionError("cannot reach amqp://guest:s3cret@10.0.0.5/ (refused)\nmore lines")
     assert reason(failure, ["s3cret"]) == "ConnectionError: cannot reach amqp://guest:***@10.0.0.5/ (refused)"
     assert reason(TimeoutError(), []) == "no answer within 3 s"
+
+
+async def test_a_database_that_does_not_answer_is_reported_down() -> None:
+    """The report itself never fails: with the database gone it says so (the pages and the API, which
+    need the database to know who asks, answer 503 then: tests/core/test_database_outage.py)."""
+    gone = f"postgresql+asyncpg://shop:{SECRET}@127.0.0.1:{free_port()}/shop_test"
+    context = build_context(make_settings(gone, None))
+    try:
+        report = await health.report(context, "9.9.9")
+    finally:
+        await context.close()
+    assert SECRET not in report.model_dump_json()
+    assert report.status == "down"
+    database = report.components[0]
+    assert (database.name, database.up) == ("database", False)
+    assert database.backend == "PostgreSQL at 127.0.0.1:" + gone.rsplit(":", 1)[1]
+    assert database.error
+    assert report.jobs.error == "the database does not answer"
+    assert report.migrations.current is False
+    assert report.version == "9.9.9"
