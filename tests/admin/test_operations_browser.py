@@ -53,13 +53,14 @@ async def _reads_health(page: Page) -> None:
     await expect(page.locator("#migrations-state")).to_have_text("current")
 
 
-async def _retries_the_dead_job(page: Page) -> None:
+async def _retries_the_dead_job(page: Page, artifacts: Path) -> None:
     await page.get_by_role("link", name="1", exact=True).click()  # the dead jobs' count
     await expect(page.locator("h1")).to_have_text("Jobs")
     row = page.locator(".ops-jobs tbody tr")
     await expect(row).to_have_count(1)
     await expect(row).to_contain_text("notifications.send_email")
     await expect(row.locator(".ops-error")).to_contain_text("SMTPConnectError")
+    await page.screenshot(path=str(artifacts / "admin-jobs.png"), full_page=True)
 
     async def accept(dialog: Dialog) -> None:
         await dialog.accept()
@@ -108,7 +109,7 @@ async def test_health_a_dead_job_retried_and_its_mail_read(
                 await _reads_health(page)
                 assert await page.evaluate("window.__cspViolations") == []
                 await page.screenshot(path=str(artifacts / "admin-health.png"), full_page=True)
-                await _retries_the_dead_job(page)
+                await _retries_the_dead_job(page, artifacts)
                 assert await page.evaluate("window.__cspViolations") == []
                 await _reads_the_mail(page, url)
                 assert await page.evaluate("window.__cspViolations") == []
