@@ -90,7 +90,10 @@ class NotificationService:
         Message-ID, since it is a new message). NotFound when none was sent."""
         jobs = await NotificationRepository(session).mail_about_order(to, number, _ORDER_MAIL_LIMIT)
         if not jobs:
-            raise NotFound("No e-mail has been sent about this order yet.")
+            raise NotFound(
+                "No e-mail about this order is on record: none was sent yet, or it was sent longer ago "
+                "than finished jobs are kept (EMPORIUM_JOBS_RETENTION_DAYS)."
+            )
         last = jobs[-1]
         context = last.payload.get("context") or {}
         mail.queue_email(session, to=to, template=str(last.payload["template"]), context=dict(context))
