@@ -208,6 +208,7 @@ async def test_states_kinds_and_keyset_pages(
             assert (await admin.get(url)).status_code == 200
         counts.append(len(sent))
     assert len(set(counts)) == 1, counts
+    print("statements", counts)
     assert counts[0] <= 6, counts
 
 
