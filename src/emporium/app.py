@@ -35,6 +35,7 @@ from emporium.core.proxies import TrustedProxyMiddleware
 from emporium.core.request_limits import RouteLimitMiddleware
 from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
+from emporium.operations.api import router as health_router
 from emporium.orders.api import router as orders_router
 from emporium.payments.api import router as payments_router
 from emporium.payments.gateways.bitcoin.api import router as crypto_payments_router
@@ -67,6 +68,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     orders_router,
     pricing_router,
     analytics_router,
+    health_router,
     payments_router,
     crypto_payments_router,
     payment_pages_router,

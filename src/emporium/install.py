@@ -15,6 +15,7 @@ from collections.abc import Callable
 from emporium.cart.install import install as install_cart
 from emporium.catalog.install import install as install_catalog
 from emporium.notifications.install import install as install_notifications
+from emporium.operations.install import install as install_operations
 from emporium.orders.install import install as install_orders
 from emporium.payments.install import install as install_payments
 from emporium.wiring import Wiring
@@ -27,6 +28,7 @@ INSTALLS: tuple[Install, ...] = (
     install_cart,
     install_orders,
     install_payments,
+    install_operations,
 )
 
 

@@ -58,7 +58,7 @@ class Card:
 
 def tasks_of(tasks: schemas.Tasks) -> list[Task]:
     """The task list, each with the screen that deals with it (oldest first) and the permission it needs.
-    The stock and job counts have no screen of their own in the back office yet: shown without a link."""
+    The stock count has no screen of its own in the back office yet: shown without a link."""
     orders = "/admin/orders?sort=oldest&"
     return [
         Task(
@@ -88,7 +88,7 @@ def tasks_of(tasks: schemas.Tasks) -> list[Task]:
             None,
             Permission.INVENTORY_WRITE,
         ),
-        Task("Failed background jobs", tasks.dead_jobs, None, Permission.SETTINGS_MANAGE),
+        Task("Failed background jobs", tasks.dead_jobs, "/admin/jobs?state=dead", Permission.SETTINGS_MANAGE),
     ]
 
 

@@ -22,6 +22,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("Customers", "/admin/customers", Permission.CUSTOMERS_READ),
     Section("Staff", "/admin/staff", Permission.STAFF_MANAGE),
     Section("Reports", "/admin/reports", Permission.ANALYTICS_READ),
+    Section("Jobs", "/admin/jobs", Permission.SYSTEM_READ),
+    Section("Health", "/admin/health", Permission.SYSTEM_READ),
+    Section("Mailbox", "/admin/mailbox", Permission.MAILBOX_READ),
     Section("Audit log", "/admin/audit", Permission.AUDIT_READ),
     Section("Your security", "/admin/account/security"),
 )

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     jobs_backoff_base_seconds: float = Field(default=10.0, ge=0)
     jobs_backoff_max_seconds: float = Field(default=3600.0, ge=0)
     jobs_lease_seconds: float = Field(default=300.0, gt=0)
+    # Done jobs are deleted this many days after they finished (an hourly job); dead jobs stay until staff
+    # retry or discard them at /admin/jobs.
+    jobs_retention_days: int = Field(default=14, ge=1, le=3650)
 
     # Tokens.
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=30)

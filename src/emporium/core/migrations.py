@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
@@ -36,6 +38,13 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(files("emporium").joinpath("migrations")))
     config.set_main_option("sqlalchemy.url", url)
     return config
+
+
+@cache
+def code_heads() -> tuple[str, ...]:
+    """The revisions the code's migrations end at (one, unless branches await a merge); read once."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return tuple(sorted(script.get_heads()))
 
 
 def _ensure_sqlite_folder(url: str) -> None:

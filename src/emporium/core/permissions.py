@@ -26,6 +26,8 @@ class Permission(StrEnum):
     CUSTOMERS_READ = "customers:read"
     CUSTOMERS_MANAGE = "customers:manage"
     ANALYTICS_READ = "analytics:read"
+    # The shop's machinery: system health and the background jobs.
+    SYSTEM_READ = "system:read"
 
 
 class Role(StrEnum):
@@ -58,6 +60,7 @@ _ADMIN = (
         # Admins manage support and moderator accounts only (the ladder is in accounts/staff.py).
         Permission.STAFF_MANAGE,
         Permission.ANALYTICS_READ,
+        Permission.SYSTEM_READ,
     }
 )
 

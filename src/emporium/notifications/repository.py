@@ -32,6 +32,17 @@ class NotificationRepository:
         )
         return rows.scalars().all(), int(total)
 
+    async def mailbox_after(self, to: str | None, after_id: int | None, limit: int) -> list[DevMailMessage]:
+        """Mail newest first (to one address when ``to`` is given) older than ``after_id``; one more than
+        ``limit`` tells that another page follows."""
+        query = select(DevMailMessage)
+        if to:
+            query = query.where(DevMailMessage.to_address == to.lower())
+        if after_id is not None:
+            query = query.where(DevMailMessage.id < after_id)
+        rows = await self.session.execute(query.order_by(DevMailMessage.id.desc()).limit(limit + 1))
+        return list(rows.scalars())
+
     async def mail_message(self, message_id: int) -> DevMailMessage | None:
         return await self.session.get(DevMailMessage, message_id)
 

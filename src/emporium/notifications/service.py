@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core import mail
 from emporium.core.errors import NotFound
 from emporium.core.jobs.models import Job
+from emporium.core.keyset import KeysetPage, decode_cursor, encode_cursor
 from emporium.core.mail import SEND_EMAIL_JOB
 from emporium.core.pagination import PageParams
 from emporium.notifications.email import subject_of
@@ -66,6 +67,16 @@ class NotificationService:
         rows, total = await NotificationRepository(session).mailbox(to, limit=page.limit, offset=page.offset)
         return list(rows), total
 
+    async def mailbox_page(
+        self, session: AsyncSession, to: str | None, after: str | None, limit: int
+    ) -> KeysetPage[DevMailMessage]:
+        """The development mailbox newest first, a page at a time (the back office's /admin/mailbox)."""
+        cursor = decode_cursor(after)
+        rows = await NotificationRepository(session).mailbox_after(to, cursor.id if cursor else None, limit)
+        shown = rows[:limit]
+        next_cursor = encode_cursor(None, shown[-1].id) if len(rows) > limit and shown else None
+        return KeysetPage(rows=shown, next_cursor=next_cursor)
+
     async def mail_message(self, session: AsyncSession, message_id: int) -> DevMailMessage | None:
         return await NotificationRepository(session).mail_message(message_id)
 
@@ -79,7 +90,10 @@ class NotificationService:
         Message-ID, since it is a new message). NotFound when none was sent."""
         jobs = await NotificationRepository(session).mail_about_order(to, number, _ORDER_MAIL_LIMIT)
         if not jobs:
-            raise NotFound("No e-mail has been sent about this order yet.")
+            raise NotFound(
+                "No e-mail about this order is on record: none was sent yet, or it was sent longer ago "
+                "than finished jobs are kept (EMPORIUM_JOBS_RETENTION_DAYS)."
+            )
         last = jobs[-1]
         context = last.payload.get("context") or {}
         mail.queue_email(session, to=to, template=str(last.payload["template"]), context=dict(context))
