@@ -18,6 +18,7 @@ from emporium.admin import (
     sign_in,
     sign_in_code,
     staff_pages,
+    stock_pages,
 )
 from emporium.admin.orders import actions as order_actions
 from emporium.admin.orders import detail as order_detail
@@ -37,6 +38,7 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     customer_pages.router,
     staff_pages.router,
     account_security.router,
+    stock_pages.router,
     # Fixed paths (/admin/orders/bulk-ship) before the order page's /admin/orders/{order_id}.
     order_listing.router,
     order_shipping_file.router,
