@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from emporium.admin import (
     account_security,
     audit_pages,
+    coupon_pages,
     customer_pages,
     dashboard,
     invitation,
@@ -39,6 +40,8 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     staff_pages.router,
     account_security.router,
     stock_pages.router,
+    # Fixed paths (/admin/coupons/new) are declared before /admin/coupons/{coupon_id} in the module.
+    coupon_pages.router,
     # Fixed paths (/admin/orders/bulk-ship) before the order page's /admin/orders/{order_id}.
     order_listing.router,
     order_shipping_file.router,
