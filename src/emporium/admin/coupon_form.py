@@ -24,8 +24,7 @@ from emporium.core.messages import field_name, human_message
 from emporium.core.money import MoneyError, from_minor, to_minor
 from emporium.core.params import MAX_ID
 from emporium.pricing.calculations import ppm_to_percent
-from emporium.pricing.models import CouponKind
-from emporium.pricing.schemas import MAX_AMOUNT, CouponIn
+from emporium.pricing.schemas import MAX_AMOUNT, CouponIn, CouponKind
 
 if TYPE_CHECKING:
     from starlette.datastructures import FormData
@@ -147,7 +146,9 @@ def _limit(text: str, name: str) -> int | None:
     if not text:
         return None
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-        raise FieldError(name, f"Give a whole number from 1 to {MAX_LIMIT:,}, or leave it empty for no limit.")
+        raise FieldError(
+            name, f"Give a whole number from 1 to {MAX_LIMIT:,}, or leave it empty for no limit."
+        )
     return int(text)
 
 
@@ -175,7 +176,9 @@ def _ids(values: list[str], name: str, what: str) -> list[int]:
     return ids
 
 
-def _checked(name: str, read: Callable[[], object], errors: dict[str, str], parsed: dict[str, object]) -> None:
+def _checked(
+    name: str, read: Callable[[], object], errors: dict[str, str], parsed: dict[str, object]
+) -> None:
     try:
         parsed[name] = read()
     except FieldError as exc:
@@ -184,7 +187,9 @@ def _checked(name: str, read: Callable[[], object], errors: dict[str, str], pars
 
 def read_form(form: FormData, currency: str, time_zone: str) -> tuple[CouponForm, CouponIn | None]:
     """The form as typed, and the coupon it describes (None when a field is refused: see ``errors``)."""
-    too_long = [name for name, value in form.multi_items() if isinstance(value, str) and len(value) > MAX_FIELD]
+    too_long = [
+        name for name, value in form.multi_items() if isinstance(value, str) and len(value) > MAX_FIELD
+    ]
     values = {name: _text(form, name).strip()[:MAX_FIELD] for name in TEXT_FIELDS}
     categories = [v.strip() for v in form.getlist("category_ids") if isinstance(v, str)]
     shown = CouponForm(

@@ -49,15 +49,17 @@ def _audited(code: str, coupon_id: int) -> AuditedObject:
 
 def _terms(page: AdminContext, coupon: Any) -> dict[str, object]:
     """The coupon's fields as audited: the API's reading of it."""
-    read = coupon_read(coupon, page.settings.currency).model_dump(
-        exclude={"id", "created_at", "used_count"}
-    )
+    read = coupon_read(coupon, page.settings.currency).model_dump(exclude={"id", "created_at", "used_count"})
     return dict(read)
 
 
 @router.get("", response_class=HTMLResponse, response_model=None)
 async def coupon_list(
-    page: CouponsPage, q: OptionalText = "", kind: KindParam = "", state: StateParam = "", after: CursorParam = ""
+    page: CouponsPage,
+    q: OptionalText = "",
+    kind: KindParam = "",
+    state: StateParam = "",
+    after: CursorParam = "",
 ) -> Response:
     query = q.strip()
     found = await pricing_admin.coupon_page(

@@ -337,7 +337,8 @@ class InventoryRepository:
     async def history_page(
         self, pool_id: int, *, before_id: int | None, limit: int
     ) -> Sequence[Row[StockAdjustment, str | None]]:
-        """``(adjustment, actor e-mail)`` of the pool, newest first, ``limit + 1`` older than ``before_id``."""
+        """``(adjustment, actor e-mail)`` of the pool, newest first: ``limit + 1`` older than
+        ``before_id``."""
         statement = (
             select(StockAdjustment, _users.c.email)
             .outerjoin(_users, _users.c.id == StockAdjustment.actor_user_id)

@@ -261,7 +261,9 @@ class InventoryService:
         shown = pools[:limit]
         rows = await self._with_variants(repo, shown)
         more = len(pools) > limit
-        return KeysetPage(rows=rows, next_cursor=encode_cursor(shown[-1].name, shown[-1].id) if more else None)
+        return KeysetPage(
+            rows=rows, next_cursor=encode_cursor(shown[-1].name, shown[-1].id) if more else None
+        )
 
     async def pool_row(self, session: AsyncSession, pool_id: int) -> PoolRow:
         repo = InventoryRepository(session)
@@ -279,7 +281,13 @@ class InventoryService:
             on_hand, reserved = free[pool_id]
             by_pool[pool_id].append(
                 DrawingVariant(
-                    product_id, product_name, variant_id, sku, name, draw, units_available(on_hand, reserved, draw)
+                    product_id,
+                    product_name,
+                    variant_id,
+                    sku,
+                    name,
+                    draw,
+                    units_available(on_hand, reserved, draw),
                 )
             )
         return [PoolRow(pool_read(pool), by_pool[pool.id]) for pool in pools]

@@ -69,4 +69,4 @@ class CouponUsageRepository:
         if before_id is not None:
             statement = statement.where(Order.id < before_id)
         result = await self.session.execute(statement.order_by(Order.id.desc()).limit(limit + 1))
-        return result.all()
+        return list(result.all())

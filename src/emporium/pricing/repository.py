@@ -9,7 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ColumnElement, Row, String, column, delete, func, or_, select, table, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    String,
+    column,
+    delete,
+    func,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.pricing.models import Coupon, CouponRedemption, ShippingMethod, ShippingZone, TaxRate

@@ -22,7 +22,7 @@ from emporium.pricing.models import Coupon
 from tests.admin.conftest import StaffClient, StaffClientFactory
 from tests.inventory.factory import make_category, make_product
 from tests.orders.factory import make_cart, make_shipping, order_body, usd
-from tests.support import count_statements, data
+from tests.support import count_statements
 
 FORM: dict[str, str] = {
     "code": "",
@@ -181,7 +181,9 @@ async def test_editing_a_coupon_changes_its_kind_and_is_audited(
         method = await make_shipping(session, price="5.00")
         token = await make_cart(session, [(tee.variants[0], 1)])
     admin = await staff_client("admin")
-    assert (await submit(admin, "/admin/coupons/new", {"code": "flex", "percent_off": "10"})).status_code == 303
+    assert (
+        await submit(admin, "/admin/coupons/new", {"code": "flex", "percent_off": "10"})
+    ).status_code == 303
     coupon = await coupon_named(ctx, "FLEX")
     assert coupon is not None
     form_page = await admin.get(f"/admin/coupons/{coupon.id}/edit")
@@ -210,12 +212,15 @@ async def test_deactivating_stops_the_coupon_and_is_audited(
         method = await make_shipping(session, price="5.00")
         token = await make_cart(session, [(tee.variants[0], 1)])
     admin = await staff_client("admin")
-    assert (await submit(admin, "/admin/coupons/new", {"code": "GONE", "percent_off": "10"})).status_code == 303
+    assert (
+        await submit(admin, "/admin/coupons/new", {"code": "GONE", "percent_off": "10"})
+    ).status_code == 303
     coupon = await coupon_named(ctx, "GONE")
     assert coupon is not None
     page = await admin.get(f"/admin/coupons/{coupon.id}")
     response = await admin.post(
-        f"/admin/coupons/{coupon.id}/deactivate", data={"csrf_token": re.findall(r'name="csrf_token" value="([^"]+)"', page.text)[0]}
+        f"/admin/coupons/{coupon.id}/deactivate",
+        data={"csrf_token": re.findall(r'name="csrf_token" value="([^"]+)"', page.text)[0]},
     )
     assert response.status_code == 303
     status, refused = await checkout(client, token, "GONE", method.id)
@@ -235,7 +240,9 @@ async def test_usage_and_revenue_net_of_refunds(
         method = await make_shipping(session, price="5.00")
         carts = [await make_cart(session, [(tee.variants[0], 1)]) for _ in range(3)]
     admin = await staff_client("admin")
-    assert (await submit(admin, "/admin/coupons/new", {"code": "HALF", "percent_off": "50"})).status_code == 303
+    assert (
+        await submit(admin, "/admin/coupons/new", {"code": "HALF", "percent_off": "50"})
+    ).status_code == 303
     coupon = await coupon_named(ctx, "HALF")
     assert coupon is not None
     orders = []
@@ -244,21 +251,31 @@ async def test_usage_and_revenue_net_of_refunds(
         assert status == 201, order
         orders.append(order["data"])
     # The third order uses no coupon and must not count.
-    placed = await client.post("/api/v1/orders", json=order_body(method.id), headers={"X-Cart-Token": carts[2]})
+    placed = await client.post(
+        "/api/v1/orders", json=order_body(method.id), headers={"X-Cart-Token": carts[2]}
+    )
     assert placed.status_code == 201
     # Each: 40.00 - 20.00 + 5.00 shipping = 25.00. A refund of 7.00 on the first.
     assert [o["totals"]["total"] for o in orders] == ["25.00", "25.00"]
     async with ctx.db.session() as session:
         session.add(
             PaymentTransaction(
-                order_id=orders[0]["id"], kind="refund", status="succeeded", amount_minor=usd("7.00"),
-                currency="USD", gateway="test",
+                order_id=orders[0]["id"],
+                kind="refund",
+                status="succeeded",
+                amount_minor=usd("7.00"),
+                currency="USD",
+                gateway="test",
             )
         )
         session.add(
             PaymentTransaction(
-                order_id=orders[1]["id"], kind="refund", status="failed", amount_minor=usd("9.00"),
-                currency="USD", gateway="test",
+                order_id=orders[1]["id"],
+                kind="refund",
+                status="failed",
+                amount_minor=usd("9.00"),
+                currency="USD",
+                gateway="test",
             )
         )
     page = await admin.get(f"/admin/coupons/{coupon.id}")
@@ -295,13 +312,21 @@ async def test_usage_and_revenue_net_of_refunds(
         ({"code": "OK1", "kind": "free_shipping", "per_customer_limit": "-2"}, "from 1 to 10,000,000"),
         ({"code": "OK1", "kind": "free_shipping", "starts_at": "2026-13-45T10:00"}, "Give a date and time"),
         (
-            {"code": "OK1", "kind": "free_shipping", "starts_at": "2026-12-10T10:00", "ends_at": "2026-12-01T10:00"},
+            {
+                "code": "OK1",
+                "kind": "free_shipping",
+                "starts_at": "2026-12-10T10:00",
+                "ends_at": "2026-12-01T10:00",
+            },
             "The end must come after the start.",
         ),
         ({"code": "OK1", "kind": "free_shipping", "product_ids": "999999"}, "No product has the id 999999."),
         ({"code": "OK1", "kind": "free_shipping", "product_ids": "12, abc"}, "is not a product id"),
         ({"code": "OK1", "kind": "free_shipping", "product_ids": "-4"}, "is not a product id"),
-        ({"code": "OK1", "kind": "free_shipping", "category_ids": ["424242"]}, "No category has the id 424242."),
+        (
+            {"code": "OK1", "kind": "free_shipping", "category_ids": ["424242"]},
+            "No category has the id 424242.",
+        ),
         ({"code": "OK1", "kind": "free_shipping", "category_ids": ["x"]}, "is not a category id"),
         ({"code": "OK1", "kind": "free_shipping", "description": "a\x00b"}, "Use plain text"),
         ({"code": "OK1", "kind": "free_shipping", "description": "x" * 5000}, "far too long"),
@@ -322,8 +347,12 @@ async def test_codes_are_unique_whatever_their_case_and_edits_change_nothing_whe
     ctx: AppContext, staff_client: StaffClientFactory
 ) -> None:
     admin = await staff_client("admin")
-    assert (await submit(admin, "/admin/coupons/new", {"code": "SUMMER", "percent_off": "10"})).status_code == 303
-    assert (await submit(admin, "/admin/coupons/new", {"code": "WINTER", "percent_off": "10"})).status_code == 303
+    assert (
+        await submit(admin, "/admin/coupons/new", {"code": "SUMMER", "percent_off": "10"})
+    ).status_code == 303
+    assert (
+        await submit(admin, "/admin/coupons/new", {"code": "WINTER", "percent_off": "10"})
+    ).status_code == 303
     taken = await submit(admin, "/admin/coupons/new", {"code": "summer", "percent_off": "20"})
     assert taken.status_code == 409
     assert "A coupon with this code already exists." in taken.text
@@ -381,7 +410,9 @@ async def test_the_list_searches_pages_and_costs_the_same_statements(
     for batch in (0, 1):
         async with ctx.db.session() as session:
             for n in range(30):
-                session.add(Coupon(code=f"B{batch}-{n:02d}", kind="free_shipping", description=f"batch {batch}"))
+                session.add(
+                    Coupon(code=f"B{batch}-{n:02d}", kind="free_shipping", description=f"batch {batch}")
+                )
         with count_statements(engine) as sent:
             assert (await admin.get("/admin/coupons")).status_code == 200
         counts.append(len(sent))

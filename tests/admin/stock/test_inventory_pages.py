@@ -56,7 +56,9 @@ async def test_a_count_below_what_is_reserved_is_refused_and_changes_nothing(
     response = await post(admin, f"/admin/inventory/{pool_id}/count", {"on_hand": "3", "reason": "count"})
     assert response.status_code == 409
     text = unescape(response.text)
-    assert "4 pc of this pool are reserved by orders; the count cannot be set to 3. Nothing was changed." in text
+    assert (
+        "4 pc of this pool are reserved by orders; the count cannot be set to 3. Nothing was changed." in text
+    )
     assert await pool_state(ctx, pool_id) == (10, 0, 0)
     assert await audit_actions(ctx, pool_id) == []
 
@@ -121,7 +123,9 @@ async def test_the_threshold_is_set_and_audited(ctx: AppContext, staff_client: S
     async with ctx.db.session() as session:
         pool = await make_pool(session, "Caps", on_hand=8)
     admin = await staff_client("admin")
-    assert (await post(admin, f"/admin/inventory/{pool.id}/threshold", {"threshold": "10"})).status_code == 303
+    assert (
+        await post(admin, f"/admin/inventory/{pool.id}/threshold", {"threshold": "10"})
+    ).status_code == 303
     assert await pool_state(ctx, pool.id) == (8, 10, 0)
     [(action, changes)] = await audit_actions(ctx, pool.id)
     assert action == "stock.threshold_changed"
