@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ColumnElement,
+    CompoundSelect,
     Integer,
     Row,
     String,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    union,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +58,21 @@ def _like(text: str) -> str:
     """``text`` as a LIKE pattern matching it anywhere, its own wildcards taken literally."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _matching_pools(query: str) -> CompoundSelect:
+    """The ids of the pools whose name contains ``query``, that a variant with the SKU ``query`` draws from
+    (a whole SKU, in any case), or that a variant of a product whose name contains ``query`` draws from.
+    Three lookups, each answered by an index on PostgreSQL (the pools' and the products' lower-case names
+    by trigram, the SKU by ``lower(sku)``), united rather than ORed so that none turns into a scan."""
+    pattern = _like(query)
+    return union(
+        select(StockPool.id).where(func.lower(StockPool.name).like(pattern, escape="\\")),
+        select(_variants.c.pool_id).where(func.lower(_variants.c.sku) == query.lower()),
+        select(_variants.c.pool_id)
+        .join(_products, _products.c.id == _variants.c.product_id)
+        .where(func.lower(_products.c.name).like(pattern, escape="\\")),
+    )
 
 
 def _amount(draws: Mapping[int, int]) -> ColumnElement[int]:
@@ -279,26 +296,12 @@ class InventoryRepository:
         after: tuple[str, int] | None,
         limit: int,
     ) -> list[StockPool]:
-        """Pools by name (then id), ``limit + 1`` from after the cursor ``(name, id)``: those whose name, or
-        one of whose variants' SKU or product name, contains ``query``; only the low (at or under the
-        threshold) or empty ones when asked. One statement."""
+        """Pools by name (then id), ``limit + 1`` from after the cursor ``(name, id)``: those matching
+        ``query`` (``_matching_pools``); only the low (at or under the threshold) or empty ones when asked.
+        One statement."""
         statement = select(StockPool)
         if query:
-            pattern = _like(query)
-            drawing = (
-                select(_variants.c.id)
-                .join(_products, _products.c.id == _variants.c.product_id)
-                .where(
-                    _variants.c.pool_id == StockPool.id,
-                    or_(
-                        func.lower(_variants.c.sku).like(pattern, escape="\\"),
-                        func.lower(_products.c.name).like(pattern, escape="\\"),
-                    ),
-                )
-            )
-            statement = statement.where(
-                or_(func.lower(StockPool.name).like(pattern, escape="\\"), drawing.exists())
-            )
+            statement = statement.where(StockPool.id.in_(_matching_pools(query)))
         if low_only:
             statement = statement.where(_low)
         if out_only:

@@ -208,6 +208,11 @@ async def test_the_list_searches_filters_and_pages(ctx: AppContext, staff_client
     assert f'href="/admin/products/{tee.product.id}/variants"' in by_sku.text
     assert "Navy tee" in (await admin.get("/admin/inventory", params={"q": "NAVY"})).text
     assert "Filler" not in (await admin.get("/admin/inventory", params={"q": "%"})).text
+    by_pool_name = await admin.get("/admin/inventory", params={"q": "RAM po"})
+    assert "Gram pool" in by_pool_name.text
+    assert "Navy tee" not in by_pool_name.text
+    # A SKU is matched whole: a piece of one finds nothing.
+    assert "Navy tee" not in (await admin.get("/admin/inventory", params={"q": sku[:-1]})).text
 
     low = await admin.get("/admin/inventory", params={"low_stock": "1"})
     assert "Gram pool" in low.text

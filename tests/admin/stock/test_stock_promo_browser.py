@@ -35,7 +35,7 @@ async def test_a_merchant_adjusts_stock_and_creates_a_coupon(
             await sign_in(page, url, "live-admin@shop.test")
 
             await page.locator(".admin-sidebar__list").get_by_role("link", name="Inventory").click()
-            await page.get_by_label("Pool, product or SKU").fill("linen")
+            await page.get_by_label("Pool or product name, or a whole SKU").fill("linen")
             await page.get_by_role("button", name="Filter").click()
             await page.locator(".admin-stock-table").get_by_role("link").first.click()
             await expect(page.locator("#stock-on-hand")).to_have_text("12")
