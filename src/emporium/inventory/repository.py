@@ -60,7 +60,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _matching_pools(query: str) -> CompoundSelect:
+def _matching_pools(query: str) -> CompoundSelect[int]:
     """The ids of the pools whose name contains ``query``, that a variant with the SKU ``query`` draws from
     (a whole SKU, in any case), or that a variant of a product whose name contains ``query`` draws from.
     Three lookups, each answered by an index on PostgreSQL (the pools' and the products' lower-case names
