@@ -8,7 +8,7 @@ changes nothing. Every change is audited with the fields before and after.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Query
@@ -29,6 +29,9 @@ from emporium.pricing.admin import coupon_read, pricing_admin
 from emporium.pricing.schemas import CouponIn
 from emporium.web.account_pages import refusal_errors
 
+if TYPE_CHECKING:
+    from emporium.pricing.models import Coupon
+
 router = admin_router(prefix="/admin/coupons")
 
 CouponsPage = Annotated[AdminContext, AdminWith(Permission.COUPONS_WRITE)]
@@ -47,7 +50,7 @@ def _audited(code: str, coupon_id: int) -> AuditedObject:
     return AuditedObject(type="coupon", id=coupon_id, label=code)
 
 
-def _terms(page: AdminContext, coupon: Any) -> dict[str, object]:
+def _terms(page: AdminContext, coupon: Coupon) -> dict[str, object]:
     """The coupon's fields as audited: the API's reading of it."""
     read = coupon_read(coupon, page.settings.currency).model_dump(exclude={"id", "created_at", "used_count"})
     return dict(read)
@@ -135,6 +138,7 @@ async def create_coupon(page: CouponsPage) -> Response:
             )
     except EmporiumError as exc:
         form.errors.update(refusal_errors(exc, "code"))
+        form.errors.setdefault("form", f"{exc.message} Nothing was saved.")
         return await _form_page(page, form, status_code=exc.status_code)
     return page.redirect(_coupon_url(coupon.id), flash=f"Coupon {coupon.code} created.")
 
@@ -186,6 +190,7 @@ async def update_coupon(page: CouponsPage, coupon_id: IdPath) -> Response:
     except EmporiumError as exc:
         await page.session.refresh(coupon)
         form.errors.update(refusal_errors(exc, "code"))
+        form.errors.setdefault("form", f"{exc.message} Nothing was saved.")
         return await _form_page(page, form, coupon_id=coupon.id, status_code=exc.status_code)
     message = f"Coupon {changed.code} saved." if changes else "Nothing changed."
     return page.redirect(_coupon_url(coupon.id), flash=message, flash_kind="success" if changes else "info")

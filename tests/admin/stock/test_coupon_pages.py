@@ -431,3 +431,24 @@ async def test_the_list_searches_pages_and_costs_the_same_statements(
     assert sorted(re.findall(r"<code>(B\d-\d\d)</code>", found.text)) == [f"B0-1{n}" for n in range(10)]
     by_kind = await admin.get("/admin/coupons", params={"kind": "percentage"})
     assert "No coupon matches this filter." in by_kind.text
+
+
+async def test_the_usage_limit_cannot_go_below_the_uses(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
+    async with ctx.db.session() as session:
+        session.add(Coupon(code="POPULAR", kind="percentage", percent_off_ppm=100_000, used_count=3))
+    coupon = await coupon_named(ctx, "POPULAR")
+    assert coupon is not None
+    admin = await staff_client("admin")
+    form = {"code": "POPULAR", "percent_off": "10", "usage_limit": "2"}
+    refused = await submit(admin, f"/admin/coupons/{coupon.id}/edit", form)
+    assert refused.status_code == 409
+    assert "at least 3" in refused.text
+    assert "The coupon was already used 3 times. Nothing was saved." in refused.text
+    after = await coupon_named(ctx, "POPULAR")
+    assert after is not None
+    assert after.usage_limit is None
+    assert (
+        await submit(admin, f"/admin/coupons/{coupon.id}/edit", {**form, "usage_limit": "3"})
+    ).status_code == 303
