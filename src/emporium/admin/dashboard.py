@@ -57,8 +57,7 @@ class Card:
 
 
 def tasks_of(tasks: schemas.Tasks) -> list[Task]:
-    """The task list, each with the screen that deals with it (oldest first) and the permission it needs.
-    The stock count has no screen of its own in the back office yet: shown without a link."""
+    """The task list, each with the screen that deals with it (oldest first) and the permission it needs."""
     orders = "/admin/orders?sort=oldest&"
     return [
         Task(
@@ -85,7 +84,7 @@ def tasks_of(tasks: schemas.Tasks) -> list[Task]:
         Task(
             "Low-stock pools",
             tasks.low_stock_pools,
-            None,
+            "/admin/inventory?low_stock=1",
             Permission.INVENTORY_WRITE,
         ),
         Task("Failed background jobs", tasks.dead_jobs, "/admin/jobs?state=dead", Permission.SETTINGS_MANAGE),

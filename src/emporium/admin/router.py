@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from emporium.admin import (
     account_security,
     audit_pages,
+    coupon_pages,
     customer_pages,
     dashboard,
     health_pages,
@@ -21,6 +22,7 @@ from emporium.admin import (
     sign_in,
     sign_in_code,
     staff_pages,
+    stock_pages,
 )
 from emporium.admin.orders import actions as order_actions
 from emporium.admin.orders import detail as order_detail
@@ -43,6 +45,9 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     job_pages.router,
     health_pages.router,
     mailbox_pages.router,
+    stock_pages.router,
+    # Fixed paths (/admin/coupons/new) are declared before /admin/coupons/{coupon_id} in the module.
+    coupon_pages.router,
     # Fixed paths (/admin/orders/bulk-ship) before the order page's /admin/orders/{order_id}.
     order_listing.router,
     order_shipping_file.router,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emporium.core.db import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -28,6 +28,8 @@ class StockPool(IdMixin, TimestampMixin, Base):
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
         CheckConstraint("low_stock_threshold >= 0", name="threshold_not_negative"),
+        # The back office lists pools by name a page at a time (migration 0022).
+        Index("ix_stock_pools_name_id", "name", "id"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -40,6 +42,16 @@ class StockPool(IdMixin, TimestampMixin, Base):
     def available(self) -> int:
         """The free stock, in the pool's unit (see ``availability``)."""
         return units_available(self.on_hand, self.reserved)
+
+
+# Staff find pools by a piece of their name (the back office's pool list): a trigram index serves the
+# contains-match on PostgreSQL (migration 0022); SQLite scans.
+Index(
+    "ix_stock_pools_name_trgm",
+    func.lower(StockPool.name).label("name_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"name_lower": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
 
 
 class StockAdjustment(IdMixin, Base):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ColumnElement,
+    CompoundSelect,
     Integer,
     Row,
     String,
@@ -21,8 +22,10 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    or_,
     select,
     table,
+    union,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,8 +47,32 @@ _variants = table(
     column("position", Integer),
 )
 
+# Who made an adjustment: the accounts' e-mail column, read only.
+_users = table("users", column("id", BigInteger), column("email", String))
+
 _free = units_available_sql(StockPool.on_hand, StockPool.reserved)
 _low = _free <= StockPool.low_stock_threshold
+
+
+def _like(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere, its own wildcards taken literally."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _matching_pools(query: str) -> CompoundSelect[int]:
+    """The ids of the pools whose name contains ``query``, that a variant with the SKU ``query`` draws from
+    (a whole SKU, in any case), or that a variant of a product whose name contains ``query`` draws from.
+    Three lookups, each answered by an index on PostgreSQL (the pools' and the products' lower-case names
+    by trigram, the SKU by ``lower(sku)``), united rather than ORed so that none turns into a scan."""
+    pattern = _like(query)
+    return union(
+        select(StockPool.id).where(func.lower(StockPool.name).like(pattern, escape="\\")),
+        select(_variants.c.pool_id).where(func.lower(_variants.c.sku) == query.lower()),
+        select(_variants.c.pool_id)
+        .join(_products, _products.c.id == _variants.c.product_id)
+        .where(func.lower(_products.c.name).like(pattern, escape="\\")),
+    )
 
 
 def _amount(draws: Mapping[int, int]) -> ColumnElement[int]:
@@ -256,4 +283,71 @@ class InventoryRepository:
             .distinct()
             .order_by(_variants.c.pool_id, _products.c.id)
         )
+        return result.all()
+
+    # The back office's pool list and a pool's history --------------------------------------------------
+
+    async def pools_page(
+        self,
+        *,
+        query: str,
+        low_only: bool,
+        out_only: bool,
+        after: tuple[str, int] | None,
+        limit: int,
+    ) -> list[StockPool]:
+        """Pools by name (then id), ``limit + 1`` from after the cursor ``(name, id)``: those matching
+        ``query`` (``_matching_pools``); only the low (at or under the threshold) or empty ones when asked.
+        One statement."""
+        statement = select(StockPool)
+        if query:
+            statement = statement.where(StockPool.id.in_(_matching_pools(query)))
+        if low_only:
+            statement = statement.where(_low)
+        if out_only:
+            statement = statement.where(_free <= 0)
+        if after is not None:
+            name, last_id = after
+            statement = statement.where(
+                or_(StockPool.name > name, (StockPool.name == name) & (StockPool.id > last_id))
+            )
+        result = await self.session.execute(statement.order_by(StockPool.name, StockPool.id).limit(limit + 1))
+        return list(result.scalars())
+
+    async def variants_of_pools(
+        self, pool_ids: Sequence[int]
+    ) -> Sequence[Row[int, int, str, int, str, str, int]]:
+        """``(pool_id, product_id, product_name, variant_id, sku, variant_name, draw_per_unit)`` of every
+        variant drawing from one of the pools: one statement."""
+        if not pool_ids:
+            return []
+        result = await self.session.execute(
+            select(
+                _variants.c.pool_id,
+                _products.c.id,
+                _products.c.name,
+                _variants.c.id,
+                _variants.c.sku,
+                _variants.c.name,
+                _variants.c.draw_per_unit,
+            )
+            .join(_products, _products.c.id == _variants.c.product_id)
+            .where(_variants.c.pool_id.in_(pool_ids))
+            .order_by(_variants.c.pool_id, _products.c.name, _variants.c.position, _variants.c.id)
+        )
+        return result.all()
+
+    async def history_page(
+        self, pool_id: int, *, before_id: int | None, limit: int
+    ) -> Sequence[Row[StockAdjustment, str | None]]:
+        """``(adjustment, actor e-mail)`` of the pool, newest first: ``limit + 1`` older than
+        ``before_id``."""
+        statement = (
+            select(StockAdjustment, _users.c.email)
+            .outerjoin(_users, _users.c.id == StockAdjustment.actor_user_id)
+            .where(StockAdjustment.pool_id == pool_id)
+        )
+        if before_id is not None:
+            statement = statement.where(StockAdjustment.id < before_id)
+        result = await self.session.execute(statement.order_by(StockAdjustment.id.desc()).limit(limit + 1))
         return result.all()

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
+from emporium.core.keyset import KeysetPage, decode_cursor, encode_cursor
 from emporium.inventory import schemas
 from emporium.inventory.availability import units_available
 from emporium.inventory.errors import InventoryError
@@ -42,6 +44,39 @@ def pool_read(pool: StockPool) -> schemas.PoolRead:
 
 def _pool_not_found() -> NotFound:
     return NotFound("No such stock pool.", code=InventoryError.POOL_NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class DrawingVariant:
+    """A variant that draws from a pool, with how many of it the pool can still give."""
+
+    product_id: int
+    product_name: str
+    variant_id: int
+    sku: str
+    name: str
+    draw_per_unit: int
+    units_available: int
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    pool: schemas.PoolRead
+    variants: list[DrawingVariant]
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    adjustment: StockAdjustment
+    actor_email: str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A field of a pool before and after a staff change."""
+
+    before: int
+    after: int
 
 
 class InventoryService:
@@ -196,6 +231,113 @@ class InventoryService:
 
     async def count_low_stock_pools(self, session: AsyncSession) -> int:
         return await InventoryRepository(session).count_low_stock_pools()
+
+    # The back office's stock screens --------------------------------------------------------------------
+
+    async def pool_list(
+        self,
+        session: AsyncSession,
+        *,
+        query: str,
+        low_only: bool,
+        out_only: bool,
+        after: str | None,
+        limit: int,
+    ) -> KeysetPage[PoolRow]:
+        """Pools by name a page at a time, each with the variants drawing from it: two statements."""
+        cursor = decode_cursor(after)
+        if cursor is not None and not isinstance(cursor.value, str):
+            raise ValidationFailed(
+                details=[{"field": "after", "message": "This page link is not valid; start again."}]
+            )
+        repo = InventoryRepository(session)
+        pools = await repo.pools_page(
+            query=query.strip(),
+            low_only=low_only,
+            out_only=out_only,
+            after=None if cursor is None else (str(cursor.value), cursor.id),
+            limit=limit,
+        )
+        shown = pools[:limit]
+        rows = await self._with_variants(repo, shown)
+        more = len(pools) > limit
+        return KeysetPage(
+            rows=rows, next_cursor=encode_cursor(shown[-1].name, shown[-1].id) if more else None
+        )
+
+    async def pool_row(self, session: AsyncSession, pool_id: int) -> PoolRow:
+        repo = InventoryRepository(session)
+        pool = await repo.pool(pool_id)
+        if pool is None:
+            raise _pool_not_found()
+        return (await self._with_variants(repo, [pool]))[0]
+
+    async def _with_variants(self, repo: InventoryRepository, pools: Sequence[StockPool]) -> list[PoolRow]:
+        by_pool: dict[int, list[DrawingVariant]] = defaultdict(list)
+        free = {pool.id: (pool.on_hand, pool.reserved) for pool in pools}
+        for pool_id, product_id, product_name, variant_id, sku, name, draw in await repo.variants_of_pools(
+            list(free)
+        ):
+            on_hand, reserved = free[pool_id]
+            by_pool[pool_id].append(
+                DrawingVariant(
+                    product_id,
+                    product_name,
+                    variant_id,
+                    sku,
+                    name,
+                    draw,
+                    units_available(on_hand, reserved, draw),
+                )
+            )
+        return [PoolRow(pool_read(pool), by_pool[pool.id]) for pool in pools]
+
+    async def history(
+        self, session: AsyncSession, pool_id: int, *, before: str | None, limit: int
+    ) -> KeysetPage[HistoryRow]:
+        """The pool's adjustments, newest first, a page at a time, with who made each."""
+        cursor = decode_cursor(before, field="before")
+        rows = await InventoryRepository(session).history_page(
+            pool_id, before_id=None if cursor is None else cursor.id, limit=limit
+        )
+        shown = [HistoryRow(adjustment, email) for adjustment, email in rows[:limit]]
+        more = len(rows) > limit
+        return KeysetPage(
+            rows=shown, next_cursor=encode_cursor(None, shown[-1].adjustment.id) if more else None
+        )
+
+    async def set_count(
+        self, session: AsyncSession, pool_id: int, on_hand: int, *, reason: str, actor_user_id: int | None
+    ) -> Change:
+        """A stock count: the pool's on-hand set to ``on_hand`` (locked first, so the figure read is the one
+        changed), recorded with ``reason``. Refused, changing nothing, below what orders reserve."""
+        repo = InventoryRepository(session)
+        locked = await repo.lock_pools([pool_id])
+        if not locked:
+            raise _pool_not_found()
+        pool = locked[0]
+        before = pool.on_hand
+        if on_hand < pool.reserved:
+            raise BelowReserved(
+                f"{pool.reserved} {pool.unit} of this pool are reserved by orders; "
+                f"the count cannot be set to {on_hand}. Nothing was changed.",
+                details=[{"field": "on_hand", "message": f"At least {pool.reserved} (reserved by orders)."}],
+            )
+        if on_hand != before:
+            self.recount(session, pool, on_hand, reason=reason, actor_user_id=actor_user_id)
+            await session.flush()
+        return Change(before, on_hand)
+
+    async def set_threshold(self, session: AsyncSession, pool_id: int, threshold: int) -> Change:
+        repo = InventoryRepository(session)
+        locked = await repo.lock_pools([pool_id])
+        if not locked:
+            raise _pool_not_found()
+        pool = locked[0]
+        change = Change(pool.low_stock_threshold, threshold)
+        pool.low_stock_threshold = threshold
+        await session.flush()
+        return change
 
 
 inventory = InventoryService()

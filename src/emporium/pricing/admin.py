@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.config import Settings
-from emporium.core.errors import Conflict, NotFound
+from emporium.core.db import utcnow
+from emporium.core.errors import Conflict, NotFound, ValidationFailed
+from emporium.core.keyset import KeysetPage, decode_cursor, encode_cursor
 from emporium.core.money import from_minor, to_minor_units
 from emporium.pricing import schemas
 from emporium.pricing.calculations import percent_to_ppm, ppm_to_percent
@@ -60,6 +64,13 @@ def coupon_read(coupon: Coupon, currency: str) -> schemas.CouponRead:
     )
 
 
+@dataclass(frozen=True)
+class CategoryChoice:
+    id: int
+    name: str
+    depth: int
+
+
 def method_read(method: ShippingMethod, currency: str) -> schemas.MethodRead:
     return schemas.MethodRead(
         id=method.id,
@@ -96,6 +107,62 @@ class PricingAdmin:
         if coupon is None:
             raise NotFound("No such coupon.", code=PricingError.COUPON_NOT_FOUND)
         return coupon
+
+    async def coupon_page(
+        self, session: AsyncSession, *, query: str, kind: str, state: str, after: str | None, limit: int
+    ) -> KeysetPage[Coupon]:
+        """Coupons newest first a page at a time, found by code or description, of a kind, in a state
+        (``active``, ``scheduled``, ``expired``, ``inactive``)."""
+        cursor = decode_cursor(after)
+        rows = await PricingRepository(session).coupons_search(
+            query=query,
+            kind=kind,
+            state=state,
+            now=utcnow(),
+            before_id=None if cursor is None else cursor.id,
+            limit=limit,
+        )
+        shown = rows[:limit]
+        return KeysetPage(
+            rows=shown, next_cursor=encode_cursor(None, shown[-1].id) if len(rows) > limit else None
+        )
+
+    async def category_choices(self, session: AsyncSession) -> list[CategoryChoice]:
+        """Every category in tree order, with its depth (a coupon may be limited to any of them)."""
+        return [
+            CategoryChoice(int(category_id), str(name), max(str(path).count("/") - 2, 0))
+            for category_id, name, path in await PricingRepository(session).categories()
+        ]
+
+    async def product_names(self, session: AsyncSession, product_ids: Sequence[int]) -> dict[int, str]:
+        return await PricingRepository(session).product_names(sorted(set(product_ids)))
+
+    async def check_restrictions(
+        self, session: AsyncSession, product_ids: Sequence[int], category_ids: Sequence[int]
+    ) -> None:
+        """Refuse (422, naming the ids) products or categories that do not exist."""
+        repo = PricingRepository(session)
+        details = []
+        missing_products = sorted(set(product_ids) - set(await repo.product_names(sorted(set(product_ids)))))
+        if missing_products:
+            listed = ", ".join(str(i) for i in missing_products)
+            details.append({"field": "product_ids", "message": f"No product has the id {listed}."})
+        if category_ids:
+            known = {int(row[0]) for row in await repo.categories()}
+            missing = sorted(set(category_ids) - known)
+            if missing:
+                listed = ", ".join(str(i) for i in missing)
+                details.append({"field": "category_ids", "message": f"No category has the id {listed}."})
+        if details:
+            raise ValidationFailed("A product or category of the coupon does not exist.", details=details)
+
+    async def set_active(self, session: AsyncSession, coupon_id: int, active: bool) -> tuple[Coupon, bool]:
+        """Switch the coupon on or off; the coupon and whether it was on before."""
+        coupon = await self.coupon(session, coupon_id)
+        was = coupon.is_active
+        coupon.is_active = active
+        await session.flush()
+        return coupon, was
 
     def _apply(self, coupon: Coupon, data: schemas.CouponIn, settings: Settings) -> None:
         currency = settings.currency

@@ -1,13 +1,54 @@
-"""Every SQL statement of the pricing domain."""
+"""Every SQL statement of the pricing domain.
+
+Coupons name products and categories by id; the catalog sits above pricing, so the few catalog columns the
+coupon screens read (which ids exist, their names) are named here as plain tables, read-only.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, or_, select, update
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    String,
+    column,
+    delete,
+    func,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.pricing.models import Coupon, CouponRedemption, ShippingMethod, ShippingZone, TaxRate
 
 ANY_COUNTRY = "*"
+
+_products = table("products", column("id", BigInteger), column("name", String))
+_categories = table("categories", column("id", BigInteger), column("name", String), column("path", String))
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def coupon_state(state: str, now: datetime) -> ColumnElement[bool] | None:
+    """``active`` (on, started, not ended), ``scheduled`` (on, not started), ``expired`` (ended) or
+    ``inactive`` (switched off) as a condition; None for any other value (no filter)."""
+    started = or_(Coupon.starts_at.is_(None), Coupon.starts_at <= now)
+    not_ended = or_(Coupon.ends_at.is_(None), Coupon.ends_at > now)
+    conditions: dict[str, ColumnElement[bool]] = {
+        "active": Coupon.is_active & started & not_ended,
+        "scheduled": Coupon.is_active & (Coupon.starts_at > now) & not_ended,
+        "expired": Coupon.ends_at <= now,
+        "inactive": ~Coupon.is_active,
+    }
+    return conditions.get(state)
 
 
 class PricingRepository:
@@ -104,6 +145,48 @@ class PricingRepository:
 
     async def coupon(self, coupon_id: int) -> Coupon | None:
         return await self.session.get(Coupon, coupon_id)
+
+    async def coupons_search(
+        self, *, query: str, kind: str, state: str, now: datetime, before_id: int | None, limit: int
+    ) -> list[Coupon]:
+        """Coupons newest first, ``limit + 1`` older than ``before_id``: those whose code or description
+        contains ``query``, of ``kind`` and in ``state`` when given. One statement."""
+        statement = select(Coupon)
+        if query:
+            pattern = _like(query)
+            statement = statement.where(
+                or_(
+                    func.lower(Coupon.code).like(pattern, escape="\\"),
+                    func.lower(Coupon.description).like(pattern, escape="\\"),
+                )
+            )
+        if kind:
+            statement = statement.where(Coupon.kind == kind)
+        condition = coupon_state(state, now)
+        if condition is not None:
+            statement = statement.where(condition)
+        if before_id is not None:
+            statement = statement.where(Coupon.id < before_id)
+        result = await self.session.execute(statement.order_by(Coupon.id.desc()).limit(limit + 1))
+        return list(result.scalars())
+
+    async def product_names(self, product_ids: Sequence[int]) -> dict[int, str]:
+        """The names of those of the products that exist."""
+        if not product_ids:
+            return {}
+        result = await self.session.execute(
+            select(_products.c.id, _products.c.name).where(_products.c.id.in_(product_ids))
+        )
+        return {int(product_id): str(name) for product_id, name in result.all()}
+
+    async def categories(self) -> Sequence[Row[int, str, str]]:
+        """``(id, name, path)`` of every category, in tree order."""
+        result = await self.session.execute(
+            select(_categories.c.id, _categories.c.name, _categories.c.path).order_by(
+                _categories.c.path, _categories.c.id
+            )
+        )
+        return result.all()
 
     async def redemption_count(self, coupon_id: int) -> int:
         result = await self.session.execute(

@@ -15,7 +15,10 @@ from emporium.accounts.schemas import Country
 from emporium.core.money import DecimalAmount
 from emporium.core.params import MAX_ID
 from emporium.core.schemas import InputModel
-from emporium.pricing.models import CouponKind, ShippingKind
+
+# Re-exported: pages name the coupon kinds through the schemas, never the models.
+from emporium.pricing.models import CouponKind as CouponKind
+from emporium.pricing.models import ShippingKind
 
 MAX_AMOUNT = Decimal("1000000000000")
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
