@@ -18,6 +18,7 @@ from emporium.admin import (
     sign_in,
     sign_in_code,
     staff_pages,
+    variant_pages,
 )
 from emporium.admin.orders import actions as order_actions
 from emporium.admin.orders import detail as order_detail
@@ -42,6 +43,8 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     order_shipping_file.router,
     order_detail.router,
     order_actions.router,
+    # A product's variants and images (/admin/products/{id}/variants, /images).
+    variant_pages.router,
 )
 
 router = admin_router(dependencies=[Depends(require_csrf)])
