@@ -12,6 +12,7 @@ from emporium.admin import (
     audit_pages,
     customer_pages,
     dashboard,
+    image_pages,
     invitation,
     reports,
     search,
@@ -45,6 +46,7 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     order_actions.router,
     # A product's variants and images (/admin/products/{id}/variants, /images).
     variant_pages.router,
+    image_pages.router,
 )
 
 router = admin_router(dependencies=[Depends(require_csrf)])

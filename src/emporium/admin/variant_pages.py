@@ -197,7 +197,9 @@ async def save_options(page: ProductsWrite, product_id: IdPath) -> Response:
     names, values = _spec_fields(form)
     price_text = form.get("new_price", "")
     grid = await variant_grid.grid(page.session, product_id)
-    typed = [OptionSpec(" ".join(n.split()).lower(), tuple(values[i].split(","))) for i, n in enumerate(names)]
+    typed = [
+        OptionSpec(" ".join(n.split()).lower(), tuple(values[i].split(","))) for i, n in enumerate(names)
+    ]
     try:
         specs = parse_specs(names, values)
         price = _price(price_text)

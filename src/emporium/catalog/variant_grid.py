@@ -185,9 +185,9 @@ def _check_row(row: RowIn, currency: str, pool_ids: set[int]) -> _Checked:
         ("compare_at_minor", lambda: _amount(row.compare_at, currency, required=False)),
         (
             "weight_grams",
-            lambda: None
-            if not row.weight.strip()
-            else _whole(row.weight, 0, MAX_WEIGHT_GRAMS, "weight in grams"),
+            lambda: (
+                None if not row.weight.strip() else _whole(row.weight, 0, MAX_WEIGHT_GRAMS, "weight in grams")
+            ),
         ),
         ("draw_per_unit", lambda: _whole(row.draw, 1, MAX_QUANTITY, "draw per unit")),
     ]
@@ -417,9 +417,7 @@ class VariantGrid:
             )
         await self._free_swapped_skus(grid_repo, variants, rows)
         await grid_repo.update_variants(rows)
-        moved_from = {variants[row["id"]].pool_id for row in rows} - {
-            row["pool_id"] for row in rows
-        }
+        moved_from = {variants[row["id"]].pool_id for row in rows} - {row["pool_id"] for row in rows}
         if moved_from:
             await inventory.drop_unused_pools(session, sorted(moved_from))
         if rows:
@@ -439,9 +437,7 @@ class VariantGrid:
             and old.get(str(row["sku"]).lower(), row["id"]) != row["id"]
         ]
         if trading:
-            await grid_repo.update_variants(
-                [{"id": row["id"], "sku": f"~{row['id']}"} for row in trading]
-            )
+            await grid_repo.update_variants([{"id": row["id"], "sku": f"~{row['id']}"} for row in trading])
 
 
 variant_grid = VariantGrid()

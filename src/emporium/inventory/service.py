@@ -108,7 +108,9 @@ class InventoryService:
         """The pools by id, locked in id order until the transaction ends (see the repository)."""
         if not pool_ids:
             return {}
-        return {pool.id: pool for pool in await InventoryRepository(session).lock_pools(sorted(set(pool_ids)))}
+        return {
+            pool.id: pool for pool in await InventoryRepository(session).lock_pools(sorted(set(pool_ids)))
+        }
 
     async def set_counts(
         self,

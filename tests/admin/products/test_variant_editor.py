@@ -81,7 +81,9 @@ async def _tee(ctx: AppContext, admin: StaffClient) -> int:
     return product_id
 
 
-async def test_adding_a_value_adds_its_combinations(ctx: AppContext, staff_client: StaffClientFactory) -> None:
+async def test_adding_a_value_adds_its_combinations(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
     admin = await staff_client("admin")
     product_id = await _tee(ctx, admin)
     added = await _build(admin, product_id, {"Size": "S, M, L, XL", "Colour": "Red, Navy, Green"})
@@ -301,7 +303,10 @@ async def test_a_row_missing_from_the_form_is_a_conflict(
         ({"Size": "S, S"}, "is listed twice"),
         ({"Size": ""}, "at least one value"),
         ({"": "S, M"}, "Name the option"),
-        ({"Size": ", ".join(str(i) for i in range(20)), "Colour": ", ".join(str(i) for i in range(20))}, "400"),
+        (
+            {"Size": ", ".join(str(i) for i in range(20)), "Colour": ", ".join(str(i) for i in range(20))},
+            "400",
+        ),
     ],
 )
 async def test_bad_options_are_refused_with_a_message(
