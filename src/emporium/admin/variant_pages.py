@@ -34,7 +34,7 @@ router = admin_router(prefix="/admin/products")
 
 ProductsWrite = Annotated[AdminContext, AdminWith(Permission.PRODUCTS_WRITE)]
 ROW_FIELDS = ("name", "sku", "price", "compare_at", "weight", "draw", "pool")
-POOL_FIELDS = ("on_hand", "unit")
+POOL_FIELDS = ("on_hand", "unit", "seen")
 MAX_ROWS = 250
 MAX_VALUE_LENGTH = 300
 _KEY = re.compile(r"^(?P<field>[a-z_]+)\.(?P<id>[0-9]+)$")
@@ -108,7 +108,10 @@ def grid_input(form: FormData) -> GridIn:
             for vid, f in rows.items()
         ],
         default_id=_id(default) if default.isascii() and default.isdigit() and len(default) < 20 else None,
-        pools=[PoolIn(pool_id=pid, on_hand=f["on_hand"], unit=f["unit"]) for pid, f in pools.items()],
+        pools=[
+            PoolIn(pool_id=pid, on_hand=f["on_hand"], unit=f["unit"], seen=f["seen"])
+            for pid, f in pools.items()
+        ],
     )
 
 

@@ -242,7 +242,7 @@ class OptionBuilder:
         for vid, options in plan.rewrite.items():
             variant = variants[vid]
             row: dict[str, object] = {"id": vid, "options": options, "updated_at": now}
-            if variant.name == variant_name(product.name, dict(variant.options or {})):
+            if variant.name in (variant_name(product.name, dict(variant.options or {})), variant.sku):
                 row["name"] = variant_name(product.name, options)
             else:
                 row["name"] = variant.name

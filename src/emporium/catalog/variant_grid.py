@@ -58,9 +58,13 @@ class RowIn:
 
 @dataclass(frozen=True)
 class PoolIn:
+    """A pool's count as typed, and the count the page showed (``seen``): a count left as shown is not
+    written, so a sale recorded meanwhile is never overwritten by the page's older figure."""
+
     pool_id: int
     on_hand: str
     unit: str
+    seen: str
 
 
 @dataclass(frozen=True)
@@ -229,8 +233,9 @@ def _check_pools(
         if item.unit not in _UNITS:
             errors.setdefault(item.pool_id, {})["unit"] = "Count in pieces or grams."
             continue
-        if on_hand != pool.on_hand or item.unit != pool.unit:
-            changes[item.pool_id] = PoolChange(on_hand=on_hand, unit=item.unit)
+        typed = item.on_hand.strip() != item.seen.strip()
+        if (typed and on_hand != pool.on_hand) or item.unit != pool.unit:
+            changes[item.pool_id] = PoolChange(on_hand=on_hand if typed else pool.on_hand, unit=item.unit)
     return changes, errors
 
 
@@ -318,7 +323,7 @@ class VariantGrid:
         checked = {row.variant_id: _check_row(row, product.currency, set(pools)) for row in data.rows}
         row_errors = {vid: c.errors for vid, c in checked.items() if c.errors}
         general = self._check_default(data, checked)
-        await self._check_skus(session, product.id, checked, row_errors)
+        await self._check_skus(session, product.id, variants, checked, row_errors)
         pool_changes, pool_errors = _check_pools(data.pools, pools)
         async with session.begin_nested():
             locked = await inventory.lock_pools(session, list(pool_changes))
@@ -358,6 +363,7 @@ class VariantGrid:
         self,
         session: AsyncSession,
         product_id: int,
+        variants: dict[int, ProductVariant],
         checked: dict[int, _Checked],
         row_errors: dict[int, dict[str, str]],
     ) -> None:
@@ -370,7 +376,10 @@ class VariantGrid:
                 for twin in (seen[sku], vid):
                     row_errors.setdefault(twin, checked[twin].errors)["sku"] = "Two rows have this SKU."
             seen.setdefault(sku, vid)
-        taken = await GridRepository(session).skus_of_other_products(product_id, list(seen))
+        # Only a SKU this product did not have already can clash with another product's.
+        current = {variant.sku.lower() for variant in variants.values()}
+        fresh = [sku for sku in seen if sku not in current]
+        taken = await GridRepository(session).skus_of_other_products(product_id, fresh)
         for sku in taken:
             vid = seen[sku]
             row_errors.setdefault(vid, checked[vid].errors)["sku"] = "Another product has this SKU."

@@ -9,6 +9,8 @@ import pytest
 
 from emporium.core.context import AppContext
 from emporium.inventory.models import StockAdjustment, StockPool
+from emporium.inventory.schemas import AdjustmentCreate
+from emporium.inventory.service import inventory
 from tests.admin.conftest import StaffClient, StaffClientFactory
 from tests.admin.products.test_variant_editor import _build, _buy, _detail
 from tests.admin.products.variant_helpers import form_of, make_product, make_sweet, plain_variant, rows_of
@@ -126,3 +128,29 @@ async def test_a_save_reaches_the_cached_storefront_at_once(
     after = data(await client.get(f"/api/v1/products/{product_id}"))
     assert after["price_min"] == "11.00"
     assert after["variants"][0]["price"] == "11.00"
+
+
+async def test_a_count_left_as_shown_does_not_overwrite_a_change_made_meanwhile(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
+    admin = await staff_client("admin")
+    product_id = await make_product(ctx, "Mug", [plain_variant("MUG-1", "9.00", on_hand=10)])
+    url = f"/admin/products/{product_id}/variants"
+    fields = form_of((await admin.get(url)).text, url)
+    vid = rows_of(fields)[0]
+    pool_id = int(fields[f"pool.{vid}"])
+    assert fields[f"on_hand.{pool_id}"] == fields[f"seen.{pool_id}"] == "10"
+    async with ctx.db.session() as session:
+        await inventory.adjust(
+            session, pool_id, AdjustmentCreate(delta=-3, reason="Broken in the shop"), None
+        )
+    assert (await admin.post(url, data=fields | {f"price.{vid}": "9.50"})).status_code == 303
+    pool = await _pool(ctx, pool_id)
+    assert pool is not None
+    assert pool.on_hand == 7
+    # A count typed over the page's figure is a stock take: it wins.
+    fields = form_of((await admin.get(url)).text, url)
+    assert (await admin.post(url, data=fields | {f"on_hand.{pool_id}": "12"})).status_code == 303
+    pool = await _pool(ctx, pool_id)
+    assert pool is not None
+    assert pool.on_hand == 12
