@@ -209,14 +209,19 @@ async def save_options(page: ProductsWrite, product_id: IdPath) -> Response:
         plan = await option_builder.plan(page.session, product_id, specs)
         if plan.remove and form.get("confirm") != "1":
             return await _confirmation(page, plan, names, values, price_text)
-        await option_builder.apply(page.session, plan, price, page.actor)
+        # A refusal half-way leaves nothing behind.
+        async with page.session.begin_nested():
+            await option_builder.apply(page.session, plan, price, page.actor)
     except (ValidationFailed, ValueError) as exc:
         errors = _option_errors(exc)
+        general = exc.message if isinstance(exc, ValidationFailed) else ""
         return await render_grid(
             page,
             grid,
             status_code=422,
-            error="The options were not saved: " + "; ".join(errors.values()),
+            error=general
+            if general and general != ValidationFailed.message
+            else "The options were not saved: " + "; ".join(errors.values()),
             specs=[spec for spec in typed if spec.name or any(v.strip() for v in spec.values)],
             option_errors=errors,
             new_price=price_text,

@@ -215,6 +215,11 @@ class OptionBuilder:
     ) -> OptionPlan:
         """Carry out ``plan`` (made in this transaction by ``plan``); the outcome of each removal may
         differ from the plan's if an order arrived meanwhile."""
+        if plan.create and price is None:
+            raise ValidationFailed(
+                "Give a price for the new variants.",
+                details=[{"field": "price", "message": "Enter the new variants' price."}],
+            )
         repo = CatalogRepository(session)
         product = await product_or_not_found(repo, plan.product_id)
         done: list[Removal] = []
@@ -284,13 +289,8 @@ class OptionBuilder:
         price: Decimal | None,
         actor: Actor,
     ) -> None:
-        if not plan.create:
+        if not plan.create or price is None:
             return
-        if price is None:
-            raise ValidationFailed(
-                "Give a price for the new variants.",
-                details=[{"field": "price", "message": "Enter the new variants' price."}],
-            )
         skus = await self._free_skus(repo, product, plan.create)
         first = not await repo.has_variants(product.id)
         for index, (combination, sku) in enumerate(zip(plan.create, skus, strict=True)):

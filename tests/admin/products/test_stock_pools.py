@@ -7,6 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from emporium.catalog.cache import VERSION_KEY
+from emporium.core import changes
 from emporium.core.context import AppContext
 from emporium.inventory.models import StockAdjustment, StockPool
 from emporium.inventory.schemas import AdjustmentCreate
@@ -121,10 +123,12 @@ async def test_a_save_reaches_the_cached_storefront_at_once(
     product_id = await make_product(ctx, "Mug", [plain_variant("MUG-1", "9.00", on_hand=3)])
     before = data(await client.get(f"/api/v1/products/{product_id}"))
     assert before["price_min"] == "9.00"
+    stamp = await changes.read_stamp(ctx.cache, VERSION_KEY)
     url = f"/admin/products/{product_id}/variants"
     fields = form_of((await admin.get(url)).text, url)
     vid = rows_of(fields)[0]
     assert (await admin.post(url, data=fields | {f"price.{vid}": "11.00"})).status_code == 303
+    assert await changes.read_stamp(ctx.cache, VERSION_KEY) != stamp
     after = data(await client.get(f"/api/v1/products/{product_id}"))
     assert after["price_min"] == "11.00"
     assert after["variants"][0]["price"] == "11.00"

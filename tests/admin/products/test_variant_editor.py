@@ -337,3 +337,44 @@ async def test_support_staff_get_403(ctx: AppContext, staff_client: StaffClientF
 async def test_an_unknown_product_is_404(staff_client: StaffClientFactory) -> None:
     admin = await staff_client("admin")
     assert (await admin.get("/admin/products/987654/variants")).status_code == 404
+
+
+async def test_an_option_goes_once_one_value_is_left(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
+    admin = await staff_client("admin")
+    product_id = await _tee(ctx, admin)
+    refused = await _build(admin, product_id, {"Size": "S, M, L, XL"})
+    assert refused.status_code == 422
+    assert "first remove all but one of its values" in refused.text
+    assert len((await _detail(ctx, product_id)).variants) == 8
+    asked = await _build(admin, product_id, {"Size": "S, M, L, XL", "Colour": "Navy"})
+    assert asked.status_code == 200
+    confirm = form_of(asked.text, f"/admin/products/{product_id}/variants/options")
+    assert (
+        await admin.post(f"/admin/products/{product_id}/variants/options", data=confirm)
+    ).status_code == 303
+    dropped = await _build(admin, product_id, {"Size": "S, M, L, XL"})
+    assert dropped.status_code == 303
+    detail = await _detail(ctx, product_id)
+    assert [v.options for v in detail.variants] == [{"size": s} for s in ("S", "M", "L", "XL")]
+    assert [v.name for v in detail.variants] == [f"Classic Tee {s}" for s in ("S", "M", "L", "XL")]
+
+
+async def test_a_product_without_variants_gets_its_grid_from_the_builder(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
+    admin = await staff_client("admin")
+    product_id = await make_product(ctx, "Bare Mug", [], status="draft")
+    page = await admin.get(f"/admin/products/{product_id}/variants")
+    assert "This product has no variant yet" in page.text
+    no_price = await _build(admin, product_id, {"Colour": "White, Black"}, new_price="")
+    assert no_price.status_code == 422
+    assert "Give a price for the new variants." in no_price.text
+    made = await _build(admin, product_id, {"Colour": "White, Black"}, new_price="8.00")
+    assert made.status_code == 303
+    detail = await _detail(ctx, product_id)
+    assert [(v.sku, v.price, v.is_default) for v in detail.variants] == [
+        ("BARE-MUG-WHITE", "8.00", True),
+        ("BARE-MUG-BLACK", "8.00", False),
+    ]
