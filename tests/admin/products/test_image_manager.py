@@ -13,7 +13,7 @@ import pytest
 from emporium.catalog.media.service import media
 from emporium.core.context import AppContext
 from tests.admin.conftest import StaffClient, csrf_of, new_staff_client
-from tests.admin.products.variant_helpers import form_of, make_product, plain_variant
+from tests.admin.products.factory import form_of, make_product, plain_variant
 from tests.catalog.media.images import plain, png_claiming
 from tests.conftest import MakeContext
 

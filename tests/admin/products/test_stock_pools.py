@@ -15,7 +15,7 @@ from emporium.inventory.schemas import AdjustmentCreate
 from emporium.inventory.service import inventory
 from tests.admin.conftest import StaffClient, StaffClientFactory
 from tests.admin.products.test_variant_editor import _build, _buy, _detail
-from tests.admin.products.variant_helpers import form_of, make_product, make_sweet, plain_variant, rows_of
+from tests.admin.products.factory import form_of, make_product, make_sweet, plain_variant, rows_of
 from tests.support import data
 
 pytestmark = pytest.mark.asyncio

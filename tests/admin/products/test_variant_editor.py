@@ -13,7 +13,7 @@ from emporium.catalog.schemas import ProductRead
 from emporium.catalog.service import catalog
 from emporium.core.context import AppContext
 from tests.admin.conftest import StaffClient, StaffClientFactory, csrf_of
-from tests.admin.products.variant_helpers import form_of, make_product, plain_variant, rows_of
+from tests.admin.products.factory import form_of, make_product, plain_variant, rows_of
 from tests.orders.factory import make_cart, make_shipping, order_body
 from tests.support import count_statements
 
