@@ -14,8 +14,8 @@ from emporium.inventory.models import StockAdjustment, StockPool
 from emporium.inventory.schemas import AdjustmentCreate
 from emporium.inventory.service import inventory
 from tests.admin.conftest import StaffClient, StaffClientFactory
-from tests.admin.products.test_variant_editor import _build, _buy, _detail
 from tests.admin.products.factory import form_of, make_product, make_sweet, plain_variant, rows_of
+from tests.admin.products.test_variant_editor import _build, _buy, _detail
 from tests.support import data
 
 pytestmark = pytest.mark.asyncio
