@@ -6,14 +6,19 @@ the storefront at the right prices: no console error and no CSP violation on the
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Page, async_playwright, expect
+
+from emporium.settings import AppSettings
 
 from tests.admin.test_pages_browser import sign_in
 from tests.catalog.conftest import Shop
 from tests.catalog.media.images import plain
-from tests.web.conftest import CHROMIUM_ARGS, LiveShop, violations_script, watch_page
+from tests.conftest import make_settings
+from tests.web.conftest import CHROMIUM_ARGS, LiveShop, _serve, violations_script, watch_page
 
 DROP_FILE = """([data, name]) => {
   const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
@@ -23,6 +28,16 @@ DROP_FILE = """([data, name]) => {
   zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: files, bubbles: true, cancelable: true}));
   zone.dispatchEvent(new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true}));
 }"""
+
+
+@pytest.fixture
+def media_shop(settings: AppSettings, live_catalog: Shop, tmp_path: Path) -> Iterator[LiveShop]:
+    """The shop served on loopback, its pictures kept in a temporary folder."""
+    served = make_settings(
+        settings.database_url, None, public_url="http://127.0.0.1", media_dir=str(tmp_path / "media")
+    )
+    for url in _serve(served):
+        yield LiveShop(url, served)
 
 
 async def _clean(page: Page) -> None:
@@ -82,8 +97,9 @@ async def _pictures(page: Page, product_id: int) -> None:
 
 
 async def test_a_merchant_builds_a_t_shirt_and_the_shop_sells_it(
-    live_catalog: Shop, live_shop: LiveShop, chromium_path: Path, artifacts: Path
+    live_catalog: Shop, media_shop: LiveShop, chromium_path: Path, artifacts: Path
 ) -> None:
+    live_shop = media_shop
     made = await live_catalog.product("Field Tee", price="20.00", on_hand=0)
     product_id, slug = made["id"], made["slug"]
     problems: list[str] = []
