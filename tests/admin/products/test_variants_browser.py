@@ -13,7 +13,6 @@ import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from emporium.settings import AppSettings
-
 from tests.admin.test_pages_browser import sign_in
 from tests.catalog.conftest import Shop
 from tests.catalog.media.images import plain
