@@ -8,6 +8,7 @@ import pytest
 from httpx import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from emporium.audit.service import audit
 from emporium.catalog.models import ProductVariant
 from emporium.catalog.schemas import ProductRead
 from emporium.catalog.service import catalog
@@ -378,3 +379,47 @@ async def test_a_product_without_variants_gets_its_grid_from_the_builder(
         ("BARE-MUG-WHITE", "8.00", True),
         ("BARE-MUG-BLACK", "8.00", False),
     ]
+
+
+async def test_each_changed_variant_is_audited_from_old_to_new(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
+    admin = await staff_client("admin")
+    product_id = await _tee(ctx, admin)
+    url = f"/admin/products/{product_id}/variants"
+    fields = form_of((await admin.get(url)).text, url)
+    first, second, *_ = rows_of(fields)
+    fields |= {f"price.{first}": "21.50", "default": str(second)}
+    fields.pop(f"active.{first}")  # unticked
+    assert (await admin.post(url, data=fields)).status_code == 303
+    async with ctx.db.session() as session:
+        changed = await audit.for_object(session, "variant", first)
+        untouched = await audit.for_object(session, "variant", rows_of(fields)[5])
+        made_default = await audit.for_object(session, "variant", second)
+    assert changed[0].action == "variant.updated"
+    assert changed[0].actor_email == admin.email
+    assert changed[0].changes == {
+        "price_minor": [1900, 2150],
+        "is_active": [True, False],
+        "is_default": [True, False],
+    }
+    assert made_default[0].changes == {"is_default": [False, True]}
+    assert [entry.action for entry in untouched] == ["variant.created"]
+
+
+async def test_the_grid_page_costs_the_same_statements_for_8_and_100_variants(
+    ctx: AppContext, engine: AsyncEngine, staff_client: StaffClientFactory
+) -> None:
+    admin = await staff_client("admin")
+    small = await _tee(ctx, admin)
+    big = await make_product(ctx, "Big Tee", [plain_variant("BIG", "10.00")])
+    sizes, colours = ", ".join(f"S{i}" for i in range(10)), ", ".join(f"C{i}" for i in range(10))
+    assert (await _build(admin, big, {"Size": sizes, "Colour": colours})).status_code == 303
+    counts = []
+    for product_id in (small, big):
+        with count_statements(engine) as statements:
+            page = await admin.get(f"/admin/products/{product_id}/variants")
+        assert page.status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+    assert counts[0] <= 4, counts
