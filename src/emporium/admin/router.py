@@ -14,6 +14,7 @@ from emporium.admin import (
     customer_pages,
     dashboard,
     health_pages,
+    image_pages,
     invitation,
     job_pages,
     mailbox_pages,
@@ -23,6 +24,7 @@ from emporium.admin import (
     sign_in_code,
     staff_pages,
     stock_pages,
+    variant_pages,
 )
 from emporium.admin.orders import actions as order_actions
 from emporium.admin.orders import detail as order_detail
@@ -53,6 +55,9 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     order_shipping_file.router,
     order_detail.router,
     order_actions.router,
+    # A product's variants and images (/admin/products/{id}/variants, /images).
+    variant_pages.router,
+    image_pages.router,
 )
 
 router = admin_router(dependencies=[Depends(require_csrf)])

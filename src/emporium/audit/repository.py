@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.audit.models import AuditEntry
@@ -15,6 +16,11 @@ from emporium.core.keyset import Cursor
 class AuditRepository:
     def add(self, session: AsyncSession, entry: AuditEntry) -> None:
         session.add(entry)
+
+    async def add_many(self, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+        """Many entries in one batched INSERT (no row is read back)."""
+        if rows:
+            await session.execute(insert(AuditEntry), list(rows))
 
     async def page(
         self, session: AsyncSession, filters: AuditFilters, after: Cursor | None, limit: int

@@ -5,7 +5,7 @@ so the change and its entry are committed together or not at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.audit.models import AuditEntry
 from emporium.audit.repository import audit_repository
 from emporium.audit.schemas import Actor, AuditedObject, AuditFilters, AuditRecord, AuditValue
+from emporium.core.db import utcnow
 from emporium.core.keyset import KeysetPage, decode_cursor, encode_cursor
 
 Change = tuple[object, object]
@@ -42,6 +43,23 @@ def diff(before: Mapping[str, object], after: Mapping[str, object]) -> dict[str,
     }
 
 
+def _entry(
+    actor: Actor, action: str, obj: AuditedObject, changes: Mapping[str, Change] | None
+) -> dict[str, object]:
+    written = {name: [plain(old), plain(new)] for name, (old, new) in (changes or {}).items()}
+    return {
+        "created_at": utcnow(),
+        "actor_user_id": actor.user_id,
+        "actor_email": actor.email.lower() if actor.email else None,
+        "ip_address": actor.ip_address,
+        "action": action,
+        "object_type": obj.type,
+        "object_id": None if obj.id is None else str(obj.id),
+        "object_label": obj.label[:255] if obj.label else None,
+        "changes": json.dumps(written, sort_keys=True) if written else None,
+    }
+
+
 class AuditService:
     def record(
         self,
@@ -52,19 +70,18 @@ class AuditService:
         changes: Mapping[str, Change] | None = None,
     ) -> None:
         """Add the entry to the session's transaction; it is written when the change is."""
-        written = {name: [plain(old), plain(new)] for name, (old, new) in (changes or {}).items()}
-        audit_repository.add(
-            session,
-            AuditEntry(
-                actor_user_id=actor.user_id,
-                actor_email=actor.email.lower() if actor.email else None,
-                ip_address=actor.ip_address,
-                action=action,
-                object_type=obj.type,
-                object_id=None if obj.id is None else str(obj.id),
-                object_label=obj.label[:255] if obj.label else None,
-                changes=json.dumps(written, sort_keys=True) if written else None,
-            ),
+        audit_repository.add(session, AuditEntry(**_entry(actor, action, obj, changes)))
+
+    async def record_many(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        entries: Sequence[tuple[str, AuditedObject, Mapping[str, Change] | None]],
+    ) -> None:
+        """Several entries ``(action, object, changes)`` by one actor, written now in one batched INSERT
+        (a change to a hundred rows records a hundred entries without a hundred statements)."""
+        await audit_repository.add_many(
+            session, [_entry(actor, action, obj, changes) for action, obj, changes in entries]
         )
 
     async def page(

@@ -8,6 +8,7 @@ from a pool) are named here as plain tables, read-only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     or_,
     select,
     table,
@@ -30,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.core.db import utcnow
 from emporium.inventory.availability import units_available_sql
 from emporium.inventory.models import StockAdjustment, StockPool
 
@@ -133,6 +136,14 @@ class InventoryRepository:
 
     # Counts and adjustments ----------------------------------------------------------------------------
 
+    async def write_pools(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One batched UPDATE by primary key of pools already locked and checked (``lock_pools``); every
+        row carries the same keys."""
+        if rows:
+            await self.session.execute(
+                update(StockPool).execution_options(synchronize_session=False), list(rows)
+            )
+
     async def set_on_hand(self, pool_id: int, on_hand: int) -> int | None:
         """Set the count unless it would fall below what is reserved; the new count, or None."""
         result = await self.session.execute(
@@ -168,6 +179,12 @@ class InventoryRepository:
         )
         self.session.add(adjustment)
         return adjustment
+
+    async def record_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Several adjustments (``pool_id, delta, on_hand_after, reason, actor_user_id``) in one batch."""
+        if rows:
+            now = utcnow()
+            await self.session.execute(insert(StockAdjustment), [{**row, "created_at": now} for row in rows])
 
     async def adjustments(self, pool_id: int, *, limit: int, offset: int) -> list[StockAdjustment]:
         result = await self.session.execute(

@@ -9,11 +9,12 @@ editor and its CSV import) opens, finds and drops pools through this service.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.core.db import utcnow
 from emporium.core.errors import Conflict, NotFound, ValidationFailed
 from emporium.core.keyset import KeysetPage, decode_cursor, encode_cursor
 from emporium.inventory import schemas
@@ -26,6 +27,14 @@ from emporium.inventory.repository import InventoryRepository
 class BelowReserved(Conflict):
     code = InventoryError.STOCK_BELOW_RESERVED
     message = "The stock on hand cannot go below what is reserved for orders."
+
+
+@dataclass(frozen=True)
+class PoolChange:
+    """A pool's count and unit as a stock take sets them."""
+
+    on_hand: int
+    unit: str
 
 
 def pool_read(pool: StockPool) -> schemas.PoolRead:
@@ -128,6 +137,62 @@ class InventoryService:
             raise BelowReserved(f"{pool.reserved} are reserved by orders; on_hand cannot be lower")
         InventoryRepository(session).record(pool.id, on_hand - pool.on_hand, on_hand, reason, actor_user_id)
         pool.on_hand = on_hand
+
+    async def lock_pools(self, session: AsyncSession, pool_ids: Sequence[int]) -> dict[int, StockPool]:
+        """The pools by id, locked in id order until the transaction ends (see the repository)."""
+        if not pool_ids:
+            return {}
+        return {
+            pool.id: pool for pool in await InventoryRepository(session).lock_pools(sorted(set(pool_ids)))
+        }
+
+    async def set_counts(
+        self,
+        session: AsyncSession,
+        pools: Mapping[int, StockPool],
+        changes: Mapping[int, PoolChange],
+        *,
+        reason: str,
+        actor_user_id: int | None,
+    ) -> None:
+        """Set the count and unit of several pools locked by ``lock_pools``, in one batched UPDATE, each
+        new count recorded with ``reason``. All or nothing: ``BelowReserved`` names every pool whose count
+        would fall below what orders hold, and a pool holding reservations keeps its unit."""
+        refused = [
+            {
+                "field": f"pool.{pool_id}.on_hand",
+                "message": f"{pools[pool_id].reserved} are reserved for orders; on hand cannot be lower.",
+            }
+            for pool_id, change in changes.items()
+            if change.on_hand < pools[pool_id].reserved
+        ] + [
+            {"field": f"pool.{pool_id}.unit", "message": "Orders hold stock of this pool: its unit stays."}
+            for pool_id, change in changes.items()
+            if change.unit != pools[pool_id].unit and pools[pool_id].reserved
+        ]
+        if refused:
+            raise BelowReserved(details=refused)
+        repo = InventoryRepository(session)
+        now = utcnow()
+        rows = []
+        recorded = []
+        for pool_id, change in sorted(changes.items()):
+            pool = pools[pool_id]
+            if change.on_hand == pool.on_hand and change.unit == pool.unit:
+                continue
+            rows.append({"id": pool_id, "on_hand": change.on_hand, "unit": change.unit, "updated_at": now})
+            if change.on_hand != pool.on_hand:
+                recorded.append(
+                    {
+                        "pool_id": pool_id,
+                        "delta": change.on_hand - pool.on_hand,
+                        "on_hand_after": change.on_hand,
+                        "reason": reason,
+                        "actor_user_id": actor_user_id,
+                    }
+                )
+        await repo.write_pools(rows)
+        await repo.record_many(recorded)
 
     # A product's pools ----------------------------------------------------------------------------------
 

@@ -9,6 +9,9 @@ from emporium.web.browser import CSRF_FIELD, CSRF_HEADER, Browser
 from emporium.web.errors import PageError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Fields a form may carry: the back office's variant grid sends about ten per variant (the body size
+# limit still bounds every request).
+MAX_FORM_FIELDS = 4000
 
 
 class CsrfRefused(Forbidden):
@@ -25,7 +28,7 @@ async def require_csrf(request: Request) -> None:
     presented = request.headers.get(CSRF_HEADER)
     if presented is None:
         try:
-            value = (await request.form()).get(CSRF_FIELD)
+            value = (await request.form(max_fields=MAX_FORM_FIELDS)).get(CSRF_FIELD)
         except Exception as exc:  # an unreadable body carries no token
             raise CsrfRefused() from exc
         presented = value if isinstance(value, str) else None
