@@ -23,7 +23,7 @@ STATIC_PREFIX = "/static/"
 DIGEST_LENGTH = 16
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The shop's own files, in the package next to this module.
-OWN_FILES = ("shop.js", "checkout.js", "admin.js", "favicon.svg")
+OWN_FILES = ("shop.js", "checkout.js", "admin.js", "admin-products.js", "favicon.svg")
 # The one stylesheet pages link: the parts in ``static/css/`` joined in name order (00-base.css holds the
 # design system; each area of the shop adds its own part), so authors never edit one file at once.
 STYLESHEET = "shop.css"
