@@ -158,16 +158,18 @@ async def test_the_list_costs_the_same_statements_whatever_the_filter_and_page(
 ) -> None:
     made = await shelf(ctx)
     admin = await staff_client("admin")
-    counts = set()
+    counts = {}
     for params in (
         {},
         {"q": "shirt"},
-        {"category": str(made.clothes.id), "stock": "low", "sort": "stock"},
+        {"q": "shirt", "category": str(made.clothes.id), "stock": "low", "sort": "stock"},
         {"status": "active", "featured": "yes", "sort": "price_desc", "limit": "10"},
+        {"sort": "name", "after": "WyJhbHBoYSBzaGlydCIsMV0"},
     ):
         with count_statements(engine) as sent:
             assert (await admin.get("/admin/products", params=params)).status_code == 200
-        counts.add(len(sent))
-    assert len(counts) == 1, counts
-    # The staff session, the page, its count, the categories and the brands.
-    assert counts.pop() == 5
+        counts[bool(params.get("q"))] = counts.get(bool(params.get("q")), set()) | {len(sent)}
+    # The staff session, the page, its count, the categories and the brands; a search on PostgreSQL also
+    # asks for plans made for its own text (core/db.py plan_for_each_value), once per request.
+    searching = 1 if engine.dialect.name == "postgresql" else 0
+    assert counts == {False: {5}, True: {5 + searching}}

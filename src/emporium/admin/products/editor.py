@@ -52,7 +52,7 @@ def _message(exc: EmporiumError) -> str:
 
 def _values(product: Product, tags: list[str]) -> dict[str, str]:
     written = product.description_source
-    return {
+    return dict.fromkeys(_FORM_FIELDS, "") | {
         "name": product.name,
         "slug": product.slug,
         "description": written if written is not None else product.description_html,
@@ -163,7 +163,8 @@ async def _read_form(page: AdminContext) -> DetailsForm:
 
 @router.get("/new", response_class=HTMLResponse, response_model=None)
 async def new_product(page: ProductsPage) -> Response:
-    form = DetailsForm(values={"status": "draft", "description_format": "markdown", "on_hand": "0"})
+    blank = dict.fromkeys(_FORM_FIELDS, "")
+    form = DetailsForm(values=blank | {"status": "draft", "description_format": "markdown", "on_hand": "0"})
     return await _render(page, form, product=None)
 
 
