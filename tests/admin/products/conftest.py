@@ -74,7 +74,9 @@ async def shelf(ctx: AppContext) -> Shelf:
 async def audit_count(ctx: AppContext, action: str) -> int:
     async with ctx.db.session() as session:
         return int(
-            await session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+            await session.scalar(
+                select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+            )
             or 0
         )
 

@@ -127,7 +127,9 @@ async def test_a_whole_filter_changes_in_a_background_job_with_its_progress(
     assert done.status_code == 200
     assert "Done: 2 products changed" in done.text
     assert "hx-trigger" not in done.text
-    featured = await _statuses(ctx, [made.ids["Charlie kite"], made.ids["Foxtrot yo-yo"], made.ids["Alpha shirt"]])
+    featured = await _statuses(
+        ctx, [made.ids["Charlie kite"], made.ids["Foxtrot yo-yo"], made.ids["Alpha shirt"]]
+    )
     assert [row[1] for row in featured.values()] == [False, True, True]
     assert await audit_count(ctx, "product.bulk_updated") == 2
 
@@ -143,7 +145,8 @@ async def test_a_job_walks_a_filter_larger_than_its_batches(
         drafts = [(await make_product(session, f"Draft {i}", status="draft")).product.id for i in range(11)]
     admin = await staff_client("admin")
     started = await admin.post(
-        "/admin/products/bulk/apply", data=_form(admin, scope="filter", action="publish", query="status=draft")
+        "/admin/products/bulk/apply",
+        data=_form(admin, scope="filter", action="publish", query="status=draft"),
     )
     await ctx.jobs.run_until_idle()
     assert {row[0] for row in (await _statuses(ctx, drafts)).values()} == {"active"}
@@ -174,7 +177,7 @@ async def test_a_percentage_price_change_previews_then_applies_rounded_to_the_ce
     preview = await admin.post("/admin/products/bulk/preview", data=form)
     assert preview.status_code == 200
     assert "Change prices up by 12.5 %" in preview.text
-    assert f"<del>9.95</del> → <ins>11.19</ins>" in preview.text  # 11.19375
+    assert "<del>9.95</del> → <ins>11.19</ins>" in preview.text  # 11.19375
     assert "<del>24.99</del> → <ins>28.11</ins>" in preview.text  # 28.11375
     assert "<del>3.33</del> → <ins>3.75</ins>" in preview.text  # 3.74625
     assert await prices_of(ctx, tee.product.id) == [(995, None), (1999, 2499)]
@@ -231,7 +234,11 @@ async def test_an_amount_price_change_over_a_filter_shows_on_the_shop(
         ({"action": "price", "price_value": "1e30"}, 422, "at most 1000"),
         ({"action": "price", "price_mode": "amount", "price_value": "99999999999999"}, 422, "at most"),
         ({"action": "price", "price_mode": "amount", "price_value": "1.001"}, 422, "2 decimal places"),
-        ({"action": "price", "price_mode": "amount", "price_direction": "down", "price_value": "6"}, 422, "below zero"),
+        (
+            {"action": "price", "price_mode": "amount", "price_direction": "down", "price_value": "6"},
+            422,
+            "below zero",
+        ),
         ({"action": "price", "price_value": "<script>"}, 422, "as a number"),
         ({"action": "move", "category_id": "987654"}, 422, "does not exist"),
         ({"action": "move", "category_id": "x<script>"}, 422, "does not exist"),
@@ -277,7 +284,9 @@ async def test_malformed_bulk_forms_answer_422(
     assert "text/html" in response.headers["content-type"]
 
 
-async def test_more_than_the_selection_limit_is_refused(ctx: AppContext, staff_client: StaffClientFactory) -> None:
+async def test_more_than_the_selection_limit_is_refused(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
     admin = await staff_client("admin")
     response = await admin.post(
         "/admin/products/bulk/preview", data=_form(admin, product_id=list(range(1, 502)))

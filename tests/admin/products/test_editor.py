@@ -76,7 +76,9 @@ async def test_a_new_product_is_sellable_with_its_first_variant_and_stock(
         pool = await session.get(StockPool, variant.pool_id)
         assert pool is not None
         assert pool.on_hand == 12
-        tags = (await session.scalars(select(ProductTag.tag).where(ProductTag.product_id == product_id))).all()
+        tags = (
+            await session.scalars(select(ProductTag.tag).where(ProductTag.product_id == product_id))
+        ).all()
         assert sorted(tags) == ["linen", "summer"]
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "product.created"))
         assert entry is not None
@@ -142,7 +144,9 @@ async def test_a_product_without_a_kept_source_offers_its_html(
     assert '<option value="html" selected>' in page.text
 
 
-async def test_the_previews_answer_as_the_shop_shows(ctx: AppContext, staff_client: StaffClientFactory) -> None:
+async def test_the_previews_answer_as_the_shop_shows(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
     admin = await staff_client("admin")
     headers = {"X-CSRF-Token": admin.csrf, "HX-Request": "true"}
     described = await admin.post(
@@ -156,7 +160,10 @@ async def test_the_previews_answer_as_the_shop_shows(ctx: AppContext, staff_clie
     assert 'href="javascript' not in described.text
     as_html = await admin.post(
         "/admin/products/description-preview",
-        data={"description": '<p onclick="x()">Hi<script>alert(1)</script></p>', "description_format": "html"},
+        data={
+            "description": '<p onclick="x()">Hi<script>alert(1)</script></p>',
+            "description_format": "html",
+        },
         headers=headers,
     )
     assert "<p>Hi</p>" in as_html.text
@@ -213,7 +220,9 @@ async def test_hostile_input_on_create_is_refused_with_a_message_and_nothing_cre
     assert await _products(ctx) == before
 
 
-async def test_hostile_input_on_edit_changes_nothing(ctx: AppContext, staff_client: StaffClientFactory) -> None:
+async def test_hostile_input_on_edit_changes_nothing(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
     made = await shelf(ctx)
     admin = await staff_client("admin")
     product_id = made.ids["Alpha shirt"]

@@ -74,7 +74,9 @@ async def test_category_filter_takes_in_subcategories_and_brand_filter(
         ("stock", ["Charlie kite", "Echo shirt", "Golf scarf", "Bravo coat", "Foxtrot yo-yo"]),
     ],
 )
-async def test_sorts(ctx: AppContext, staff_client: StaffClientFactory, sort: str, expected: list[str]) -> None:
+async def test_sorts(
+    ctx: AppContext, staff_client: StaffClientFactory, sort: str, expected: list[str]
+) -> None:
     await shelf(ctx)
     admin = await staff_client("admin")
     response = await admin.get("/admin/products", params={"sort": sort})
@@ -134,7 +136,9 @@ async def test_hostile_parameters_answer_4xx_with_a_message(
     assert "text/html" in response.headers["content-type"]
 
 
-async def test_unknown_category_filter_finds_nothing(ctx: AppContext, staff_client: StaffClientFactory) -> None:
+async def test_unknown_category_filter_finds_nothing(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
     await shelf(ctx)
     admin = await staff_client("admin")
     response = await admin.get("/admin/products", params={"category": "987654"})
@@ -148,7 +152,9 @@ async def test_export_and_import_links_carry_the_filter(
 ) -> None:
     made = await shelf(ctx)
     admin = await staff_client("admin")
-    page = await admin.get("/admin/products", params={"q": "shirt", "category": made.clothes.id, "sort": "name"})
+    page = await admin.get(
+        "/admin/products", params={"q": "shirt", "category": made.clothes.id, "sort": "name"}
+    )
     assert f'href="/admin/catalog/export?q=shirt&amp;category={made.clothes.id}"' in page.text
     assert 'href="/admin/catalog/import"' in page.text
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from emporium.catalog.models import ProductStatus
 from emporium.catalog.schemas import ProductCreate, ProductPut
 from emporium.core.params import MAX_ID
 
@@ -32,7 +31,7 @@ _HELP = {
     "brand_id": "Choose a brand from the list.",
 }
 _SINGLE_LINE = ("name", "slug", "tags", "seo_title", "seo_description", "sku", "price", "compare_at_price")
-_STATUSES = {s.value for s in ProductStatus}
+_STATUSES = frozenset({"draft", "active", "archived"})
 
 
 @dataclass
