@@ -76,6 +76,9 @@ class Product(IdMixin, TimestampMixin, Base):
         # The back office's list shows every status at once, newest or by name (migration 0020).
         Index("ix_products_created_at_id", "created_at", "id"),
         Index("ix_products_name_lower_id", text("lower(name)"), "id"),
+        # Its price sorts put a product without a price last either way (catalog/staff_list_repository.py).
+        Index("ix_products_price_low_id", text("coalesce(price_min_minor, 9223372036854775807)"), "id"),
+        Index("ix_products_price_high_id", text("coalesce(price_min_minor, -1)"), "id"),
     )
 
     name: Mapped[str] = mapped_column(String(200))

@@ -15,8 +15,9 @@ from emporium.catalog.staff_list_repository import StaffListRepository
 from emporium.catalog.variants import money_string
 from emporium.core.keyset import KeysetPage, decode_cursor, encode_cursor
 
-# Beyond this the list says "10,000+": counting a whole 100,000-product catalog costs more than the page.
-COUNT_CAP = 10_000
+# Beyond this the list says "1,000+": counting a whole 100,000-product catalog (or probing the stock of
+# each) costs more than the page; the bulk preview counts exactly.
+COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)

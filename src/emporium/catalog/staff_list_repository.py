@@ -17,15 +17,17 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     RowMapping,
+    Select,
+    Subquery,
     and_,
     cast,
     exists,
     func,
     literal,
     literal_column,
-    or_,
     select,
     tuple_,
+    union,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -45,6 +47,7 @@ _NO_PRICE_HIGH = literal_column("-1", BigInteger)
 _variant = aliased(ProductVariant)
 _pool = aliased(StockPool)
 _sku_variant = aliased(ProductVariant)
+_named = aliased(Product)
 
 
 def like_pattern(text: str) -> str:
@@ -57,7 +60,9 @@ def _active_variant_of_product() -> ColumnElement[bool]:
 
 
 def low_stock_expression() -> ColumnElement[bool]:
-    """Some active variant draws from a pool at or below its low-stock threshold."""
+    """Some active variant draws from a pool at or below its low-stock threshold. A correlated probe of two
+    indexes per product (OFFSET 0 keeps PostgreSQL from hashing every variant of the shop first), as the
+    stock filters use it too: the list reads products in its sort's order and stops at a page."""
     probe = (
         select(_variant.id)
         .join(_pool, _pool.id == _variant.pool_id)
@@ -65,6 +70,7 @@ def low_stock_expression() -> ColumnElement[bool]:
             _active_variant_of_product(),
             units_available_sql(_pool.on_hand, _pool.reserved) <= _pool.low_stock_threshold,
         )
+        .offset(0)
     )
     return exists(probe)
 
@@ -84,11 +90,11 @@ def stock_units_expression() -> ColumnElement[int]:
 
 
 def _search_condition(q: str) -> ColumnElement[bool]:
+    """A piece of the name or a whole SKU. Written as a union of two id lists, so each side reads its own
+    index (the name's trigram index on PostgreSQL, ``lower(sku)``): an OR of the two scanned every product."""
+    by_name = select(_named.id).where(func.lower(_named.name).like(like_pattern(q), escape="\\"))
     by_sku = select(_sku_variant.product_id).where(func.lower(_sku_variant.sku) == q.lower())
-    return or_(
-        func.lower(Product.name).like(like_pattern(q), escape="\\"),
-        Product.id.in_(by_sku),
-    )
+    return Product.id.in_(union(by_name, by_sku))
 
 
 def staff_conditions(filters: StaffProductFilters) -> list[ColumnElement[bool]]:
@@ -103,12 +109,13 @@ def staff_conditions(filters: StaffProductFilters) -> list[ColumnElement[bool]]:
     found = list(conditions(shared))
     if filters.q:
         found.append(_search_condition(filters.q))
+    sellable = in_stock_expression(per_row=True)
     if filters.stock == "out":
-        found.append(~in_stock_expression())
+        found.append(~sellable)
     elif filters.stock == "low":
-        found.extend([in_stock_expression(), low_stock_expression()])
+        found.extend([sellable, low_stock_expression()])
     elif filters.stock == "in":
-        found.extend([in_stock_expression(), ~low_stock_expression()])
+        found.extend([sellable, ~low_stock_expression()])
     return found
 
 
@@ -131,10 +138,34 @@ def _sort_key(sort: StaffSort) -> ColumnElement[Any]:
         return func.coalesce(Product.price_min_minor, _NO_PRICE_LOW)
     if sort == "price_desc":
         return func.coalesce(Product.price_min_minor, _NO_PRICE_HIGH)
-    if sort == "stock":
-        return stock_units_expression()
     created: ColumnElement[Any] = Product.created_at.expression
     return created
+
+
+def _stock_totals() -> Subquery:
+    """What each product's active variants can sell, added up, for every product at once: one grouped pass
+    over the variants (a correlated sum per product cost 100,000 probes to sort by it)."""
+    units = units_available_sql(_pool.on_hand, _pool.reserved, _variant.draw_per_unit)
+    return (
+        select(_variant.product_id.label("product_id"), func.sum(units).label("units"))
+        .join(_pool, _pool.id == _variant.pool_id)
+        .where(_variant.is_active.is_(True))
+        .group_by(_variant.product_id)
+        .subquery("stock_totals")
+    )
+
+
+def _chosen(sort: StaffSort) -> tuple[Select[tuple[int, Any]], ColumnElement[Any]]:
+    """The ids and sort values the page is picked from, and the sort key."""
+    if sort == "stock":
+        totals = _stock_totals()
+        key: ColumnElement[Any] = cast(func.coalesce(totals.c.units, 0), BigInteger)
+        found = select(Product.id, key.label("sort_value")).outerjoin(
+            totals, totals.c.product_id == Product.id
+        )
+        return found, key
+    key = _sort_key(sort)
+    return select(Product.id, key.label("sort_value")), key
 
 
 def _descending(sort: StaffSort) -> bool:
@@ -158,9 +189,9 @@ class StaffListRepository:
         """``limit`` + 1 rows from after ``after``, so the caller knows whether another page follows."""
         if filters.q:
             await plan_for_each_value(self.session)
-        key = _sort_key(sort)
         descending = _descending(sort)
-        chosen = select(Product.id, key.label("sort_value")).where(*staff_conditions(filters))
+        chosen, key = _chosen(sort)
+        chosen = chosen.where(*staff_conditions(filters))
         if after is not None:
             mark = tuple_(key, Product.id)
             edge = tuple_(literal(cursor_value(sort, after.value), key.type), literal(after.id, BigInteger))

@@ -9,9 +9,10 @@ Create Date: 2026-12-10 09:00:00.000000
   offers their stored HTML.
 - ``product_bulk_edits``: a change to every product of a filter (publish, archive, feature, move, prices),
   carried out in batches by a background job whose progress staff watch.
-- The back office lists products of every status at once, newest first or by name: ``(created_at, id)`` and
-  ``(lower(name), id)`` serve those keyset pages (the shop's indexes all begin with the status). Built
-  concurrently on PostgreSQL, so they come last.
+- The back office lists products of every status at once, newest first, by name or by price:
+  ``(created_at, id)``, ``(lower(name), id)`` and the price with "no price" sorted last either way serve those
+  keyset pages (the shop's indexes all begin with the status). Built concurrently on PostgreSQL, so they
+  come last.
 """
 
 from collections.abc import Sequence
@@ -61,11 +62,21 @@ def upgrade() -> None:
     )
     create_index_concurrently("ix_products_created_at_id", "products", ["created_at", "id"])
     create_index_concurrently("ix_products_name_lower_id", "products", [sa.text("lower(name)"), "id"])
+    create_index_concurrently(
+        "ix_products_price_low_id",
+        "products",
+        [sa.text("coalesce(price_min_minor, 9223372036854775807)"), "id"],
+    )
+    create_index_concurrently(
+        "ix_products_price_high_id", "products", [sa.text("coalesce(price_min_minor, -1)"), "id"]
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ANALYZE products")
 
 
 def downgrade() -> None:
+    drop_index_concurrently("ix_products_price_high_id", "products")
+    drop_index_concurrently("ix_products_price_low_id", "products")
     drop_index_concurrently("ix_products_name_lower_id", "products")
     drop_index_concurrently("ix_products_created_at_id", "products")
     op.drop_table("product_bulk_edits")
