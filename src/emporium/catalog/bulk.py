@@ -3,8 +3,9 @@ change prices (catalog/price_change.py), on products staff ticked or on every pr
 
 Every edit is previewed first (how many products, and before → after for the first of them), then applied.
 Ticked products (at most ``SELECTION_LIMIT``) are changed in the request; a whole filter is changed by a
-background job (``run_job``) in batches of ``BATCH`` products walked by id, each batch committed with the
-edit's progress, so staff watch it advance and a retried job carries on where it stopped. Every product
+background job (catalog/tasks.py: one ``run_batch`` per transaction) in batches of ``BATCH`` products walked
+by id, each batch committed with the edit's progress, so staff watch it advance and a retried job carries on
+where it stopped. Every product
 whose values change gets its own audit entry in the transaction that changes it; a product already as
 asked is left alone. The catalog's cache stamp changes with every commit to the products tables
 (core/changes.py), so the shop shows the new prices at once.
