@@ -19,6 +19,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("Home", "/admin"),
     Section("Orders", "/admin/orders", Permission.ORDERS_READ),
+    Section("Products", "/admin/products", Permission.PRODUCTS_WRITE),
     Section("Inventory", "/admin/inventory", Permission.INVENTORY_WRITE),
     Section("Coupons", "/admin/coupons", Permission.COUPONS_WRITE),
     Section("Customers", "/admin/customers", Permission.CUSTOMERS_READ),

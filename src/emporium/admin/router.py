@@ -30,6 +30,9 @@ from emporium.admin.orders import actions as order_actions
 from emporium.admin.orders import detail as order_detail
 from emporium.admin.orders import listing as order_listing
 from emporium.admin.orders import shipping_file as order_shipping_file
+from emporium.admin.products import bulk as product_bulk
+from emporium.admin.products import editor as product_editor
+from emporium.admin.products import listing as product_listing
 from emporium.admin.routing import admin_router
 from emporium.web.csrf import require_csrf
 
@@ -55,6 +58,10 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     order_shipping_file.router,
     order_detail.router,
     order_actions.router,
+    # Fixed paths (/admin/products/bulk/..., /new, the previews) before /admin/products/{product_id}.
+    product_listing.router,
+    product_bulk.router,
+    product_editor.router,
     # A product's variants and images (/admin/products/{id}/variants, /images).
     variant_pages.router,
     image_pages.router,

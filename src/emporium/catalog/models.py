@@ -73,12 +73,22 @@ class Product(IdMixin, TimestampMixin, Base):
         Index("ix_products_status_sold", "status", "sold_count", "id"),
         Index("ix_products_category_id", "category_id", "status"),
         Index("ix_products_brand_id", "brand_id", "status"),
+        # The back office's list shows every status at once, newest or by name (migration 0020).
+        Index("ix_products_created_at_id", "created_at", "id"),
+        Index("ix_products_name_lower_id", text("lower(name)"), "id"),
+        # Its price sorts put a product without a price last either way (catalog/staff_list_repository.py).
+        Index("ix_products_price_low_id", text("coalesce(price_min_minor, 9223372036854775807)"), "id"),
+        Index("ix_products_price_high_id", text("coalesce(price_min_minor, -1)"), "id"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(220), unique=True)
     # Sanitised on the server before it is stored: safe to render as HTML.
     description_html: Mapped[str] = mapped_column(Text, default="")
+    # What the merchant wrote and in which format ("markdown" or "html"), so the editor shows it again;
+    # null for products written before the editor kept it (the editor then offers the stored HTML).
+    description_source: Mapped[str | None] = mapped_column(Text)
+    description_format: Mapped[str | None] = mapped_column(String(8))
     brand_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("brands.id", ondelete="SET NULL"))
     category_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("categories.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default=ProductStatus.DRAFT)
@@ -156,3 +166,37 @@ class ProductImage(IdMixin, Base):
     height: Mapped[int] = mapped_column(Integer)
     files: Mapped[dict[str, str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BulkEditStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ProductBulkEdit(IdMixin, Base):
+    """A change staff asked for on every product of a filter, carried out by a background job in batches.
+
+    ``last_id`` is the highest product id handled: each batch commits its changes with the new ``last_id``
+    and counts, so a job that is retried after a crash carries on where it stopped and never changes a
+    product twice."""
+
+    __tablename__ = "product_bulk_edits"
+
+    action: Mapped[str] = mapped_column(String(20))
+    # The action's own values (the category, the price change), as the service wrote them.
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The filter of the back office's product list the edit applies to.
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default=BulkEditStatus.PENDING)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    actor_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    actor_email: Mapped[str | None] = mapped_column(String(320))
+    actor_ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

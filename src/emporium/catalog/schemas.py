@@ -339,3 +339,23 @@ class ProductFilters:
     brand_slugs: tuple[str, ...] | None = None
     # Option values of an active variant: ((name, (value, ...)), ...); any value of a name, every name.
     options: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+
+
+# The back office's product list ---------------------------------------------------------------------
+
+StaffSort = Literal["newest", "name", "price_asc", "price_desc", "stock"]
+StockState = Literal["in", "low", "out"]
+
+
+@dataclass(frozen=True)
+class StaffProductFilters:
+    """The staff list's filters: every status unless one is chosen. ``q`` is a piece of the name or a
+    whole SKU (any case). Stock: ``in`` sells with no pool at or below its low-stock threshold, ``low``
+    sells but some active variant's pool is at or below it, ``out`` sells nothing."""
+
+    q: str | None = None
+    status: str | None = None
+    category_id: int | None = None
+    brand_id: int | None = None
+    stock: StockState | None = None
+    featured: bool | None = None

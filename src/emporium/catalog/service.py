@@ -246,6 +246,13 @@ class Catalog:
         default_minor = next(v.price_minor for v, _ in variants if v.id == default.id)
         return _CryptoPrice(crypto_prices(default_minor, product.currency, rates), rates.as_of)
 
+    async def product_for_editing(self, session: AsyncSession, product_id: int) -> tuple[Product, list[str]]:
+        """The product's own row (with the description as written) and its tags, for the back office."""
+        repo = CatalogRepository(session)
+        product = await product_or_not_found(repo, product_id)
+        tags = await repo.tags_of([product.id])
+        return product, tags.get(product.id, [])
+
     async def variants(
         self, session: AsyncSession, product_id: int, *, staff: bool = False
     ) -> list[VariantRead]:
@@ -308,6 +315,8 @@ class Catalog:
             name=data.name,
             slug=data.slug or await self._free_slug(repo, data.name),
             description_html=sanitize_description(data.description, data.description_format),
+            description_source=data.description.replace("\x00", ""),
+            description_format=data.description_format,
             brand_id=data.brand_id,
             category_id=data.category_id,
             status=data.status,
@@ -349,7 +358,9 @@ class Catalog:
             product.slug = slug
         fmt: DescriptionFormat = changes.pop("description_format", None) or "markdown"
         if "description" in changes:
-            product.description_html = sanitize_description(changes.pop("description"), fmt)
+            written = changes.pop("description")
+            product.description_html = sanitize_description(written, fmt)
+            product.description_source, product.description_format = written.replace("\x00", ""), fmt
         tags = changes.pop("tags", None)
         if tags is not None:
             await repo.replace_tags(product.id, sorted(set(tags)))

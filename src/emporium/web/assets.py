@@ -27,6 +27,7 @@ OWN_FILES = (
     "shop.js",
     "checkout.js",
     "admin.js",
+    "admin-products.js",
     "admin-variants.js",
     "admin-images.js",
     "favicon.svg",
