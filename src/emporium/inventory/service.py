@@ -120,6 +120,10 @@ class InventoryService:
     async def pool(self, session: AsyncSession, pool_id: int) -> StockPool | None:
         return await InventoryRepository(session).pool(pool_id)
 
+    async def pools_of(self, session: AsyncSession, pool_ids: Sequence[int]) -> dict[int, StockPool]:
+        """These pools, by id, in one statement per 10,000 (the catalog import reads its rows' pools)."""
+        return {pool.id: pool for pool in await InventoryRepository(session).pools(pool_ids)}
+
     async def pools_by_id(self, session: AsyncSession) -> dict[int, StockPool]:
         """Every pool (the catalog export's stock columns)."""
         return {pool.id: pool for pool in await InventoryRepository(session).all_pools()}

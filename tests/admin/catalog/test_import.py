@@ -12,9 +12,10 @@ from sqlalchemy import func, select, update
 from emporium.audit.models import AuditEntry
 from emporium.catalog.cache import VERSION_KEY
 from emporium.catalog.csv.models import CatalogImport
-from emporium.catalog.models import Product
+from emporium.catalog.models import Product, ProductVariant
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
+from emporium.inventory.models import StockPool
 from tests.admin.catalog.support import BAD, GOOD, HEADER, IMPORT, apply, checked, product_count, upload
 from tests.admin.conftest import StaffClientFactory, new_staff_client
 from tests.conftest import MakeContext
@@ -214,3 +215,28 @@ async def test_support_may_not_import(ctx: AppContext, staff_client: StaffClient
     assert (await upload(support, GOOD)).status_code == 403
     assert (await support.get("/admin/catalog/export")).status_code == 403
     assert await product_count(ctx) == (0, 0)
+
+
+async def test_the_preview_names_what_the_stock_pools_refuse(
+    ctx: AppContext, staff_client: StaffClientFactory
+) -> None:
+    """A gram pool stays a gram pool (a blank unit keeps it), and stock reserved by orders stays: the dry run
+    names both, before anything is applied."""
+    admin = await staff_client("admin")
+    header = "product_slug,product_name,sku,price,stock_unit,on_hand\n"
+    token = await checked(admin, header + "barfi,Barfi,BF-1,3.00,g,5000\n")
+    assert (await apply(admin, token)).status_code == 303
+    async with ctx.db.session() as session:
+        pool_id = (await session.execute(select(ProductVariant.pool_id))).scalar_one()
+        await session.execute(update(StockPool).where(StockPool.id == pool_id).values(reserved=1000))
+    refused = await upload(admin, header + "barfi,,BF-1,3.00,pc,\n")
+    assert refused.status_code == 422
+    assert '<td class="num">2</td><td><code>stock_unit</code></td>' in refused.text
+    below = await upload(admin, header + "barfi,,BF-1,3.00,,500\n")
+    assert below.status_code == 422
+    assert "1000 are reserved by orders" in below.text
+    kept = await checked(admin, header + "barfi,,BF-1,3.50,,4000\n")
+    assert (await apply(admin, kept)).status_code == 303
+    async with ctx.db.session() as session:
+        pool = (await session.execute(select(StockPool).where(StockPool.id == pool_id))).scalar_one()
+    assert (pool.unit, pool.on_hand) == ("g", 4000)

@@ -109,7 +109,8 @@ class CsvRow(BaseModel):
     compare_at_price: DecimalAmount | None = None
     is_default: bool | None = None
     pool_key: Short | None = None
-    stock_unit: Literal["pc", "g"] = "pc"
+    # Blank: a new pool counts pieces, an existing pool keeps its unit.
+    stock_unit: Literal["pc", "g"] | None = None
     on_hand: Annotated[int, Field(ge=0, le=10**12)] | None = None
     low_stock_threshold: Annotated[int, Field(ge=0, le=10**12)] | None = None
     draw_per_unit: Annotated[int, Field(ge=1, le=10**9)] = 1
@@ -122,11 +123,11 @@ class CsvRow(BaseModel):
             raise ValueError("must not contain NUL characters")
         return _blank_to_none(restore(value) if isinstance(value, str) else value)
 
-    @field_validator("description_format", "stock_unit", "draw_per_unit", mode="before")
+    @field_validator("description_format", "draw_per_unit", mode="before")
     @classmethod
     def _defaults(cls, value: object, info: Any) -> object:
         if value is None:
-            return {"description_format": "markdown", "stock_unit": "pc", "draw_per_unit": 1}[info.field_name]
+            return {"description_format": "markdown", "draw_per_unit": 1}[info.field_name]
         return value
 
     def option_map(self) -> dict[str, str]:

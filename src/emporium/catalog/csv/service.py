@@ -34,6 +34,7 @@ class _Known:
     brands: dict[str, Brand]  # by lower-case name
     products: dict[str, Product]  # by slug
     variants: dict[str, ProductVariant]  # by upper-case SKU
+    pools: dict[int, StockPool]  # of the known variants, by id
 
 
 async def import_catalog(
@@ -69,11 +70,13 @@ async def import_catalog(
 
 async def _known(session: AsyncSession, parsed: list[ParsedRow]) -> _Known:
     repo = CsvRepository(session)
+    variants = {v.sku.upper(): v for v in await repo.variants_by_sku([p.row.sku for p in parsed])}
     return _Known(
         categories={c.slug: c for c in await repo.categories()},
         brands={b.name.lower(): b for b in await repo.brands()},
         products={p.slug: p for p in await repo.products_by_slug({p.row.product_slug for p in parsed})},
-        variants={v.sku.upper(): v for v in await repo.variants_by_sku([p.row.sku for p in parsed])},
+        variants=variants,
+        pools=await inventory.pools_of(session, [v.pool_id for v in variants.values()]),
     )
 
 
@@ -92,6 +95,20 @@ def _conflicts(parsed: list[ParsedRow], known: _Known) -> list[RowError]:
             errors.append(RowError(item.row_number, "sku", "this SKU belongs to another product"))
         if product is None and row.product_slug not in named:
             errors.append(RowError(item.row_number, "product_name", "a new product needs a name"))
+        if existing is not None and not row.pool_key:
+            errors += _pool_conflicts(item, known.pools[existing.pool_id])
+    return errors
+
+
+def _pool_conflicts(item: ParsedRow, pool: StockPool) -> list[RowError]:
+    """What the variant's own pool refuses: another unit, a count below what orders hold."""
+    errors: list[RowError] = []
+    row = item.row
+    if row.stock_unit and row.stock_unit != pool.unit:
+        errors.append(RowError(item.row_number, "stock_unit", f"the stock pool counts in {pool.unit!r}"))
+    if row.on_hand is not None and row.on_hand < pool.reserved:
+        message = f"{pool.reserved} are reserved by orders; on_hand cannot be lower"
+        errors.append(RowError(item.row_number, "on_hand", message))
     return errors
 
 
@@ -217,13 +234,13 @@ async def _pool_for(
         pool = await inventory.open_pool(
             session,
             name=product.name,
-            unit=row.stock_unit,
+            unit=row.stock_unit or "pc",
             on_hand=row.on_hand or 0,
             low_stock_threshold=row.low_stock_threshold or 0,
             reason="CSV import",
             actor_user_id=actor_user_id,
         )
-    if pool.unit != row.stock_unit:
+    if row.stock_unit and pool.unit != row.stock_unit:
         raise _RowRefused(row_number, "stock_unit", f"the stock pool counts in {pool.unit!r}")
     if row.low_stock_threshold is not None:
         pool.low_stock_threshold = row.low_stock_threshold
