@@ -9,7 +9,7 @@
     .venv/bin/python bench/catalog_import_bench.py --url http://127.0.0.1:8041 \\
         --server-log /tmp/import-access.log --rows 10000
 
-The file holds ``--rows`` rows: half update variants the shop already has (a new price and count, read from
+The file holds ``--rows`` rows: half update variants the shop already has (a new price, and 5 more in stock, read from
 the database by a hash of their id, so every run picks the same ones), half create new products of two
 variants each (named after the run, so each run creates its own). The script signs in as the seeded admin,
 uploads the file (the dry-run preview: every row checked against the database), applies it (a file of more
@@ -48,8 +48,8 @@ async def build_file(database_url: str, rows: int, run: str) -> str:
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         existing = await conn.fetch(
-            "SELECT p.slug, v.sku, v.price_minor FROM product_variants v "
-            "JOIN products p ON p.id = v.product_id ORDER BY hashtext(v.id::text || $1) LIMIT $2",
+            "SELECT p.slug, v.sku, v.price_minor, s.on_hand FROM product_variants v "
+            "JOIN products p ON p.id = v.product_id JOIN stock_pools s ON s.id = v.pool_id ORDER BY hashtext(v.id::text || $1) LIMIT $2",
             PICK_SALT,
             updates,
         )
@@ -58,7 +58,7 @@ async def build_file(database_url: str, rows: int, run: str) -> str:
     lines = [HEADER]
     for row in existing:
         price = (row["price_minor"] or 100) + 1
-        lines.append(f"{row['slug']},,,{row['sku']},,,{price // 100}.{price % 100:02d},25\n")
+        lines.append(f"{row['slug']},,,{row['sku']},,,{price // 100}.{price % 100:02d},{row['on_hand'] + 5}\n")
     for n in range((rows - len(existing) + 1) // 2):
         slug = f"import-{run}-{n}"
         lines.append(f"{slug},Imported {run} {n},active,IMP-{run}-{n}-S,Small,size=S,12.50,10\n")
@@ -141,7 +141,8 @@ async def main() -> int:
         preview_s = time.perf_counter() - started
         found = TOKEN.search(checked.headers.get("location", ""))
         if checked.status_code != 303 or found is None:
-            raise SystemExit(f"the preview refused the file ({checked.status_code}): {checked.text[:500]}")
+            cells = re.findall(r"<tr><td class=\"num\">(\d+)</td><td>(.*?)</td><td>(.*?)</td></tr>", checked.text)
+            raise SystemExit(f"the preview refused the file ({checked.status_code}): {cells[:10]}")
         token = found.group(1)
         stop = asyncio.Event()
         during = asyncio.create_task(health_latency(probe, log, stop, 0))

@@ -311,6 +311,13 @@ class CatalogRepository:
             tags[product_id].append(tag)
         return tags
 
+    async def replace_tags_of(self, tags: Mapping[int, Sequence[str]]) -> None:
+        """Several products' tags replaced in two statements (a catalog import's chunk)."""
+        await self.session.execute(delete(ProductTag).where(ProductTag.product_id.in_(list(tags))))
+        rows = [{"product_id": pid, "tag": tag} for pid, names in tags.items() for tag in names]
+        if rows:
+            await self.session.execute(insert(ProductTag), rows)
+
     async def replace_tags(self, product_id: int, tags: Sequence[str]) -> None:
         await self.session.execute(delete(ProductTag).where(ProductTag.product_id == product_id))
         if tags:

@@ -103,6 +103,11 @@ class InventoryRepository:
     async def all_pools(self) -> list[StockPool]:
         return list((await self.session.execute(select(StockPool))).scalars())
 
+    async def add_pools(self, pools: Sequence[StockPool]) -> None:
+        """Insert new pools now, in one batched statement: their ids are needed at once."""
+        self.session.add_all(pools)
+        await self.session.flush()
+
     async def add_pool(self, pool: StockPool) -> StockPool:
         """Insert a new pool now: its id is needed at once (by the variant drawing from it)."""
         self.session.add(pool)
