@@ -9,14 +9,15 @@
     .venv/bin/python bench/catalog_import_bench.py --url http://127.0.0.1:8041 \\
         --server-log /tmp/import-access.log --rows 10000
 
-The file holds ``--rows`` rows: half update variants the shop already has (a new price, and 5 more in stock, read from
-the database by a hash of their id, so every run picks the same ones), half create new products of two
-variants each (named after the run, so each run creates its own). The script signs in as the seeded admin,
-uploads the file (the dry-run preview: every row checked against the database), applies it (a file of more
-than ``catalog_import_background_rows`` rows runs as a background job) and follows the progress fragment
-until the report. It prints the time of the preview, of the import from "Apply" to the report (and the job's
-own time from the ``jobs`` table), and the bare ``/health`` endpoint's latency measured in the same run, once
-before the import and once while it runs. Target: the import under 60 s. Only loopback addresses.
+The file holds ``--rows`` rows: half update variants the shop already has (a new price and 5 more in stock;
+read from the database by a hash of their id, so every run picks the same ones), half create new products of
+two variants each (named after the run, so each run creates its own). The script signs in as the seeded
+admin, uploads the file (the dry-run preview: every row checked against the database), applies it (a file of
+more than ``catalog_import_background_rows`` rows runs as a background job) and follows the progress
+fragment until the report. It prints the time of the preview, of the import from "Apply" to the report (and
+the job's own time from the ``jobs`` table), and the bare ``/health`` endpoint's latency measured in the
+same run, once before the import and once while it runs.
+Target: the import under 60 s. Only loopback addresses.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ async def build_file(database_url: str, rows: int, run: str) -> str:
     try:
         existing = await conn.fetch(
             "SELECT p.slug, v.sku, v.price_minor, s.on_hand FROM product_variants v "
-            "JOIN products p ON p.id = v.product_id JOIN stock_pools s ON s.id = v.pool_id ORDER BY hashtext(v.id::text || $1) LIMIT $2",
+            "JOIN products p ON p.id = v.product_id JOIN stock_pools s ON s.id = v.pool_id "
+            "ORDER BY hashtext(v.id::text || $1) LIMIT $2",
             PICK_SALT,
             updates,
         )
@@ -58,7 +60,8 @@ async def build_file(database_url: str, rows: int, run: str) -> str:
     lines = [HEADER]
     for row in existing:
         price = (row["price_minor"] or 100) + 1
-        lines.append(f"{row['slug']},,,{row['sku']},,,{price // 100}.{price % 100:02d},{row['on_hand'] + 5}\n")
+        amount = f"{price // 100}.{price % 100:02d}"
+        lines.append(f"{row['slug']},,,{row['sku']},,,{amount},{row['on_hand'] + 5}\n")
     for n in range((rows - len(existing) + 1) // 2):
         slug = f"import-{run}-{n}"
         lines.append(f"{slug},Imported {run} {n},active,IMP-{run}-{n}-S,Small,size=S,12.50,10\n")
@@ -141,7 +144,8 @@ async def main() -> int:
         preview_s = time.perf_counter() - started
         found = TOKEN.search(checked.headers.get("location", ""))
         if checked.status_code != 303 or found is None:
-            cells = re.findall(r"<tr><td class=\"num\">(\d+)</td><td>(.*?)</td><td>(.*?)</td></tr>", checked.text)
+            row_cells = r"<tr><td class=\"num\">(\d+)</td><td>(.*?)</td><td>(.*?)</td></tr>"
+            cells = re.findall(row_cells, checked.text)
             raise SystemExit(f"the preview refused the file ({checked.status_code}): {cells[:10]}")
         token = found.group(1)
         stop = asyncio.Event()
