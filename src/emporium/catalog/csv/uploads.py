@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from emporium.core.cache import Cache
 
 IMPORT_JOB = "catalog.import_csv"
-# A cell ending the sniffed part: binary files hold NUL bytes, text files do not.
-_SNIFF_BYTES = 64 * 1024
 
 
 class FileTooLarge(EmporiumError):
@@ -71,7 +69,7 @@ def decode(raw: bytes, max_bytes: int) -> str:
         )
     if not raw.strip():
         raise ValidationFailed("The file is empty.", code=CsvError.INVALID_CSV)
-    if b"\x00" in raw[:_SNIFF_BYTES] or b"\x00" in raw:
+    if b"\x00" in raw:
         raise ValidationFailed(
             "This is not a CSV file: it holds binary data. Save the sheet as CSV (UTF-8) and upload that.",
             code=CsvError.NOT_TEXT,
