@@ -62,7 +62,7 @@ async def _form(
         filename=filename,
         columns=COLUMNS,
         required=REQUIRED,
-        max_mb=max(page.settings.max_import_bytes // (1024 * 1024), 1),
+        max_size=uploads.size_text(page.settings.max_import_bytes),
         max_bytes=page.settings.max_import_bytes,
         background_rows=page.settings.catalog_import_background_rows,
     )

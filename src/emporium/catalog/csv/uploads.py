@@ -61,11 +61,16 @@ class Progress:
     done: int | None  # rows written so far, when the cache knows
 
 
+def size_text(size: int) -> str:
+    """``20971520`` -> "20 MB", ``2048`` -> "2 KB"."""
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{max(size // 1024, 1)} KB"
+
+
 def decode(raw: bytes, max_bytes: int) -> str:
     """The upload as text, or a refusal that says why it is not a CSV file this shop reads."""
     if len(raw) > max_bytes:
         raise FileTooLarge(
-            f"The file is larger than {max_bytes // (1024 * 1024) or 1} MB; split it into smaller files.",
+            f"The file is larger than {size_text(max_bytes)}; split it into smaller files.",
         )
     if not raw.strip():
         raise ValidationFailed("The file is empty.", code=CsvError.INVALID_CSV)

@@ -14,8 +14,8 @@
       input.removeAttribute("aria-invalid");
       return true;
     }
-    error.textContent = "The file is larger than " + Math.max(Math.floor(limit / 1048576), 1) +
-      " MB; split it into smaller files.";
+    var size = limit >= 1048576 ? Math.floor(limit / 1048576) + " MB" : Math.max(Math.floor(limit / 1024), 1) + " KB";
+    error.textContent = "The file is larger than " + size + "; split it into smaller files.";
     error.hidden = false;
     input.setAttribute("aria-invalid", "true");
     return false;
