@@ -1,7 +1,7 @@
 """catalog imports: a CSV uploaded in the back office, kept between its preview and "Apply"
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0022
 Create Date: 2026-12-10 06:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from emporium.core.db import UTCDateTime
 
 revision: str = "0021"
-down_revision: str | None = "0018"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
