@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 
 from emporium import __version__, install
 from emporium.accounts.api import auth_router, users_router
+from emporium.admin.catalog.imports import admin_import_body_limit
 from emporium.admin.image_pages import upload_body_limit as admin_upload_body_limit
 from emporium.admin.router import router as admin_router
 from emporium.analytics.api import router as analytics_router
@@ -137,6 +138,7 @@ def create_app(
             import_body_limit(settings),
             webhook_body_limit(settings),
             admin_upload_body_limit(settings),
+            admin_import_body_limit(settings),
         ],
     )
     # Counted before the body is read; keyed by the client address the proxy check below settled.

@@ -4,6 +4,7 @@ from emporium.accounts import models as accounts_models
 from emporium.audit import models as audit_models
 from emporium.cart import models as cart_models
 from emporium.catalog import models as catalog_models
+from emporium.catalog.csv import models as catalog_import_models
 from emporium.core import idempotency_models
 from emporium.core.db import Base
 from emporium.core.jobs import models as jobs_models
@@ -20,6 +21,7 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "cart_models",
+    "catalog_import_models",
     "catalog_models",
     "demo_models",
     "idempotency_models",

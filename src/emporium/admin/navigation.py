@@ -20,6 +20,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("Home", "/admin"),
     Section("Orders", "/admin/orders", Permission.ORDERS_READ),
     Section("Products", "/admin/products", Permission.PRODUCTS_WRITE),
+    Section("Categories", "/admin/categories", Permission.PRODUCTS_WRITE),
+    Section("Brands", "/admin/brands", Permission.PRODUCTS_WRITE),
     Section("Inventory", "/admin/inventory", Permission.INVENTORY_WRITE),
     Section("Coupons", "/admin/coupons", Permission.COUPONS_WRITE),
     Section("Customers", "/admin/customers", Permission.CUSTOMERS_READ),

@@ -26,6 +26,10 @@ from emporium.admin import (
     stock_pages,
     variant_pages,
 )
+from emporium.admin.catalog import brands as catalog_brands
+from emporium.admin.catalog import categories as catalog_categories
+from emporium.admin.catalog import export as catalog_export
+from emporium.admin.catalog import imports as catalog_imports
 from emporium.admin.orders import actions as order_actions
 from emporium.admin.orders import detail as order_detail
 from emporium.admin.orders import listing as order_listing
@@ -65,6 +69,10 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     # A product's variants and images (/admin/products/{id}/variants, /images).
     variant_pages.router,
     image_pages.router,
+    catalog_imports.router,
+    catalog_export.router,
+    catalog_categories.router,
+    catalog_brands.router,
 )
 
 router = admin_router(dependencies=[Depends(require_csrf)])

@@ -196,7 +196,31 @@ class CatalogRepository:
             .execution_options(synchronize_session=False)
         )
 
+    async def siblings(self, parent_id: int | None) -> Sequence[Category]:
+        """The children of ``parent_id`` (top-level categories for None), as the tree orders them."""
+        parent = Category.parent_id.is_(None) if parent_id is None else Category.parent_id == parent_id
+        result = await self.session.scalars(
+            select(Category).where(parent).order_by(Category.position, Category.name, Category.id)
+        )
+        return result.all()
+
+    async def product_counts_by_category(self) -> dict[int, int]:
+        query = (
+            select(Product.category_id, func.count())
+            .where(Product.category_id.is_not(None))
+            .group_by(Product.category_id)
+        )
+        return {int(row[0] or 0): int(row[1]) for row in (await self.session.execute(query)).all()}
+
     # Brands -------------------------------------------------------------------------------------------
+
+    async def product_counts_by_brand(self) -> dict[int, int]:
+        query = (
+            select(Product.brand_id, func.count())
+            .where(Product.brand_id.is_not(None))
+            .group_by(Product.brand_id)
+        )
+        return {int(row[0] or 0): int(row[1]) for row in (await self.session.execute(query)).all()}
 
     async def brands(self) -> Sequence[Brand]:
         result = await self.session.scalars(select(Brand).order_by(func.lower(Brand.name), Brand.id))
@@ -286,6 +310,13 @@ class CatalogRepository:
         for product_id, tag in rows:
             tags[product_id].append(tag)
         return tags
+
+    async def replace_tags_of(self, tags: Mapping[int, Sequence[str]]) -> None:
+        """Several products' tags replaced in two statements (a catalog import's chunk)."""
+        await self.session.execute(delete(ProductTag).where(ProductTag.product_id.in_(list(tags))))
+        rows = [{"product_id": pid, "tag": tag} for pid, names in tags.items() for tag in names]
+        if rows:
+            await self.session.execute(insert(ProductTag), rows)
 
     async def replace_tags(self, product_id: int, tags: Sequence[str]) -> None:
         await self.session.execute(delete(ProductTag).where(ProductTag.product_id == product_id))

@@ -152,6 +152,30 @@ class Taxonomy:
         await flush_unique(session, CatalogError.SLUG_TAKEN, "A category with this slug already exists.")
         return _category_read(category)
 
+    async def category(self, session: AsyncSession, category_id: int) -> CategoryRead:
+        return _category_read(await self._category(CatalogRepository(session), category_id))
+
+    async def step_category(self, session: AsyncSession, category_id: int, up: bool) -> CategoryRead | None:
+        """Move a category one place up or down among its siblings; None when it is already first or last.
+        The siblings are numbered 0, 1, 2... in their shown order, so equal positions sort predictably."""
+        repo = CatalogRepository(session)
+        category = await self._category(repo, category_id)
+        siblings = list(await repo.siblings(category.parent_id))
+        index = next(i for i, c in enumerate(siblings) if c.id == category.id)
+        other = index - 1 if up else index + 1
+        if other < 0 or other >= len(siblings):
+            return None
+        siblings[index], siblings[other] = siblings[other], siblings[index]
+        for position, sibling in enumerate(siblings):
+            if sibling.position != position:
+                sibling.position = position
+        await session.flush()
+        return _category_read(category)
+
+    async def product_counts_by_category(self, session: AsyncSession) -> dict[int, int]:
+        """How many products each category holds directly (any status)."""
+        return await CatalogRepository(session).product_counts_by_category()
+
     async def delete_category(self, session: AsyncSession, category_id: int) -> None:
         repo = CatalogRepository(session)
         category = await self._category(repo, category_id)
@@ -168,6 +192,13 @@ class Taxonomy:
 
     async def brands(self, session: AsyncSession) -> list[BrandRead]:
         return [BrandRead.model_validate(brand) for brand in await CatalogRepository(session).brands()]
+
+    async def brand(self, session: AsyncSession, brand_id: int) -> BrandRead:
+        return BrandRead.model_validate(await self._brand(CatalogRepository(session), brand_id))
+
+    async def product_counts_by_brand(self, session: AsyncSession) -> dict[int, int]:
+        """How many products carry each brand (any status)."""
+        return await CatalogRepository(session).product_counts_by_brand()
 
     async def _check_brand_clash(
         self, repo: CatalogRepository, name: str, slug: str, exclude_id: int | None = None

@@ -133,6 +133,10 @@ class Settings(BaseSettings):
 
     # Catalog CSV uploads through the API (larger files: `emporium import`).
     max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # A back-office import of more rows than this runs as a background job with a progress page.
+    catalog_import_background_rows: int = Field(default=1000, ge=1)
+    # How long an uploaded, checked catalog CSV waits for "Apply" in the back office.
+    catalog_import_ttl_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
 
     # Carts: guest carts (keyed by the X-Cart-Token) and customers' carts expire after these many days.
     cart_guest_ttl_days: int = Field(default=7, ge=1, le=365)

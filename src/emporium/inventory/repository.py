@@ -92,8 +92,21 @@ class InventoryRepository:
     async def pool(self, pool_id: int) -> StockPool | None:
         return await self.session.get(StockPool, pool_id)
 
+    async def pools(self, pool_ids: Sequence[int]) -> list[StockPool]:
+        found: list[StockPool] = []
+        ids = sorted(set(pool_ids))
+        for start in range(0, len(ids), 10_000):  # the drivers' bound-parameter limits
+            query = select(StockPool).where(StockPool.id.in_(ids[start : start + 10_000]))
+            found += (await self.session.execute(query)).scalars()
+        return found
+
     async def all_pools(self) -> list[StockPool]:
         return list((await self.session.execute(select(StockPool))).scalars())
+
+    async def add_pools(self, pools: Sequence[StockPool]) -> None:
+        """Insert new pools now, in one batched statement: their ids are needed at once."""
+        self.session.add_all(pools)
+        await self.session.flush()
 
     async def add_pool(self, pool: StockPool) -> StockPool:
         """Insert a new pool now: its id is needed at once (by the variant drawing from it)."""

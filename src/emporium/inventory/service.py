@@ -88,6 +88,16 @@ class Change:
     after: int
 
 
+@dataclass(frozen=True)
+class NewPool:
+    """A pool to open: its name, unit, first count and low-stock threshold."""
+
+    name: str
+    unit: str
+    on_hand: int
+    low_stock_threshold: int
+
+
 class InventoryService:
     # Pools, for the catalog ---------------------------------------------------------------------------
 
@@ -117,8 +127,33 @@ class InventoryService:
             repo.record(pool.id, pool.on_hand, pool.on_hand, reason, actor_user_id)
         return pool
 
+    async def open_pools(
+        self, session: AsyncSession, specs: Sequence[NewPool], *, reason: str, actor_user_id: int | None
+    ) -> list[StockPool]:
+        """Many new pools in one batched insert (a catalog import), each first count recorded."""
+        pools = [
+            StockPool(
+                name=spec.name[:200],
+                unit=spec.unit,
+                on_hand=spec.on_hand,
+                reserved=0,
+                low_stock_threshold=spec.low_stock_threshold,
+            )
+            for spec in specs
+        ]
+        repo = InventoryRepository(session)
+        await repo.add_pools(pools)
+        for pool in pools:
+            if pool.on_hand:
+                repo.record(pool.id, pool.on_hand, pool.on_hand, reason, actor_user_id)
+        return pools
+
     async def pool(self, session: AsyncSession, pool_id: int) -> StockPool | None:
         return await InventoryRepository(session).pool(pool_id)
+
+    async def pools_of(self, session: AsyncSession, pool_ids: Sequence[int]) -> dict[int, StockPool]:
+        """These pools, by id, in one statement per 10,000 (the catalog import reads its rows' pools)."""
+        return {pool.id: pool for pool in await InventoryRepository(session).pools(pool_ids)}
 
     async def pools_by_id(self, session: AsyncSession) -> dict[int, StockPool]:
         """Every pool (the catalog export's stock columns)."""

@@ -30,6 +30,7 @@ OWN_FILES = (
     "admin-products.js",
     "admin-variants.js",
     "admin-images.js",
+    "admin-catalog.js",
     "favicon.svg",
 )
 # The one stylesheet pages link: the parts in ``static/css/`` joined in name order (00-base.css holds the

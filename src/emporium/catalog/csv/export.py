@@ -1,4 +1,5 @@
 """The CSV export: the catalog as text lines, in the import's own format (an export imports back unchanged).
+Text a spreadsheet would run as a formula is written behind an apostrophe, which the import takes off.
 
 Variants that share a pool are written with one ``pool_key`` (``pool-<id>``), so the import shares it again.
 """
@@ -9,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from emporium.catalog.csv.rows import COLUMNS
+from emporium.catalog.csv.rows import COLUMNS, neutralise
 from emporium.catalog.models import Product, ProductVariant
 from emporium.core.money import from_minor
 from emporium.inventory.models import StockPool
@@ -22,8 +23,11 @@ def export_rows(
     categories: dict[int, str],
     brands: dict[int, str],
     tags: dict[int, list[str]],
+    *,
+    shared: set[int] | None = None,
 ) -> Iterator[str]:
-    """The export, as CSV text lines, in the import's own format (so an export imports back unchanged)."""
+    """The export, as CSV text lines, in the import's own format (so an export imports back unchanged).
+    ``shared``: the pools more than one variant draws from, when ``variants`` is only part of the catalog."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -35,12 +39,14 @@ def export_rows(
 
     writer.writerow(COLUMNS)
     yield flush()
-    shared = {pid for pid, n in _pool_use_counts(variants).items() if n > 1}
+    if shared is None:
+        shared = {pid for pid, n in _pool_use_counts(variants).items() if n > 1}
     for product in products:
         for v in variants.get(product.id, []):
             pool = pools[v.pool_id]
             writer.writerow(
-                [
+                neutralise(cell)
+                for cell in (
                     product.slug,
                     product.name,
                     product.description_html,
@@ -64,7 +70,7 @@ def export_rows(
                     pool.low_stock_threshold,
                     v.draw_per_unit,
                     "" if v.weight_grams is None else v.weight_grams,
-                ]
+                )
             )
             yield flush()
 

@@ -3,12 +3,13 @@ service; tags are replaced through the catalog repository)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.models import Brand, Category, Product, ProductTag, ProductVariant
+from emporium.core.db import utcnow
 
 
 class CsvRepository:
@@ -35,6 +36,27 @@ class CsvRepository:
             .order_by(ProductVariant.position, ProductVariant.id)
         )
         return list(result.scalars())
+
+    async def variants_of_products(self, product_ids: Collection[int]) -> list[ProductVariant]:
+        result = await self.session.execute(
+            select(ProductVariant)
+            .where(ProductVariant.product_id.in_(product_ids))
+            .order_by(ProductVariant.product_id, ProductVariant.position, ProductVariant.id)
+        )
+        return list(result.scalars())
+
+    async def set_price_ranges(self, ranges: Sequence[tuple[int, int | None, int | None]]) -> None:
+        """(product id, cheapest, dearest) for many products in one batched UPDATE."""
+        if not ranges:
+            return
+        now = utcnow()
+        await self.session.execute(
+            update(Product),
+            [
+                {"id": pid, "price_min_minor": low, "price_max_minor": high, "updated_at": now}
+                for pid, low, high in ranges
+            ],
+        )
 
     # The export: the whole catalog in a fixed number of statements -----------------------------------
 

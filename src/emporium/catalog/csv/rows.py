@@ -57,6 +57,28 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection). The export writes
+# such text behind an apostrophe, which spreadsheets show as text, and the import takes that apostrophe off
+# again, so an exported file imports back unchanged. Plain negative numbers are no formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def neutralise(value: object) -> str:
+    """A cell as the export writes it: text a spreadsheet would run gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def restore(text: str) -> str:
+    """A cell as the export meant it: the apostrophe ``neutralise`` put in front of a formula is dropped."""
+    if text.startswith("'") and text[1:2] and text[1] in FORMULA_STARTS:
+        return text[1:]
+    return text
+
+
 def _blank_to_none(value: object) -> object:
     return None if isinstance(value, str) and value.strip() == "" else value
 
@@ -87,7 +109,8 @@ class CsvRow(BaseModel):
     compare_at_price: DecimalAmount | None = None
     is_default: bool | None = None
     pool_key: Short | None = None
-    stock_unit: Literal["pc", "g"] = "pc"
+    # Blank: a new pool counts pieces, an existing pool keeps its unit.
+    stock_unit: Literal["pc", "g"] | None = None
     on_hand: Annotated[int, Field(ge=0, le=10**12)] | None = None
     low_stock_threshold: Annotated[int, Field(ge=0, le=10**12)] | None = None
     draw_per_unit: Annotated[int, Field(ge=1, le=10**9)] = 1
@@ -98,13 +121,13 @@ class CsvRow(BaseModel):
     def _blanks(cls, value: object) -> object:
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("must not contain NUL characters")
-        return _blank_to_none(value)
+        return _blank_to_none(restore(value) if isinstance(value, str) else value)
 
-    @field_validator("description_format", "stock_unit", "draw_per_unit", mode="before")
+    @field_validator("description_format", "draw_per_unit", mode="before")
     @classmethod
     def _defaults(cls, value: object, info: Any) -> object:
         if value is None:
-            return {"description_format": "markdown", "stock_unit": "pc", "draw_per_unit": 1}[info.field_name]
+            return {"description_format": "markdown", "draw_per_unit": 1}[info.field_name]
         return value
 
     def option_map(self) -> dict[str, str]:

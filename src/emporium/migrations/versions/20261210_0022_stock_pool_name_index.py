@@ -1,7 +1,7 @@
 """stock_pools: indexes for the back office's pool list
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-10 12:00:00.000000
 
 /admin/inventory lists the pools by name, a page at a time after the last (name, id) shown, and finds them
@@ -25,7 +25,7 @@ from alembic import op
 from emporium.migrations.ops import create_index_concurrently, drop_index_concurrently
 
 revision: str = "0022"
-down_revision: str | None = "0020"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

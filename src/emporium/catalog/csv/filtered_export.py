@@ -1,0 +1,54 @@
+"""The catalog export of one product filter, streamed: products a batch at a time in id order, each batch
+with its variants, tags and pools read in a fixed number of statements, so memory stays flat for any size."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emporium.catalog.csv.export import export_rows
+from emporium.catalog.csv.export_repository import ExportRepository
+from emporium.catalog.csv.filters import ExportFilter
+from emporium.catalog.csv.repository import CsvRepository
+from emporium.catalog.models import ProductVariant
+
+BATCH = 500
+
+
+async def stream_export(session: AsyncSession, chosen: ExportFilter) -> AsyncIterator[str]:
+    """CSV text in the import's format: the header, then a row per variant of every matching product.
+    A category that does not exist matches nothing."""
+    repo = ExportRepository(session)
+    category_path: str | None = None
+    if chosen.category_id is not None:
+        category_path = await repo.category_path(chosen.category_id) or "/no-such-category/"
+    csv_repo = CsvRepository(session)
+    categories = {c.id: c.slug for c in await csv_repo.categories()}
+    brands = {b.id: b.name for b in await csv_repo.brands()}
+    after = 0
+    header = True
+    while True:
+        products = await repo.products_after(chosen, category_path, after, BATCH)
+        ids = [p.id for p in products]
+        variants: dict[int, list[ProductVariant]] = {}
+        tags: dict[int, list[str]] = {}
+        if ids:
+            for v in await repo.variants_of(ids):
+                variants.setdefault(v.product_id, []).append(v)
+            for t in await repo.tags_of(ids):
+                tags.setdefault(t.product_id, []).append(t.tag)
+        pool_ids = {v.pool_id for group in variants.values() for v in group}
+        pools = {p.id: p for p in await repo.pools(pool_ids)} if pool_ids else {}
+        shared = await repo.shared_pools(pool_ids) if pool_ids else set()
+        lines = export_rows(products, variants, pools, categories, brands, tags, shared=shared)
+        first = next(lines)
+        if header:
+            yield first
+            header = False
+        chunk = "".join(lines)
+        if chunk:
+            yield chunk
+        if len(products) < BATCH:
+            return
+        after = ids[-1]
