@@ -322,7 +322,9 @@ class BulkEditor:
         )
         BulkRepository(session).add_edit(edit)
         await session.flush()
-        enqueue(session, BULK_EDIT_JOB, {"edit_id": edit.id})
+        job = enqueue(session, BULK_EDIT_JOB, {"edit_id": edit.id})
+        await session.flush()
+        edit.job_id = job.id
         return edit
 
     async def edit(self, session: AsyncSession, edit_id: int) -> ProductBulkEdit:
@@ -330,6 +332,16 @@ class BulkEditor:
         if found is None:
             raise NotFound("This bulk change does not exist.")
         return found
+
+    async def stopped_reason(self, session: AsyncSession, edit: ProductBulkEdit) -> str | None:
+        """Why an edit that is not finished will not go on by itself (its job died or was discarded), or
+        None while it is waiting or running. Retrying the job from the jobs screen carries it on."""
+        if edit.status not in (BulkEditStatus.PENDING, BulkEditStatus.RUNNING) or edit.job_id is None:
+            return None
+        stopped, error = await BulkRepository(session).job_stopped(edit.job_id)
+        if not stopped:
+            return None
+        return f"The change stopped after {edit.processed:,} products" + (f": {error}" if error else ".")
 
     async def run_batch(self, session: AsyncSession, edit_id: int) -> bool:
         """Change the next batch of the edit's products; False once there is nothing left to do."""

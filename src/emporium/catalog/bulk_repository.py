@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.models import Category, Product, ProductBulkEdit, ProductVariant
 from emporium.core.db import utcnow
+from emporium.core.jobs.models import Job, JobStatus
 
 
 class BulkRepository:
@@ -94,3 +95,10 @@ class BulkRepository:
         if lock:
             query = query.with_for_update()
         return await self.session.scalar(query.execution_options(populate_existing=True))
+
+    async def job_stopped(self, job_id: int) -> tuple[bool, str | None]:
+        """Whether the job has stopped for good (dead, or gone: discarded or purged), and its last error."""
+        row = (await self.session.execute(select(Job.status, Job.last_error).where(Job.id == job_id))).first()
+        if row is None:
+            return True, None
+        return row.status == JobStatus.DEAD, row.last_error

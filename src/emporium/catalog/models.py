@@ -195,6 +195,8 @@ class ProductBulkEdit(IdMixin, Base):
     changed: Mapped[int] = mapped_column(Integer, default=0)
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The job carrying the edit out: when it has died (or been discarded), the edit reads as stopped.
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
     actor_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     actor_email: Mapped[str | None] = mapped_column(String(320))
     actor_ip: Mapped[str | None] = mapped_column(String(64))

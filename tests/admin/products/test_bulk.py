@@ -14,7 +14,8 @@ from sqlalchemy import select
 from emporium.audit.models import AuditEntry
 from emporium.catalog.models import Product, ProductBulkEdit, ProductVariant
 from emporium.core.context import AppContext
-from tests.admin.conftest import StaffClient, StaffClientFactory
+from emporium.core.jobs.models import Job, JobStatus
+from tests.admin.conftest import StaffClient, StaffClientFactory, csrf_of
 from tests.admin.products.conftest import audit_count, prices_of, product_row, shelf
 from tests.inventory.factory import make_category, make_product
 
@@ -321,3 +322,45 @@ async def test_a_price_change_taking_one_product_below_zero_changes_none_of_the_
     async with ctx.db.session() as session:
         assert await session.scalar(select(ProductBulkEdit.id)) is None
         assert await session.scalar(select(ProductVariant.id).where(ProductVariant.price_minor < 0)) is None
+
+
+async def test_a_bulk_change_whose_job_died_says_so_and_carries_on_once_retried(
+    ctx: AppContext, staff_client: StaffClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The progress page stops polling and names the job's error instead of waiting for ever; retried from
+    the jobs screen, the change carries on from the batch where it stopped."""
+    from emporium.catalog import bulk
+
+    monkeypatch.setattr(bulk, "BATCH", 4)
+    async with ctx.db.session() as session:
+        drafts = [(await make_product(session, f"Draft {i}", status="draft")).product.id for i in range(6)]
+    owner = await staff_client("super_admin")
+    started = await owner.post(
+        "/admin/products/bulk/apply",
+        data=_form(owner, scope="filter", action="publish", query="status=draft"),
+    )
+    progress_url = started.headers["location"]
+    edit_id = int(progress_url.rsplit("/", 1)[1])
+    async with ctx.db.session() as session:
+        edit = await session.get(ProductBulkEdit, edit_id)
+        assert edit is not None
+        assert edit.job_id is not None
+        # The first batch went through, then the runner gave up on the job (as after its last attempt).
+        assert await bulk.bulk_editor.run_batch(session, edit_id)
+        job = await session.get(Job, edit.job_id)
+        assert job is not None
+        job.status, job.last_error = JobStatus.DEAD, "OperationalError: the database went away"
+    stopped = await owner.get(progress_url + "/progress")
+    assert "The change stopped after 4 products: OperationalError: the database went away" in stopped.text
+    assert "hx-trigger" not in stopped.text
+    assert 'href="/admin/jobs?state=dead"' in stopped.text
+    admin_view = await (await staff_client("admin")).get(progress_url)
+    assert "A super admin can retry it" in admin_view.text
+
+    token = csrf_of((await owner.get("/admin/jobs?state=dead")).text)
+    assert (await owner.post(f"/admin/jobs/{job.id}/retry", data={"csrf_token": token})).status_code == 303
+    assert "hx-trigger" in (await owner.get(progress_url + "/progress")).text
+    await ctx.jobs.run_until_idle()
+    assert "Done: 6 products changed" in (await owner.get(progress_url + "/progress")).text
+    assert {row[0] for row in (await _statuses(ctx, drafts)).values()} == {"active"}
+    assert await audit_count(ctx, "product.bulk_updated") == 6

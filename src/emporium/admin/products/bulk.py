@@ -179,11 +179,14 @@ async def _edit_context(page: AdminContext, edit_id: int) -> dict[str, Any]:
     edit = await bulk_editor.edit(page.session, edit_id)
     request = BulkRequest.from_row(edit)
     total = max(edit.total, edit.processed, 1)
+    stopped = await bulk_editor.stopped_reason(page.session, edit)
     return {
         "edit": edit,
         "description": request.describe(str(edit.params.get("currency", page.settings.currency))),
         "percent": 100 if edit.status == "done" else min(99, edit.processed * 100 // total),
-        "running": edit.status in ("pending", "running"),
+        "running": edit.status in ("pending", "running") and stopped is None,
+        "stopped": stopped,
+        "can_retry": page.can(Permission.SETTINGS_MANAGE),
     }
 
 

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("changed", sa.Integer(), nullable=False),
         sa.Column("last_id", sa.BigInteger(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("job_id", sa.BigInteger(), nullable=True),
         sa.Column("actor_user_id", _ID, nullable=True),
         sa.Column("actor_email", sa.String(length=320), nullable=True),
         sa.Column("actor_ip", sa.String(length=64), nullable=True),
