@@ -4,7 +4,9 @@ brand, status, stock, featured), in the import's own format, so an exported filt
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 
 import pytest
 from sqlalchemy import update
@@ -102,11 +104,12 @@ async def test_a_whole_catalog_export_round_trips_shared_pools_and_formulas(
         ({"q": "oxford"}, ["OX-1"]),
         ({"q": "kk-1000"}, ["KK-250", "KK-1000"]),
         ({"status": "draft"}, ["OX-1"]),
-        ({"featured": "1"}, ["LS-M", "LS-L", "KK-250", "KK-1000"]),
+        ({"featured": "yes"}, ["LS-M", "LS-L", "KK-250", "KK-1000"]),
+        ({"featured": "no"}, ["OX-1", "MUG-1"]),
         ({"stock": "out"}, ["OX-1"]),
         ({"stock": "low"}, ["LS-M", "LS-L"]),
         ({"stock": "in"}, ["KK-250", "KK-1000", "MUG-1"]),
-        ({"status": "active", "featured": "1", "q": "linen"}, ["LS-M", "LS-L"]),
+        ({"status": "active", "featured": "yes", "q": "linen"}, ["LS-M", "LS-L"]),
         ({"q": "", "category": "", "brand": "", "status": "", "stock": "", "featured": ""}, None),
         ({"category": "999999"}, []),
     ],
@@ -145,7 +148,7 @@ async def test_brand_and_sweets_filters(ctx: AppContext, staff_client: StaffClie
         {"brand": "-1"},
         {"status": "deleted"},
         {"stock": "none"},
-        {"featured": "yes"},
+        {"featured": "1"},
         {"q": "x" * 101},
         {"q": "a\x00b"},
         {"category": "99999999999999999999"},
@@ -158,3 +161,24 @@ async def test_hostile_filters_answer_422_with_a_page(
     response = await admin.get(EXPORT, params=params)
     assert response.status_code == 422
     assert "text/html" in response.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"featured": "yes", "stock": "in"}, {"q": "linen", "status": "active", "sort": "price_desc"}],
+)
+async def test_the_product_lists_export_link_downloads_what_the_list_shows(
+    ctx: AppContext, staff_client: StaffClientFactory, params: dict[str, str]
+) -> None:
+    admin = await staff_client("admin")
+    await seeded(ctx, admin)
+    listed = await admin.get("/admin/products", params=params)
+    assert listed.status_code == 200
+    link = re.search(r'href="(/admin/catalog/export[^"]*)"', listed.text)
+    assert link is not None
+    response = await admin.get(html.unescape(link.group(1)))
+    assert response.status_code == 200, response.text
+    exported = {row["product_name"] for row in csv.DictReader(io.StringIO(response.text))}
+    shown = set(re.findall(r'<a href="/admin/products/\d+">([^<]+)</a>', listed.text))
+    assert exported
+    assert exported == {html.unescape(name) for name in shown}

@@ -9,28 +9,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.catalog.csv.export import export_rows
 from emporium.catalog.csv.export_repository import ExportRepository
-from emporium.catalog.csv.filters import ExportFilter
 from emporium.catalog.csv.repository import CsvRepository
 from emporium.catalog.models import ProductVariant
+from emporium.catalog.schemas import StaffProductFilters
+from emporium.catalog.staff_list_repository import StaffListRepository
 
 BATCH = 500
 
 
-async def stream_export(session: AsyncSession, chosen: ExportFilter) -> AsyncIterator[str]:
-    """CSV text in the import's format: the header, then a row per variant of every matching product.
-    A category that does not exist matches nothing."""
+async def stream_export(session: AsyncSession, filters: StaffProductFilters) -> AsyncIterator[str]:
+    """CSV text in the import's format: the header, then a row per variant of every product the back
+    office's product list shows for ``filters`` (the same conditions, so "export this filter" is the list)."""
     repo = ExportRepository(session)
-    category_path: str | None = None
-    if chosen.category_id is not None:
-        category_path = await repo.category_path(chosen.category_id) or "/no-such-category/"
+    listing = StaffListRepository(session)
     csv_repo = CsvRepository(session)
     categories = {c.id: c.slug for c in await csv_repo.categories()}
     brands = {b.id: b.name for b in await csv_repo.brands()}
     after = 0
     header = True
     while True:
-        products = await repo.products_after(chosen, category_path, after, BATCH)
-        ids = [p.id for p in products]
+        ids = await listing.ids_after(filters, after, BATCH)
+        products = await repo.products(ids) if ids else []
         variants: dict[int, list[ProductVariant]] = {}
         tags: dict[int, list[str]] = {}
         if ids:
@@ -49,6 +48,6 @@ async def stream_export(session: AsyncSession, chosen: ExportFilter) -> AsyncIte
         chunk = "".join(lines)
         if chunk:
             yield chunk
-        if len(products) < BATCH:
+        if len(ids) < BATCH:
             return
         after = ids[-1]
