@@ -8,9 +8,10 @@ reason and a 4xx; nothing is changed."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Form
+from fastapi import Depends, Form
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
@@ -37,19 +38,56 @@ Query = Annotated[str, Form(max_length=1000)]
 _ERROR_STATUS = (400, 404, 409, 422)
 
 
-def _request(
-    action: BulkAction, category_id: str, mode: str, direction: str, value: str, currency: str
-) -> BulkRequest:
-    category = None
-    if category_id.strip():
-        if not category_id.strip().isdigit() or not 1 <= int(category_id) <= MAX_ID:
-            raise ValidationFailed(
-                "That category does not exist: choose another.",
-                details=[{"field": "category_id", "message": "No such category."}],
-            )
-        category = int(category_id)
-    price = PriceChange.parse(mode, direction, value, currency) if action == "price" else None
-    return BulkRequest(action=action, category_id=category if action == "move" else None, price=price)
+@dataclass(frozen=True)
+class BulkForm:
+    """The bulk form's fields as the browser sent them; the preview and the apply read the same form."""
+
+    scope: Literal["selected", "filter"]
+    action: BulkAction
+    product_ids: list[int]
+    category_id: str
+    price_mode: str
+    price_direction: str
+    price_value: str
+    query: str
+
+    def values(self) -> dict[str, object]:
+        """The fields for the page to write back into its form."""
+        return asdict(self)
+
+    def request(self, currency: str) -> BulkRequest:
+        category = None
+        if self.category_id.strip():
+            if not self.category_id.strip().isdigit() or not 1 <= int(self.category_id) <= MAX_ID:
+                raise ValidationFailed(
+                    "That category does not exist: choose another.",
+                    details=[{"field": "category_id", "message": "No such category."}],
+                )
+            category = int(self.category_id)
+        price = (
+            PriceChange.parse(self.price_mode, self.price_direction, self.price_value, currency)
+            if self.action == "price"
+            else None
+        )
+        return BulkRequest(
+            action=self.action, category_id=category if self.action == "move" else None, price=price
+        )
+
+
+def bulk_form(
+    scope: Scope,
+    action: Action,
+    product_ids: ProductIds,
+    category_id: Text = "",
+    price_mode: Text = "",
+    price_direction: Text = "",
+    price_value: Text = "",
+    query: Query = "",
+) -> BulkForm:
+    return BulkForm(scope, action, product_ids, category_id, price_mode, price_direction, price_value, query)
+
+
+BulkFormFields = Annotated[BulkForm, Depends(bulk_form)]
 
 
 def _message(exc: EmporiumError) -> str:
@@ -85,33 +123,13 @@ async def _render(
 
 
 @router.post("/preview", response_class=HTMLResponse, response_model=None)
-async def preview(
-    page: ProductsPage,
-    scope: Scope,
-    action: Action,
-    product_ids: ProductIds,
-    category_id: Text = "",
-    price_mode: Text = "",
-    price_direction: Text = "",
-    price_value: Text = "",
-    query: Query = "",
-) -> Response:
-    form: dict[str, object] = {
-        "scope": scope,
-        "action": action,
-        "product_ids": product_ids,
-        "category_id": category_id,
-        "price_mode": price_mode,
-        "price_direction": price_direction,
-        "price_value": price_value,
-        "query": query,
-    }
+async def preview(page: ProductsPage, bulk: BulkFormFields) -> Response:
+    form = bulk.values()
+    scope, product_ids, query = bulk.scope, bulk.product_ids, bulk.query
     table: ProductTableQuery | None = None
     try:
         table = parse_query(query)
-        request = _request(
-            action, category_id, price_mode, price_direction, price_value, page.settings.currency
-        )
+        request = bulk.request(page.settings.currency)
         async with page.session.begin_nested():
             if scope == "selected":
                 found = await bulk_editor.preview_selection(
@@ -129,32 +147,14 @@ async def preview(
 
 
 @router.post("/apply", response_model=None)
-async def apply(
-    page: ProductsPage,
-    scope: Scope,
-    action: Action,
-    product_ids: ProductIds,
-    category_id: Text = "",
-    price_mode: Text = "",
-    price_direction: Text = "",
-    price_value: Text = "",
-    query: Query = "",
-) -> Response:
-    form: dict[str, object] = {
-        "scope": scope,
-        "action": action,
-        "product_ids": product_ids,
-        "category_id": category_id,
-        "price_mode": price_mode,
-        "price_direction": price_direction,
-        "price_value": price_value,
-        "query": query,
-    }
+async def apply(page: ProductsPage, bulk: BulkFormFields) -> Response:
+    form = bulk.values()
+    scope, product_ids, query = bulk.scope, bulk.product_ids, bulk.query
     table: ProductTableQuery | None = None
     currency = page.settings.currency
     try:
         table = parse_query(query)
-        request = _request(action, category_id, price_mode, price_direction, price_value, currency)
+        request = bulk.request(currency)
         async with page.session.begin_nested():
             if scope == "filter":
                 edit = await bulk_editor.start(page.session, page.actor, request, table.filters(), currency)
