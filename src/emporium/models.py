@@ -13,6 +13,7 @@ from emporium.notifications import models as notifications_models
 from emporium.orders import models as orders_models
 from emporium.payments import models as payments_models
 from emporium.pricing import models as pricing_models
+from emporium.store import models as store_models
 
 metadata = Base.metadata
 
@@ -30,4 +31,5 @@ __all__ = [
     "orders_models",
     "payments_models",
     "pricing_models",
+    "store_models",
 ]

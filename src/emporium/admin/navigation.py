@@ -22,6 +22,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("Customers", "/admin/customers", Permission.CUSTOMERS_READ),
     Section("Staff", "/admin/staff", Permission.STAFF_MANAGE),
     Section("Reports", "/admin/reports", Permission.ANALYTICS_READ),
+    Section("Settings", "/admin/settings", Permission.SETTINGS_MANAGE),
+    Section("Pages", "/admin/pages", Permission.SETTINGS_MANAGE),
     Section("Audit log", "/admin/audit", Permission.AUDIT_READ),
     Section("Your security", "/admin/account/security"),
 )

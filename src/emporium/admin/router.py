@@ -10,11 +10,15 @@ from fastapi import APIRouter, Depends
 from emporium.admin import (
     account_security,
     audit_pages,
+    content_pages,
     customer_pages,
     dashboard,
     invitation,
     reports,
     search,
+    settings_pages,
+    settings_pricing,
+    settings_shipping,
     sign_in,
     sign_in_code,
     staff_pages,
@@ -42,6 +46,10 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     order_shipping_file.router,
     order_detail.router,
     order_actions.router,
+    settings_pages.router,
+    settings_pricing.router,
+    settings_shipping.router,
+    content_pages.router,
 )
 
 router = admin_router(dependencies=[Depends(require_csrf)])
