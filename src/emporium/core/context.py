@@ -48,7 +48,7 @@ class AppContext:
 def job_runner(ctx: AppContext, broker: AsyncBroker | None = None) -> JobRunner:
     """The context's job runner: the handlers the wiring step registered (emporium/install.py) get ``ctx``.
     Without ``broker``, the one ``EMPORIUM_JOBS_BROKER_URL`` names (none: jobs run in this process)."""
-    return JobRunner(ctx.db, ctx.settings, HANDLERS, ctx, broker)
+    return JobRunner(ctx.db, ctx.settings, HANDLERS, ctx, broker, prepare=current)
 
 
 def build_context(settings: Settings, db: Database | None = None) -> AppContext:
