@@ -151,4 +151,3 @@ async def warm_up(client: httpx.AsyncClient) -> None:
     """The first request a process answers also reads the store's settings, once (store/profile.py): send
     one that reads nothing else, so the statements counted after it are the route's own."""
     assert (await client.get("/api/v1/payments/methods")).status_code == 200
-

@@ -110,11 +110,11 @@ async def held(ctx: AppContext) -> tuple[StoreProfile, Settings]:
     stamp = await _stamp(ctx)
     now = time.monotonic()
     kept = _held.get(ctx.cache)
+    # Without a stamp (the shared cache is down) the copy is kept for its time-to-live only.
     if (
         kept is not None
         and kept.base is ctx.settings
-        and stamp is not None
-        and kept.stamp == stamp
+        and (stamp is None or kept.stamp == stamp)
         and now - kept.read_at < PROFILE_TTL_SECONDS
     ):
         return kept.profile, kept.settings
