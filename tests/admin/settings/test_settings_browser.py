@@ -62,12 +62,15 @@ async def test_the_merchant_renames_the_shop_and_rewrites_the_privacy_policy(
 
             await sidebar.get_by_role("link", name="Pages", exact=True).click()
             await page.get_by_role("link", name="Privacy policy").click()
+            await expect(page).to_have_url(url + "/admin/pages/privacy")
+            # htmx (a deferred script) must be listening before the typing starts.
+            await page.wait_for_function("() => document.readyState === 'complete' && 'htmx' in window")
             text = page.get_by_label("Text (Markdown)")
             await text.fill(
                 "## We keep little\n\nOnly what your **orders** need.\n\n<script>alert(1)</script>"
             )
             # The preview follows the typing (htmx), sanitised as the storefront will show it.
-            await expect(page.locator("#page-preview")).to_contain_text("We keep little")
+            await expect(page.locator("#page-preview")).to_contain_text("We keep little", timeout=15_000)
             await expect(page.locator("#page-preview h2")).to_have_text("We keep little")
             await expect(page.locator("#page-preview script")).to_have_count(0)
             await page.get_by_role("button", name="Save the page").click()
