@@ -19,6 +19,7 @@ from emporium.admin.page import AdminContext, AdminWith
 from emporium.admin.routing import admin_router
 from emporium.admin.settings_pricing import form_errors
 from emporium.audit.service import audit
+from emporium.core.config import Settings
 from emporium.core.errors import EmporiumError
 from emporium.core.money import display_money
 from emporium.core.permissions import Permission
@@ -57,7 +58,9 @@ async def _form(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    stored = await store_settings.stored(page.session, page.ctx.settings)
+    # The defaults are the environment's: the app's settings, not the request's (which carry what is stored).
+    environment: Settings = page.request.app.state.settings
+    stored = await store_settings.stored(page.session, environment)
     defaults = stored.defaults
     settings = page.settings
     example = {

@@ -103,6 +103,10 @@ async def test_a_blank_field_goes_back_to_the_environments_default(
     owner = await staff_client("super_admin")
     assert (await save(owner, name="Sweet Corner")).status_code == 303
     assert "<title>Sweet Corner</title>" in (await client.get("/")).text
+    # The form shows what is stored, and the environment's value it replaces.
+    form = (await owner.get("/admin/settings")).text
+    assert 'value="Sweet Corner"' in form
+    assert f"Default: {ctx.settings.shop_name}" in form
     assert (await save(owner, name="  ")).status_code == 303
     assert f"<title>{ctx.settings.shop_name}</title>" in (await client.get("/")).text
     form = (await owner.get("/admin/settings")).text
