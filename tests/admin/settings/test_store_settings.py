@@ -15,7 +15,7 @@ from emporium.core.context import AppContext
 from tests.admin.conftest import StaffClient, StaffClientFactory, csrf_of
 from tests.admin.settings.shop import pdf_text, place, shopper_with_cart
 from tests.inventory.factory import make_product, staff_headers
-from tests.support import data
+from tests.support import SmtpServer, data
 
 STORE = {
     "name": "Sweet Corner",
@@ -200,3 +200,18 @@ async def test_the_owner_finds_both_sections_in_the_sidebar(staff_client: StaffC
     home = (await owner.get("/admin")).text
     assert 'href="/admin/settings"' in home
     assert 'href="/admin/pages"' in home
+
+
+async def test_the_order_mail_names_the_shop_and_where_to_write(
+    client: httpx.AsyncClient, ctx: AppContext, staff_client: StaffClientFactory, smtp: SmtpServer
+) -> None:
+    owner = await staff_client("super_admin")
+    saved = await save(owner, name="Sweet Corner", contact_email="help@sweet-corner.example")
+    assert saved.status_code == 303
+    ready = await shopper_with_cart(client, ctx, email="mail@example.com")
+    order = data(await place(client, ready, "cash_on_delivery"), 201)
+    await ctx.jobs.run_until_idle()
+    [mail] = [m for m in smtp.sink.to("mail@example.com") if order["number"] in m.subject]
+    assert "Sweet Corner" in mail.text
+    assert "Questions? Write to help@sweet-corner.example." in mail.text
+    assert 'href="mailto:help@sweet-corner.example"' in mail.html
