@@ -213,3 +213,7 @@ async def test_the_lists_cost_the_same_statements_however_many_rows(
             seen.add(len(sent))
     # The staff session, then the rows: tax rates (1); zones and methods (2).
     assert counts == {"/admin/settings/taxes": {2}, "/admin/settings/shipping": {3}}
+    # The content pages: the staff session and the saved pages.
+    with count_statements(engine) as sent:
+        assert (await owner.get("/admin/pages")).status_code == 200
+    assert len(sent) == 2
