@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from emporium.admin.page import AdminContext, AdminWith
 from emporium.admin.routing import admin_router
-from emporium.admin.settings_pricing import form_errors
+from emporium.admin.settings_forms import form_errors
 from emporium.audit.service import audit
 from emporium.core.permissions import Permission
 from emporium.store.content import PageText, content_pages

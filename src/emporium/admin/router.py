@@ -17,8 +17,8 @@ from emporium.admin import (
     reports,
     search,
     settings_pages,
-    settings_pricing,
     settings_shipping,
+    settings_taxes,
     sign_in,
     sign_in_code,
     staff_pages,
@@ -47,7 +47,7 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     order_detail.router,
     order_actions.router,
     settings_pages.router,
-    settings_pricing.router,
+    settings_taxes.router,
     settings_shipping.router,
     content_pages.router,
 )

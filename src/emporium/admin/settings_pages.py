@@ -17,7 +17,7 @@ from pydantic import StringConstraints, ValidationError
 
 from emporium.admin.page import AdminContext, AdminWith
 from emporium.admin.routing import admin_router
-from emporium.admin.settings_pricing import form_errors
+from emporium.admin.settings_forms import form_errors
 from emporium.audit.service import audit
 from emporium.core.config import Settings
 from emporium.core.errors import EmporiumError

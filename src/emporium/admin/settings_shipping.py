@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from emporium.admin.page import AdminContext, AdminWith
 from emporium.admin.routing import admin_router
-from emporium.admin.settings_pricing import SHIPPING, FormErrors, Text, _fields, _gone, _refused, form_errors
+from emporium.admin.settings_forms import FormErrors, Text, form_errors, read_fields, refused, removed
 from emporium.audit.schemas import AuditedObject
 from emporium.audit.service import audit, diff
 from emporium.core.errors import EmporiumError
@@ -25,6 +25,7 @@ from emporium.pricing import schemas
 from emporium.pricing.admin import method_read, pricing_admin
 
 router = admin_router(prefix="/admin/settings/shipping")
+SHIPPING = "/admin/settings/shipping"
 
 SettingsPage = Annotated[AdminContext, AdminWith(Permission.SETTINGS_MANAGE)]
 KIND_LABELS = {
@@ -154,7 +155,7 @@ async def create_zone(page: SettingsPage, name: Text = "", countries: Text = "")
     except ValidationError as exc:
         return await _overview(page, values, form_errors(exc), 422)
     except EmporiumError as exc:
-        return await _overview(page, values, _refused(exc), exc.status_code)
+        return await _overview(page, values, refused(exc), exc.status_code)
     after = {"name": zone.name, "countries": ", ".join(zone.countries)}
     audit.record(
         page.session,
@@ -183,7 +184,7 @@ async def update_zone(page: SettingsPage, zone_id: IdPath, name: Text = "", coun
         return await _zone_page(page, zone_id, zone_values=values, errors=form_errors(exc), status_code=422)
     except EmporiumError as exc:
         return await _zone_page(
-            page, zone_id, zone_values=values, errors=_refused(exc), status_code=exc.status_code
+            page, zone_id, zone_values=values, errors=refused(exc), status_code=exc.status_code
         )
     changes = diff(before, {"name": zone.name, "countries": ", ".join(zone.countries)})
     if changes:
@@ -209,7 +210,7 @@ async def delete_zone(page: SettingsPage, zone_id: IdPath) -> Response:
         page.actor,
         "shipping_zone.deleted",
         AuditedObject("shipping_zone", zone_id, before["name"]),
-        _gone(before),
+        removed(before),
     )
     return page.redirect(SHIPPING, flash=f"Zone {before['name']} and its methods removed.")
 
@@ -245,7 +246,7 @@ async def create_method(
         return await _zone_page(page, zone_id, method_values=values, errors=form_errors(exc), status_code=422)
     except EmporiumError as exc:
         return await _zone_page(
-            page, zone_id, method_values=values, errors=_refused(exc), status_code=exc.status_code
+            page, zone_id, method_values=values, errors=refused(exc), status_code=exc.status_code
         )
     read = method_read(method, page.settings.currency)
     audit.record(
@@ -253,7 +254,7 @@ async def create_method(
         page.actor,
         "shipping_method.created",
         AuditedObject("shipping_method", method.id, method.name),
-        diff({}, _fields(read)),
+        diff({}, read_fields(read)),
     )
     return page.redirect(f"{SHIPPING}/zones/{zone_id}", flash=f"Method {method.name} added.")
 
@@ -322,8 +323,8 @@ async def update_method(
     except ValidationError as exc:
         return await _method_page(page, method_id, values, form_errors(exc), 422)
     except EmporiumError as exc:
-        return await _method_page(page, method_id, values, _refused(exc), exc.status_code)
-    changes = diff(_fields(before), _fields(method_read(method, currency)))
+        return await _method_page(page, method_id, values, refused(exc), exc.status_code)
+    changes = diff(read_fields(before), read_fields(method_read(method, currency)))
     if changes:
         audit.record(
             page.session,
@@ -369,6 +370,6 @@ async def delete_method(page: SettingsPage, method_id: IdPath) -> Response:
         page.actor,
         "shipping_method.deleted",
         AuditedObject("shipping_method", method_id, before.name),
-        _gone(_fields(before)),
+        removed(read_fields(before)),
     )
     return page.redirect(f"{SHIPPING}/zones/{before.zone_id}", flash=f"Method {before.name} removed.")

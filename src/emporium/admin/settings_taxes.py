@@ -1,4 +1,4 @@
-"""``/admin/settings/taxes`` and ``/admin/settings/shipping``: tax rates, shipping zones and their methods.
+"""``/admin/settings/taxes``: the tax rates checkout charges, by country and region.
 
 The screens call the pricing domain's staff service (pricing/admin.py) with the API's own schemas, so a form
 refuses what the API refuses; checkout quotes read the same tables, so a change shows in the next quote.
@@ -7,14 +7,14 @@ Everything here needs ``settings:manage``; every change is in the audit log with
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Form
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from emporium.admin.page import AdminContext, AdminWith
 from emporium.admin.routing import admin_router
+from emporium.admin.settings_forms import FormErrors, Text, form_errors, read_fields, refused, removed
 from emporium.audit.schemas import AuditedObject
 from emporium.audit.service import audit, diff
 from emporium.core.errors import EmporiumError
@@ -23,34 +23,11 @@ from emporium.core.permissions import Permission
 from emporium.core.places import country_name
 from emporium.pricing import schemas
 from emporium.pricing.admin import pricing_admin, tax_read
-from emporium.web.account_pages import field_errors
 
 router = admin_router(prefix="/admin/settings")
 
 SettingsPage = Annotated[AdminContext, AdminWith(Permission.SETTINGS_MANAGE)]
-Text = Annotated[str, Form(max_length=400)]
 TAXES = "/admin/settings/taxes"
-SHIPPING = "/admin/settings/shipping"
-FormErrors = dict[str, str]
-NOT_SAVED = "Nothing was saved: correct the fields marked below."
-
-
-def form_errors(exc: ValidationError) -> FormErrors:
-    """Pydantic's complaints by field, and above the form what was not saved (and why, when the complaint
-    is about the whole form)."""
-    errors: FormErrors = field_errors(exc)
-    general = errors.get("form")
-    errors["form"] = f"Nothing was saved: {general}" if general else NOT_SAVED
-    return errors
-
-
-def _refused(exc: EmporiumError) -> FormErrors:
-    errors = {str(d.get("field")): str(d.get("message")) for d in exc.details if d.get("field")}
-    errors["form"] = exc.message
-    return errors
-
-
-# Tax rates ------------------------------------------------------------------------------------------------
 
 
 async def _taxes(
@@ -100,14 +77,6 @@ async def _tax_page(
     )
 
 
-def _fields(model: Any) -> dict[str, Any]:
-    return dict(model.model_dump(exclude={"id", "zone_id"}))
-
-
-def _gone(before: dict[str, Any]) -> dict[str, tuple[object, object]]:
-    return {name: (value, None) for name, value in before.items()}
-
-
 def _tax_values(country: str, region: str, name: str, rate: str) -> dict[str, str]:
     return {"country": country, "region": region, "name": name, "rate": rate}
 
@@ -132,14 +101,14 @@ async def create_tax(
     except ValidationError as exc:
         return await _taxes(page, values, form_errors(exc), 422)
     except EmporiumError as exc:
-        return await _taxes(page, values, _refused(exc), exc.status_code)
+        return await _taxes(page, values, refused(exc), exc.status_code)
     read = tax_read(saved)
     audit.record(
         page.session,
         page.actor,
         "tax_rate.created",
         AuditedObject("tax_rate", saved.id, read.name),
-        diff({}, _fields(read)),
+        diff({}, read_fields(read)),
     )
     return page.redirect(TAXES, flash=f"Tax rate {read.name} ({read.rate} %) added.")
 
@@ -159,16 +128,16 @@ async def update_tax(
     rate: Text = "",
 ) -> Response:
     values = _tax_values(country, region, name, rate)
-    before = _fields(tax_read(await pricing_admin.tax_rate(page.session, rate_id)))
+    before = read_fields(tax_read(await pricing_admin.tax_rate(page.session, rate_id)))
     try:
         async with page.session.begin_nested():
             saved = await pricing_admin.save_tax_rate(page.session, _tax_in(values), rate_id)
     except ValidationError as exc:
         return await _tax_page(page, rate_id, values, form_errors(exc), 422)
     except EmporiumError as exc:
-        return await _tax_page(page, rate_id, values, _refused(exc), exc.status_code)
+        return await _tax_page(page, rate_id, values, refused(exc), exc.status_code)
     after = tax_read(saved)
-    changes = diff(before, _fields(after))
+    changes = diff(before, read_fields(after))
     if changes:
         audit.record(
             page.session,
@@ -189,6 +158,6 @@ async def delete_tax(page: SettingsPage, rate_id: IdPath) -> Response:
         page.actor,
         "tax_rate.deleted",
         AuditedObject("tax_rate", rate_id, before.name),
-        _gone(_fields(before)),
+        removed(read_fields(before)),
     )
     return page.redirect(TAXES, flash=f"Tax rate {before.name} removed.")
