@@ -18,11 +18,13 @@ from emporium.notifications.install import install as install_notifications
 from emporium.operations.install import install as install_operations
 from emporium.orders.install import install as install_orders
 from emporium.payments.install import install as install_payments
+from emporium.store.install import install as install_store
 from emporium.wiring import Wiring
 
 Install = Callable[[Wiring], None]
 
 INSTALLS: tuple[Install, ...] = (
+    install_store,
     install_notifications,
     install_catalog,
     install_cart,

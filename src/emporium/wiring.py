@@ -17,7 +17,7 @@ from typing import Any
 from emporium.accounts.hooks import LoginHook, register_login_hook
 from emporium.accounts.privacy import Eraser, Exporter, register_privacy_hooks
 from emporium.core import changes
-from emporium.core.context import AppContext
+from emporium.core.context import AppContext, SettingsSource, register_settings_source
 from emporium.core.jobs.registry import register_job
 from emporium.core.jobs.schedule import periodic
 from emporium.orders.lifecycle import (
@@ -65,3 +65,7 @@ class Wiring:
     def cache_watch(self, tables: Iterable[str], stamp: str) -> None:
         """Change the cache stamp ``stamp`` after every commit that wrote to one of ``tables``."""
         changes.watch(tables, stamp)
+
+    def settings_source(self, source: SettingsSource) -> None:
+        """Give every request the settings ``source`` makes of the environment's (core/context.py)."""
+        register_settings_source(source)

@@ -10,7 +10,7 @@ from emporium.app import create_app
 from emporium.catalog.models import Product, ProductStatus
 from emporium.core.db import Database
 from tests.conftest import MakeContext, sign_up
-from tests.support import asgi_client, count_statements, data
+from tests.support import asgi_client, count_statements, data, warm_up
 
 
 async def test_a_read_answers_while_another_connection_holds_the_write_lock(
@@ -49,6 +49,7 @@ async def test_a_product_list_is_one_select_outside_any_transaction_on_postgresq
         )
     ctx = make_committed_context(catalog_cache_ttl_seconds=0)
     async with asgi_client(create_app(ctx=ctx)) as client:
+        await warm_up(client)
         with (
             count_statements(ctx.db.engine) as through_sqlalchemy,
             count_statements(ctx.db.engine, ctx.db.direct_reads) as statements,

@@ -168,7 +168,11 @@ async def test_sitemap_lists_active_products_and_categories_but_no_drafts(
     files = await _locations(client, "/sitemap.xml")
     assert files == ["http://shop.test/sitemaps/pages.xml", "http://shop.test/sitemaps/products-1.xml"]
     pages = await _locations(client, files[0])
-    assert pages == ["http://shop.test/", "http://shop.test/c/shoes"]
+    assert pages == [
+        "http://shop.test/",
+        "http://shop.test/c/shoes",
+        *(f"http://shop.test/pages/{slug}" for slug in ("privacy", "terms", "shipping-returns", "about")),
+    ]
     assert f"http://shop.test/c/{hidden['slug']}" not in pages
     products = await _locations(client, files[1])
     assert "http://shop.test/p/trail-runner" in products

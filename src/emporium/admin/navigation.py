@@ -27,6 +27,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("Customers", "/admin/customers", Permission.CUSTOMERS_READ),
     Section("Staff", "/admin/staff", Permission.STAFF_MANAGE),
     Section("Reports", "/admin/reports", Permission.ANALYTICS_READ),
+    Section("Settings", "/admin/settings", Permission.SETTINGS_MANAGE),
+    Section("Pages", "/admin/pages", Permission.SETTINGS_MANAGE),
     Section("Jobs", "/admin/jobs", Permission.SYSTEM_READ),
     Section("Health", "/admin/health", Permission.SYSTEM_READ),
     Section("Mailbox", "/admin/mailbox", Permission.MAILBOX_READ),

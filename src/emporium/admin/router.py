@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from emporium.admin import (
     account_security,
     audit_pages,
+    content_pages,
     coupon_pages,
     customer_pages,
     dashboard,
@@ -20,6 +21,9 @@ from emporium.admin import (
     mailbox_pages,
     reports,
     search,
+    settings_pages,
+    settings_shipping,
+    settings_taxes,
     sign_in,
     sign_in_code,
     staff_pages,
@@ -73,6 +77,10 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     catalog_export.router,
     catalog_categories.router,
     catalog_brands.router,
+    settings_pages.router,
+    settings_taxes.router,
+    settings_shipping.router,
+    content_pages.router,
 )
 
 router = admin_router(dependencies=[Depends(require_csrf)])

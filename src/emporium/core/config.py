@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     locale: str = "en_US"
     # The shop's own time zone (an IANA name): where its days begin and end, in reports and the back office.
     timezone: str = "UTC"
+    # How pages write an amount: the currency's symbol ($1,234.50) or its ISO code (USD 1,234.50).
+    currency_display: Literal["symbol", "code"] = "symbol"
+    # Where shoppers write to the shop: shown in the storefront's footer, its content pages and e-mails.
+    contact_email: str | None = None
     # The back office's home keeps its figures this long (0: computed on every visit); the API never does.
     analytics_home_cache_seconds: int = Field(default=60, ge=0, le=3600)
     crypto_display_currencies: list[str] = ["BTC", "LTC", "XRP"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated
 
+from babel import Locale
 from babel.numbers import format_currency
 from pydantic import BeforeValidator, PlainSerializer
 
@@ -86,9 +87,14 @@ def from_minor(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places))
 
 
-def display_money(amount: Decimal, currency: str, locale: str) -> str:
+def display_money(amount: Decimal, currency: str, locale: str, style: str = "symbol") -> str:
     """``Decimal("1234.50"), "USD", "en_US"`` → ``$1,234.50``: Babel writes the currency's symbol and its own
-    number of decimal places, from the exact amount."""
+    number of decimal places, from the exact amount. ``style="code"`` writes the ISO code in the symbol's
+    place, where the locale puts it (``USD 1,234.50``, ``1.234,50 USD``)."""
+    if style == "code":
+        pattern = Locale.parse(locale).currency_formats["standard"].pattern
+        coded = pattern.replace("\u00a4", "\u00a4\u00a4 " if pattern.startswith("\u00a4") else "\u00a4\u00a4")
+        return str(format_currency(amount, currency, format=coded, locale=locale))
     return str(format_currency(amount, currency, locale=locale))
 
 

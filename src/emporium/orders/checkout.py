@@ -241,7 +241,9 @@ class Checkout:
         )
 
         def money(minor: int) -> str:
-            return display_money(from_minor(minor, now.currency), now.currency, settings.locale)
+            return display_money(
+                from_minor(minor, now.currency), now.currency, settings.locale, settings.currency_display
+            )
 
         if shown is not None and shown != now:
             raise PriceChanged(now, changes(shown, now, money))
@@ -435,6 +437,7 @@ def _confirmation_context(
 
     return {
         "shop_name": settings.shop_name,
+        "contact_email": settings.contact_email,
         "name": order.contact_name,
         "number": order.number,
         "lines": [

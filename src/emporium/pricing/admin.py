@@ -219,6 +219,9 @@ class PricingAdmin:
     async def tax_rates(self, session: AsyncSession) -> list[TaxRate]:
         return await PricingRepository(session).tax_rates()
 
+    async def tax_rate(self, session: AsyncSession, rate_id: int) -> TaxRate:
+        return await self._tax_rate(session, rate_id)
+
     async def _tax_rate(self, session: AsyncSession, rate_id: int) -> TaxRate:
         rate = await PricingRepository(session).tax_rate_by_id(rate_id)
         if rate is None:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from emporium.catalog.media.config import MediaSettings
 from emporium.core.config import Settings
-from emporium.core.context import AppContext
+from emporium.core.context import AppContext, shown_settings
 from emporium.web.page import NO_STORE, html_response, layout_defaults, shop_page
 from emporium.web.security import safe_next
 from emporium.web.templating import environment
@@ -65,7 +65,8 @@ class HtmlErrorPages:
     async def render(
         self, request: Request, status: int, message: str, headers: dict[str, str] | None = None
     ) -> Response:
-        settings: Settings = request.app.state.settings
+        # The request's effective settings (the store's name...) when its route got that far.
+        settings: Settings = shown_settings() or request.app.state.settings
         try:
             # The back office's errors stand alone: no shop navigation, no cart.
             live = {} if _in_back_office(request) else await self._live_layout(request, status)

@@ -22,6 +22,7 @@ from emporium.core.card_numbers import blank_card_numbers
 from emporium.core.config import Settings
 from emporium.core.context import AppContext, Ctx
 from emporium.core.session import DbSession
+from emporium.store.content import content_pages
 from emporium.web.browser import Browser
 from emporium.web.security import page_headers
 from emporium.web.templating import environment
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from emporium.accounts.models import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+# The content pages linked from every page's footer (store/content.py serves them).
+FOOTER_PAGES = tuple((f"/pages/{slug}", title) for slug, title in content_pages.titles().items())
 # A page shown to a guest still carries that browser's CSRF token and cart count: never a shared cache.
 GUEST_PAGE_CACHE = "private, max-age=0, must-revalidate"
 NO_STORE = "private, no-store"
@@ -55,6 +58,8 @@ def layout_defaults(settings: Settings, request: Request) -> dict[str, Any]:
         "cart_count": 0,
         "csrf_token": None,
         "nav_categories": [],
+        "contact_email": settings.contact_email,
+        "footer_pages": FOOTER_PAGES,
     }
 
 

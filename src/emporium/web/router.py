@@ -19,6 +19,7 @@ from emporium.web import (
     catalog_pages,
     checkout_pages,
     checkout_review,
+    content_pages,
     home,
     seo,
 )
@@ -37,6 +38,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     cart_pages.router,
     checkout_pages.router,
     checkout_review.router,
+    content_pages.router,
 )
 
 router = page_router(dependencies=[Depends(require_csrf)])

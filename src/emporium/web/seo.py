@@ -19,6 +19,7 @@ from emporium.catalog.taxonomy import taxonomy
 from emporium.core.context import AppContext, Ctx
 from emporium.core.errors import NotFound
 from emporium.core.session import DbSession
+from emporium.store.content import content_pages
 from emporium.web.errors import PageError
 from emporium.web.routing import page_router
 
@@ -80,6 +81,7 @@ async def sitemap_pages(ctx: Ctx, session: DbSession) -> Response:
     base = _base(ctx)
     tree = await taxonomy.category_tree(session, include_inactive=False)
     body = _url(f"{base}/") + "".join(_url(f"{base}/c/{c.slug}") for c in _walk(tree))
+    body += "".join(_url(f"{base}/pages/{slug}") for slug in content_pages.titles())
     return Response(
         HEAD + URLSET + body + "</urlset>\n", media_type=XML, headers={"Cache-Control": SITEMAP_CACHE}
     )

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from emporium.catalog.names import variant_label
+from emporium.core.context import shown_settings
 from emporium.core.money import display_money
 from emporium.core.places import country_name
 from emporium.orders.names import order_status_name, payment_method_name, payment_status_name
@@ -19,7 +20,7 @@ from emporium.settings import get_settings
 from emporium.web.assets import shop_assets
 
 
-def format_money(amount: Decimal | str | int, currency: str, locale: str) -> str:
+def format_money(amount: Decimal | str | int, currency: str, locale: str, style: str | None = None) -> str:
     """``Decimal("1234.50"), "USD", "en_US"`` → ``$1,234.50``. Exact: the amount is never a float, and
     Babel writes the currency's own number of decimal places."""
     if isinstance(amount, float):
@@ -28,7 +29,10 @@ def format_money(amount: Decimal | str | int, currency: str, locale: str) -> str
         value = amount if isinstance(amount, Decimal) else Decimal(amount)
     except InvalidOperation as exc:
         raise ValueError(f"not an amount: {amount!r}") from exc
-    return display_money(value, currency, locale)
+    if style is None:
+        shown = shown_settings()
+        style = shown.currency_display if shown is not None else get_settings().currency_display
+    return display_money(value, currency, locale, style)
 
 
 def _money(amount: Decimal | str | int | None, currency: str) -> str:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.catalog.search.conftest import Shop
-from tests.support import count_statements, error
+from tests.support import count_statements, error, warm_up
 
 SEARCH = "/api/v1/products/search"
 AUTOCOMPLETE = "/api/v1/products/autocomplete"
@@ -106,6 +106,7 @@ async def test_long_and_raw_nul_queries(client: httpx.AsyncClient, shop: Shop) -
 async def test_a_search_takes_at_most_three_statements(
     client: httpx.AsyncClient, shop: Shop, engine: AsyncEngine
 ) -> None:
+    await warm_up(client)
     with count_statements(engine) as plain:
         response = await client.get(
             SEARCH, params={"q": "chocolate", "category": "sweets", "in_stock": "true"}

@@ -17,7 +17,7 @@ from emporium.inventory.reservations import Reservations
 from tests.catalog.search.conftest import Shop
 from tests.catalog.search.test_search import names, search
 from tests.inventory.factory import make_pool, make_product
-from tests.support import count_statements
+from tests.support import count_statements, warm_up
 
 
 def availability(body: dict[str, Any]) -> dict[str, int]:
@@ -202,6 +202,7 @@ async def test_numbers_are_never_corrected(client: httpx.AsyncClient, ctx: AppCo
 async def test_a_search_is_one_statement_and_a_corrected_one_two_or_three(
     client: httpx.AsyncClient, shop: Shop, engine: AsyncEngine
 ) -> None:
+    await warm_up(client)
     with count_statements(engine) as statements:
         assert len(names(await search(client, "chocolate"))) == 3
     assert len(statements) == 1, statements

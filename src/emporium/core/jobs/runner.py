@@ -15,7 +15,7 @@ import secrets
 import time
 import traceback
 import weakref
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -58,7 +58,9 @@ def make_broker(url: str | None) -> AsyncBroker:
 class JobRunner:
     """Claims and runs the jobs of ``db``'s outbox. ``handlers`` maps job names to their handlers (read at
     each run, so it may be filled after the runner is built); each handler is called with
-    ``handler_argument`` (the app context, which builds the runner: core/context.py) and the payload."""
+    ``handler_argument`` (the app context, which builds the runner: core/context.py) and the payload;
+    ``prepare``, when given, turns that argument into the one a run gets (the context with the effective
+    settings of the moment)."""
 
     def __init__(
         self,
@@ -67,8 +69,10 @@ class JobRunner:
         handlers: Mapping[str, JobSpec],
         handler_argument: object,
         broker: AsyncBroker | None = None,
+        prepare: Callable[[Any], Awaitable[Any]] | None = None,
     ) -> None:
         self.db = db
+        self.prepare = prepare
         self.settings = settings
         self.handlers = handlers
         self.handler_argument = handler_argument
@@ -182,7 +186,10 @@ class JobRunner:
             if spec is None:
                 raise PermanentJobError(f"no handler registered for {name!r}")
             async with lease:
-                await spec.handler(self.handler_argument, payload)
+                argument = self.handler_argument
+                if self.prepare is not None:
+                    argument = await self.prepare(argument)
+                await spec.handler(argument, payload)
         except PermanentJobError as exc:
             error, permanent = f"{type(exc).__name__}: {exc}", True
         except Exception as exc:

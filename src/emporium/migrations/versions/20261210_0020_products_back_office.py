@@ -1,7 +1,7 @@
 """products back office: the description as written, bulk edits run as jobs, and the staff list's sorts
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-10 09:00:00.000000
 
 - ``products.description_source`` and ``description_format`` keep what the merchant wrote (Markdown or HTML)
@@ -24,7 +24,7 @@ from emporium.core.db import UTCDateTime
 from emporium.migrations.ops import create_index_concurrently, drop_index_concurrently
 
 revision: str = "0020"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
