@@ -20,6 +20,7 @@ import structlog
 from emporium.core import changes
 from emporium.core.cache import Cache
 from emporium.core.config import Settings
+from emporium.core.outage import database_unavailable
 from emporium.store.repository import StoreRepository
 
 if TYPE_CHECKING:
@@ -118,9 +119,21 @@ async def held(ctx: AppContext) -> tuple[StoreProfile, Settings]:
         and now - kept.read_at < PROFILE_TTL_SECONDS
     ):
         return kept.profile, kept.settings
-    async with ctx.db.session(read_only=True) as session:
-        row = await StoreRepository(session).settings_row()
-        profile = StoreProfile.of(ctx.settings, row)
+    try:
+        async with ctx.db.session(read_only=True) as session:
+            row = await StoreRepository(session).settings_row()
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        # The database is down: the last profile read (or the environment's) lets the request go on to
+        # answer for itself (/health/ready says what is down; a page says "back soon"). Not kept: the next
+        # request reads again.
+        log.warning("store_profile_unavailable", error_type=type(exc).__name__)
+        if kept is not None and kept.base is ctx.settings:
+            return kept.profile, kept.settings
+        fallback = StoreProfile.of(ctx.settings, None)
+        return fallback, fallback.over(ctx.settings)
+    profile = StoreProfile.of(ctx.settings, row)
     settings = profile.over(ctx.settings)
     _held[ctx.cache] = _Held(ctx.settings, stamp or "", now, profile, settings)
     return profile, settings
