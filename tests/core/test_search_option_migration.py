@@ -88,8 +88,11 @@ def _words(state: dict[str, Any]) -> str:
 
 
 async def test_option_values_migrate_up_down_and_up_again(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, database_url, "0012")
+    # The products are written by today's models, then the schema is taken back to before option values
+    # were searchable: the data stays, the search index forgets the options.
+    await asyncio.to_thread(upgrade, database_url)
     await _hoodie(database_url)
+    await asyncio.to_thread(downgrade, database_url, "0012")
     before = await _state(database_url)
     assert "navy" not in _words(before)
 
