@@ -187,9 +187,6 @@ def _checked(
 
 def read_form(form: FormData, currency: str, time_zone: str) -> tuple[CouponForm, CouponIn | None]:
     """The form as typed, and the coupon it describes (None when a field is refused: see ``errors``)."""
-    too_long = [
-        name for name, value in form.multi_items() if isinstance(value, str) and len(value) > MAX_FIELD
-    ]
     values = {name: _text(form, name).strip()[:MAX_FIELD] for name in TEXT_FIELDS}
     categories = [v.strip() for v in form.getlist("category_ids") if isinstance(v, str)]
     shown = CouponForm(
@@ -197,16 +194,39 @@ def read_form(form: FormData, currency: str, time_zone: str) -> tuple[CouponForm
         {int(v) for v in categories if v.isascii() and v.isdigit() and len(v) < 19},
         _text(form, "is_active") == "1",
     )
-    errors: dict[str, str] = {name: "This is far too long." for name in too_long}
+    errors: dict[str, str] = {
+        name: "This is far too long."
+        for name, value in form.multi_items()
+        if isinstance(value, str) and len(value) > MAX_FIELD
+    }
     parsed: dict[str, object] = {}
-    kind = values["kind"]
-    if kind not in KIND_NAMES:
+    _check_words(values, errors)
+    _check_figures(values, currency, errors, parsed)
+    _check_dates(values, time_zone, errors, parsed)
+    product_ids = [p for p in re.split(r"[\s,;]+", values["product_ids"]) if p]
+    _checked("product_ids", partial(_ids, product_ids, "product_ids", "products"), errors, parsed)
+    _checked("category_ids", partial(_ids, categories, "category_ids", "categories"), errors, parsed)
+    shown.errors = errors
+    if errors:
+        return shown, None
+    return shown, _coupon_in(shown, parsed)
+
+
+def _check_words(values: dict[str, str], errors: dict[str, str]) -> None:
+    """The kind, the code and the description."""
+    if values["kind"] not in KIND_NAMES:
         errors.setdefault("kind", "Choose what the coupon gives.")
-    code = values["code"]
-    if not CODE.fullmatch(code):
+    if not CODE.fullmatch(values["code"]):
         errors.setdefault("code", "Use 3 to 64 letters, digits, hyphens or underscores, e.g. SPRING-25.")
     if CONTROL.search(values["description"]) or len(values["description"]) > 300:
         errors.setdefault("description", "Use plain text of at most 300 characters.")
+
+
+def _check_figures(
+    values: dict[str, str], currency: str, errors: dict[str, str], parsed: dict[str, object]
+) -> None:
+    """What the kind gives (a percentage or an amount), the minimum order and the limits."""
+    kind = values["kind"]
     if kind == CouponKind.PERCENTAGE:
         _checked("percent_off", partial(_percent, values["percent_off"]), errors, parsed)
     if kind == CouponKind.FIXED_AMOUNT:
@@ -217,18 +237,16 @@ def read_form(form: FormData, currency: str, time_zone: str) -> tuple[CouponForm
         _checked("min_subtotal", read, errors, parsed)
     for name in ("usage_limit", "per_customer_limit"):
         _checked(name, partial(_limit, values[name], name), errors, parsed)
+
+
+def _check_dates(
+    values: dict[str, str], time_zone: str, errors: dict[str, str], parsed: dict[str, object]
+) -> None:
     for name in ("starts_at", "ends_at"):
         _checked(name, partial(_moment, values[name], name, time_zone), errors, parsed)
     starts, ends = parsed.get("starts_at"), parsed.get("ends_at")
     if isinstance(starts, datetime) and isinstance(ends, datetime) and ends <= starts:
         errors.setdefault("ends_at", "The end must come after the start.")
-    product_ids = [p for p in re.split(r"[\s,;]+", values["product_ids"]) if p]
-    _checked("product_ids", partial(_ids, product_ids, "product_ids", "products"), errors, parsed)
-    _checked("category_ids", partial(_ids, categories, "category_ids", "categories"), errors, parsed)
-    shown.errors = errors
-    if errors:
-        return shown, None
-    return shown, _coupon_in(shown, parsed)
 
 
 def _coupon_in(shown: CouponForm, parsed: dict[str, object]) -> CouponIn | None:

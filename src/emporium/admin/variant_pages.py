@@ -68,10 +68,8 @@ def _text_fields(form: FormData) -> dict[str, str]:
     return values
 
 
-def grid_input(form: FormData) -> GridIn:
-    """The grid's fields (``sku.12``, ``price.12``, ``on_hand.7``...) read into rows and pools; a form
-    that no page of ours could send is refused (422) before anything is looked up."""
-    values = _text_fields(form)
+def _grouped(values: dict[str, str]) -> tuple[dict[int, dict[str, str]], dict[int, dict[str, str]]]:
+    """The ``field.id`` keys gathered into rows (by variant id) and pools (by pool id), each complete."""
     rows: dict[int, dict[str, str]] = {}
     pools: dict[int, dict[str, str]] = {}
     for key, value in values.items():
@@ -85,12 +83,18 @@ def grid_input(form: FormData) -> GridIn:
             pools.setdefault(number, {})[name] = value
     if not rows or len(rows) > MAX_ROWS or len(pools) > MAX_ROWS:
         raise _bad_form(f"The form must carry between 1 and {MAX_ROWS} variants.")
-    for fields in rows.values():
-        if any(name not in fields for name in ROW_FIELDS):
-            raise _bad_form("A row of the form is incomplete.")
-    for fields in pools.values():
-        if any(name not in fields for name in POOL_FIELDS):
-            raise _bad_form("A stock pool of the form is incomplete.")
+    if any(name not in fields for fields in rows.values() for name in ROW_FIELDS):
+        raise _bad_form("A row of the form is incomplete.")
+    if any(name not in fields for fields in pools.values() for name in POOL_FIELDS):
+        raise _bad_form("A stock pool of the form is incomplete.")
+    return rows, pools
+
+
+def grid_input(form: FormData) -> GridIn:
+    """The grid's fields (``sku.12``, ``price.12``, ``on_hand.7``...) read into rows and pools; a form
+    that no page of ours could send is refused (422) before anything is looked up."""
+    values = _text_fields(form)
+    rows, pools = _grouped(values)
     default = values.get("default", "")
     return GridIn(
         rows=[

@@ -161,6 +161,59 @@ def variant_name(product_name: str, combination: dict[str, str]) -> str:
     return f"{product_name} {values}"[:200] if values else product_name
 
 
+def _refuse_dropping_several_values(before: dict[str, tuple[str, ...]], names: list[str]) -> None:
+    """An option goes only once one value is left: its variants then simply lose the name."""
+    for name in before:
+        if name not in names and len(before[name]) > 1:
+            raise ValidationFailed(
+                f"To remove the option {name!r}, first remove all but one of its values.",
+                details=[{"field": "option", "message": f"{name!r} still has several values."}],
+            )
+
+
+async def _place_variants(
+    grid_repo: GridRepository,
+    plan: OptionPlan,
+    variants: Sequence[ProductVariant],
+    before: dict[str, tuple[str, ...]],
+) -> set[tuple[str, ...]]:
+    """Keep, rewrite, reactivate or remove each existing variant for the plan's options; the combinations
+    the kept variants already hold."""
+    specs = plan.specs
+    names = [spec.name for spec in specs]
+    wanted = set(itertools.product(*(spec.values for spec in specs)))
+    added = {spec.name: set(spec.values) - set(before.get(spec.name, ())) for spec in specs}
+    first = {spec.name: spec.values[0] for spec in specs}
+    found: set[tuple[str, ...]] = set()
+    for variant in variants:
+        after = _options_after(variant, names, first)
+        combo = tuple(after.values())
+        if after != dict(variant.options or {}):
+            plan.rewrite[variant.id] = after
+        if combo in wanted and combo not in found:
+            found.add(combo)
+            if not variant.is_active and any(v in added[n] for n, v in after.items()):
+                plan.reactivate.append(variant.id)
+            continue
+        await _plan_removal(grid_repo, plan, variant)
+    return found
+
+
+def _options_after(variant: ProductVariant, names: list[str], first: dict[str, str]) -> dict[str, str]:
+    """The variant's options under the new names: a name it lacks takes that option's first value."""
+    options = {str(k).lower(): str(v) for k, v in (variant.options or {}).items()}
+    return {name: options.get(name, first[name]) for name in names}
+
+
+async def _plan_removal(grid_repo: GridRepository, plan: OptionPlan, variant: ProductVariant) -> None:
+    """A variant no combination keeps: deleted if no order holds it, else deactivated (if still active)."""
+    deletable = await grid_repo.can_delete(variant.id)
+    if variant.is_active or deletable:
+        outcome: Outcome = "deleted" if deletable else "deactivated"
+        plan.remove.append(Removal(variant.id, variant.sku, variant.name, outcome))
+    plan.rewrite.pop(variant.id, None)
+
+
 class OptionBuilder:
     async def current(self, session: AsyncSession, product_id: int) -> list[OptionSpec]:
         repo = CatalogRepository(session)
@@ -175,35 +228,9 @@ class OptionBuilder:
         variants = [v for v, _ in await repo.variants_with_pools(product.id)]
         before = {spec.name: spec.values for spec in options_of(variants)}
         names = [spec.name for spec in specs]
-        dropped = [name for name in before if name not in names]
-        for name in dropped:
-            if len(before[name]) > 1:
-                raise ValidationFailed(
-                    f"To remove the option {name!r}, first remove all but one of its values.",
-                    details=[{"field": "option", "message": f"{name!r} still has several values."}],
-                )
+        _refuse_dropping_several_values(before, names)
         plan = OptionPlan(product.id, product.name, specs)
-        wanted = {tuple(combo) for combo in itertools.product(*(spec.values for spec in specs))}
-        added = {spec.name: set(spec.values) - set(before.get(spec.name, ())) for spec in specs}
-        first = {spec.name: spec.values[0] for spec in specs}
-        found: set[tuple[str, ...]] = set()
-        grid_repo = GridRepository(session)
-        for variant in variants:
-            options = {str(k).lower(): str(v) for k, v in (variant.options or {}).items()}
-            after = {name: options.get(name, first[name]) for name in names}
-            combo = tuple(after.values())
-            if after != dict(variant.options or {}):
-                plan.rewrite[variant.id] = after
-            if combo in wanted and combo not in found:
-                found.add(combo)
-                if not variant.is_active and any(v in added[n] for n, v in after.items()):
-                    plan.reactivate.append(variant.id)
-                continue
-            deletable = await grid_repo.can_delete(variant.id)
-            if variant.is_active or deletable:
-                outcome: Outcome = "deleted" if deletable else "deactivated"
-                plan.remove.append(Removal(variant.id, variant.sku, variant.name, outcome))
-            plan.rewrite.pop(variant.id, None)
+        found = await _place_variants(GridRepository(session), plan, variants, before)
         ordered = itertools.product(*(spec.values for spec in specs))
         plan.create = [dict(zip(names, combo, strict=True)) for combo in ordered if combo not in found]
         if not specs:

@@ -3,7 +3,7 @@ with its variants, tags and pools read in a fixed number of statements, so memor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,24 @@ from emporium.catalog.schemas import StaffProductFilters
 from emporium.catalog.staff_list_repository import StaffListRepository
 
 BATCH = 500
+
+
+async def _batch_lines(
+    repo: ExportRepository, ids: list[int], categories: dict[int, str], brands: dict[int, str]
+) -> Iterator[str]:
+    """The CSV lines of one batch of products (the header first), read in a fixed number of statements."""
+    products = await repo.products(ids) if ids else []
+    variants: dict[int, list[ProductVariant]] = {}
+    tags: dict[int, list[str]] = {}
+    if ids:
+        for v in await repo.variants_of(ids):
+            variants.setdefault(v.product_id, []).append(v)
+        for t in await repo.tags_of(ids):
+            tags.setdefault(t.product_id, []).append(t.tag)
+    pool_ids = {v.pool_id for group in variants.values() for v in group}
+    pools = {p.id: p for p in await repo.pools(pool_ids)} if pool_ids else {}
+    shared = await repo.shared_pools(pool_ids) if pool_ids else set()
+    return export_rows(products, variants, pools, categories, brands, tags, shared=shared)
 
 
 async def stream_export(session: AsyncSession, filters: StaffProductFilters) -> AsyncIterator[str]:
@@ -29,18 +47,7 @@ async def stream_export(session: AsyncSession, filters: StaffProductFilters) -> 
     header = True
     while True:
         ids = await listing.ids_after(filters, after, BATCH)
-        products = await repo.products(ids) if ids else []
-        variants: dict[int, list[ProductVariant]] = {}
-        tags: dict[int, list[str]] = {}
-        if ids:
-            for v in await repo.variants_of(ids):
-                variants.setdefault(v.product_id, []).append(v)
-            for t in await repo.tags_of(ids):
-                tags.setdefault(t.product_id, []).append(t.tag)
-        pool_ids = {v.pool_id for group in variants.values() for v in group}
-        pools = {p.id: p for p in await repo.pools(pool_ids)} if pool_ids else {}
-        shared = await repo.shared_pools(pool_ids) if pool_ids else set()
-        lines = export_rows(products, variants, pools, categories, brands, tags, shared=shared)
+        lines = await _batch_lines(repo, ids, categories, brands)
         first = next(lines)
         if header:
             yield first

@@ -150,42 +150,46 @@ def _pool_key(row: CsvRow) -> str:
 async def _pools(run: _Run, chunk: Sequence[ParsedRow]) -> list[StockPool]:
     """Each row's stock pool: shared by ``pool_key`` within the file, else the variant's own, else a new one
     (opened together with the chunk's other new pools). The first row of a pool in the file sets its count."""
-    opening: dict[str, tuple[int, NewPool]] = {}
+    opening: dict[str, NewPool] = {}
     for item in chunk:
-        row, key = item.row, _pool_key(item.row)
+        key = _pool_key(item.row)
         if key in run.pools or key in opening:
             continue
-        variant = run.known.variants.get(row.sku.upper())
-        pool = run.known.pools.get(variant.pool_id) if variant is not None else None
-        if pool is None and variant is not None:
-            pool = await inventory.pool(run.session, variant.pool_id)
+        pool = await _existing_pool(run, item.row)
         if pool is None:
-            product = run.known.products[row.product_slug]
-            spec = NewPool(
-                product.name, row.stock_unit or "pc", row.on_hand or 0, row.low_stock_threshold or 0
-            )
-            opening[key] = (item.row_number, spec)
+            opening[key] = _new_pool(run, item.row)
             continue
         _recount(run, pool, item)
         run.pools[key] = pool
     if opening:
         opened = await inventory.open_pools(
-            run.session,
-            [spec for _, spec in opening.values()],
-            reason=REASON,
-            actor_user_id=run.actor_user_id,
+            run.session, list(opening.values()), reason=REASON, actor_user_id=run.actor_user_id
         )
         run.pools.update(zip(opening, opened, strict=True))
-    found: list[StockPool] = []
-    for item in chunk:
-        pool = run.pools[_pool_key(item.row)]
-        row = item.row
-        if row.stock_unit and pool.unit != row.stock_unit:
-            raise RowRefused(item.row_number, "stock_unit", f"the stock pool counts in {pool.unit!r}")
-        if row.low_stock_threshold is not None:
-            pool.low_stock_threshold = row.low_stock_threshold
-        found.append(pool)
-    return found
+    return [_checked_pool(run.pools[_pool_key(item.row)], item) for item in chunk]
+
+
+async def _existing_pool(run: _Run, row: CsvRow) -> StockPool | None:
+    """The pool of the variant the row names, when the shop has that variant."""
+    variant = run.known.variants.get(row.sku.upper())
+    if variant is None:
+        return None
+    return run.known.pools.get(variant.pool_id) or await inventory.pool(run.session, variant.pool_id)
+
+
+def _new_pool(run: _Run, row: CsvRow) -> NewPool:
+    product = run.known.products[row.product_slug]
+    return NewPool(product.name, row.stock_unit or "pc", row.on_hand or 0, row.low_stock_threshold or 0)
+
+
+def _checked_pool(pool: StockPool, item: ParsedRow) -> StockPool:
+    """The row's pool, refused when the row counts in another unit; the row's threshold applied."""
+    row = item.row
+    if row.stock_unit and pool.unit != row.stock_unit:
+        raise RowRefused(item.row_number, "stock_unit", f"the stock pool counts in {pool.unit!r}")
+    if row.low_stock_threshold is not None:
+        pool.low_stock_threshold = row.low_stock_threshold
+    return pool
 
 
 def _recount(run: _Run, pool: StockPool, item: ParsedRow) -> None:
@@ -232,18 +236,31 @@ async def _refresh_products(session: AsyncSession, products: list[Product]) -> N
         ranges: list[tuple[int, int | None, int | None]] = []
         for product in batch:
             rows = variants.get(product.id, [])
-            active = [v for v in rows if v.is_active] or rows
-            low = min((v.price_minor for v in active), default=None)
-            high = max((v.price_minor for v in active), default=None)
-            if (low, high) != (product.price_min_minor, product.price_max_minor):
-                ranges.append((product.id, low, high))
-                # The row is written below; the object in the session says the same without a flush.
-                set_committed_value(product, "price_min_minor", low)
-                set_committed_value(product, "price_max_minor", high)
-            defaults = [v for v in rows if v.is_default]
-            for extra in defaults[1:]:
-                extra.is_default = False
-            if rows and not defaults:
-                rows[0].is_default = True
+            changed = _price_range(product, rows)
+            if changed is not None:
+                ranges.append(changed)
+            _one_default(rows)
         await repo.set_price_ranges(ranges)
         await session.flush()
+
+
+def _price_range(product: Product, rows: list[ProductVariant]) -> tuple[int, int | None, int | None] | None:
+    """The product's new (id, lowest, highest) price when it changed, else None."""
+    active = [v for v in rows if v.is_active] or rows
+    low = min((v.price_minor for v in active), default=None)
+    high = max((v.price_minor for v in active), default=None)
+    if (low, high) == (product.price_min_minor, product.price_max_minor):
+        return None
+    # The row is written by the caller's batched UPDATE; the object in the session says the same without
+    # a flush.
+    set_committed_value(product, "price_min_minor", low)
+    set_committed_value(product, "price_max_minor", high)
+    return product.id, low, high
+
+
+def _one_default(rows: list[ProductVariant]) -> None:
+    defaults = [v for v in rows if v.is_default]
+    for extra in defaults[1:]:
+        extra.is_default = False
+    if rows and not defaults:
+        rows[0].is_default = True
