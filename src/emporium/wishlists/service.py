@@ -202,10 +202,12 @@ class WishlistService:
         await self._flush(session)
         return wishlist, item, made
 
-    async def remove_item(self, session: AsyncSession, owner: WishlistOwner, item_id: int) -> None:
+    async def remove_item(self, session: AsyncSession, owner: WishlistOwner, item_id: int) -> int:
+        """Take one of the caller's items off its list; the list's id."""
         row = await self._row(session, owner, item_id)
         await session.delete(row.item)
         await session.flush()
+        return row.item.wishlist_id
 
     async def remove_product(self, session: AsyncSession, owner: WishlistOwner, product_id: int) -> None:
         """The heart pressed again: the product leaves the default list (nothing happens when it is not
