@@ -10,16 +10,17 @@ the product page's own statements do not change either.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import Form, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from emporium.cart.auth import set_token_cookie as set_cart_cookie
-from emporium.core.errors import EmporiumError
+from emporium.core.errors import EmporiumError, ValidationFailed
 from emporium.core.params import MAX_ID, IdPath
 from emporium.web.account_pages import sign_in_first
-from emporium.web.cart_pages import guest_token, parse_count, thumbnails
+from emporium.web.cart_pages import guest_token, thumbnails
 from emporium.web.page import PageContext, ShopPage
 from emporium.web.routing import page_router
 from emporium.wishlists import schemas
@@ -32,6 +33,7 @@ LIST_PAGE = "web/wishlist/list.html.j2"
 SHARED_PAGE = "web/wishlist/shared.html.j2"
 HEART = "web/_wishlist_heart.html.j2"
 FormText = Annotated[str, Form(max_length=64)]
+_ID = re.compile(r"[0-9]{1,19}")
 
 
 def page_owner(page: PageContext) -> WishlistOwner:
@@ -51,8 +53,17 @@ def _list_url(page: PageContext, list_id: int | None = None) -> str:
     return "/account/wishlist" + (f"?list={list_id}" if list_id else "")
 
 
+def parse_id(text: str, field: str) -> int:
+    """An id posted by a form; anything but a whole number from 1 to the largest id is a 422 naming the
+    field."""
+    value = text.strip()
+    if not _ID.fullmatch(value) or not 1 <= int(value) <= MAX_ID:
+        raise ValidationFailed("Choose a product.", details=[{"field": field, "message": "not a known id"}])
+    return int(value)
+
+
 def _optional_id(text: str, field: str) -> int | None:
-    return parse_count(text, field, high=MAX_ID) if text.strip() else None
+    return parse_id(text, field) if text.strip() else None
 
 
 async def render_list(
@@ -115,7 +126,7 @@ async def add(
 ) -> HTMLResponse | RedirectResponse:
     """A heart pressed (htmx gets the pressed heart back), or the product page's form without script."""
     data = schemas.ItemAdd(
-        product_id=parse_count(product_id, "product_id", high=MAX_ID),
+        product_id=parse_id(product_id, "product_id"),
         variant_id=_optional_id(variant_id, "variant_id"),
     )
     response: HTMLResponse | RedirectResponse
@@ -138,7 +149,7 @@ async def add(
 @router.post("/wishlist/remove", response_class=HTMLResponse, response_model=None)
 async def remove_product(page: ShopPage, product_id: FormText = "") -> HTMLResponse | RedirectResponse:
     """The heart pressed again: the product leaves the default list."""
-    wanted = parse_count(product_id, "product_id", high=MAX_ID)
+    wanted = parse_id(product_id, "product_id")
     await wishlists.remove_product(page.session, page_owner(page), wanted)
     if _is_htmx(page):
         return await _heart(page, wanted, False, message="Removed from your wishlist.")
