@@ -54,7 +54,7 @@ async def test_a_guest_hearts_a_product_and_sees_it_on_their_list(
     assert "<html" not in pressed.text  # a fragment, swapped in place
     listing = (await client.get("/wishlist")).text
     assert "Copper Pan" in listing
-    assert "Move to cart" in listing
+    assert "> to cart</button>" in listing
     # The product page draws its heart without state, then asks for it.
     product_page = (await client.get(f"/p/{made.product.slug}")).text
     assert f'hx-get="/wishlist/heart/{made.product.id}"' in product_page
@@ -166,7 +166,7 @@ async def test_lists_are_managed_shared_and_names_escaped(client: httpx.AsyncCli
     assert "Desk Globe" in visitor.text
     assert XSS not in visitor.text
     assert "&lt;script&gt;" in visitor.text
-    assert "Move to cart" not in visitor.text
+    assert "to cart</button>" not in visitor.text
     assert "/wishlist/items/" not in visitor.text
     assert "Ada" not in visitor.text
     assert "ada@example.com" not in visitor.text

@@ -64,6 +64,8 @@ class WishlistItemRead(BaseModel):
     product_slug: str
     variant_id: int | None
     variant_name: str | None
+    # True when the shopper chose this option; else it is the product's default.
+    variant_chosen: bool
     currency: str
     price: DecimalAmount | None
     price_when_added: DecimalAmount

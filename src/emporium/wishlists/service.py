@@ -94,6 +94,7 @@ def item_read(settings: Settings, row: ItemRow) -> schemas.WishlistItemRead:
         product_slug=row.product.slug,
         variant_id=variant.id if variant is not None else None,
         variant_name=variant.name if variant is not None else None,
+        variant_chosen=item.variant_id is not None,
         currency=currency,
         price=from_minor(price, currency) if price is not None else None,
         price_when_added=from_minor(item.price_added_minor, currency),
