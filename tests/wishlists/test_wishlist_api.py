@@ -3,6 +3,7 @@ sign-in, sharing by link, object-level authorization and hostile input."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -10,8 +11,11 @@ from sqlalchemy import func, select, update
 
 from emporium.catalog.models import ProductVariant
 from emporium.core.context import AppContext
+from emporium.core.db import utcnow
 from emporium.inventory.models import StockPool
 from emporium.wishlists.models import Wishlist, WishlistItem
+from emporium.wishlists.service import token_digest
+from emporium.wishlists.tasks import remove_expired
 from tests.conftest import Shopper, sign_up
 from tests.inventory.factory import make_product
 from tests.support import STRONG_PASSWORD, count_statements, data, error
@@ -339,3 +343,26 @@ async def test_the_export_holds_the_lists_and_erasure_deletes_them(
         )
     )
     assert await _rows(ctx) == (0, 0)
+
+
+async def test_expired_guest_lists_are_removed_and_customer_lists_kept(
+    client: httpx.AsyncClient, ctx: AppContext, shopper: Shopper
+) -> None:
+    async with ctx.db.session() as session:
+        jug = await make_product(session, "Jug", prices=("9.00",))
+    data(await client.post(WISHLIST, json={"product_id": jug.product.id}, headers=shopper.headers), 201)
+    client.cookies.clear()
+    old = (await client.post(WISHLIST, json={"product_id": jug.product.id})).headers["X-Wishlist-Token"]
+    client.cookies.clear()
+    fresh = (await client.post(WISHLIST, json={"product_id": jug.product.id})).headers["X-Wishlist-Token"]
+    client.cookies.clear()
+    async with ctx.db.session() as session:
+        await session.execute(
+            update(Wishlist)
+            .where(Wishlist.token_hash == token_digest(old))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    assert await _items(client, {"X-Wishlist-Token": old}) == []  # as good as gone already
+    assert await remove_expired(ctx) == 1
+    assert await _rows(ctx) == (2, 2)
+    assert len(await _items(client, {"X-Wishlist-Token": fresh})) == 1

@@ -255,3 +255,33 @@ async def test_catalog_pages_keep_their_statement_budgets(client: httpx.AsyncCli
     with count_statements(ctx.db.engine) as with_list:
         assert (await client.get(f"/c/{category.slug}")).status_code == 200
     assert len(with_list) == len(without), (without, with_list)
+
+
+async def test_lists_are_created_and_deleted_on_the_page(client: httpx.AsyncClient, ctx: AppContext) -> None:
+    _, token = await customer(client)
+    made = await client.post("/account/wishlist/lists", data={"name": "Birthday", "csrf_token": token})
+    assert made.status_code == 303
+    garden = await client.post("/account/wishlist/lists", data={"name": "Garden", "csrf_token": token})
+    garden_id = int(garden.headers["location"].rsplit("=", 1)[1])
+    page = (await client.get(garden.headers["location"])).text
+    assert '<h2 class="wishlist__title" id="wishlist-title">Garden</h2>' in page
+    default = '<span class="wishlist-lists__count">(0)</span> <span class="badge badge--muted">default</span>'
+    assert f"Birthday {default}" in page
+    async with ctx.db.session() as session:
+        default_id = (await session.execute(select(Wishlist.id).where(Wishlist.is_default))).scalar_one()
+    kept = await client.post(f"/account/wishlist/lists/{default_id}/delete", data={"csrf_token": token})
+    assert kept.status_code == 409
+    assert "Your default list stays while you have other lists" in kept.text
+    gone = await client.post(f"/account/wishlist/lists/{garden_id}/delete", data={"csrf_token": token})
+    assert gone.status_code == 303
+    assert await _counts(ctx) == (1, 0)
+    refused = await client.post("/account/wishlist/lists", data={"name": "x" * 101, "csrf_token": token})
+    assert refused.status_code == 422
+    assert 'id="new-list-name-error"' in refused.text
+    # A guest is sent to sign in first.
+    client.cookies.clear()
+    token = await token_of(client, "/wishlist")
+    guest = await client.post("/account/wishlist/lists", data={"name": "Mine", "csrf_token": token})
+    assert guest.status_code == 303
+    assert guest.headers["location"].startswith("/account/sign-in")
+    assert (await client.get("/account/wishlist")).status_code == 303
