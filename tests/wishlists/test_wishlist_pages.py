@@ -8,6 +8,7 @@ import re
 import httpx
 from sqlalchemy import func, select, update
 
+from emporium.catalog.models import ProductVariant
 from emporium.core.context import AppContext
 from emporium.inventory.models import StockPool
 from emporium.wishlists.models import Wishlist, WishlistItem
@@ -117,8 +118,6 @@ async def test_price_drop_and_availability_on_the_page(client: httpx.AsyncClient
     token = await token_of(client, "/wishlist")
     await client.post("/wishlist/add", data={"product_id": str(rug.product.id), "csrf_token": token})
     async with ctx.db.session() as session:
-        from emporium.catalog.models import ProductVariant
-
         await session.execute(
             update(ProductVariant).where(ProductVariant.id == rug.variants[0].id).values(price_minor=9900)
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -113,7 +112,3 @@ class MovedToCart(BaseModel):
     message: str
     variant_id: int
     wishlist: WishlistRead
-
-
-def money_text(amount: Decimal) -> str:
-    return f"{amount:f}"
