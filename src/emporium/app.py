@@ -49,6 +49,7 @@ from emporium.settings import get_settings
 from emporium.web import api_docs
 from emporium.web.errors import error_pages
 from emporium.web.router import router as web_router
+from emporium.wishlists.api import router as wishlists_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
 # FastAPI tries routers in this order, every route of each until one matches, and each route tried costs
@@ -67,6 +68,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     mailbox_router,
     inventory_router,
     cart_router,
+    wishlists_router,
     orders_router,
     pricing_router,
     analytics_router,

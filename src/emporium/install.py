@@ -20,6 +20,7 @@ from emporium.orders.install import install as install_orders
 from emporium.payments.install import install as install_payments
 from emporium.store.install import install as install_store
 from emporium.wiring import Wiring
+from emporium.wishlists.install import install as install_wishlists
 
 Install = Callable[[Wiring], None]
 
@@ -28,6 +29,7 @@ INSTALLS: tuple[Install, ...] = (
     install_notifications,
     install_catalog,
     install_cart,
+    install_wishlists,
     install_orders,
     install_payments,
     install_operations,

@@ -15,6 +15,7 @@ from emporium.orders import models as orders_models
 from emporium.payments import models as payments_models
 from emporium.pricing import models as pricing_models
 from emporium.store import models as store_models
+from emporium.wishlists import models as wishlist_models
 
 metadata = Base.metadata
 
@@ -34,4 +35,5 @@ __all__ = [
     "payments_models",
     "pricing_models",
     "store_models",
+    "wishlist_models",
 ]

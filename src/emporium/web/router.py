@@ -22,6 +22,8 @@ from emporium.web import (
     content_pages,
     home,
     seo,
+    wishlist_lists,
+    wishlist_pages,
 )
 from emporium.web.assets import IMMUTABLE, shop_assets
 from emporium.web.csrf import require_csrf
@@ -39,6 +41,8 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     checkout_pages.router,
     checkout_review.router,
     content_pages.router,
+    wishlist_pages.router,
+    wishlist_lists.router,
 )
 
 router = page_router(dependencies=[Depends(require_csrf)])
