@@ -66,7 +66,6 @@ async def review_queue(
         next_page=p + 1 if more else None,
         statuses=STATUS_NAMES,
         held_names=HELD_NAMES,
-        zone_name=page.settings.timezone,
     )
 
 
