@@ -164,7 +164,7 @@ class ReviewService:
             helpful_count=0,
             not_helpful_count=0,
             report_count=0,
-            client_address=(client_address or None) and client_address[:64],
+            client_address=client_address[:64] if client_address else None,
         )
         try:
             async with session.begin_nested():
