@@ -14,6 +14,7 @@ from emporium.notifications import models as notifications_models
 from emporium.orders import models as orders_models
 from emporium.payments import models as payments_models
 from emporium.pricing import models as pricing_models
+from emporium.reviews import models as reviews_models
 from emporium.store import models as store_models
 from emporium.wishlists import models as wishlist_models
 
@@ -34,6 +35,7 @@ __all__ = [
     "orders_models",
     "payments_models",
     "pricing_models",
+    "reviews_models",
     "store_models",
     "wishlist_models",
 ]
