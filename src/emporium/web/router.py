@@ -21,6 +21,7 @@ from emporium.web import (
     checkout_review,
     content_pages,
     home,
+    review_pages,
     seo,
 )
 from emporium.web.assets import IMMUTABLE, shop_assets
@@ -33,6 +34,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     account.router,
     seo.router,
     catalog_pages.router,
+    review_pages.router,
     account_pages.router,
     account_book.router,
     cart_pages.router,
