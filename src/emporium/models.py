@@ -14,6 +14,7 @@ from emporium.notifications import models as notifications_models
 from emporium.orders import models as orders_models
 from emporium.payments import models as payments_models
 from emporium.pricing import models as pricing_models
+from emporium.reviews import models as reviews_models
 from emporium.store import models as store_models
 
 metadata = Base.metadata
@@ -33,5 +34,6 @@ __all__ = [
     "orders_models",
     "payments_models",
     "pricing_models",
+    "reviews_models",
     "store_models",
 ]

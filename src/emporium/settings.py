@@ -12,9 +12,10 @@ from functools import lru_cache
 from emporium.catalog.media.config import MediaSettings
 from emporium.notifications.config import MailSettings
 from emporium.payments.config import PaymentSettings
+from emporium.reviews.config import ReviewSettings
 
 
-class AppSettings(PaymentSettings, MediaSettings, MailSettings):
+class AppSettings(PaymentSettings, MediaSettings, MailSettings, ReviewSettings):
     """Every setting of the shop."""
 
 

@@ -2,7 +2,7 @@
 
 Routes ask for a permission (``StaffWith(Permission.ORDERS_UPDATE)``), never for a role name. A permission
 is declared here only once a route or page asks for it (tests/core/test_permissions.py checks), so a role
-never appears to grant what nothing enforces; review moderation and the back office add theirs with them.
+never appears to grant what nothing enforces.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ class Permission(StrEnum):
     ANALYTICS_READ = "analytics:read"
     # The shop's machinery: system health and the background jobs.
     SYSTEM_READ = "system:read"
+    # Approving, rejecting and marking reviews as spam (the API's /admin/reviews and the back office's).
+    REVIEWS_MODERATE = "reviews:moderate"
 
 
 class Role(StrEnum):
@@ -44,8 +46,8 @@ _SUPPORT = {
     Permission.MAILBOX_READ,
     Permission.CUSTOMERS_READ,
 }
-# Moderators will moderate reviews when reviews exist; until then they can only read orders.
-_MODERATOR = {Permission.ORDERS_READ}
+# Moderators moderate reviews, and read orders (to see whether a reviewer bought what they review).
+_MODERATOR = {Permission.ORDERS_READ, Permission.REVIEWS_MODERATE}
 _ADMIN = (
     _SUPPORT
     | _MODERATOR

@@ -239,3 +239,14 @@ class OrderRepository:
             )
             .execution_options(synchronize_session=False)
         )
+
+    async def has_bought(self, user_id: int, product_ids: Sequence[int]) -> set[int]:
+        """Which of ``product_ids`` the customer has on an order that was paid or delivered."""
+        paid = or_(Order.payment_status == PaymentStatus.PAID, Order.status == OrderStatus.DELIVERED)
+        result = await self.session.execute(
+            select(OrderLine.product_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.user_id == user_id, OrderLine.product_id.in_(list(product_ids)), paid)
+            .distinct()
+        )
+        return set(result.scalars())

@@ -161,5 +161,11 @@ class OrderService:
         await session.flush()
         return await self.read(session, order, staff=True)
 
+    async def bought_products(self, session: AsyncSession, user_id: int, product_ids: list[int]) -> set[int]:
+        """Which of ``product_ids`` the customer has on a paid or delivered order (a verified purchase)."""
+        if not product_ids:
+            return set()
+        return await OrderRepository(session).has_bought(user_id, product_ids)
+
 
 orders = OrderService()
