@@ -14,6 +14,7 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from emporium.catalog.schemas import ProductRead
+from emporium.core.responses import Pagination
 from emporium.reviews.schemas import (
     MAX_BODY,
     MAX_TITLE,
@@ -24,6 +25,7 @@ from emporium.reviews.schemas import (
     ReviewSort,
 )
 from emporium.reviews.service import reviews
+from emporium.reviews.showcase import showcase
 from emporium.web.page import PageContext
 from emporium.web.templating import page_url
 
@@ -192,6 +194,14 @@ class ReviewsView:
         return (self.eligibility.reason if self.eligibility else None) or "You cannot review this product."
 
     @property
+    def refusal(self) -> str | None:
+        """Why a new review was refused, when the form it came from is no longer shown (the customer has
+        a review already, or may not write one)."""
+        if self.form is None or self.form.mode != "new" or self.may_write:
+            return None
+        return self.form.errors.get("form")
+
+    @property
     def sign_in_url(self) -> str:
         return "/account/sign-in?" + urlencode({"next": f"/p/{self.slug}#write-review"})
 
@@ -211,6 +221,18 @@ class ReviewsView:
         return STATUS_LABELS.get(status, status)
 
 
+async def _first_page(page: PageContext, product: ProductRead, viewer: int | None) -> ReviewPage:
+    """The newest reviews as the product page first shows them: nothing to read for a product nobody has
+    reviewed (its count comes with the product), else one statement with the per-star summary."""
+    if product.rating.count == 0:
+        return ReviewPage(
+            items=[],
+            pagination=Pagination.of(1, PER_PAGE, 0),
+            summary=RatingSummaryRead(count=0, average=None, per_star=dict.fromkeys(range(1, 6), 0)),
+        )
+    return await showcase.first_page(page.session, product.id, viewer_id=viewer, limit=PER_PAGE)
+
+
 async def reviews_view(
     page: PageContext,
     product: ProductRead,
@@ -223,15 +245,18 @@ async def reviews_view(
     guest is simply asked to sign in, without asking the database)."""
     asked = query or ReviewQuery()
     viewer = page.customer.id if page.customer else None
-    listing = await reviews.page_for_product(
-        page.session,
-        product.id,
-        viewer_id=viewer,
-        sort=asked.sort,
-        rating=asked.rating,
-        page=asked.page,
-        limit=PER_PAGE,
-    )
+    if asked == ReviewQuery():
+        listing = await _first_page(page, product, viewer)
+    else:
+        listing = await reviews.page_for_product(
+            page.session,
+            product.id,
+            viewer_id=viewer,
+            sort=asked.sort,
+            rating=asked.rating,
+            page=asked.page,
+            limit=PER_PAGE,
+        )
     eligibility = None
     if viewer is not None and with_eligibility:
         eligibility = await reviews.eligibility(page.session, page.settings, viewer, product.id)

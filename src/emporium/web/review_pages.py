@@ -183,6 +183,7 @@ async def write_review(request: Request, page: ShopPage, slug: str) -> Response:
             product.id,
             data,
             request.client.host if request.client else None,
+            limiter=page.ctx.limiter,
         )
     except ReviewError as exc:
         form.errors = {"form": exc.message}
@@ -273,7 +274,7 @@ async def report(request: Request, page: ShopPage, slug: str, review_id: IdPath)
     reason = (await form_values(request, ("reason",)))["reason"].strip()
     if reason not in REPORT_REASONS:
         reason = REPORT_REASONS[-1]
-    await reviews.report(page.session, customer.id, review_id, reason)
+    await reviews.report(page.session, page.settings, customer.id, review_id, reason)
     if not _htmx(request):
         return page.redirect(f"/p/{slug}?review=reported#review-{review_id}")
     return await page.fragment("web/catalog/_review_reported.html.j2", review_id=review_id, message=REPORTED)
