@@ -44,6 +44,7 @@ from emporium.payments.gateways.bitcoin.api import router as crypto_payments_rou
 from emporium.payments.gateways.razorpay.api import router as razorpay_router
 from emporium.payments.gateways.test.pages import router as payment_pages_router
 from emporium.pricing.api import router as pricing_router
+from emporium.reviews.api import router as reviews_router
 from emporium.route_limits import ROUTE_CLASSES, classifier, identifier, webhook_body_limit
 from emporium.settings import get_settings
 from emporium.web import api_docs
@@ -68,6 +69,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     inventory_router,
     cart_router,
     orders_router,
+    reviews_router,
     pricing_router,
     analytics_router,
     health_router,

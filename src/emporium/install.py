@@ -18,6 +18,7 @@ from emporium.notifications.install import install as install_notifications
 from emporium.operations.install import install as install_operations
 from emporium.orders.install import install as install_orders
 from emporium.payments.install import install as install_payments
+from emporium.reviews.install import install as install_reviews
 from emporium.store.install import install as install_store
 from emporium.wiring import Wiring
 
@@ -30,6 +31,7 @@ INSTALLS: tuple[Install, ...] = (
     install_cart,
     install_orders,
     install_payments,
+    install_reviews,
     install_operations,
 )
 

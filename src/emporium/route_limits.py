@@ -80,7 +80,8 @@ def _api_class(method: str, rest: str) -> str | None:
     if method in READ_METHODS:
         return READS
     if root in _CATALOG_API_ROOTS:
-        return STAFF
+        # A customer's review of a product is the customer's write, not a catalog change.
+        return ACCOUNT if rest.endswith("/reviews") else STAFF
     if root == "cart":
         return CART
     if rest in _CHECKOUT_API or root == "payments":

@@ -24,6 +24,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("Brands", "/admin/brands", Permission.PRODUCTS_WRITE),
     Section("Inventory", "/admin/inventory", Permission.INVENTORY_WRITE),
     Section("Coupons", "/admin/coupons", Permission.COUPONS_WRITE),
+    Section("Reviews", "/admin/reviews", Permission.REVIEWS_MODERATE),
     Section("Customers", "/admin/customers", Permission.CUSTOMERS_READ),
     Section("Staff", "/admin/staff", Permission.STAFF_MANAGE),
     Section("Reports", "/admin/reports", Permission.ANALYTICS_READ),

@@ -20,6 +20,7 @@ from emporium.admin import (
     job_pages,
     mailbox_pages,
     reports,
+    review_pages,
     search,
     settings_pages,
     settings_shipping,
@@ -61,6 +62,8 @@ ADMIN_ROUTERS: tuple[APIRouter, ...] = (
     stock_pages.router,
     # Fixed paths (/admin/coupons/new) are declared before /admin/coupons/{coupon_id} in the module.
     coupon_pages.router,
+    # Fixed paths only (/admin/reviews, /admin/reviews/moderate).
+    review_pages.router,
     # Fixed paths (/admin/orders/bulk-ship) before the order page's /admin/orders/{order_id}.
     order_listing.router,
     order_shipping_file.router,

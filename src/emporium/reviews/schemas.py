@@ -171,3 +171,7 @@ class DriftReport(BaseModel):
 
     checked: int
     drifted: list[int]
+
+
+class BulkResult(BaseModel):
+    decided: list[int]
