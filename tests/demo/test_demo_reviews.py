@@ -36,7 +36,9 @@ async def test_the_demo_has_approved_reviews_whose_summaries_add_up(
             await session.execute(select(Product).where(Product.slug == "classic-crew-t-shirt"))
         ).scalar_one()
         assert (tee.rating_count, tee.rating_average) == (3, Decimal("4.67"))
-        rated = await session.execute(select(func.count()).select_from(Product).where(Product.rating_count > 0))
+        rated = await session.execute(
+            select(func.count()).select_from(Product).where(Product.rating_count > 0)
+        )
         assert rated.scalar_one() == len({r.product_slug for r in DEMO_REVIEWS})
     page = (await client.get("/p/classic-crew-t-shirt")).text
     assert "Thicker cotton than I expected for the price." in page

@@ -35,7 +35,13 @@ _people = itertools.count(1)
 
 
 async def approved_review(
-    ctx: AppContext, product_id: int, rating: int, title: str = "Nice", body: str = "Good.", *, name: str = "Rev"
+    ctx: AppContext,
+    product_id: int,
+    rating: int,
+    title: str = "Nice",
+    body: str = "Good.",
+    *,
+    name: str = "Rev",
 ) -> int:
     """A review by a new customer, approved by a moderator (through the services, as the API does)."""
     async with ctx.db.session() as session:
@@ -49,7 +55,12 @@ async def approved_review(
             last_name="Smith",
         )
         written = await reviews.write(
-            session, ctx.settings, user.id, product_id, ReviewCreate(rating=rating, title=title, body=body), None
+            session,
+            ctx.settings,
+            user.id,
+            product_id,
+            ReviewCreate(rating=rating, title=title, body=body),
+            None,
         )
         await moderation.moderate_many(session, MODERATOR, [written.id], Moderation(action="approve"))
     return written.id
@@ -117,7 +128,7 @@ async def test_cards_show_the_stars_from_the_list_row(
             continue
         # 13 / 3 = 4.33: rounded to four and a half stars, the figure to one decimal.
         assert 'class="stars stars--9" role="img" aria-label="Rated 4.3 out of 5"' in html, path
-        assert "4.3 <span class=\"rating-line__count\">(3<span class=\"visually-hidden\"> reviews</span>)" in html
+        assert '4.3 <span class="rating-line__count">(3<span class="visually-hidden"> reviews</span>)' in html
     # The product nobody reviewed shows no stars at all.
     assert (await client.get("/c/sweets")).text.count('class="stars ') == 1
 
@@ -196,7 +207,10 @@ async def test_a_customer_writes_a_review_that_waits_for_a_moderator(
     await catalog.product("Rose Fudge")
     _, token = await customer(client, "ada@example.com")
     page = (await client.get("/p/rose-fudge")).text
-    assert '<form class="review-form form" id="write-review" method="post" action="/p/rose-fudge/reviews"' in page
+    assert (
+        '<form class="review-form form" id="write-review" method="post" action="/p/rose-fudge/reviews"'
+        in page
+    )
     assert 'name="website"' in page
     fields = review_form(token, rating="4", title="Creamy", body="Rich and\nsmooth.")
     response = await client.post("/p/rose-fudge/reviews", data=fields)
@@ -207,7 +221,8 @@ async def test_a_customer_writes_a_review_that_waits_for_a_moderator(
     assert "You reviewed this product" in after
     assert "Awaiting moderation" in after
     assert 'id="write-review"' not in after
-    assert "Edit your review" in after and "Delete your review" in after
+    assert "Edit your review" in after
+    assert "Delete your review" in after
     # Not shown to others until approved.
     assert REVIEW_TITLES.findall(after) == []
     # Writing again is refused by the service, told in the form.
@@ -232,7 +247,8 @@ async def test_with_auto_publish_the_review_is_published_at_once(make_context: M
         assert "Published" in page
         assert 'aria-label="Rated 5.0 out of 5"' in page
         # One's own review has no vote or report buttons.
-        assert "/vote" not in page and "Report" not in page
+        assert "/vote" not in page
+        assert "Report" not in page
 
 
 async def _shop(client: httpx.AsyncClient, ctx: AppContext) -> Shop:
@@ -249,7 +265,11 @@ async def _shop(client: httpx.AsyncClient, ctx: AppContext) -> Shop:
         ({"rating": "true", "body": "Fine."}, "rating", "Choose how many stars you give, from 1 to 5."),
         ({"rating": "3", "body": ""}, "body", "Write a few words about the product."),
         ({"rating": "3", "body": "x" * 5001}, "body", "Keep your review under 5,000 characters."),
-        ({"rating": "3", "title": "t" * 121, "body": "Fine."}, "title", "Keep the title under 120 characters"),
+        (
+            {"rating": "3", "title": "t" * 121, "body": "Fine."},
+            "title",
+            "Keep the title under 120 characters",
+        ),
         ({"rating": "3", "title": "bell\x07", "body": "Fine."}, "title", "Write the title on one line"),
     ],
 )
@@ -301,7 +321,9 @@ async def test_the_honeypot_keeps_a_review_out_of_the_page(
 ) -> None:
     await catalog.product("Rose Fudge")
     _, token = await customer(client, "ada@example.com")
-    fields = review_form(token, rating="5", title="Buy now", body="Cheap pills", website="http://spam.example")
+    fields = review_form(
+        token, rating="5", title="Buy now", body="Cheap pills", website="http://spam.example"
+    )
     response = await client.post("/p/rose-fudge/reviews", data=fields)
     assert response.status_code == 303
     page = (await client.get("/p/rose-fudge")).text
@@ -330,12 +352,15 @@ async def test_editing_and_deleting_ones_own_review(
     )
     assert edited.headers["location"] == "/p/rose-fudge?review=pending#reviews"
     page = (await client.get("/p/rose-fudge")).text
-    assert "Better now." in page and "Awaiting moderation" in page
+    assert "Better now." in page
+    assert "Awaiting moderation" in page
     assert "No reviews yet" in page  # the edit waits for a moderator again
     # Another customer cannot touch it: not found.
     async with asgi_client(create_app(ctx=ctx)) as other:
         _, other_token = await customer(other, "bob@example.com")
-        stolen = await other.post(f"/p/rose-fudge/reviews/{review_id}/delete", data={"csrf_token": other_token})
+        stolen = await other.post(
+            f"/p/rose-fudge/reviews/{review_id}/delete", data={"csrf_token": other_token}
+        )
         assert stolen.status_code == 404
     deleted = await client.post(f"/p/rose-fudge/reviews/{review_id}/delete", data={"csrf_token": token})
     assert deleted.headers["location"] == "/p/rose-fudge?review=deleted#reviews"
@@ -394,7 +419,9 @@ async def test_nobody_votes_on_or_reports_their_own_review(
     page = (await client.get("/p/rose-fudge")).text
     assert f"/reviews/{review_id}/vote" not in page
     headers = {**HTMX, "X-CSRF-Token": token}
-    vote = await client.post(f"/p/rose-fudge/reviews/{review_id}/vote", data={"helpful": "1"}, headers=headers)
+    vote = await client.post(
+        f"/p/rose-fudge/reviews/{review_id}/vote", data={"helpful": "1"}, headers=headers
+    )
     assert vote.status_code == 409
     assert "You cannot vote on your own review." in vote.text
     report = await client.post(
@@ -428,7 +455,7 @@ async def test_a_report_is_thanked(
     assert missing.status_code == 404
 
 
-# Script in reviews --------------------------------------------------------------------------------------------
+# Script in reviews ----------------------------------------------------------------------------------------
 
 TITLE = '<script>alert("t")</script></script>'
 BODY = '</script><img src=x onerror=alert(1)>\u2028<!-- & "quotes"'
@@ -450,28 +477,35 @@ async def test_script_in_a_review_is_text_in_the_page_and_in_the_json_ld(
     [review] = data["review"]
     assert review["name"] == TITLE
     assert review["reviewBody"] == BODY
-    assert review["author"] == {"@type": "Person", "name": '<b onmouseover="x">Eve</b> S.'} or review[
-        "author"
-    ]["name"].startswith('<b onmouseover="x">Eve</b>')
+    assert review["author"] == {"@type": "Person", "name": '<b onmouseover="x">Eve</b> S.'}
     assert review["reviewRating"]["ratingValue"] == 4
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", review["datePublished"])
     fragment = (await client.get("/p/rose-fudge/reviews?sort=lowest", headers=HTMX)).text
-    assert "<script>alert" not in fragment and "<img src=x" not in fragment
+    assert "<script>alert" not in fragment
+    assert "<img src=x" not in fragment
 
 
 async def test_json_ld_has_at_most_five_reviews_and_none_without(
     client: httpx.AsyncClient, catalog: Shop, ctx: AppContext
 ) -> None:
     fudge = await catalog.product("Rose Fudge")
-    await catalog.product("Plain Toffee")
+    toffee = await catalog.product("Plain Toffee")
     empty = json_ld((await client.get("/p/plain-toffee")).text)
-    assert "aggregateRating" not in empty and "review" not in empty
+    assert "aggregateRating" not in empty
+    assert "review" not in empty
     for n in range(7):
         await approved_review(ctx, fudge["id"], 5 if n % 2 else 4, f"Review {n}")
     data = json_ld((await client.get("/p/rose-fudge")).text)
     assert data["aggregateRating"]["reviewCount"] == 7
     assert data["aggregateRating"]["ratingValue"] == "4.43"
     assert [r["name"] for r in data["review"]] == ["Review 6", "Review 5", "Review 4", "Review 3", "Review 2"]
+    # A review without a title has no name in the JSON-LD; its heading names the author for screen readers.
+    await approved_review(ctx, toffee["id"], 3, "", "Just fine.", name="Quinn")
+    html = (await client.get("/p/plain-toffee")).text
+    [untitled] = json_ld(html)["review"]
+    assert "name" not in untitled
+    assert untitled["reviewBody"] == "Just fine."
+    assert '<span class="visually-hidden">Review by Quinn S.</span></h3>' in html
 
 
 # The rating facet -------------------------------------------------------------------------------------------
@@ -489,5 +523,7 @@ async def test_the_four_stars_facet_reads_the_reviews(
     listed = (await client.get("/c/sweets?rating=4")).text
     assert '/p/rose-fudge"' in listed
     assert '/p/plain-toffee"' not in listed
-    searched = (await client.get("/search?q=sweets&rating=4")).text + (await client.get("/search?q=fudge&rating=4")).text
+    searched = (await client.get("/search?q=sweets&rating=4")).text + (
+        await client.get("/search?q=fudge&rating=4")
+    ).text
     assert '/p/rose-fudge"' in searched

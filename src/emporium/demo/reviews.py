@@ -46,9 +46,15 @@ REVIEWERS = (
 
 DEMO_REVIEWS = (
     DemoReview(
-        "classic-crew-t-shirt", 0, 5, "My everyday shirt", "Soft, holds its shape after many washes. Bought two more."
+        "classic-crew-t-shirt",
+        0,
+        5,
+        "My everyday shirt",
+        "Soft, holds its shape after many washes. Bought two more.",
     ),
-    DemoReview("classic-crew-t-shirt", 1, 4, "Good fit", "True to size. The navy fades a little after a month."),
+    DemoReview(
+        "classic-crew-t-shirt", 1, 4, "Good fit", "True to size. The navy fades a little after a month."
+    ),
     DemoReview("classic-crew-t-shirt", 2, 5, "Great value", "Thicker cotton than I expected for the price."),
     DemoReview(
         "wireless-over-ear-headphones",
@@ -57,14 +63,26 @@ DEMO_REVIEWS = (
         "Comfortable for long flights",
         "The battery lasted a whole trip to Singapore and back.\nThe case is sturdy too.",
     ),
-    DemoReview("wireless-over-ear-headphones", 3, 4, "Clear sound", "Bass is a little light, but calls sound great."),
-    DemoReview("gulab-jamun", 2, 5, "Just like home", "Soft and not too sweet. The 1 kg box went in a weekend."),
-    DemoReview("gulab-jamun", 0, 4, "Lovely for a party", "Arrived well packed. I warmed them before serving."),
+    DemoReview(
+        "wireless-over-ear-headphones", 3, 4, "Clear sound", "Bass is a little light, but calls sound great."
+    ),
+    DemoReview(
+        "gulab-jamun", 2, 5, "Just like home", "Soft and not too sweet. The 1 kg box went in a weekend."
+    ),
+    DemoReview(
+        "gulab-jamun", 0, 4, "Lovely for a party", "Arrived well packed. I warmed them before serving."
+    ),
     DemoReview("gulab-jamun", 3, 5, "Perfect", "Ordered for Diwali; everybody asked where they came from."),
     DemoReview("cast-iron-skillet", 3, 5, "Sears beautifully", "Heavy, as it should be. Came well seasoned."),
-    DemoReview("cast-iron-skillet", 1, 3, "Good pan, rough handle", "Cooks well, but the handle edge is sharp."),
-    DemoReview("the-lighthouse-keeper", 0, 4, "A quiet, lovely novel", "Slow to start, then I could not put it down."),
-    DemoReview("cork-yoga-mat", 2, 2, "Slippery when new", "Grips better after a few weeks, smells of cork at first."),
+    DemoReview(
+        "cast-iron-skillet", 1, 3, "Good pan, rough handle", "Cooks well, but the handle edge is sharp."
+    ),
+    DemoReview(
+        "the-lighthouse-keeper", 0, 4, "A quiet, lovely novel", "Slow to start, then I could not put it down."
+    ),
+    DemoReview(
+        "cork-yoga-mat", 2, 2, "Slippery when new", "Grips better after a few weeks, smells of cork at first."
+    ),
 )
 
 
@@ -73,7 +91,13 @@ async def _reviewer(session: AsyncSession, ctx: AppContext, email: str, first: s
     if found is not None:
         return found
     user = await auth.create_user(
-        session, ctx, email=email, password=DEMO_REVIEWER_PASSWORD, role="customer", first_name=first, last_name=last
+        session,
+        ctx,
+        email=email,
+        password=DEMO_REVIEWER_PASSWORD,
+        role="customer",
+        first_name=first,
+        last_name=last,
     )
     return user.id
 

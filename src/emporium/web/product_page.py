@@ -124,14 +124,16 @@ def _absolute(base: str, url: str) -> str:
 
 def review_ld(review: ReviewRead) -> dict[str, Any]:
     """A review as schema.org ``Review`` (its text as written; the caller escapes the whole block)."""
-    return {
+    found: dict[str, Any] = {
         "@type": "Review",
         "author": {"@type": "Person", "name": review.author_name},
         "datePublished": review.created_at.date().isoformat(),
-        "name": review.title,
         "reviewBody": review.body,
         "reviewRating": {"@type": "Rating", "ratingValue": review.rating, "bestRating": 5, "worstRating": 1},
     }
+    if review.title:
+        found["name"] = review.title
+    return found
 
 
 def json_ld(product: ProductRead, base_url: str, reviews: Sequence[ReviewRead] = ()) -> Markup:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from emporium.catalog.errors import CatalogError
@@ -32,7 +32,6 @@ from emporium.web.review_block import (
     HONEYPOT,
     REPORT_REASONS,
     ReviewForm,
-    edit_form,
     new_form,
     read_query,
     reviews_view,
@@ -83,9 +82,7 @@ async def review_list(page: ShopPage, slug: str) -> HTMLResponse:
     query = read_query(page.request.query_params)
     if _htmx(page.request):
         view = await reviews_view(page, product, query, with_eligibility=False)
-        return await page.fragment(
-            "web/catalog/_review_list.html.j2", product=product, reviews_view=view
-        )
+        return await page.fragment("web/catalog/_review_list.html.j2", product=product, reviews_view=view)
     view = await reviews_view(page, product, query)
     categories = await page.categories()
     breadcrumbs = (find_category(categories, product.category.slug) or []) if product.category else []
