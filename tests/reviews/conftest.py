@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from emporium.core.context import AppContext
+from tests.admin.conftest import staff_client  # noqa: F401  (the back office's signed-in staff)
 from tests.conftest import Shopper, sign_up
 from tests.inventory.factory import Made, make_product, staff_headers
 from tests.support import data

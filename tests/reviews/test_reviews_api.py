@@ -67,6 +67,23 @@ async def test_one_review_per_customer_per_product(
     assert error(await write(client, shopper, product.product.id, 3), 409)["code"] == "REVIEW_EXISTS"
 
 
+async def test_writes_are_rate_limited_per_customer_and_per_address(
+    make_context: MakeContext, ctx: AppContext
+) -> None:
+    limited = make_context(reviews_rate_limit_customer="2/hour", reviews_rate_limit_address="3/hour")
+    async with limited.db.session() as session:
+        pids = [(await make_product(session, f"Limited {i}")).product.id for i in range(4)]
+    async with _client(limited) as client:
+        one, two = await customers(client, 2, prefix="lim")
+        assert [(await write(client, one, pid)).status_code for pid in pids[:3]] == [201, 201, 429]
+        refused = await write(client, two, pids[0])
+        assert refused.status_code == 201
+        refused = await write(client, two, pids[1])  # the address's fourth
+        assert error(refused, 429)["code"] == "RATE_LIMITED"
+        assert int(refused.headers["Retry-After"]) >= 1
+    assert await _stored(ctx) == 3
+
+
 async def test_auto_publish_shows_at_once_unless_a_link_or_banned_word_holds_it(
     make_context: MakeContext, product: Made
 ) -> None:
