@@ -23,7 +23,7 @@ from emporium.reviews.schemas import Moderation, ReviewCreate
 from emporium.reviews.service import reviews
 from tests.catalog.conftest import Shop
 from tests.conftest import MakeContext
-from tests.support import STRONG_PASSWORD, asgi_client
+from tests.support import STRONG_PASSWORD, asgi_client, count_statements
 from tests.web.conftest import csrf_token, token_of
 from tests.web.test_account_pages import customer
 
@@ -143,6 +143,7 @@ async def test_sort_filter_and_pages_by_fragment_and_without_scripts(
     assert fragment.status_code == 200
     assert "<html" not in fragment.text
     assert fragment.text.lstrip().startswith('<div class="reviews__list" id="reviews-list"')
+    assert fragment.headers["Vary"] == "Cookie, HX-Request"
     lowest = REVIEW_TITLES.findall(fragment.text)
     assert len(lowest) == 10
     assert lowest[:3] == ["Review 10", "Review 5", "Review 0"]  # one star, newest first among equals
@@ -158,6 +159,7 @@ async def test_sort_filter_and_pages_by_fragment_and_without_scripts(
     assert page.status_code == 200
     assert "<html" in page.text
     assert "Reviews of" in page.text
+    assert page.headers["Vary"] == "Cookie, HX-Request"
     assert REVIEW_TITLES.findall(page.text)[:2] == ["Review 9", "Review 4"]
     assert '<link rel="canonical" href="http://shop.test/p/rose-fudge/reviews?sort=highest">' in page.text
 
@@ -527,3 +529,19 @@ async def test_the_four_stars_facet_reads_the_reviews(
         await client.get("/search?q=fudge&rating=4")
     ).text
     assert '/p/rose-fudge"' in searched
+
+
+async def test_a_signed_in_customers_product_page_adds_what_they_may_do(
+    client: httpx.AsyncClient, catalog: Shop, ctx: AppContext
+) -> None:
+    fudge = await catalog.product("Rose Fudge")
+    for n in range(12):
+        await approved_review(ctx, fudge["id"], n % 5 + 1, f"Review {n}")
+    await customer(client, "ada@example.com")
+    with count_statements(ctx.db.engine) as statements:
+        html = (await client.get("/p/rose-fudge")).text
+    assert 'id="write-review"' in html
+    assert html.count('<article class="review"') == 10
+    # A guest's seven (tests/web/test_catalog_pages.py), the session, and eligibility: the customer's own
+    # review of the product and whether they bought it.
+    assert len(statements) <= 10, statements

@@ -176,6 +176,7 @@ async def test_a_buyer_reviews_a_moderator_approves_and_the_stars_show(
             await expect(cards).to_have_count(1)
             await expect(cards).to_contain_text("Harbour Fudge")
             await expect(cards.locator(".stars")).to_have_attribute("aria-label", "Rated 5.0 out of 5")
+            await guest.screenshot(path=str(artifacts / "reviews-category-four-stars.png"))
             await _clean(guest)
 
             # The buyer sees their review published, with no buttons to vote on it.

@@ -47,6 +47,8 @@ MESSAGES = {
     "body": "Keep your review under {max:,} characters.",
 }
 EMPTY_BODY = "Write a few words about the product."
+# One address answers the list (htmx) or a whole page: a cache must keep them apart.
+VARY = "Cookie, HX-Request"
 REPORTED = "Thank you for telling us. A moderator will look at this review."
 
 
@@ -82,11 +84,13 @@ async def review_list(page: ShopPage, slug: str) -> HTMLResponse:
     query = read_query(page.request.query_params)
     if _htmx(page.request):
         view = await reviews_view(page, product, query, with_eligibility=False)
-        return await page.fragment("web/catalog/_review_list.html.j2", product=product, reviews_view=view)
+        response = await page.fragment("web/catalog/_review_list.html.j2", product=product, reviews_view=view)
+        response.headers["Vary"] = VARY
+        return response
     view = await reviews_view(page, product, query)
     categories = await page.categories()
     breadcrumbs = (find_category(categories, product.category.slug) or []) if product.category else []
-    return await page.render(
+    response = await page.render(
         "web/catalog/reviews_page.html.j2",
         title=f"Reviews of {product.name}",
         meta_description=f"What customers say about {product.name}."[:300],
@@ -95,6 +99,8 @@ async def review_list(page: ShopPage, slug: str) -> HTMLResponse:
         breadcrumbs=breadcrumbs,
         reviews_view=view,
     )
+    response.headers["Vary"] = VARY
+    return response
 
 
 # Writing, editing, deleting one's own ---------------------------------------------------------------------
