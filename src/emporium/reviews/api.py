@@ -28,7 +28,7 @@ class ProductReviews(ListEnvelope[schemas.ReviewRead]):
     summary: schemas.RatingSummaryRead
 
 
-@router.get("/products/{product_id}/reviews", responses=errors_doc(404, 422))
+@router.get("/products/{product_id}/reviews", responses=errors_doc(401, 404, 422))
 async def product_reviews(
     product_id: IdPath,
     session: DbSession,
