@@ -1,8 +1,9 @@
 """Every statement of the reviews domain.
 
 The rating summary is changed only by ``add_stars`` (one INSERT ... ON CONFLICT DO UPDATE adding a
-difference to each star's count, whose row lock orders concurrent writers) followed by ``set_product_rating``
-(the product's columns the list, its facets and search read, from the counts that statement returned).
+difference to each star's count, whose row locks order concurrent writers) followed by
+``set_product_ratings`` (the products' columns the list, its facets and search read, from the counts that
+statement returned).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,27 +105,34 @@ class ReviewRepository:
         return f"{row.first_name.strip()} {last[0]}." if last else row.first_name.strip()
 
     # The summary.
-    async def add_stars(self, product_id: int, deltas: Mapping[int, int]) -> dict[int, int]:
-        """Add ``deltas`` (stars -> difference) to the product's counts in one statement; the counts after."""
-        values = {f"stars_{n}": max(0, deltas.get(n, 0)) for n in STARS}
+    async def add_stars(self, deltas: Mapping[int, Mapping[int, int]]) -> dict[int, dict[int, int]]:
+        """Add each product's differences (stars -> difference) to its counts, every product in one
+        INSERT ... ON CONFLICT DO UPDATE whose rows go in product id order (so two writers lock them in the
+        same order); each product's counts after it. A product without a row gets one with the differences
+        (only drift could make one negative, and the nightly recompute mends that)."""
+        ids = sorted(deltas)
+        rows = [{"product_id": i, **{f"stars_{n}": deltas[i].get(n, 0) for n in STARS}} for i in ids]
+        insert = self._insert()(ProductRating)
         statement = (
-            self._insert()(ProductRating)
-            .values(product_id=product_id, **values)
+            insert.values(rows)
             .on_conflict_do_update(
                 index_elements=["product_id"],
-                set_={f"stars_{n}": _STAR_COLUMNS[n] + deltas.get(n, 0) for n in STARS if deltas.get(n, 0)},
+                set_={f"stars_{n}": _STAR_COLUMNS[n] + getattr(insert.excluded, f"stars_{n}") for n in STARS},
             )
-            .returning(*_STAR_COLUMNS.values())
+            .returning(ProductRating.product_id, *_STAR_COLUMNS.values())
         )
-        row = (await self.session.execute(statement)).one()
-        return {n: int(row[n - 1]) for n in STARS}
+        found = (await self.session.execute(statement)).all()
+        return {int(row[0]): {n: int(row[n]) for n in STARS} for row in found}
 
-    async def set_product_rating(self, product_id: int, count: int, average: Decimal) -> None:
+    async def set_product_ratings(self, ratings: Sequence[tuple[int, int, Decimal]]) -> None:
+        """Set products' ``rating_count`` and ``rating_average`` (product id, count, average), in one
+        statement sent for all of them."""
+        table = cast(Table, Product.__table__)
         await self.session.execute(
-            update(Product)
-            .where(Product.id == product_id)
-            .values(rating_count=count, rating_average=average)
-            .execution_options(synchronize_session=False)
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(rating_count=bindparam("b_count"), rating_average=bindparam("b_average")),
+            [{"b_id": i, "b_count": c, "b_average": a} for i, c, a in ratings],
         )
 
     async def recount(self, product_ids: Sequence[int] | None) -> dict[int, dict[int, int]]:

@@ -4,11 +4,12 @@ from the reviews every night.
 A review counts when it is approved. Whoever changes what counts (a new review published at once, a
 moderator's decision, an edit, a deletion, reports hiding a review) works out the difference per product
 and per star and calls ``apply`` in the same transaction; ``apply`` adds it to ``product_ratings`` in one
-INSERT ... ON CONFLICT DO UPDATE (``stars_n = stars_n + :d``), whose row lock makes concurrent writers of
-one product wait for each other, then sets the product's ``rating_count`` and ``rating_average`` from the
-counts that statement returned. Products are taken in id order, so two transactions never lock two
-products in opposite orders. The product's columns are what the list, its facets and search read (search's
-document follows them by trigger); writing them marks the catalog's cache stamp.
+INSERT ... ON CONFLICT DO UPDATE (``stars_n = stars_n + excluded.stars_n``), whose row locks make
+concurrent writers of one product wait for each other, then sets the products' ``rating_count`` and
+``rating_average`` from the counts that statement returned. Rows go in product id order, so two
+transactions never lock two products in opposite orders. The products' columns are what the list, its
+facets and search read (search's document follows them by trigger); writing them marks the catalog's cache
+stamp.
 """
 
 from __future__ import annotations
@@ -45,15 +46,15 @@ def add_change(deltas: Deltas, product_id: int, before: int | None, after: int |
 
 
 async def apply(session: AsyncSession, deltas: Mapping[int, Mapping[int, int]]) -> None:
-    """Add the differences to each product's summary, products in id order."""
+    """Add the differences to the products' summaries and set the products' columns from the counts that
+    returned: two statements, however many products."""
+    changed = {p: {n: d for n, d in stars.items() if d} for p, stars in deltas.items()}
+    changed = {p: stars for p, stars in changed.items() if stars}
+    if not changed:
+        return
     repo = ReviewRepository(session)
-    for product_id in sorted(deltas):
-        change = {n: d for n, d in deltas[product_id].items() if d}
-        if not change:
-            continue
-        stars = await repo.add_stars(product_id, change)
-        count, average = average_of(stars)
-        await repo.set_product_rating(product_id, count, average)
+    counts = await repo.add_stars(changed)
+    await repo.set_product_ratings([(p, *average_of(counts[p])) for p in sorted(counts)])
 
 
 async def recompute(session: AsyncSession, *, fix: bool = True) -> DriftReport:
@@ -95,6 +96,6 @@ async def _fix(repo: ReviewRepository, product_ids: list[int]) -> list[int]:
         if _differs(row, stars):
             count, average = average_of(stars)
             await repo.set_stars(row[0], stars)
-            await repo.set_product_rating(row[0], count, average)
+            await repo.set_product_ratings([(row[0], count, average)])
             fixed.append(row[0])
     return fixed
