@@ -31,6 +31,7 @@ from emporium.demo.catalog import (
 from emporium.demo.images import DemoPicture, render_pictures
 from emporium.demo.models import AppliedSeed
 from emporium.demo.pricing import load_demo_pricing
+from emporium.demo.reviews import load_demo_reviews
 
 log = structlog.get_logger(__name__)
 
@@ -50,8 +51,9 @@ async def load_demo(ctx: AppContext, *, images: bool = True) -> bool:
     loaded_accounts = await _load_demo_accounts(ctx)
     loaded_catalog = await _load_demo_catalog(ctx)
     loaded_pricing = await _load_demo_pricing(ctx)
+    loaded_reviews = await _load_demo_reviews(ctx)
     loaded_images = await _load_demo_images(ctx) if images else False
-    return loaded_accounts or loaded_catalog or loaded_pricing or loaded_images
+    return loaded_accounts or loaded_catalog or loaded_pricing or loaded_reviews or loaded_images
 
 
 async def _load_demo_catalog(ctx: AppContext) -> bool:
@@ -69,6 +71,15 @@ async def _load_demo_pricing(ctx: AppContext) -> bool:
             return False
         await load_demo_pricing(session)
         session.add(AppliedSeed(name="demo:pricing"))
+    return True
+
+
+async def _load_demo_reviews(ctx: AppContext) -> bool:
+    async with ctx.db.session() as session:
+        if await _already_applied(session, "demo:reviews"):
+            return False
+        await load_demo_reviews(session, ctx)
+        session.add(AppliedSeed(name="demo:reviews"))
     return True
 
 

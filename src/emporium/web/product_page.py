@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -24,7 +24,10 @@ from emporium.catalog.schemas import CategoryRead, ImageRead, ProductRead, Varia
 from emporium.catalog.service import catalog
 from emporium.core.errors import NotFound
 from emporium.core.money import to_minor
+from emporium.reviews.schemas import ReviewRead
+from emporium.web import review_block
 from emporium.web.page import PageContext, ShopPage
+from emporium.web.review_block import ReviewForm
 from emporium.web.routing import page_router
 
 router = page_router()
@@ -33,6 +36,8 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG_LENGTH = 220
 OPTION_PREFIX = "o."
 LOW_STOCK = 5
+# Reviews given to search engines with the product (the newest of the first page).
+JSON_LD_REVIEWS = 5
 IN_STOCK = "https://schema.org/InStock"
 OUT_OF_STOCK = "https://schema.org/OutOfStock"
 # JSON-LD sits in an HTML script element: these characters could end it or open a comment in it.
@@ -117,8 +122,23 @@ def _absolute(base: str, url: str) -> str:
     return url if url.startswith(("http://", "https://")) else base.rstrip("/") + url
 
 
-def json_ld(product: ProductRead, base_url: str) -> Markup:
-    """Schema.org ``Product`` data for search engines, safe to place inside ``<script>``."""
+def review_ld(review: ReviewRead) -> dict[str, Any]:
+    """A review as schema.org ``Review`` (its text as written; the caller escapes the whole block)."""
+    found: dict[str, Any] = {
+        "@type": "Review",
+        "author": {"@type": "Person", "name": review.author_name},
+        "datePublished": review.created_at.date().isoformat(),
+        "reviewBody": review.body,
+        "reviewRating": {"@type": "Rating", "ratingValue": review.rating, "bestRating": 5, "worstRating": 1},
+    }
+    if review.title:
+        found["name"] = review.title
+    return found
+
+
+def json_ld(product: ProductRead, base_url: str, reviews: Sequence[ReviewRead] = ()) -> Markup:
+    """Schema.org ``Product`` data for search engines (with the first few approved ``reviews``), safe to
+    place inside ``<script>``."""
     url = f"{base_url.rstrip('/')}/p/{product.slug}"
     default = default_variant(product)
     data: dict[str, Any] = {
@@ -152,6 +172,8 @@ def json_ld(product: ProductRead, base_url: str) -> Markup:
             "ratingValue": product.rating.average,
             "reviewCount": product.rating.count,
         }
+    if reviews:
+        data["review"] = [review_ld(review) for review in reviews]
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     for char, escape in _JSON_ESCAPES.items():
         text = text.replace(char, escape)
@@ -209,15 +231,23 @@ def _gallery(product: ProductRead) -> list[ImageRead]:
 
 @router.get("/p/{slug}", response_class=HTMLResponse)
 async def product_detail(page: ShopPage, slug: str) -> HTMLResponse:
-    """Images, variant pickers, price (and BTC), availability, quantity and "Add to cart"."""
-    product = await _product(page, slug)
+    """Images, variant pickers, price (and BTC), availability, quantity and "Add to cart"; the reviews."""
+    return await render_product(page, await _product(page, slug))
+
+
+async def render_product(
+    page: PageContext, product: ProductRead, *, status_code: int = 200, review_form: ReviewForm | None = None
+) -> HTMLResponse:
+    """The product page (also after a refused review, with the form as it was sent)."""
     variant = default_variant(product)
+    reviews_view = await review_block.reviews_view(page, product, form=review_form)
     categories = await page.categories()
     breadcrumbs = (find_category(categories, product.category.slug) or []) if product.category else []
     base_url = page.settings.public_url
     description = product.seo_description or f"{product.name} at {page.settings.shop_name}."
     return await page.render(
         "web/catalog/product.html.j2",
+        status_code=status_code,
         title=product.seo_title or product.name,
         meta_description=description[:300],
         canonical_url=f"{base_url.rstrip('/')}/p/{product.slug}",
@@ -225,7 +255,8 @@ async def product_detail(page: ShopPage, slug: str) -> HTMLResponse:
         images=_gallery(product),
         # Sanitised by the catalog when it was written (nh3: no script, style or event handler survives).
         description_html=Markup(product.description_html),  # noqa: S704
-        json_ld=json_ld(product, base_url),
+        json_ld=json_ld(product, base_url, reviews_view.items[:JSON_LD_REVIEWS]),
+        reviews_view=reviews_view,
         **_offer_context(
             product,
             variant,
