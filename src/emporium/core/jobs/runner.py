@@ -26,6 +26,7 @@ from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, InMemoryBroker
 
 from emporium.core.config import Settings
 from emporium.core.db import Database, utcnow
+from emporium.core.jobs.brokers import make_broker
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.jobs.outbox import ENQUEUED_FLAG
 from emporium.core.jobs.registry import CURRENT_JOB_ID, JobSpec, PermanentJobError
@@ -37,22 +38,6 @@ TASK_NAME = "emporium.run_job"
 # How often a relay looks for periodic jobs that are due (each look is a few statements).
 SCHEDULE_CHECK_SECONDS = 15.0
 _RUNNERS: weakref.WeakSet[JobRunner] = weakref.WeakSet()
-
-
-def make_broker(url: str | None) -> AsyncBroker:
-    if not url:
-        return InMemoryBroker(await_inplace=True, propagate_exceptions=False)
-    if url.startswith(("redis://", "rediss://")):
-        from taskiq_redis import ListQueueBroker
-
-        broker: AsyncBroker = ListQueueBroker(url, queue_name="emporium:jobs")
-        return broker
-    if url.startswith(("amqp://", "amqps://")):
-        from taskiq_aio_pika import AioPikaBroker
-
-        broker = AioPikaBroker(url)
-        return broker
-    raise ValueError("EMPORIUM_JOBS_BROKER_URL must start with redis://, rediss://, amqp:// or amqps://")
 
 
 class JobRunner:
@@ -76,7 +61,7 @@ class JobRunner:
         self.settings = settings
         self.handlers = handlers
         self.handler_argument = handler_argument
-        self.broker = broker or make_broker(settings.jobs_broker_url)
+        self.broker = broker or make_broker(settings.jobs_broker_url, settings.jobs_broker_queue)
         self.in_process = isinstance(self.broker, InMemoryBroker)
 
         async def run_job(job_id: int, token: str) -> None:
@@ -89,7 +74,11 @@ class JobRunner:
         self._started = False
         _RUNNERS.add(self)
 
-    async def start(self) -> None:
+    async def start(self, *, consumer: bool = False) -> None:
+        """Connect the broker; ``consumer`` for the process that takes jobs off it (`emporium worker`):
+        taskiq's brokers open their listening side (AMQP's read channel) only in a worker process."""
+        if consumer:
+            self.broker.is_worker_process = True
         if not self._started:
             await self.broker.startup()
             self._started = True

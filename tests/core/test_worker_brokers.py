@@ -1,0 +1,144 @@
+"""`emporium worker` on a real Redis and a real RabbitMQ: it stays up while idle, runs what comes, stops on
+SIGTERM; and it outlives a restart of its Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aio_pika
+import pytest
+from redis.asyncio import Redis
+
+from emporium.core.db import Database
+from emporium.core.jobs.models import JobStatus
+from emporium.notifications.service import notifications
+from emporium.settings import AppSettings
+from tests.core.processes import EMPORIUM, background, output_of, process_env
+from tests.core.test_broker import WELCOME, wait_for_done
+from tests.support import SmtpServer, free_port
+
+QUEUE = "emporium:worker-test-jobs"
+REDIS_URL = "redis://127.0.0.1:6379/11"  # no other test uses this database
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+# The old workers died after 5-7 s of an empty Redis queue (and at once on RabbitMQ).
+IDLE_SECONDS = 12
+
+
+async def _clear_redis(url: str) -> None:
+    client = Redis.from_url(url)
+    try:
+        await client.delete(QUEUE)
+    finally:
+        await client.aclose()
+
+
+async def _clear_rabbitmq() -> None:
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        for queue in (QUEUE, f"{QUEUE}.dead_letter"):
+            await channel.queue_delete(queue)
+        await channel.exchange_delete(QUEUE)
+
+
+@pytest.fixture(params=["redis", "amqp"])
+async def broker_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    clear = (lambda: _clear_redis(REDIS_URL)) if request.param == "redis" else _clear_rabbitmq
+    url = REDIS_URL if request.param == "redis" else AMQP_URL
+    try:
+        await clear()
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.fail(f"{request.param} is not reachable on 127.0.0.1 ({exc}); start it as the README says")
+    yield url
+    await clear()
+
+
+async def queue_welcome(db: Database, address: str) -> None:
+    async with db.session() as session:
+        notifications.queue_email(session, to=address, template="welcome", context=WELCOME)
+
+
+async def stop_cleanly(worker: asyncio.subprocess.Process, tmp_path: Path) -> None:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(worker.wait(), 5)
+    except TimeoutError:
+        raise AssertionError("no stop within 5 s of SIGTERM\n" + output_of(tmp_path)) from None
+    assert worker.returncode == 0, output_of(tmp_path)
+
+
+async def test_an_idle_worker_stays_up_runs_a_job_and_stops_on_sigterm(
+    broker_url: str, committed_db: Database, settings: AppSettings, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    env = process_env(settings, smtp, EMPORIUM_JOBS_BROKER_URL=broker_url, EMPORIUM_JOBS_BROKER_QUEUE=QUEUE)
+    async with background([EMPORIUM, "worker"], env, tmp_path) as worker:
+        await asyncio.sleep(IDLE_SECONDS)
+        assert worker.returncode is None, output_of(tmp_path)
+        # The SMTP test server is the session's: an address of this test's own.
+        address = f"idle-{broker_url.split(':')[0]}@example.com"
+        await queue_welcome(committed_db, address)
+        assert await wait_for_done(committed_db, 1) == [(JobStatus.DONE, 1)], output_of(tmp_path)
+        await stop_cleanly(worker, tmp_path)
+    assert len(smtp.sink.to(address)) == 1
+
+
+def start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    """A redis-server of this test's own (the shared one is never restarted)."""
+    return subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=directory,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def stop_redis(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.terminate()
+        server.wait(10)
+
+
+async def wait_for_redis(url: str, seconds: float = 10) -> None:
+    client = Redis.from_url(url)
+    try:
+        for _ in range(int(seconds * 10)):
+            with contextlib.suppress(Exception):
+                if await client.ping():
+                    return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{url} did not answer within {seconds} s")
+    finally:
+        await client.aclose()
+
+
+async def test_the_worker_reconnects_after_its_redis_restarts(
+    committed_db: Database, settings: AppSettings, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    env = process_env(settings, smtp, EMPORIUM_JOBS_BROKER_URL=url, EMPORIUM_JOBS_BROKER_QUEUE=QUEUE)
+    servers = [start_redis(port, tmp_path)]
+    try:
+        await wait_for_redis(url)
+        async with background([EMPORIUM, "worker"], env, tmp_path) as worker:
+            await queue_welcome(committed_db, "before@example.com")
+            assert await wait_for_done(committed_db, 1) == [(JobStatus.DONE, 1)], output_of(tmp_path)
+
+            stop_redis(servers[0])
+            await asyncio.sleep(2)  # the worker keeps trying meanwhile
+            assert worker.returncode is None, output_of(tmp_path)
+            servers.append(start_redis(port, tmp_path))
+            await wait_for_redis(url)
+
+            await queue_welcome(committed_db, "after@example.com")
+            found = await wait_for_done(committed_db, 2)
+            assert found == [(JobStatus.DONE, 1)] * 2, output_of(tmp_path)
+            await stop_cleanly(worker, tmp_path)
+    finally:
+        for server in servers:
+            stop_redis(server)
+    assert len(smtp.sink.to("after@example.com")) == 1
