@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, case, event, or_, select, update
 from sqlalchemy.orm import Session
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, InMemoryBroker
 
@@ -37,6 +37,9 @@ log = structlog.get_logger(__name__)
 TASK_NAME = "emporium.run_job"
 # How often a relay looks for periodic jobs that are due (each look is a few statements).
 SCHEDULE_CHECK_SECONDS = 15.0
+# A claim lapses when its run never reported back; after this many such runs (counted apart from attempts,
+# which count handler failures) the job is dead: it kills its worker, or its worker keeps being killed.
+MAX_LAPSES = 5
 _RUNNERS: weakref.WeakSet[JobRunner] = weakref.WeakSet()
 
 
@@ -102,19 +105,21 @@ class JobRunner:
         now = utcnow()
         token = secrets.token_hex(16)
         async with self.db.session() as session:
-            # A claim that lapsed on its last allowed attempt means the runner kept dying: stop there.
+            # A job whose runs were cut short MAX_LAPSES times keeps killing its worker: stop there.
             # Rows another relay holds are skipped, here as below, so relays never wait on each other.
-            lapsed_on_last_attempt = (
+            lapsed_too_often = (
                 select(Job.id)
-                .where(
-                    Job.status == JobStatus.RUNNING, Job.locked_until < now, Job.attempts >= Job.max_attempts
-                )
+                .where(Job.status == JobStatus.RUNNING, Job.locked_until < now, Job.lapses >= MAX_LAPSES)
                 .with_for_update(skip_locked=True)
             )
             await session.execute(
                 update(Job)
-                .where(Job.id.in_(lapsed_on_last_attempt.scalar_subquery()))
-                .values(status=JobStatus.DEAD, finished_at=now, last_error="claim lapsed on the last attempt")
+                .where(Job.id.in_(lapsed_too_often.scalar_subquery()))
+                .values(
+                    status=JobStatus.DEAD,
+                    finished_at=now,
+                    last_error=f"its run was cut short {MAX_LAPSES} times (the worker died or was killed)",
+                )
                 .execution_options(synchronize_session=False)
             )
             due = (
@@ -123,9 +128,7 @@ class JobRunner:
                     or_(
                         and_(Job.status == JobStatus.PENDING, Job.run_after <= now),
                         and_(
-                            Job.status == JobStatus.RUNNING,
-                            Job.locked_until < now,
-                            Job.attempts < Job.max_attempts,
+                            Job.status == JobStatus.RUNNING, Job.locked_until < now, Job.lapses < MAX_LAPSES
                         ),
                     )
                 )
@@ -138,7 +141,8 @@ class JobRunner:
                 .where(Job.id.in_(due.scalar_subquery()))
                 .values(
                     status=JobStatus.RUNNING,
-                    attempts=Job.attempts + 1,
+                    # A lapsed claim is sent again as the same attempt: no handler failed.
+                    attempts=case((Job.status == JobStatus.PENDING, Job.attempts + 1), else_=Job.attempts),
                     claim_token=token,
                     locked_until=now + timedelta(seconds=self.settings.jobs_lease_seconds),
                 )
@@ -154,17 +158,21 @@ class JobRunner:
 
     async def execute(self, job_id: int, token: str) -> None:
         """Run one claimed job and record how it ended. Stale deliveries (an older claim) are dropped."""
+        # The run counts as a lapse until its outcome is recorded: if this process dies meanwhile, the
+        # count stays. A claim that lapses with its message never taken (no worker up) counts nothing.
         async with self.db.session() as session:
-            job = await session.get(Job, job_id)
-            if job is None or job.status != JobStatus.RUNNING or job.claim_token != token:
-                log.info("job_stale_delivery", job_id=job_id)
-                return
-            name, payload, attempts, max_attempts = (
-                job.name,
-                dict(job.payload),
-                job.attempts,
-                job.max_attempts,
+            started = await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.claim_token == token)
+                .values(lapses=Job.lapses + 1)
+                .returning(Job.name, Job.payload, Job.attempts, Job.max_attempts)
+                .execution_options(synchronize_session=False)
             )
+            row = started.one_or_none()
+        if row is None:
+            log.info("job_stale_delivery", job_id=job_id)
+            return
+        name, payload, attempts, max_attempts = row.name, dict(row.payload), row.attempts, row.max_attempts
         spec = self.handlers.get(name)
         error: str | None = None
         permanent = False
@@ -217,7 +225,7 @@ class JobRunner:
             values = {"status": JobStatus.PENDING, "run_after": retry_at, "last_error": error[:4000]}
             outcome = "retry"
         JOBS.labels(name, outcome).inc()
-        values.update(locked_until=None, claim_token=None)
+        values.update(locked_until=None, claim_token=None, lapses=Job.lapses - 1)
         async with self.db.session() as session:
             await session.execute(
                 update(Job)
