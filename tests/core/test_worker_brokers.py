@@ -1,5 +1,5 @@
 """`emporium worker` on a real Redis and a real RabbitMQ: it stays up while idle, runs what comes, stops on
-SIGTERM; and it outlives a restart of its Redis."""
+SIGTERM once the job in hand is done; and it outlives a restart of its Redis."""
 
 from __future__ import annotations
 
@@ -7,26 +7,31 @@ import asyncio
 import contextlib
 import signal
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aio_pika
 import pytest
+from aiosmtpd.controller import Controller
 from redis.asyncio import Redis
+from sqlalchemy import select
 
 from emporium.core.db import Database
-from emporium.core.jobs.models import JobStatus
-from emporium.notifications.service import notifications
+from emporium.core.jobs.models import Job, JobStatus
+from emporium.notifications.service import SEND_EMAIL_JOB, notifications
 from emporium.settings import AppSettings
 from tests.core.processes import EMPORIUM, background, output_of, process_env
-from tests.core.test_broker import WELCOME, wait_for_done
-from tests.support import SmtpServer, free_port
+from tests.core.test_broker import WELCOME, statuses, wait_for_done
+from tests.support import MailSink, SmtpServer, free_port
 
 QUEUE = "emporium:worker-test-jobs"
 REDIS_URL = "redis://127.0.0.1:6379/11"  # no other test uses this database
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 # The old workers died after 5-7 s of an empty Redis queue (and at once on RabbitMQ).
 IDLE_SECONDS = 12
+SLOW_SMTP_SECONDS = 3
 
 
 async def _clear_redis(url: str) -> None:
@@ -63,12 +68,12 @@ async def queue_welcome(db: Database, address: str) -> None:
         notifications.queue_email(session, to=address, template="welcome", context=WELCOME)
 
 
-async def stop_cleanly(worker: asyncio.subprocess.Process, tmp_path: Path) -> None:
+async def stop_cleanly(worker: asyncio.subprocess.Process, tmp_path: Path, within: float = 5) -> None:
     worker.send_signal(signal.SIGTERM)
     try:
-        await asyncio.wait_for(worker.wait(), 5)
+        await asyncio.wait_for(worker.wait(), within)
     except TimeoutError:
-        raise AssertionError("no stop within 5 s of SIGTERM\n" + output_of(tmp_path)) from None
+        raise AssertionError(f"no stop within {within} s of SIGTERM\n" + output_of(tmp_path)) from None
     assert worker.returncode == 0, output_of(tmp_path)
 
 
@@ -85,6 +90,49 @@ async def test_an_idle_worker_stays_up_runs_a_job_and_stops_on_sigterm(
         assert await wait_for_done(committed_db, 1) == [(JobStatus.DONE, 1)], output_of(tmp_path)
         await stop_cleanly(worker, tmp_path)
     assert len(smtp.sink.to(address)) == 1
+
+
+class SlowSink(MailSink):
+    """Takes a while to accept each message, so a job is in hand when the worker is told to stop."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(SLOW_SMTP_SECONDS)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def job_started(db: Database, seconds: float = 20) -> bool:
+    """Whether the e-mail job's run began (a run counts as a lapse until its outcome is recorded)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        async with db.session() as session:
+            if await session.scalar(select(Job.id).where(Job.name == SEND_EMAIL_JOB, Job.lapses == 1)):
+                return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_sigterm_lets_the_job_in_hand_finish(
+    committed_db: Database, settings: AppSettings, tmp_path: Path
+) -> None:
+    await _clear_redis(REDIS_URL)
+    smtp = SmtpServer()
+    smtp.sink = SlowSink()
+    smtp.controller = Controller(smtp.sink, hostname="127.0.0.1", port=smtp.port)
+    smtp.start()
+    try:
+        env = process_env(
+            settings, smtp, EMPORIUM_JOBS_BROKER_URL=REDIS_URL, EMPORIUM_JOBS_BROKER_QUEUE=QUEUE
+        )
+        async with background([EMPORIUM, "worker"], env, tmp_path) as worker:
+            await queue_welcome(committed_db, "in-hand@example.com")
+            assert await job_started(committed_db), output_of(tmp_path)
+            assert smtp.sink.messages == []
+            await stop_cleanly(worker, tmp_path, within=SLOW_SMTP_SECONDS + 5)
+        assert await statuses(committed_db) == [(JobStatus.DONE, 1)]
+        assert len(smtp.sink.to("in-hand@example.com")) == 1
+    finally:
+        smtp.stop()
+        await _clear_redis(REDIS_URL)
 
 
 def start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
