@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
+from taskiq.exceptions import SendTaskError
 
 from emporium.app import create_app
 from emporium.core.context import AppContext
@@ -17,7 +18,7 @@ from emporium.core.jobs import PermanentJobError, enqueue, register_job
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.jobs.runner import MAX_LAPSES
 from tests.conftest import MakeContext, sign_up
-from tests.support import SmtpServer, asgi_client
+from tests.support import SmtpServer, asgi_client, free_port
 
 CALLS: Counter[str] = Counter()
 SEEN: list[dict[str, Any]] = []
@@ -236,6 +237,23 @@ async def test_claims_that_lapse_with_no_worker_up_count_nothing(ctx: AppContext
     assert (row.status, row.attempts, row.lapses) == (JobStatus.RUNNING, 1, 0)
     assert await ctx.jobs.run_until_idle() == 1
     assert (await load(ctx, job_id)).status == JobStatus.DONE
+
+
+async def test_claims_the_broker_refused_are_sent_again_next_round(
+    ctx: AppContext, make_context: MakeContext
+) -> None:
+    job_id = await add_job(ctx, "test.ok", {})
+    # A broker nobody listens on: handing it the claim fails (a Redis restarting, say).
+    down = make_context(jobs_broker_url=f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(SendTaskError):
+        await down.jobs.run_once()
+    row = await load(ctx, job_id)
+    assert (row.status, row.attempts) == (JobStatus.RUNNING, 1)
+    assert row.locked_until is not None
+    assert row.locked_until <= utcnow()  # not held for the whole lease
+    assert await ctx.jobs.run_until_idle() == 1
+    row = await load(ctx, job_id)
+    assert (row.status, row.attempts, row.lapses) == (JobStatus.DONE, 1, 0)
 
 
 async def _dies(ctx: AppContext, payload: dict[str, Any]) -> None:

@@ -153,8 +153,26 @@ class JobRunner:
         return [(job_id, token) for job_id in ids]
 
     async def dispatch(self, claimed: list[tuple[int, str]]) -> None:
-        for job_id, token in claimed:
-            await self._task.kiq(job_id, token)
+        for sent, (job_id, token) in enumerate(claimed):
+            try:
+                await self._task.kiq(job_id, token)
+            except BaseException:
+                # The broker is unreachable (restarting, say): let the claims not sent lapse now rather
+                # than at the end of their lease, so the next round sends them again, as the same attempt.
+                await self._lapse_now(claimed[sent:])
+                raise
+
+    async def _lapse_now(self, claims: list[tuple[int, str]]) -> None:
+        if not claims:
+            return
+        token = claims[0][1]  # one claim, one token
+        async with self.db.session() as session:
+            await session.execute(
+                update(Job)
+                .where(Job.id.in_([job_id for job_id, _ in claims]), Job.claim_token == token)
+                .values(locked_until=utcnow())
+                .execution_options(synchronize_session=False)
+            )
 
     async def execute(self, job_id: int, token: str) -> None:
         """Run one claimed job and record how it ended. Stale deliveries (an older claim) are dropped."""
