@@ -295,7 +295,7 @@ def worker(
         ctx = _context(settings)
         if once:
             # "Run the jobs due now" means here: handed to a broker they would still be waiting at exit.
-            from emporium.core.jobs.runner import make_broker
+            from emporium.core.jobs.brokers import make_broker
 
             ctx.jobs = job_runner(ctx, broker=make_broker(None))
         stop = asyncio.Event()
@@ -303,7 +303,7 @@ def worker(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await ctx.jobs.start()
+            await ctx.jobs.start(consumer=not once and not ctx.jobs.in_process)
             if once:
                 count = await ctx.jobs.run_until_idle()
                 typer.echo(f"Ran {count} job(s).")

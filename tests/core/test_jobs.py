@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
+from taskiq.exceptions import SendTaskError
 
 from emporium.app import create_app
 from emporium.core.context import AppContext
 from emporium.core.db import Database, utcnow
 from emporium.core.jobs import PermanentJobError, enqueue, register_job
 from emporium.core.jobs.models import Job, JobStatus
+from emporium.core.jobs.runner import MAX_LAPSES
 from tests.conftest import MakeContext, sign_up
-from tests.support import SmtpServer, asgi_client
+from tests.support import SmtpServer, asgi_client, free_port
 
 CALLS: Counter[str] = Counter()
 SEEN: list[dict[str, Any]] = []
@@ -199,7 +201,8 @@ async def test_a_lapsed_claim_is_claimed_again(ctx: AppContext) -> None:
     token = claimed[0][1]
     assert token != "a" * 32
     row = await load(ctx, job_id)
-    assert (row.status, row.attempts, row.claim_token) == (JobStatus.RUNNING, 2, token)
+    # Sent again as the same attempt: the claim lapsed, no handler failed.
+    assert (row.status, row.attempts, row.claim_token) == (JobStatus.RUNNING, 1, token)
     assert row.locked_until is not None
     assert row.locked_until > utcnow() + timedelta(seconds=ctx.settings.jobs_lease_seconds - 60)
     await ctx.jobs.dispatch(claimed)
@@ -214,14 +217,82 @@ async def test_a_live_claim_is_left_alone(ctx: AppContext) -> None:
     assert (await load(ctx, job_id)).claim_token == "a" * 32
 
 
-async def test_a_claim_that_lapsed_on_the_last_attempt_is_dead(ctx: AppContext) -> None:
+async def test_a_claim_that_lapsed_on_the_last_attempt_is_sent_again(ctx: AppContext) -> None:
     job_id = await add_job(ctx, "test.ok", {}, max_attempts=2)
     await _set_claim(ctx, job_id, -1, attempts=2)
+    assert await ctx.jobs.run_until_idle() == 1
+    row = await load(ctx, job_id)
+    assert (row.status, row.attempts, row.lapses) == (JobStatus.DONE, 2, 0)
+    assert CALLS["test.ok"] == 1
+
+
+async def test_claims_that_lapse_with_no_worker_up_count_nothing(ctx: AppContext) -> None:
+    job_id = await add_job(ctx, "test.ok", {}, max_attempts=1)
+    for _ in range(MAX_LAPSES + 3):
+        # Claimed and sent, but no worker takes the message before the lease ends.
+        assert [claimed for claimed, _ in await ctx.jobs.claim()] == [job_id]
+        async with ctx.db.session() as session:
+            await session.execute(update(Job).where(Job.id == job_id).values(locked_until=utcnow()))
+    row = await load(ctx, job_id)
+    assert (row.status, row.attempts, row.lapses) == (JobStatus.RUNNING, 1, 0)
+    assert await ctx.jobs.run_until_idle() == 1
+    assert (await load(ctx, job_id)).status == JobStatus.DONE
+
+
+async def test_claims_the_broker_refused_are_sent_again_next_round(
+    ctx: AppContext, make_context: MakeContext
+) -> None:
+    job_id = await add_job(ctx, "test.ok", {})
+    # A broker nobody listens on: handing it the claim fails (a Redis restarting, say).
+    down = make_context(jobs_broker_url=f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(SendTaskError):
+        await down.jobs.run_once()
+    row = await load(ctx, job_id)
+    assert (row.status, row.attempts) == (JobStatus.RUNNING, 1)
+    assert row.locked_until is not None
+    assert row.locked_until <= utcnow()  # not held for the whole lease
+    assert await ctx.jobs.run_until_idle() == 1
+    row = await load(ctx, job_id)
+    assert (row.status, row.attempts, row.lapses) == (JobStatus.DONE, 1, 0)
+
+
+async def _dies(ctx: AppContext, payload: dict[str, Any]) -> None:
+    CALLS["test.dies"] += 1
+    if CALLS["test.dies"] <= payload["deaths"]:
+        raise SystemExit(1)  # as if the worker process were killed in the middle of the job
+
+
+async def _kill_worker_during(ctx: AppContext, job_id: int) -> None:
+    [(claimed, token)] = await ctx.jobs.claim()
+    assert claimed == job_id
+    with pytest.raises(SystemExit):
+        await ctx.jobs.execute(job_id, token)
+    async with ctx.db.session() as session:  # the lease runs out
+        await session.execute(update(Job).where(Job.id == job_id).values(locked_until=utcnow()))
+
+
+async def test_a_run_cut_short_is_a_lapse_not_an_attempt(ctx: AppContext) -> None:
+    register_job("test.dies", _dies)
+    job_id = await add_job(ctx, "test.dies", {"deaths": 2}, max_attempts=1)
+    for lapses in (1, 2):
+        await _kill_worker_during(ctx, job_id)
+        row = await load(ctx, job_id)
+        assert (row.status, row.attempts, row.lapses) == (JobStatus.RUNNING, 1, lapses)
+    assert await ctx.jobs.run_until_idle() == 1
+    row = await load(ctx, job_id)
+    assert (row.status, row.attempts, row.lapses, row.last_error) == (JobStatus.DONE, 1, 2, None)
+
+
+async def test_a_job_that_keeps_killing_its_worker_ends_dead(ctx: AppContext) -> None:
+    register_job("test.dies", _dies)
+    job_id = await add_job(ctx, "test.dies", {"deaths": 99}, max_attempts=3)
+    for _ in range(MAX_LAPSES):
+        await _kill_worker_during(ctx, job_id)
     assert await ctx.jobs.claim() == []
     row = await load(ctx, job_id)
-    assert row.status == JobStatus.DEAD
-    assert row.last_error == "claim lapsed on the last attempt"
-    assert CALLS["test.ok"] == 0
+    assert (row.status, row.attempts, row.lapses) == (JobStatus.DEAD, 1, MAX_LAPSES)
+    assert row.last_error == f"its run was cut short {MAX_LAPSES} times (the worker died or was killed)"
+    assert CALLS["test.dies"] == MAX_LAPSES
 
 
 async def test_a_stale_delivery_neither_runs_nor_overwrites(ctx: AppContext) -> None:

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # Background jobs: rows in the outbox table, carried by taskiq. Without a broker URL the
     # jobs run inside the web process; with one (redis:// or amqp://) `emporium worker` runs them.
     jobs_broker_url: str | None = None
+    # The Redis list, or the RabbitMQ exchange and queue, that carries the jobs.
+    jobs_broker_queue: str = Field(default="emporium:jobs", min_length=1, max_length=200)
     jobs_run_in_process: bool = True
     jobs_poll_seconds: float = 1.0
     jobs_max_attempts: int = Field(default=6, ge=1, le=50)

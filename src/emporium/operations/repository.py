@@ -84,6 +84,7 @@ class OperationsRepository:
             .values(
                 status=JobStatus.PENDING,
                 attempts=0,
+                lapses=0,
                 run_after=now,
                 finished_at=None,
                 locked_until=None,

@@ -27,6 +27,9 @@ class Job(IdMixin, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Runs that started and never reported back (their worker died): counted apart from attempts, since
+    # the handler did not fail; a job that keeps killing its worker still ends dead (core/jobs/runner.py).
+    lapses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     max_attempts: Mapped[int] = mapped_column(Integer)
     run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

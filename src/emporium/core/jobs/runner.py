@@ -20,12 +20,13 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, case, event, or_, select, update
 from sqlalchemy.orm import Session
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, InMemoryBroker
 
 from emporium.core.config import Settings
 from emporium.core.db import Database, utcnow
+from emporium.core.jobs.brokers import make_broker
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.jobs.outbox import ENQUEUED_FLAG
 from emporium.core.jobs.registry import CURRENT_JOB_ID, JobSpec, PermanentJobError
@@ -36,23 +37,10 @@ log = structlog.get_logger(__name__)
 TASK_NAME = "emporium.run_job"
 # How often a relay looks for periodic jobs that are due (each look is a few statements).
 SCHEDULE_CHECK_SECONDS = 15.0
+# A claim lapses when its run never reported back; after this many such runs (counted apart from attempts,
+# which count handler failures) the job is dead: it kills its worker, or its worker keeps being killed.
+MAX_LAPSES = 5
 _RUNNERS: weakref.WeakSet[JobRunner] = weakref.WeakSet()
-
-
-def make_broker(url: str | None) -> AsyncBroker:
-    if not url:
-        return InMemoryBroker(await_inplace=True, propagate_exceptions=False)
-    if url.startswith(("redis://", "rediss://")):
-        from taskiq_redis import ListQueueBroker
-
-        broker: AsyncBroker = ListQueueBroker(url, queue_name="emporium:jobs")
-        return broker
-    if url.startswith(("amqp://", "amqps://")):
-        from taskiq_aio_pika import AioPikaBroker
-
-        broker = AioPikaBroker(url)
-        return broker
-    raise ValueError("EMPORIUM_JOBS_BROKER_URL must start with redis://, rediss://, amqp:// or amqps://")
 
 
 class JobRunner:
@@ -76,7 +64,7 @@ class JobRunner:
         self.settings = settings
         self.handlers = handlers
         self.handler_argument = handler_argument
-        self.broker = broker or make_broker(settings.jobs_broker_url)
+        self.broker = broker or make_broker(settings.jobs_broker_url, settings.jobs_broker_queue)
         self.in_process = isinstance(self.broker, InMemoryBroker)
 
         async def run_job(job_id: int, token: str) -> None:
@@ -89,7 +77,11 @@ class JobRunner:
         self._started = False
         _RUNNERS.add(self)
 
-    async def start(self) -> None:
+    async def start(self, *, consumer: bool = False) -> None:
+        """Connect the broker; ``consumer`` for the process that takes jobs off it (`emporium worker`):
+        taskiq's brokers open their listening side (AMQP's read channel) only in a worker process."""
+        if consumer:
+            self.broker.is_worker_process = True
         if not self._started:
             await self.broker.startup()
             self._started = True
@@ -113,19 +105,21 @@ class JobRunner:
         now = utcnow()
         token = secrets.token_hex(16)
         async with self.db.session() as session:
-            # A claim that lapsed on its last allowed attempt means the runner kept dying: stop there.
+            # A job whose runs were cut short MAX_LAPSES times keeps killing its worker: stop there.
             # Rows another relay holds are skipped, here as below, so relays never wait on each other.
-            lapsed_on_last_attempt = (
+            lapsed_too_often = (
                 select(Job.id)
-                .where(
-                    Job.status == JobStatus.RUNNING, Job.locked_until < now, Job.attempts >= Job.max_attempts
-                )
+                .where(Job.status == JobStatus.RUNNING, Job.locked_until < now, Job.lapses >= MAX_LAPSES)
                 .with_for_update(skip_locked=True)
             )
             await session.execute(
                 update(Job)
-                .where(Job.id.in_(lapsed_on_last_attempt.scalar_subquery()))
-                .values(status=JobStatus.DEAD, finished_at=now, last_error="claim lapsed on the last attempt")
+                .where(Job.id.in_(lapsed_too_often.scalar_subquery()))
+                .values(
+                    status=JobStatus.DEAD,
+                    finished_at=now,
+                    last_error=f"its run was cut short {MAX_LAPSES} times (the worker died or was killed)",
+                )
                 .execution_options(synchronize_session=False)
             )
             due = (
@@ -134,9 +128,7 @@ class JobRunner:
                     or_(
                         and_(Job.status == JobStatus.PENDING, Job.run_after <= now),
                         and_(
-                            Job.status == JobStatus.RUNNING,
-                            Job.locked_until < now,
-                            Job.attempts < Job.max_attempts,
+                            Job.status == JobStatus.RUNNING, Job.locked_until < now, Job.lapses < MAX_LAPSES
                         ),
                     )
                 )
@@ -149,7 +141,8 @@ class JobRunner:
                 .where(Job.id.in_(due.scalar_subquery()))
                 .values(
                     status=JobStatus.RUNNING,
-                    attempts=Job.attempts + 1,
+                    # A lapsed claim is sent again as the same attempt: no handler failed.
+                    attempts=case((Job.status == JobStatus.PENDING, Job.attempts + 1), else_=Job.attempts),
                     claim_token=token,
                     locked_until=now + timedelta(seconds=self.settings.jobs_lease_seconds),
                 )
@@ -160,22 +153,44 @@ class JobRunner:
         return [(job_id, token) for job_id in ids]
 
     async def dispatch(self, claimed: list[tuple[int, str]]) -> None:
-        for job_id, token in claimed:
-            await self._task.kiq(job_id, token)
+        for sent, (job_id, token) in enumerate(claimed):
+            try:
+                await self._task.kiq(job_id, token)
+            except BaseException:
+                # The broker is unreachable (restarting, say): let the claims not sent lapse now rather
+                # than at the end of their lease, so the next round sends them again, as the same attempt.
+                await self._lapse_now(claimed[sent:])
+                raise
+
+    async def _lapse_now(self, claims: list[tuple[int, str]]) -> None:
+        if not claims:
+            return
+        token = claims[0][1]  # one claim, one token
+        async with self.db.session() as session:
+            await session.execute(
+                update(Job)
+                .where(Job.id.in_([job_id for job_id, _ in claims]), Job.claim_token == token)
+                .values(locked_until=utcnow())
+                .execution_options(synchronize_session=False)
+            )
 
     async def execute(self, job_id: int, token: str) -> None:
         """Run one claimed job and record how it ended. Stale deliveries (an older claim) are dropped."""
+        # The run counts as a lapse until its outcome is recorded: if this process dies meanwhile, the
+        # count stays. A claim that lapses with its message never taken (no worker up) counts nothing.
         async with self.db.session() as session:
-            job = await session.get(Job, job_id)
-            if job is None or job.status != JobStatus.RUNNING or job.claim_token != token:
-                log.info("job_stale_delivery", job_id=job_id)
-                return
-            name, payload, attempts, max_attempts = (
-                job.name,
-                dict(job.payload),
-                job.attempts,
-                job.max_attempts,
+            started = await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.claim_token == token)
+                .values(lapses=Job.lapses + 1)
+                .returning(Job.name, Job.payload, Job.attempts, Job.max_attempts)
+                .execution_options(synchronize_session=False)
             )
+            row = started.one_or_none()
+        if row is None:
+            log.info("job_stale_delivery", job_id=job_id)
+            return
+        name, payload, attempts, max_attempts = row.name, dict(row.payload), row.attempts, row.max_attempts
         spec = self.handlers.get(name)
         error: str | None = None
         permanent = False
@@ -228,7 +243,7 @@ class JobRunner:
             values = {"status": JobStatus.PENDING, "run_after": retry_at, "last_error": error[:4000]}
             outcome = "retry"
         JOBS.labels(name, outcome).inc()
-        values.update(locked_until=None, claim_token=None)
+        values.update(locked_until=None, claim_token=None, lapses=Job.lapses - 1)
         async with self.db.session() as session:
             await session.execute(
                 update(Job)
