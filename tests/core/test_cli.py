@@ -56,7 +56,7 @@ async def test_setup_creates_a_shop_and_running_it_again_keeps_every_row(tmp_pat
     assert len(password.group(1)) >= 12
 
     before = await snapshot(url)
-    assert len(before["users"]) == 2  # the demo customer and the admin
+    assert len(before["users"]) == 6  # the demo customer, the four demo reviewers and the admin
     assert before["applied_seeds"]
 
     settings = make_settings(url, None)

@@ -52,7 +52,7 @@ def test_the_wiring_registers_every_job_the_code_names_exactly_once(probe: dict[
     hooks = ("login_hooks", "exporters", "placed_hooks", "cancellation_hooks", "moved_hooks", "cache_watches")
     assert [kind for kind in hooks if not wired[kind]] == []
     # The erasers run in the order of the wiring: the mail queued for the customer goes first.
-    assert [name for name, _ in wired["erasers"]] == ["notifications", "orders"]
+    assert [name for name, _ in wired["erasers"]] == ["notifications", "wishlists", "orders", "reviews"]
 
 
 def test_wiring_again_changes_nothing(probe: dict[str, Any]) -> None:
