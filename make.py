@@ -113,7 +113,9 @@ def cmd_test(pytest_args: list[str]) -> None:
     run(BIN / "mypy")
     database = os.environ.get("EMPORIUM_DATABASE_URL", "SQLite (a temporary file)")
     say(f"pytest on {database.split('@')[-1]}")
-    run(PYTHON, "-m", "pytest", *pytest_args)
+    # One worker per core, each on a database of its own (tests/conftest.py); "-n 0" runs in one process.
+    # The slowest tests are listed at the end, so a suite that grows slow says where.
+    run(PYTHON, "-m", "pytest", "--numprocesses=auto", "--dist=loadfile", "--durations=30", *pytest_args)
 
 
 def cmd_lock() -> None:

@@ -1,6 +1,11 @@
 """Test fixtures. Every test runs against a database built by the migrations, inside a transaction that
 is rolled back at the end; set EMPORIUM_DATABASE_URL to a PostgreSQL database whose name contains "test"
-to run the same tests there (without it they use a temporary SQLite file)."""
+to run the same tests there (without it they use a temporary SQLite file).
+
+Under pytest-xdist (``make.py test`` runs ``-n auto --dist loadfile``) each worker has a database of its own:
+its own SQLite file, or a PostgreSQL database named after the given one with the worker's id appended. A test
+file runs whole on one worker, so a file that uses the shared Redis keeps to a Redis database no other file
+uses (10 to 15, named in each)."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from emporium import install
 from emporium.app import create_app
@@ -21,18 +26,41 @@ from emporium.core.context import AppContext, build_context
 from emporium.core.db import Base, Database, create_engine
 from emporium.core.migrations import upgrade_async
 from emporium.settings import AppSettings
+from tests import route_memo
 from tests.support import STRONG_PASSWORD, SmtpServer, bearer, data
 
 install.wire()
+route_memo.install()
+
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
 
 def _database_url(tmp_root: Path) -> str:
     url = os.environ.get("EMPORIUM_DATABASE_URL")
     if not url:
         return f"sqlite+aiosqlite:///{tmp_root / 'emporium-test.db'}"
-    if "test" not in (make_url(url).database or ""):
+    name = make_url(url).database or ""
+    if "test" not in name:
         raise pytest.UsageError("the tests empty the database they get: its name must contain 'test'")
+    if XDIST_WORKER:
+        return make_url(url).set(database=f"{name}_{XDIST_WORKER}").render_as_string(hide_password=False)
     return url
+
+
+async def _create_or_drop_worker_database(url: str, *, create: bool) -> None:
+    """CREATE (or DROP) this worker's PostgreSQL database, from the server's maintenance database."""
+    target = make_url(url)
+    server = create_async_engine(
+        target.set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        async with server.connect() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(target.database or "")
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+            if create:
+                await conn.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        await server.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -99,11 +127,16 @@ async def _empty_database(engine: AsyncEngine) -> None:
 
 @pytest.fixture(scope="session")
 async def engine(settings: AppSettings) -> AsyncIterator[AsyncEngine]:
+    worker_database = XDIST_WORKER is not None and settings.database_url.startswith("postgresql")
+    if worker_database:
+        await _create_or_drop_worker_database(settings.database_url, create=True)
     engine = create_engine(settings.database_url)
     await _empty_database(engine)
     await upgrade_async(settings.database_url)
     yield engine
     await engine.dispose()
+    if worker_database:
+        await _create_or_drop_worker_database(settings.database_url, create=False)
 
 
 @pytest.fixture

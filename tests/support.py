@@ -80,7 +80,9 @@ class SmtpServer:
     def __init__(self) -> None:
         self.sink = MailSink()
         self.port = free_port()
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self.sink, hostname="127.0.0.1", port=self.port, server_hostname="localhost"
+        )
 
     def start(self) -> None:
         self.controller.start()

@@ -9,7 +9,7 @@ from emporium.settings import AppSettings
 from tests.conftest import MakeContext
 from tests.support import asgi_client, data, error, free_port
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = "redis://127.0.0.1:6379/13"  # each file on the shared Redis has a database of its own
 
 
 async def test_ready_when_database_and_memory_cache_answer(make_context: MakeContext) -> None:

@@ -117,7 +117,7 @@ async def test_sigterm_lets_the_job_in_hand_finish(
     await _clear_redis(REDIS_URL)
     smtp = SmtpServer()
     smtp.sink = SlowSink()
-    smtp.controller = Controller(smtp.sink, hostname="127.0.0.1", port=smtp.port)
+    smtp.controller = Controller(smtp.sink, hostname="127.0.0.1", port=smtp.port, server_hostname="localhost")
     smtp.start()
     try:
         env = process_env(

@@ -102,7 +102,7 @@ async def test_redis_cache_and_broker_up(
 ) -> None:
     """With Redis running (as the README and CI start it), both report up with their latency."""
     headers = await staff_headers(client, ctx, "ops@shop.test", "admin")
-    redis = "redis://127.0.0.1:6379/15"
+    redis = "redis://127.0.0.1:6379/10"
     served = make_context(redis_url=redis, jobs_broker_url=redis)
     async with asgi_client(create_app(ctx=served)) as http:
         report = data(await http.get(HEALTH, headers=headers))
@@ -110,7 +110,7 @@ async def test_redis_cache_and_broker_up(
     assert report["status"] == "ok", components
     for name in ("cache", "broker"):
         assert components[name]["up"] is True
-        assert components[name]["backend"] == "Redis at 127.0.0.1:6379/15"
+        assert components[name]["backend"] == "Redis at 127.0.0.1:6379/10"
         assert components[name]["latency_ms"] >= 0
 
 

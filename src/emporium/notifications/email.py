@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
@@ -80,6 +82,13 @@ def build_message(
     return message
 
 
+@lru_cache(maxsize=1)
+def this_host_name() -> str:
+    """The name this host gives in EHLO, looked up once per process: the lookup can take seconds where
+    reverse DNS is slow, and the client library would otherwise repeat it for every message."""
+    return socket.getfqdn()
+
+
 async def deliver(
     app_settings: Settings,
     db: Database,
@@ -100,6 +109,7 @@ async def deliver(
             start_tls=settings.smtp_starttls,
             use_tls=settings.smtp_use_tls,
             timeout=settings.smtp_timeout_seconds,
+            local_hostname=await asyncio.to_thread(this_host_name),
         )
         return
     async with db.session() as session:
