@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import ConsoleMessage, Error, Page
+from playwright.async_api import ConsoleMessage, Error, Page, expect
 
 from emporium.app import create_app
 from emporium.core.context import AppContext
@@ -23,6 +23,10 @@ from tests.conftest import MakeContext, make_settings
 from tests.support import asgi_client, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
+# A loaded machine (the suite runs a worker per core) can take longer than Playwright's default 5 s to draw
+# a page: every browser test waits up to 20 s for what it expects to see.
+expect.set_options(timeout=20_000)
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
