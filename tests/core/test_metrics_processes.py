@@ -12,14 +12,17 @@ import pytest
 import uvicorn
 
 from emporium.cli import uvicorn_options
+from emporium.notifications.service import notifications
 from emporium.settings import AppSettings
 from tests.conftest import MakeContext
-from tests.core.processes import EMPORIUM, background, output_of, process_env
+from tests.core.processes import EMPORIUM, background, output_of, process_env, run_worker_once
 from tests.support import free_port
 
 _HEALTH_SERVED = re.compile(
     r'^emporium_http_requests_total\{method="GET",route="/health",status="200"\} (\S+)$', re.M
 )
+WELCOME = {"shop_name": "Emporium", "first_name": "Bea"}
+_JOB_RUNS = re.compile(r"^emporium_jobs_total\{[^}]*\} (\S+)$", re.M)
 # A process id no system hands out (Linux's pid_max is at most 2**22).
 DEAD_PID = 999_999_999
 
@@ -51,6 +54,11 @@ async def _health_served(base: str) -> int:
     return int(float(found.group(1))) if found else 0
 
 
+async def _jobs_run(base: str) -> int:
+    text = (await _get(f"{base}/metrics")).text
+    return sum(int(float(count)) for count in _JOB_RUNS.findall(text))
+
+
 async def test_metrics_sum_the_requests_answered_by_both_workers_of_one_serve(
     make_committed_context: MakeContext, tmp_path: Path
 ) -> None:
@@ -77,11 +85,14 @@ async def test_metrics_sum_the_requests_answered_by_both_workers_of_one_serve(
             assert await _health_served(base) == answered
 
 
-async def test_a_second_serve_keeps_the_first_ones_counts_and_adds_its_own(
+async def test_a_second_serve_and_a_worker_keep_the_first_ones_counts_and_add_their_own(
     make_committed_context: MakeContext, tmp_path: Path
 ) -> None:
     metrics_dir = tmp_path / "metrics"
-    env = process_env(make_committed_context().settings, EMPORIUM_METRICS_DIR=str(metrics_dir))
+    ctx = make_committed_context()
+    async with ctx.db.session() as session:
+        notifications.queue_email(session, to="metrics@example.com", template="welcome", context=WELCOME)
+    env = process_env(ctx.settings, EMPORIUM_METRICS_DIR=str(metrics_dir))
     first_port, second_port = free_port(), free_port()
     first, second = f"http://127.0.0.1:{first_port}", f"http://127.0.0.1:{second_port}"
     (tmp_path / "first").mkdir()
@@ -98,8 +109,13 @@ async def test_a_second_serve_keeps_the_first_ones_counts_and_adds_its_own(
             assert len(_writers(metrics_dir)) == 2
             assert await _health_served(first) == 8
             assert await _health_served(second) == 8
-    # Both ended: their counts stay until a process starts again with no one else alive.
-    assert len(_writers(metrics_dir)) == 2
+        # A worker's job runs join them too (the served processes run no jobs: EMPORIUM_JOBS_RUN_IN_PROCESS
+        # is false), and stay counted after it exits.
+        ran = await run_worker_once(env, tmp_path)
+        assert ran >= 1
+        assert await _jobs_run(first) == ran
+    # All ended: their counts stay until a process starts again with no one else alive.
+    assert len(_writers(metrics_dir)) == 3
 
 
 def test_the_health_check_timeout_setting_reaches_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
