@@ -110,6 +110,7 @@ def create_app(
                     await asyncio.wait_for(relay, timeout=10)
             if ctx is None:  # a context handed in (tests) is closed by whoever made it
                 await context.close()
+            metrics.process_ended()
 
     app = FastAPI(
         title=f"{settings.shop_name} API",
@@ -167,4 +168,7 @@ def serve_app() -> FastAPI:
     all of them and stopped the worker for 50 to 100 ms, once every few thousand requests, which was the
     p99 of every endpoint (BENCHMARKS.md). They live as long as the process, so they are frozen out of those
     passes. Tests build many apps in one process and use ``create_app``, whose garbage stays collectable."""
-    return create_app(freeze_heap=True)
+    settings = get_settings()
+    if settings.metrics_dir is not None:
+        metrics.use_directory(settings.metrics_dir)
+    return create_app(settings, freeze_heap=True)

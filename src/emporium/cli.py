@@ -262,19 +262,27 @@ def serve(
         f"{settings.shop_name} is starting on http://{host}:{port}  "
         f"(back office: http://{host}:{port}/admin, API docs: http://{host}:{port}/api/docs)"
     )
-    uvicorn.run(
-        "emporium.app:serve_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=None if reload else workers,
-        reload=reload,
+    uvicorn.run(**uvicorn_options(settings, host=host, port=port, workers=workers, reload=reload))
+
+
+def uvicorn_options(
+    settings: Settings, *, host: str, port: int, workers: int, reload: bool
+) -> dict[str, Any]:
+    """What `emporium serve` hands to ``uvicorn.run`` (and so to ``uvicorn.Config``)."""
+    return {
+        "app": "emporium.app:serve_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": None if reload else workers,
+        "reload": reload,
         # X-Forwarded-For is read by the app, and only from EMPORIUM_TRUSTED_PROXIES (core/proxies.py);
         # uvicorn's own reading would believe any local connection.
-        proxy_headers=False,
-        log_config=None,
-        access_log=False,
-    )
+        "proxy_headers": False,
+        "log_config": None,
+        "access_log": False,
+        "timeout_worker_healthcheck": settings.serve_healthcheck_timeout_seconds,
+    }
 
 
 @app.command()
@@ -290,6 +298,11 @@ def worker(
     from emporium.core.logging import configure_logging
 
     configure_logging(settings.log_level, json=settings.log_json)
+    if settings.metrics_dir is not None:
+        # Its job counts join the web processes' at /metrics.
+        from emporium.core.metrics import use_directory
+
+        use_directory(settings.metrics_dir)
 
     async def run() -> None:
         ctx = _context(settings)

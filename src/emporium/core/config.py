@@ -190,6 +190,12 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = []
     # /metrics asks for "Authorization: Bearer <token>" when this is set; in production it is hidden without.
     metrics_token: SecretStr | None = None
+    # Several processes on one host (serve --workers N, more than one serve, emporium worker) write their
+    # metrics to files in this directory and /metrics sums them; unset, each process counts in memory alone.
+    metrics_dir: Path | None = None
+    # With serve --workers N, uvicorn's parent restarts a worker that has not answered its health check in
+    # this many seconds; uvicorn's own 5 s killed busy workers on a loaded small machine.
+    serve_healthcheck_timeout_seconds: int = Field(default=30, ge=1, le=600)
     # /api/docs and /api/openapi.json: on outside production; in production only when this is true, and then
     # for signed-in staff only.
     api_docs: bool | None = None

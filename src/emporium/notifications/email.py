@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from emporium.core.config import Settings
 from emporium.core.db import Database
+from emporium.core.metrics import NOTIFICATIONS
 from emporium.notifications.config import MailSettings
 from emporium.notifications.models import DevMailMessage
 
@@ -100,17 +101,23 @@ async def deliver(
     """Send by SMTP when configured; otherwise keep the mail in the development mailbox."""
     settings = app_settings.part(MailSettings)
     if settings.smtp_host:
-        await aiosmtplib.send(
-            build_message(settings, mail, message_key),
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            start_tls=settings.smtp_starttls,
-            use_tls=settings.smtp_use_tls,
-            timeout=settings.smtp_timeout_seconds,
-            local_hostname=await asyncio.to_thread(this_host_name),
-        )
+        try:
+            await aiosmtplib.send(
+                build_message(settings, mail, message_key),
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                start_tls=settings.smtp_starttls,
+                use_tls=settings.smtp_use_tls,
+                timeout=settings.smtp_timeout_seconds,
+                local_hostname=await asyncio.to_thread(this_host_name),
+            )
+        except Exception:
+            # Each failed attempt counts; the job retries it, and a later success counts as sent.
+            NOTIFICATIONS.labels("email", "failed").inc()
+            raise
+        NOTIFICATIONS.labels("email", "sent").inc()
         return
     async with db.session() as session:
         session.add(
@@ -124,3 +131,5 @@ async def deliver(
                 job_id=job_id,
             )
         )
+    # Kept in the development mailbox (committed above): delivered, as far as this shop goes.
+    NOTIFICATIONS.labels("email", "sent").inc()

@@ -32,6 +32,7 @@ from emporium.core import idempotency
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import NotFound, ValidationFailed
+from emporium.core.metrics import ORDERS_PLACED, count_after_commit
 from emporium.core.money import display_money, from_minor
 from emporium.inventory.reservations import reservations
 from emporium.notifications.service import notifications
@@ -142,6 +143,7 @@ class Checkout:
         await self._reserve_stock(session, to_buy)
         order = await self._write_order(session, settings, data, buyer, to_buy, priced, client_address)
         await self._after_placed(session, settings, key, order, to_buy, priced.quote)
+        count_after_commit(session, ORDERS_PLACED.labels(order.payment_method))
         return Placed(order, replayed=False)
 
     # The steps, in the order ``place`` takes them -------------------------------------------------------

@@ -18,6 +18,7 @@ from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.errors import Conflict
 from emporium.core.jobs import enqueue
+from emporium.core.metrics import PAYMENTS, REFUNDS, count_after_commit
 from emporium.core.money import from_minor
 from emporium.orders.lifecycle import add_event, lifecycle
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
@@ -441,8 +442,20 @@ class PaymentService:
         )
         session.add(tx)
         await session.flush()
+        _count(session, tx)
         log.info("payment_recorded", order_id=order.id, kind=kind, status=status, amount=amount_minor)
         return tx
+
+
+def _count(session: AsyncSession, tx: PaymentTransaction) -> None:
+    """The ledger's events that the shop's metrics count, once the transaction recording them commits
+    (a transaction row is never changed afterwards: a later outcome is a row of its own)."""
+    if tx.kind == TxKind.CAPTURE and tx.status == TxStatus.SUCCEEDED:
+        count_after_commit(session, PAYMENTS.labels(tx.gateway, "captured"))
+    elif tx.kind in (TxKind.CAPTURE, TxKind.AUTHORIZE) and tx.status == TxStatus.FAILED:
+        count_after_commit(session, PAYMENTS.labels(tx.gateway, "failed"))
+    elif tx.kind == TxKind.REFUND and tx.status == TxStatus.SUCCEEDED:
+        count_after_commit(session, REFUNDS.labels(tx.gateway))
 
 
 payments = PaymentService()
