@@ -198,3 +198,24 @@ async def test_adds_racing_on_one_cart_both_count(make_committed_context: MakeCo
     assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
     expected = [(variant, 4 + (1 if n == 0 else 0)) for n, variant in enumerate(variants)]
     assert [line for line in await _lines(ctx) if line[0] in variants] == expected
+
+
+async def test_move_to_cart_adds_through_the_same_read_and_write(
+    client: httpx.AsyncClient, ctx: AppContext, engine: AsyncEngine, shopper: Shopper
+) -> None:
+    """The wishlist's move to cart: one read of the cart's lines with the variant, one upsert."""
+    first, second = await _products(ctx, 2)
+    data(await client.post(ITEMS, json={"variant_id": first.variants[0].id}, headers=shopper.headers), 201)
+    body = {"product_id": second.product.id}
+    listed = data(await client.post("/api/v1/wishlist", json=body, headers=shopper.headers), 201)
+    item_id = listed["items"][0]["id"]
+    with count_statements(engine) as statements:
+        data(await client.post(f"/api/v1/wishlist/{item_id}/move-to-cart", headers=shopper.headers))
+    cart_reads = [s for s in statements if "FROM product_variants" in s and "cart_items" in s]
+    cart_writes = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith(("INSERT INTO CART_ITEMS", "UPDATE CART_ITEMS"))
+    ]
+    assert (len(cart_reads), len(cart_writes)) == (1, 1), statements
+    assert await _lines(ctx) == [(first.variants[0].id, 1), (second.variants[0].id, 1)]

@@ -259,9 +259,7 @@ class WishlistService:
             )
         cart, made = await carts.get_or_create(session, settings, user_id=owner.user_id, token=cart_token)
         try:
-            await carts.add_lines(
-                session, cart, [cart_schemas.ItemAdd(variant_id=row.variant.id, quantity=1)]
-            )
+            await carts.add(session, cart, cart_schemas.ItemAdd(variant_id=row.variant.id, quantity=1))
         except EmporiumError as exc:
             raise Conflict(
                 f"{name} could not go in your cart ({exc.message}); it stays on your wishlist.",
