@@ -9,10 +9,19 @@
     EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py --url http://127.0.0.1:8030 \
         --scenario race --buyers 200 --units 100 --concurrency 200
 
-The guest carts are written straight into the database first (that is not what is measured); then every
-buyer sends one POST /api/v1/orders and the script prints orders/s, latencies and the oversell count read
-back from the database (pools whose reservations exceed their stock, and for ``race`` the orders placed
-beyond the units there were). Targets only loopback addresses and stops by itself.
+The cart add: ``--scenario add --lines N`` gives every buyer a guest cart holding one line, then each sends
+one POST /api/v1/cart/items with N more lines (distinct in-stock variants) and the script prints adds/s
+and lines/s; ``--sql`` runs the same add in this process instead (no server, the app built from the
+environment) and prints the SQL statements it sent, per request and per line:
+
+    EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py --url http://127.0.0.1:8030 \
+        --scenario add --lines 12 --buyers 2000 --concurrency 32
+    EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py --scenario add --sql --lines 1,12,100
+
+For checkout, the guest carts are written straight into the database first (that is not what is
+measured); then every buyer sends one POST /api/v1/orders and the script prints orders/s, latencies and
+the oversell count read back from the database (pools whose reservations exceed their stock, and for
+``race`` the orders placed beyond the units there were). Targets only loopback addresses and stops by itself.
 """
 
 from __future__ import annotations
@@ -96,6 +105,80 @@ async def _spread_carts(db: Database, buyers: int) -> list[str]:
     )
 
 
+async def _in_stock(db: Database, count: int) -> list[tuple[int, int]]:
+    """Up to ``count`` variants of active products with a few units to spare: (id, price)."""
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(ProductVariant.id, ProductVariant.price_minor)
+                .join(Product, Product.id == ProductVariant.product_id)
+                .join(StockPool, StockPool.id == ProductVariant.pool_id)
+                .where(
+                    Product.status == "active",
+                    ProductVariant.is_active,
+                    StockPool.on_hand - StockPool.reserved >= ProductVariant.draw_per_unit * 3,
+                )
+                .order_by(ProductVariant.id)
+                .limit(count)
+            )
+        ).all()
+    if len(rows) < count:
+        raise SystemExit(f"fewer than {count} variants in stock: load a catalog first (emporium demo)")
+    return [(int(v), int(p)) for v, p in rows]
+
+
+async def _adds(db: Database, buyers: int, lines: int) -> list[tuple[str, dict[str, object]]]:
+    """One guest cart per buyer holding one line, and the body of the N-line add each buyer sends."""
+    rows = await _in_stock(db, max(200, lines + 1))
+    rng = random.Random(11)  # noqa: S311 - a benchmark's choice of products, not security
+    picks = [rng.sample(rows, k=lines + 1) for _ in range(buyers)]
+    tokens = await _write_carts(db, [[pick[0]] for pick in picks])
+    # One line goes as the single-line body, several as a list.
+    return [
+        (token, {"variant_id": pick[1][0], "quantity": 1})
+        if lines == 1
+        else (token, {"items": [{"variant_id": v, "quantity": 1} for v, _ in pick[1:]]})
+        for token, pick in zip(tokens, picks, strict=True)
+    ]
+
+
+async def count_add_sql(line_counts: list[int]) -> None:
+    """The statements one N-line add sends, in this process, for each N of ``line_counts``."""
+    from sqlalchemy import event
+
+    from emporium.app import create_app
+    from emporium.core.context import build_context
+    from emporium.settings import get_settings
+
+    ctx = build_context(get_settings())
+    sent: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")):
+            sent.append(statement)
+
+    event.listen(ctx.db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        transport = httpx.ASGITransport(app=create_app(ctx=ctx))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            # A first request fills the process's caches (the store's settings), as a served shop has.
+            ((token, body),) = await _adds(ctx.db, 1, 1)
+            await client.post("/api/v1/cart/items", json=body, headers={"X-Cart-Token": token})
+            for lines in line_counts:
+                ((token, body),) = await _adds(ctx.db, 1, lines)
+                sent.clear()
+                response = await client.post("/api/v1/cart/items", json=body, headers={"X-Cart-Token": token})
+                if response.status_code != 201:
+                    raise SystemExit(f"the add was refused: {response.text}")
+                print(
+                    f"lines={lines} statements={len(sent)} per line={len(sent) / lines:.2f} "
+                    f"({ctx.db.engine.dialect.name}, a guest's cart that exists)"
+                )
+    finally:
+        event.remove(ctx.db.engine.sync_engine, "before_cursor_execute", record)
+        await ctx.db.dispose()
+
+
 async def _race_carts(db: Database, buyers: int, units: int) -> tuple[list[str], int]:
     """A fresh product with ``units`` in stock, and one cart per buyer holding one of it."""
     async with db.session() as session:
@@ -157,10 +240,42 @@ async def _oversold(db: Database, race_pool: int | None, units: int) -> int:
     return int(bad_pools) + beyond
 
 
-async def run(url: str, scenario: str, buyers: int, units: int, concurrency: int) -> None:
+async def _run_adds(url: str, db: Database, buyers: int, lines: int, concurrency: int) -> None:
+    work = await _adds(db, buyers, lines)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+
+        async def buyer() -> None:
+            while work:
+                token, body = work.pop()
+                started = time.perf_counter()
+                response = await client.post("/api/v1/cart/items", json=body, headers={"X-Cart-Token": token})
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(buyer() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    added = statuses.get(201, 0)
+    q = statistics.quantiles(latencies, n=100)
+    print(
+        f"scenario=add lines={lines} buyers={buyers} concurrency={concurrency} "
+        f"statuses={dict(sorted(statuses.items()))}\n"
+        f"adds={added} in {elapsed:.1f} s = {added / elapsed:.0f} adds/s "
+        f"= {added * lines / elapsed:.0f} lines/s  "
+        f"p50={q[49]:.0f} ms  p95={q[94]:.0f} ms  p99={q[98]:.0f} ms"
+    )
+
+
+async def run(url: str, scenario: str, buyers: int, units: int, concurrency: int, lines: int = 1) -> None:
     _require_loopback(url)
     db = Database(os.environ["EMPORIUM_DATABASE_URL"])
     try:
+        if scenario == "add":
+            await _run_adds(url, db, buyers, lines, concurrency)
+            return
         method_id = await _shipping_method(db)
         race_pool = None
         if scenario == "race":
@@ -217,12 +332,18 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--url", default="http://127.0.0.1:8030")
-    parser.add_argument("--scenario", choices=("spread", "race"), default="spread")
+    parser.add_argument("--scenario", choices=("spread", "race", "add"), default="spread")
     parser.add_argument("--buyers", type=int, default=1000)
     parser.add_argument("--units", type=int, default=100, help="stock of the raced product (race only)")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--lines", default="1", help="lines per add (add only); with --sql a list: 1,12,100")
+    parser.add_argument("--sql", action="store_true", help="count the SQL of one add in-process (add only)")
     args = parser.parse_args()
-    asyncio.run(run(args.url, args.scenario, args.buyers, args.units, args.concurrency))
+    line_counts = [int(n) for n in args.lines.split(",")]
+    if args.sql:
+        asyncio.run(count_add_sql(line_counts))
+        return
+    asyncio.run(run(args.url, args.scenario, args.buyers, args.units, args.concurrency, line_counts[0]))
 
 
 if __name__ == "__main__":

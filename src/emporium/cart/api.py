@@ -50,10 +50,16 @@ async def get_cart(
 
 @router.post("/items", status_code=status.HTTP_201_CREATED, responses=errors_doc(401, 404, 409, 422))
 async def add_item(
-    data: schemas.ItemAdd, ctx: Ctx, session: DbSession, cart: CartForChange, owner: Owner
+    data: schemas.CartAdd, ctx: Ctx, session: DbSession, cart: CartForChange, owner: Owner
 ) -> Envelope[schemas.CartRead]:
-    await carts.add(session, cart, data)
-    return ok(await _view(ctx, session, cart, owner), "Added to the cart.")
+    """One line (``variant_id`` or ``product_id`` with ``quantity``), or up to 100 lines in ``items``.
+    Lines of one variant are merged and added to what the cart holds. The list is checked as a whole
+    against stock (lines drawing on one pool add up): if one line cannot be had, nothing is added and the
+    error names that line (``items.3.quantity``)."""
+    return ok(
+        await carts.add_and_view(session, ctx.settings, cart, data, user_id=owner.user_id),
+        "Added to the cart.",
+    )
 
 
 @router.put("/items/{cart_item_id}", responses=errors_doc(401, 404, 409, 422))

@@ -13,6 +13,9 @@ from emporium.core.money import DecimalAmount
 from emporium.core.params import MAX_ID
 from emporium.core.schemas import InputModel
 
+# The most lines one request may add; a longer list is refused whole.
+MAX_LINES_PER_ADD = 100
+
 # Strict: 1.5 and "3" are refused, not rounded or parsed.
 Quantity = Annotated[int, Field(strict=True, ge=1, le=MAX_LINE_QUANTITY)]
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
@@ -28,6 +31,50 @@ class ItemAdd(InputModel):
         if (self.variant_id is None) == (self.product_id is None):
             raise ValueError("Give either variant_id or product_id.")
         return self
+
+
+class CartAdd(InputModel):
+    """``POST /cart/items``: one line (``variant_id`` or ``product_id``, and ``quantity``), or several in
+    ``items``. Lines of one variant are merged; the whole list goes in, or nothing does."""
+
+    variant_id: Id | None = Field(default=None, description="One line: the variant to add.")
+    product_id: Id | None = Field(
+        default=None, description="One line: a product, whose default variant is added."
+    )
+    quantity: Quantity = Field(default=1, description="One line: how many.")
+    items: list[ItemAdd] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_LINES_PER_ADD,
+        description=f"Several lines at once (1 to {MAX_LINES_PER_ADD}), instead of the fields above.",
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"variant_id": 12, "quantity": 2},
+                {"items": [{"variant_id": 12, "quantity": 2}, {"product_id": 7, "quantity": 1}]},
+            ]
+        }
+    }
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> CartAdd:
+        single = {"variant_id", "product_id", "quantity"} & self.model_fields_set
+        if self.items is not None and single:
+            raise ValueError("Give either items or one line's fields, not both.")
+        if self.items is None and (self.variant_id is None) == (self.product_id is None):
+            raise ValueError("Give either variant_id or product_id.")
+        return self
+
+    @property
+    def many(self) -> bool:
+        return self.items is not None
+
+    def lines(self) -> list[ItemAdd]:
+        if self.items is not None:
+            return self.items
+        return [ItemAdd(variant_id=self.variant_id, product_id=self.product_id, quantity=self.quantity)]
 
 
 class ItemUpdate(InputModel):

@@ -15,19 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.cart import schemas
+from emporium.cart.adding import Added, InsufficientStock, add_lines
 from emporium.cart.errors import CartError
 from emporium.cart.models import MAX_LINE_QUANTITY, Cart, CartItem
 from emporium.cart.repository import CartLine, CartRepository
-from emporium.catalog.errors import CatalogError
 from emporium.catalog.models import ProductStatus, ProductVariant
 from emporium.catalog.names import line_name
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
-from emporium.core.errors import Conflict, NotFound, ValidationFailed
+from emporium.core.errors import NotFound, ValidationFailed
 from emporium.core.money import from_minor
 from emporium.inventory.availability import units_available
 from emporium.inventory.errors import InventoryError
@@ -53,11 +52,6 @@ class LineProblem:
     variant_id: int
     code: str
     message: str
-
-
-class InsufficientStock(Conflict):
-    code = InventoryError.INSUFFICIENT_STOCK
-    message = "Not enough stock for this quantity."
 
 
 def _check_room(available: int, quantity: int) -> None:
@@ -154,12 +148,17 @@ class CartService:
         self, session: AsyncSession, settings: Settings, *, user_id: int | None, token: str | None
     ) -> tuple[Cart, str | None]:
         """The caller's cart, made when missing; the new guest token when one was made (send it back)."""
-        cart = await self.find(session, settings, user_id=user_id, token=token)
-        now = utcnow()
-        if cart is not None:
-            cart.expires_at = self._expiry(settings, cart.user_id, now)
-            return cart, None
-        repo = CartRepository(session)
+        repo, now = CartRepository(session), utcnow()
+        if user_id is not None or token:
+            # Found and renewed in one statement.
+            cart = await repo.touch_live_cart(
+                user_id=user_id,
+                digest=None if user_id is not None else token_digest(token or ""),
+                now=now,
+                expires_at=self._expiry(settings, user_id, now),
+            )
+            if cart is not None:
+                return cart, None
         if user_id is not None:
             stale = await repo.any_cart_of_user(user_id)
             if stale is not None:  # an expired cart comes back empty
@@ -203,43 +202,31 @@ class CartService:
     async def clear(self, session: AsyncSession, settings: Settings, cart: Cart) -> None:
         await CartRepository(session).clear(cart.id, self._expiry(settings, cart.user_id, utcnow()))
 
-    async def add(self, session: AsyncSession, cart: Cart, data: schemas.ItemAdd) -> None:
-        """Add a variant (or a product's default variant); a variant already in the cart adds up."""
-        repo = CartRepository(session)
-        found = await repo.variant_with_pool(data.variant_id, data.product_id)
-        field = "variant_id" if data.variant_id is not None else "product_id"
-        if found is None:
-            raise NotFound(
-                "No such product or variant.", code=CatalogError.VARIANT_NOT_FOUND, details=[{"field": field}]
-            )
-        variant, product, pool = found
-        if product.status != ProductStatus.ACTIVE or not variant.is_active:
-            raise ValidationFailed(
-                "This product is not for sale.", code=CartError.NOT_FOR_SALE, details=[{"field": field}]
-            )
-        lines = await repo.lines(cart.id)
-        mine = next((line.item for line in lines if line.variant.id == variant.id), None)
-        quantity = data.quantity + (mine.quantity if mine else 0)
-        if quantity > MAX_LINE_QUANTITY:
-            raise ValidationFailed(
-                details=[{"field": "quantity", "message": f"At most {MAX_LINE_QUANTITY} of one item."}]
-            )
-        _check_room(room_for(lines, variant, pool), quantity)
-        if mine is None:
-            session.add(
-                CartItem(
-                    cart_id=cart.id,
-                    variant_id=variant.id,
-                    quantity=quantity,
-                    price_seen_minor=variant.price_minor,
-                )
-            )
-        else:
-            mine.quantity, mine.price_seen_minor = quantity, variant.price_minor
-        try:
-            await session.flush()
-        except IntegrityError as exc:  # the same variant added at once by another request of this cart
-            raise Conflict("The cart changed meanwhile; try again.", code=CartError.CART_CHANGED) from exc
+    async def add(self, session: AsyncSession, cart: Cart, data: schemas.ItemAdd) -> list[CartLine]:
+        """Add one variant (or a product's default variant); a variant already in the cart adds up. The
+        cart's lines after it."""
+        return (await add_lines(session, cart, [data], many=False)).lines
+
+    async def add_lines(
+        self, session: AsyncSession, cart: Cart, lines: Sequence[schemas.ItemAdd], *, keep_going: bool = False
+    ) -> Added:
+        """Add several lines in one read and one write (see cart/adding.py): all or nothing, or with
+        ``keep_going`` every line that can be had, naming the rest."""
+        return await add_lines(session, cart, lines, many=True, keep_going=keep_going)
+
+    async def add_and_view(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        cart: Cart,
+        data: schemas.CartAdd,
+        *,
+        user_id: int | None,
+    ) -> schemas.CartRead:
+        """``POST /cart/items``: the lines go in, and the cart is shown from what was read and written
+        (nothing is read twice)."""
+        added = await add_lines(session, cart, data.lines(), many=data.many)
+        return await self._quote_and_read(session, settings, cart, added.lines, user_id=user_id)
 
     async def update(self, session: AsyncSession, cart: Cart, item_id: int, data: schemas.ItemUpdate) -> None:
         lines = await CartRepository(session).lines(cart.id)
@@ -352,6 +339,29 @@ class CartService:
         shipping_method_id: int | None = None,
     ) -> schemas.CartRead:
         lines = await CartRepository(session).lines(cart.id) if cart is not None else []
+        return await self._quote_and_read(
+            session,
+            settings,
+            cart,
+            lines,
+            user_id=user_id,
+            country=country,
+            region=region,
+            shipping_method_id=shipping_method_id,
+        )
+
+    async def _quote_and_read(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        cart: Cart | None,
+        lines: list[CartLine],
+        *,
+        user_id: int | None,
+        country: str | None = None,
+        region: str | None = None,
+        shipping_method_id: int | None = None,
+    ) -> schemas.CartRead:
         priced = self.priced_lines(lines)
         quote = await pricing.quote(
             session,

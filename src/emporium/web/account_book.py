@@ -20,7 +20,7 @@ from emporium.cart.schemas import ItemAdd
 from emporium.cart.service import carts
 from emporium.catalog.names import line_name
 from emporium.core.address_format import address_lines
-from emporium.core.errors import Conflict, NotFound, ValidationFailed
+from emporium.core.errors import NotFound
 from emporium.core.money import from_minor
 from emporium.core.pagination import PageParams
 from emporium.core.params import IdPath
@@ -334,23 +334,27 @@ async def order_invoice(order_id: IdPath, page: ShopPage) -> Response:
 
 @router.post("/orders/{order_id}/reorder", response_model=None)
 async def reorder(order_id: IdPath, page: ShopPage) -> RedirectResponse:
-    """Each line of the order goes back in the cart through the cart service, which checks that it is
-    still for sale and in stock; a line it refuses is left out and named on the order page."""
+    """The order's lines go back in the cart in one call of the cart service (one read and one write
+    whatever the number of lines), which checks that each is still for sale and in stock, the lines of one
+    pool together; a line it refuses is left out and named on the order page."""
     customer = page.customer
     if customer is None:
         return sign_in_first(page, f"/account/orders/{order_id}")
     order = await own_order(page, customer, order_id)
     cart, _ = await carts.get_or_create(page.session, page.settings, user_id=customer.id, token=None)
-    added, skipped = 0, []
+    wanted: list[tuple[str, ItemAdd]] = []
+    skipped = []
     for line in await orders.lines(page.session, order):
         try:
-            item = ItemAdd(variant_id=line.variant_id, quantity=line.quantity)
-            # A refused line must leave nothing behind: each one is tried in a savepoint of its own.
-            async with page.session.begin_nested():
-                await carts.add(page.session, cart, item)
-        except (ValidationError, NotFound, ValidationFailed, Conflict):
+            wanted.append((str(line.id), ItemAdd(variant_id=line.variant_id, quantity=line.quantity)))
+        except ValidationError:  # a line the cart cannot hold as it was ordered
             skipped.append(str(line.id))
-        else:
-            added += 1
+    refused: set[int] = set()
+    if wanted:
+        result = await carts.add_lines(page.session, cart, [item for _, item in wanted], keep_going=True)
+        refused = {r.index for r in result.refused}
+    skipped += [line_id for index, (line_id, _) in enumerate(wanted) if index in refused]
+    skipped.sort(key=int)
+    added = len(wanted) - len(refused)
     query = f"reordered={added}" + (f"&skipped={','.join(skipped)}" if skipped else "")
     return page.redirect(f"/account/orders/{order.id}?{query}")
