@@ -165,6 +165,21 @@ async def emporium(args: list[str], shop: Shop, cwd: Path) -> Finished:
     return await run([EMPORIUM, *args], env_of(shop), cwd, limit_seconds=120)
 
 
+async def counters(url: str) -> list[tuple[Any, ...]]:
+    """Where the next numbers come from (order numbers among them): PostgreSQL's sequences, SQLite's
+    order number table. A restored shop must not hand out a number twice."""
+    if url.startswith("postgresql"):
+        query = "SELECT sequencename, last_value FROM pg_sequences ORDER BY sequencename"
+    else:
+        query = "SELECT * FROM order_number_seq"
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return [tuple(row) for row in (await conn.execute(text(query))).all()]
+    finally:
+        await engine.dispose()
+
+
 def image_keys(rows: list[tuple[Any, ...]]) -> set[str]:
     """Every stored file the image rows name (each row's ``files`` maps a size to a storage key)."""
     column = [c.name for c in ProductImage.__table__.columns].index("files")
@@ -191,6 +206,8 @@ async def test_a_shop_comes_back_row_for_row_and_byte_for_byte(new_shop: NewShop
         assert before[table], f"the shop has no {table}"
         assert after[table] == before[table], table
     assert after == before  # and every other table too
+    assert await counters(target.url) == await counters(source.url)
+    assert await counters(source.url)
     keys = image_keys(before["product_images"])
     source_files = media_files(source.media)
     assert keys
