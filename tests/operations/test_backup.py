@@ -225,6 +225,19 @@ async def test_a_shop_comes_back_row_for_row_and_byte_for_byte(new_shop: NewShop
     assert media_files(elsewhere.media) == {}
 
 
+def repacked(archive: Path, target: Path, manifest: dict[str, Any], renames: dict[str, str]) -> Path:
+    """A copy of ``archive`` with another manifest and some members renamed, their bytes unchanged."""
+    with tarfile.open(archive) as tar, tarfile.open(target, "w") as out:
+        for member in tar.getmembers():
+            content = tar.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name == "manifest.json":
+                content = json.dumps(manifest).encode()
+            member.name = renames.get(member.name, member.name)
+            member.size = len(content)
+            out.addfile(member, io.BytesIO(content))
+    return target
+
+
 def damaged_copies(archive: Path, folder: Path) -> dict[str, tuple[Path, str]]:
     """Copies of ``archive`` spoilt in different ways, each with what the refusal must say."""
     raw = archive.read_bytes()
@@ -237,22 +250,16 @@ def damaged_copies(archive: Path, folder: Path) -> dict[str, tuple[Path, str]]:
     flipped_dump[database.offset_data + database.size // 2] ^= 0xFF
     flipped_image[image.offset_data + image.size // 2] ^= 0x01
 
-    # A dump relabelled as the other database kind, with every checksum right.
+    # Archives whose members are intact, with every checksum right, that must be refused all the same: a
+    # dump relabelled as the other database kind, and a schema revision this code does not know.
     other = "sqlite" if manifest["database_kind"] == "postgresql" else "postgresql"
     other_file = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}[other]
-    relabelled = folder / "relabelled.tar"
-    with tarfile.open(archive) as tar, tarfile.open(relabelled, "w") as out:
-        for member in tar.getmembers():
-            content = tar.extractfile(member).read()  # type: ignore[union-attr]
-            if member.name == "manifest.json":
-                checksums = manifest["checksums"]
-                checksums[other_file] = checksums.pop(manifest["database_file"])
-                content = json.dumps(
-                    {**manifest, "database_kind": other, "database_file": other_file}
-                ).encode()
-            member.name = other_file if member.name == manifest["database_file"] else member.name
-            member.size = len(content)
-            out.addfile(member, io.BytesIO(content))
+    checksums = dict(manifest["checksums"])
+    checksums[other_file] = checksums.pop(manifest["database_file"])
+    relabelled = {**manifest, "database_kind": other, "database_file": other_file, "checksums": checksums}
+    renames = {manifest["database_file"]: other_file}
+    other_kind = repacked(archive, folder / "other-kind.tar", relabelled, renames)
+    newer = repacked(archive, folder / "newer.tar", {**manifest, "migration_heads": ["9999_future"]}, {})
 
     spoilt = {
         "dump": (bytes(flipped_dump), f"checksum mismatch for {database.name}"),
@@ -265,7 +272,8 @@ def damaged_copies(archive: Path, folder: Path) -> dict[str, tuple[Path, str]]:
         path = folder / f"{name.replace(' ', '-')}.tar"
         path.write_bytes(content)
         copies[name] = (path, message)
-    copies["other kind"] = (relabelled, f"the archive holds a {other} database")
+    copies["other kind"] = (other_kind, f"the archive holds a {other} database")
+    copies["newer schema"] = (newer, "revision 9999_future, which this version of Emporium does not know")
     return copies
 
 

@@ -153,7 +153,8 @@ async def create_backup(
     state = await _database_state(database_url, kind)
     if not state.revisions:
         raise BackupError("the database has no Emporium schema (run `emporium migrate` first)")
-    with tempfile.TemporaryDirectory(prefix="emporium-backup-", dir=archive.parent) as work:
+    await asyncio.to_thread(archive.parent.mkdir, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".emporium-backup-", dir=archive.parent) as work:
         dump = Path(work) / DATABASE_FILES[kind]
         dump_tool = await asyncio.to_thread(_dump, database_url, kind, state, dump, pg_bin_dir)
         files = list(local_media(media.root)) if media.storage == "local" else []
@@ -220,17 +221,12 @@ async def _check_target(
 
 
 def _load(database_url: str, kind: DatabaseKind, state: _State, dump: Path, bin_dir: Path | None) -> None:
-    """Load the dump; on failure the database is as empty as before (one transaction on PostgreSQL, a
-    file renamed into place on SQLite)."""
+    """Load the dump; on failure the database is as empty as before: pg_restore runs in one transaction,
+    and SQLite's backup API writes its destination in one transaction too (and knows its WAL file)."""
     if kind == "sqlite":
         target = _sqlite_path(database_url)
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.restoring")
-        try:
-            sqlite_copy(dump, partial)
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
+        sqlite_copy(dump, target)
         return
     assert state.server_major is not None
     tool = tools.find_tool("pg_restore", state.server_major, bin_dir)

@@ -68,6 +68,8 @@ class Manifest:
             manifest = cls(**values)
         except (ValueError, TypeError) as exc:
             raise BackupError("the archive's manifest is not readable") from exc
+        if not isinstance(manifest.checksums, dict) or not isinstance(manifest.migration_heads, list):
+            raise BackupError("the archive's manifest is not readable")
         if manifest.database_kind not in DATABASE_FILES:
             raise BackupError(f"the archive holds a database of unknown kind {manifest.database_kind!r}")
         if manifest.database_file != DATABASE_FILES[manifest.database_kind]:
