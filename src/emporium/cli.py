@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -230,6 +231,83 @@ def setup(
     if demo_data:
         demo(products=None)
     create_admin(email=None, password=None, reset=False)
+
+
+def _media_place(settings: Any) -> Any:
+    from emporium.operations.backup import MediaPlace
+
+    return MediaPlace(storage=settings.media_storage, root=Path(settings.media_dir).resolve())
+
+
+PgBinDir = Annotated[
+    Path | None,
+    typer.Option(
+        file_okay=False,
+        help="Folder of pg_dump and pg_restore (default: the ones matching the server's major version).",
+    ),
+]
+
+
+@app.command()
+def backup(
+    archive: Annotated[
+        Path | None,
+        typer.Argument(
+            dir_okay=False, help="Archive to write (.tar, or .tar.gz to compress); default: a dated name."
+        ),
+    ] = None,
+    pg_bin_dir: PgBinDir = None,
+) -> None:
+    """Write one archive with a consistent dump of the database, the local media files and a manifest."""
+    from emporium.operations.backup import BackupError, create_backup
+
+    settings = get_settings()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = (archive or Path(f"emporium-backup-{stamp}.tar")).resolve()
+    try:
+        done = asyncio.run(
+            create_backup(settings.database_url, _media_place(settings), target, pg_bin_dir=pg_bin_dir)
+        )
+    except BackupError as exc:
+        typer.echo(f"Error: backup failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    manifest = done.manifest
+    typer.echo(
+        f"Backed up the {manifest.database_kind} database (revision {', '.join(manifest.migration_heads)}) "
+        f"and {manifest.media_files} media file(s) to {done.archive} ({done.size} bytes)."
+    )
+    for note in done.notes:
+        typer.echo(note)
+
+
+@app.command()
+def restore(
+    archive: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="An archive of `emporium backup`."),
+    ],
+    pg_bin_dir: PgBinDir = None,
+) -> None:
+    """Restore an archive into the configured database, which must be empty, and the media folder.
+
+    The manifest and every checksum are checked first; a mismatch changes nothing."""
+    from emporium.operations.backup import BackupError, restore_backup
+
+    settings = get_settings()
+    try:
+        done = asyncio.run(
+            restore_backup(settings.database_url, _media_place(settings), archive, pg_bin_dir=pg_bin_dir)
+        )
+    except BackupError as exc:
+        typer.echo(f"Error: restore failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    manifest = done.manifest
+    typer.echo(
+        f"Restored the {manifest.database_kind} database of {manifest.created_at} "
+        f"(revision {', '.join(manifest.migration_heads)}) and {manifest.media_files} media file(s)."
+    )
+    for note in done.notes:
+        typer.echo(note)
 
 
 @app.command()

@@ -158,7 +158,9 @@ async def test_create_admin_never_passes_off_a_customer_as_the_admin(tmp_path: P
         await ctx.close()
 
 
-@pytest.mark.parametrize("command", ["serve", "migrate", "demo", "create-admin", "worker", "setup"])
+@pytest.mark.parametrize(
+    "command", ["serve", "migrate", "demo", "create-admin", "worker", "setup", "backup", "restore"]
+)
 def test_every_command_has_help(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0, result.output
