@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from emporium.core.metrics import REGISTRY
+from emporium.core.db import utcnow
+from emporium.core.metrics import REGISTRY, Backlog
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
 METRIC = re.compile(r"\bemporium_[a-z_]+\b")
@@ -21,9 +22,10 @@ SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", 
 
 
 def exported_metrics() -> set[str]:
-    """Every series name the registry exports: a counter's ``_total``, a histogram's buckets, sum and count
-    (listed from the families, since a labelled metric has no sample before its first use)."""
-    names: set[str] = set()
+    """Every series name /metrics exports: a counter's ``_total``, a histogram's buckets, sum and count
+    (listed from the families, since a labelled metric has no sample before its first use), and the job
+    backlog's gauges."""
+    names = {family.name for family in Backlog(0, None, utcnow()).collect()}  # read at each scrape
     for family in REGISTRY.collect():
         names.update(family.name + suffix for suffix in SUFFIXES.get(family.type, ("",)))
     return names
@@ -43,7 +45,9 @@ def live_rules() -> list[dict[str, Any]]:
 
 def test_every_rule_has_the_shape_prometheus_loads() -> None:
     rules = live_rules()
-    assert {"EmporiumHigh5xxRate", "EmporiumDeadJobs"} <= {rule["alert"] for rule in rules}
+    assert {"EmporiumHigh5xxRate", "EmporiumDeadJobs", "EmporiumPaymentFailures"} <= {
+        rule["alert"] for rule in rules
+    }
     for rule in rules:
         assert set(rule) <= {"alert", "expr", "for", "labels", "annotations", "keep_firing_for"}, rule
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", rule["alert"]), rule["alert"]

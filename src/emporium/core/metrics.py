@@ -167,7 +167,7 @@ def count_after_commit(session: AsyncSession, counter: Counter) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(counter)
 
 
-class _Backlog(Collector):
+class Backlog(Collector):
     """The job backlog as read from the database for this scrape: one figure for the whole shop, whichever
     process answers, where a gauge set by each process would be summed or go stale."""
 
@@ -188,7 +188,7 @@ class _Backlog(Collector):
         ]
 
 
-async def _backlog(db: Database) -> _Backlog:
+async def _backlog(db: Database) -> Backlog:
     now = utcnow()
     due = case((Job.run_after <= now, Job.run_after))
     async with db.read_session() as session:
@@ -196,7 +196,7 @@ async def _backlog(db: Database) -> _Backlog:
             select(func.count(), func.min(due)).where(Job.status == JobStatus.PENDING)
         )
         queued, oldest_due = rows.one()
-    return _Backlog(int(queued), oldest_due, now)
+    return Backlog(int(queued), oldest_due, now)
 
 
 async def exposition(db: Database) -> bytes:
