@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from emporium.core.config import Settings
 from emporium.core.db import Database
+from emporium.core.jobs import record_done_now
 from emporium.core.metrics import NOTIFICATIONS
 from emporium.notifications.config import MailSettings
 from emporium.notifications.models import DevMailMessage
@@ -98,28 +99,42 @@ async def deliver(
     job_id: int | None = None,
     message_key: str | None = None,
 ) -> None:
-    """Send by SMTP when configured; otherwise keep the mail in the development mailbox."""
+    """Send by SMTP when configured; otherwise keep the mail in the development mailbox.
+
+    Run as a job, the job is recorded done as soon as the mail is out of our hands: by SMTP in a transaction
+    of its own right after the server accepted the message (before QUIT, and before the runner records the
+    outcome), in the development mailbox in the transaction that keeps it. A worker killed after that does
+    not send the mail again; only a kill between the server's acceptance and that commit can.
+    """
     settings = app_settings.part(MailSettings)
     if settings.smtp_host:
+        client = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls=settings.smtp_starttls,
+            use_tls=settings.smtp_use_tls,
+            timeout=settings.smtp_timeout_seconds,
+            local_hostname=await asyncio.to_thread(this_host_name),
+        )
+        accepted = False
         try:
-            await aiosmtplib.send(
-                build_message(settings, mail, message_key),
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username,
-                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-                start_tls=settings.smtp_starttls,
-                use_tls=settings.smtp_use_tls,
-                timeout=settings.smtp_timeout_seconds,
-                local_hostname=await asyncio.to_thread(this_host_name),
-            )
+            # Leaving the block sends QUIT; a server that hangs up instead changes nothing (the mail is sent).
+            async with client:
+                await client.send_message(build_message(settings, mail, message_key))
+                accepted = True
+                NOTIFICATIONS.labels("email", "sent").inc()
+                async with db.session() as session:
+                    await record_done_now(session)
         except Exception:
-            # Each failed attempt counts; the job retries it, and a later success counts as sent.
-            NOTIFICATIONS.labels("email", "failed").inc()
+            if not accepted:
+                # Each failed attempt counts; the job retries it, and a later success counts as sent.
+                NOTIFICATIONS.labels("email", "failed").inc()
             raise
-        NOTIFICATIONS.labels("email", "sent").inc()
         return
     async with db.session() as session:
+        await record_done_now(session)
         session.add(
             DevMailMessage(
                 to_address=mail.to,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # (what the runner hands every handler, the JSON payload); the handler opens its own session.
@@ -31,6 +31,19 @@ CURRENT_JOB_ID: ContextVar[int | None] = ContextVar("emporium_current_job_id", d
 
 def current_job_id() -> int | None:
     return CURRENT_JOB_ID.get()
+
+
+@dataclass
+class RunningClaim:
+    """The claim the running handler works under (the runner sets it): what ``record_done_now``
+    (core/jobs/settle.py) needs to mark the job done before the handler returns."""
+
+    job_id: int
+    token: str
+    settled: bool = field(default=False)
+
+
+CURRENT_CLAIM: ContextVar[RunningClaim | None] = ContextVar("emporium_current_claim", default=None)
 
 
 def register_job(name: str, handler: Handler, *, max_attempts: int | None = None) -> None:

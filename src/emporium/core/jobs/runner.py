@@ -29,14 +29,24 @@ from emporium.core.db import Database, utcnow
 from emporium.core.jobs.brokers import make_broker
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.jobs.outbox import ENQUEUED_FLAG
-from emporium.core.jobs.registry import CURRENT_JOB_ID, JobSpec, PermanentJobError
-from emporium.core.jobs.schedule import enqueue_due
+from emporium.core.jobs.registry import (
+    CURRENT_CLAIM,
+    CURRENT_JOB_ID,
+    JobSpec,
+    PermanentJobError,
+    RunningClaim,
+)
+from emporium.core.jobs.schedule import PERIODIC, enqueue_due, seconds_to_next_period
 from emporium.core.metrics import JOBS
 
 log = structlog.get_logger(__name__)
 TASK_NAME = "emporium.run_job"
-# How often a relay looks for periodic jobs that are due (each look is a few statements).
+# A relay looks for periodic jobs that are due when the next period begins (periods are aligned, so every
+# process knows when that is: core/jobs/schedule.py), and at least this often (each look is a few
+# statements), so a look that failed is soon made again.
 SCHEDULE_CHECK_SECONDS = 15.0
+# Looking this long after a period begins leaves no doubt that it has, whatever the clocks' rounding.
+SCHEDULE_CHECK_MARGIN_SECONDS = 0.01
 # A claim lapses when its run never reported back; after this many such runs (counted apart from attempts,
 # which count handler failures) the job is dead: it kills its worker, or its worker keeps being killed.
 MAX_LAPSES = 5
@@ -75,6 +85,8 @@ class JobRunner:
         )
         self._wake = asyncio.Event()
         self._started = False
+        # Periodic jobs this relay claimed and runs itself (see ``run_once``).
+        self._local_runs: set[asyncio.Task[None]] = set()
         _RUNNERS.add(self)
 
     async def start(self, *, consumer: bool = False) -> None:
@@ -102,6 +114,10 @@ class JobRunner:
 
     async def claim(self, limit: int = 20) -> list[tuple[int, str]]:
         """Atomically take up to ``limit`` due jobs; safe with many relays on PostgreSQL and SQLite."""
+        return [(job_id, token) for job_id, token, _ in await self._claim_named(limit)]
+
+    async def _claim_named(self, limit: int) -> list[tuple[int, str, str]]:
+        """``claim``, with each job's name: (id, token, name), by id."""
         now = utcnow()
         token = secrets.token_hex(16)
         async with self.db.session() as session:
@@ -146,11 +162,11 @@ class JobRunner:
                     claim_token=token,
                     locked_until=now + timedelta(seconds=self.settings.jobs_lease_seconds),
                 )
-                .returning(Job.id)
+                .returning(Job.id, Job.name)
                 .execution_options(synchronize_session=False)
             )
-            ids = sorted(result.scalars().all())
-        return [(job_id, token) for job_id in ids]
+            rows = sorted((row.id, row.name) for row in result)
+        return [(job_id, token, name) for job_id, name in rows]
 
     async def dispatch(self, claimed: list[tuple[int, str]]) -> None:
         for sent, (job_id, token) in enumerate(claimed):
@@ -178,11 +194,17 @@ class JobRunner:
         """Run one claimed job and record how it ended. Stale deliveries (an older claim) are dropped."""
         # The run counts as a lapse until its outcome is recorded: if this process dies meanwhile, the
         # count stays. A claim that lapses with its message never taken (no worker up) counts nothing.
+        # The lease starts again with the run, as the handler's time limit does: a message that waited in
+        # the broker past the claim's lease must not run while a relay claims the job again and sends it
+        # to another worker (one of the two wins this row; the other finds another token).
         async with self.db.session() as session:
             started = await session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.claim_token == token)
-                .values(lapses=Job.lapses + 1)
+                .values(
+                    lapses=Job.lapses + 1,
+                    locked_until=utcnow() + timedelta(seconds=self.settings.jobs_lease_seconds),
+                )
                 .returning(Job.name, Job.payload, Job.attempts, Job.max_attempts)
                 .execution_options(synchronize_session=False)
             )
@@ -194,7 +216,8 @@ class JobRunner:
         spec = self.handlers.get(name)
         error: str | None = None
         permanent = False
-        running = CURRENT_JOB_ID.set(job_id)
+        claim = RunningClaim(job_id, token)
+        running, claimed = CURRENT_JOB_ID.set(job_id), CURRENT_CLAIM.set(claim)
         # Past its lease another relay may claim the job again: give up on this run before that.
         lease = asyncio.timeout(self.settings.jobs_lease_seconds)
         try:
@@ -217,6 +240,12 @@ class JobRunner:
             log.warning("job_failed", job_id=job_id, job=name, attempt=attempts, error=error)
         finally:
             CURRENT_JOB_ID.reset(running)
+            CURRENT_CLAIM.reset(claimed)
+        if claim.settled and error is None:
+            # The handler recorded the job done itself (core/jobs/settle.py). Had it failed after that, the
+            # update below would find the claim gone and leave the job done.
+            JOBS.labels(name, "done").inc()
+            return
         await self._record_outcome(name, job_id, token, attempts, max_attempts, error, permanent)
 
     async def _record_outcome(
@@ -260,10 +289,30 @@ class JobRunner:
         await receiver.listen(stop)
 
     async def run_once(self, limit: int = 20) -> int:
+        """Claim the due jobs and have them run; how many were claimed.
+
+        Periodic jobs are not sent through a broker: this relay runs them itself. They must run even where
+        no `emporium worker` consumes the broker (web processes only), and they are the shop's own short
+        housekeeping. The schedule already lets one relay enqueue each period's run, and the claim lets one
+        relay take it, so running it here keeps it to one run a period.
+        """
         await self.start()
-        claimed = await self.claim(limit)
-        await self.dispatch(claimed)
+        claimed = await self._claim_named(limit)
+        if self.in_process:
+            await self.dispatch([(job_id, token) for job_id, token, _ in claimed])
+            return len(claimed)
+        for job_id, token, name in claimed:
+            if name in PERIODIC:
+                task = asyncio.create_task(self.execute(job_id, token), name=f"emporium-job-{job_id}")
+                self._local_runs.add(task)
+                task.add_done_callback(self._local_runs.discard)
+        await self.dispatch([(job_id, token) for job_id, token, name in claimed if name not in PERIODIC])
         return len(claimed)
+
+    async def finish_local_runs(self) -> None:
+        """Wait for the periodic jobs this relay runs itself (a stopping process finishes what it holds)."""
+        while self._local_runs:
+            await asyncio.gather(*list(self._local_runs), return_exceptions=True)
 
     async def run_until_idle(self, max_rounds: int = 1000) -> int:
         """Run every job that is due now (tests, `emporium worker --once`); returns how many were claimed."""
@@ -283,20 +332,28 @@ class JobRunner:
     async def run_forever(self, stop: asyncio.Event) -> None:
         await self.start()
         next_schedule_check = 0.0
-        while not stop.is_set():
-            try:
-                if time.monotonic() >= next_schedule_check:
-                    next_schedule_check = time.monotonic() + SCHEDULE_CHECK_SECONDS
-                    await self.enqueue_periodic()
-                count = await self.run_once()
-            except Exception:
-                log.exception("job_relay_error")
-                count = 0
-            if count:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first_of(self._wake, stop), timeout=self.settings.jobs_poll_seconds)
+        try:
+            while not stop.is_set():
+                try:
+                    if time.monotonic() >= next_schedule_check:
+                        await self.enqueue_periodic()
+                        # Set after a look that worked: a failed one is made again on the next round.
+                        wait = min(SCHEDULE_CHECK_SECONDS, seconds_to_next_period(utcnow()))
+                        next_schedule_check = time.monotonic() + wait + SCHEDULE_CHECK_MARGIN_SECONDS
+                    count = await self.run_once()
+                except Exception:
+                    log.exception("job_relay_error")
+                    count = 0
+                if count:
+                    continue
+                self._wake.clear()
+                until_check = max(0.0, next_schedule_check - time.monotonic())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        _first_of(self._wake, stop), timeout=min(self.settings.jobs_poll_seconds, until_check)
+                    )
+        finally:
+            await self.finish_local_runs()
 
 
 async def _first_of(*events: asyncio.Event) -> None:

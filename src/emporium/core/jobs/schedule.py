@@ -2,14 +2,20 @@
 
 A domain's ``install`` (called by the wiring step, emporium/install.py) registers the job's handler and
 ``periodic("orders.expire_unpaid", every_seconds=60)``; nothing is scheduled at import. Every relay calls
-``enqueue_due`` now and then; moving a job's next run forward is one conditional UPDATE, so when
+``enqueue_due`` when a period begins; moving a job's next run forward is one conditional UPDATE, so when
 several relays look at once exactly one of them enqueues the job (as an outbox row, in the same transaction).
+
+Periods are aligned on the clock (a job every 60 s runs once in each minute, every 3600 s once in each hour
+of UTC): every process knows when the next one begins without asking the database, a run late in one period
+does not push the next ones later, and a shop that was down for days runs a job once, not once per missed
+period. The relay that claims the run executes it itself (core/jobs/runner.py): no worker need be up.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -27,6 +33,23 @@ class Periodic:
 
 
 PERIODIC: dict[str, Periodic] = {}
+
+
+def period_start(now: datetime, every_seconds: int) -> datetime:
+    """The beginning of the period ``now`` falls in: periods of ``every_seconds`` counted from the epoch."""
+    start = math.floor(now.timestamp() / every_seconds) * every_seconds
+    return datetime.fromtimestamp(start, UTC)
+
+
+def seconds_to_next_period(now: datetime) -> float:
+    """How long until a period of some registered job begins (infinity when none is registered)."""
+    return min(
+        (
+            (period_start(now, p.every_seconds).timestamp() + p.every_seconds) - now.timestamp()
+            for p in PERIODIC.values()
+        ),
+        default=math.inf,
+    )
 
 
 def periodic(name: str, *, every_seconds: int) -> None:
@@ -49,14 +72,16 @@ async def enqueue_due(session: AsyncSession, now: datetime) -> list[str]:
     )
     enqueued = []
     for spec in PERIODIC.values():
+        start = period_start(now, spec.every_seconds)
         result = await session.execute(
             update(JobSchedule)
             .where(JobSchedule.name == spec.name, JobSchedule.next_run_at <= now)
-            .values(next_run_at=now + timedelta(seconds=spec.every_seconds))
+            .values(next_run_at=datetime.fromtimestamp(start.timestamp() + spec.every_seconds, UTC))
             .returning(JobSchedule.name)
             .execution_options(synchronize_session=False)
         )
         if result.scalar_one_or_none() is not None:
-            enqueue(session, spec.name, {})
+            # The period the run is for: what staff read on the jobs page, and how runs are counted.
+            enqueue(session, spec.name, {"period": start.isoformat()})
             enqueued.append(spec.name)
     return enqueued
