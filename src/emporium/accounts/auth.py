@@ -13,6 +13,7 @@ from emporium.accounts.models import User
 from emporium.accounts.service import auth
 from emporium.core.context import AppContext, Ctx
 from emporium.core.errors import Forbidden, Unauthorized
+from emporium.core.logging import bind_user
 from emporium.core.permissions import Permission, has_permission
 from emporium.core.security import InvalidToken
 from emporium.core.session import DbSession
@@ -57,6 +58,8 @@ async def optional_principal(
 ) -> Principal | None:
     principal = await _authenticate(ctx, session, credentials)
     request.state.principal = principal
+    if principal is not None:
+        bind_user(principal.user.id)
     return principal
 
 

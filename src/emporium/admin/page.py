@@ -31,6 +31,7 @@ from emporium.audit.schemas import Actor
 from emporium.core.config import Settings
 from emporium.core.context import AppContext, Ctx
 from emporium.core.errors import EmporiumError, Forbidden
+from emporium.core.logging import bind_user
 from emporium.core.permissions import Permission, has_permission
 from emporium.core.session import DbSession
 from emporium.web.browser import Browser
@@ -203,6 +204,7 @@ async def admin_context(request: Request, ctx: Ctx, session: DbSession) -> Admin
     )
     if staff is None:
         raise StaffSignInRequired(_here(request), drop=True)
+    bind_user(staff.id)
     path = request.url.path
     if needs_enrolment(settings, staff) and not (
         path == SECURITY_PAGE or path.startswith(SECURITY_PAGE + "/")

@@ -1,4 +1,5 @@
-"""Structured logs: JSON lines with the request id bound by the middleware."""
+"""Structured logs: JSON lines with the request id bound by the middleware, and the user id once a request
+is known to act for one."""
 
 from __future__ import annotations
 
@@ -28,3 +29,9 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stdout, format="%(message)s")
+
+
+def bind_user(user_id: int) -> None:
+    """Name the signed-in user (customer or staff) on every later log line of this request; the request
+    middleware clears it when the request ends. The id only: e-mail addresses stay out of the logs."""
+    structlog.contextvars.bind_contextvars(user_id=user_id)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.service import auth
 from emporium.core.config import Settings
+from emporium.core.logging import bind_user
 from emporium.core.security import constant_time_equals
 from emporium.web.security import derived_key, secure_cookies, sign
 
@@ -94,6 +95,8 @@ class Browser:
         if user is None:
             self.session = None
             self.drop_session_cookie = True
+        else:
+            bind_user(user.id)
         return user
 
     def signed_in(self, user_id: int, session_id: int) -> None:
