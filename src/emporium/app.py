@@ -35,6 +35,7 @@ from emporium.core.middleware import BodySizeLimitMiddleware, RequestContextMidd
 from emporium.core.outage import install_outage_handlers
 from emporium.core.proxies import TrustedProxyMiddleware
 from emporium.core.request_limits import RouteLimitMiddleware
+from emporium.core.sentry import init_sentry
 from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
 from emporium.operations.api import router as health_router
@@ -89,6 +90,7 @@ def create_app(
     garbage collector's full passes (``gc.freeze``); see ``serve_app``."""
     settings = settings or (ctx.settings if ctx else get_settings())
     configure_logging(settings.log_level, json=settings.log_json)
+    init_sentry(settings)
     install.wire()
     context = ctx or build_context(settings)
 

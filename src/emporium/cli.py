@@ -374,8 +374,10 @@ def worker(
     """Run background jobs: from the broker if EMPORIUM_JOBS_BROKER_URL is set, else from the outbox table."""
     settings = get_settings()
     from emporium.core.logging import configure_logging
+    from emporium.core.sentry import init_sentry
 
     configure_logging(settings.log_level, json=settings.log_json)
+    init_sentry(settings)
     if settings.metrics_dir is not None:
         # Its job counts join the web processes' at /metrics.
         from emporium.core.metrics import use_directory

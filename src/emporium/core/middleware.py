@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emporium.core.errors import error_body
 from emporium.core.metrics import LATENCY, REQUESTS
+from emporium.core.sentry import report_request_error
 
 log = structlog.get_logger("emporium.access")
 
@@ -67,6 +68,8 @@ class RequestContextMiddleware:
         except Exception as exc:
             # Answer here, inside the request id and the access log, and never with Starlette's debug
             # page: no stack trace leaves the server, whatever EMPORIUM_DEBUG says.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            report_request_error(exc, request_id=request_id, method=scope["method"], route=route)
             if response_started:
                 raise
             log.exception("unhandled_error", path=scope["path"], error_type=type(exc).__name__)

@@ -38,6 +38,7 @@ from emporium.core.jobs.registry import (
 )
 from emporium.core.jobs.schedule import PERIODIC, enqueue_due, seconds_to_next_period
 from emporium.core.metrics import JOBS
+from emporium.core.sentry import report_job_failure
 
 log = structlog.get_logger(__name__)
 TASK_NAME = "emporium.run_job"
@@ -215,6 +216,7 @@ class JobRunner:
         name, payload, attempts, max_attempts = row.name, dict(row.payload), row.attempts, row.max_attempts
         spec = self.handlers.get(name)
         error: str | None = None
+        failure: BaseException | None = None
         permanent = False
         claim = RunningClaim(job_id, token)
         running, claimed = CURRENT_JOB_ID.set(job_id), CURRENT_CLAIM.set(claim)
@@ -229,8 +231,9 @@ class JobRunner:
                     argument = await self.prepare(argument)
                 await spec.handler(argument, payload)
         except PermanentJobError as exc:
-            error, permanent = f"{type(exc).__name__}: {exc}", True
+            error, permanent, failure = f"{type(exc).__name__}: {exc}", True, exc
         except Exception as exc:
+            failure = exc
             if isinstance(exc, TimeoutError) and lease.expired():
                 error = (
                     f"TimeoutError: still running when its {self.settings.jobs_lease_seconds:g} s lease ended"
@@ -247,6 +250,10 @@ class JobRunner:
             JOBS.labels(name, "done").inc()
             return
         await self._record_outcome(name, job_id, token, attempts, max_attempts, error, permanent)
+        if failure is not None and not claim.settled and (permanent or attempts >= max_attempts):
+            # Reported once, when the job is dead: a retried failure that later succeeds (a provider's
+            # brief outage) needs nobody; a dead one waits for staff at /admin/jobs.
+            report_job_failure(failure, job=name, job_id=job_id, attempts=attempts)
 
     async def _record_outcome(
         self,
