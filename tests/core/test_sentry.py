@@ -159,6 +159,7 @@ async def test_an_unhandled_error_is_reported_with_the_request_id_and_nothing_pe
     assert client.dsn == ingest.dsn
     assert not client.should_send_default_pii()
     assert client.options["include_local_variables"] is False
+    assert client.options["traces_sample_rate"] is None
     # A second app in the same process keeps the client it found.
     create_app(ctx=make_context(sentry_dsn=ingest.dsn))
     assert sentry_sdk.get_client() is client

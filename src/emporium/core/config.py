@@ -203,10 +203,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     # Error reports (core/sentry.py): unset, nothing is initialised and nothing is sent. The environment
-    # defaults to EMPORIUM_ENV; performance traces stay off unless a sample rate above 0 is given.
+    # defaults to EMPORIUM_ENV.
     sentry_dsn: SecretStr | None = None
     sentry_environment: str | None = Field(default=None, min_length=1, max_length=64)
-    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
 
     @property
     def is_sqlite(self) -> bool:

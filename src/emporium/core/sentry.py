@@ -42,7 +42,6 @@ def init_sentry(settings: Settings) -> bool:
     client = sentry_sdk.get_client()
     if client.is_active() and client.dsn == dsn:
         return True
-    rate = settings.sentry_traces_sample_rate
     sentry_sdk.init(
         dsn=dsn,
         environment=settings.sentry_environment or settings.env,
@@ -53,7 +52,8 @@ def init_sentry(settings: Settings) -> bool:
         max_breadcrumbs=0,
         # The framework, database and HTTP client integrations read requests and queries: kept off.
         auto_enabling_integrations=False,
-        traces_sample_rate=rate if rate > 0 else None,
+        # No performance traces: without the framework integrations there would be no transactions anyway.
+        traces_sample_rate=None,
         before_send=scrub_event,
     )
     return True
