@@ -249,8 +249,8 @@ class JobRunner:
             # update below would find the claim gone and leave the job done.
             JOBS.labels(name, "done").inc()
             return
-        await self._record_outcome(name, job_id, token, attempts, max_attempts, error, permanent)
-        if failure is not None and not claim.settled and (permanent or attempts >= max_attempts):
+        outcome = await self._record_outcome(name, job_id, token, attempts, max_attempts, error, permanent)
+        if failure is not None and not claim.settled and outcome == "dead":
             # Reported once, when the job is dead: a retried failure that later succeeds (a provider's
             # brief outage) needs nobody; a dead one waits for staff at /admin/jobs.
             report_job_failure(failure, job=name, job_id=job_id, attempts=attempts)
@@ -264,7 +264,8 @@ class JobRunner:
         max_attempts: int,
         error: str | None,
         permanent: bool,
-    ) -> None:
+    ) -> str:
+        """Record how the run ended; the outcome, as counted: done, retry or dead."""
         now = utcnow()
         values: dict[str, Any]
         if error is None:
@@ -287,6 +288,7 @@ class JobRunner:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
+        return outcome
 
     async def consume(self, stop: asyncio.Event, concurrency: int) -> None:
         """Execute jobs delivered by an external broker (the `emporium worker` side)."""
