@@ -1,13 +1,15 @@
-"""The development mailbox: where e-mail goes when no SMTP server is configured."""
+"""The development mailbox (where e-mail goes when no SMTP server is configured), the notifications told to
+each recipient, their deliveries by channel, and what the shop knows of each phone number's consent."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from emporium.core.db import Base, IdMixin, UTCDateTime, utcnow
+from emporium.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow
 
 
 class DevMailMessage(IdMixin, Base):
@@ -21,3 +23,112 @@ class DevMailMessage(IdMixin, Base):
     template: Mapped[str] = mapped_column(String(100))
     job_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# What a delivery can be. ``deferred``: held for the recipient's quiet hours, a budget or a retry, due at
+# ``due_at``; ``suppressed``: planned but not sent (opted out, no contact point), kept so the fallback and
+# staff can see why; ``delivered``/``read``/``undelivered``: what the provider reported afterwards.
+DELIVERY_STATUSES = (
+    "pending",
+    "deferred",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "undelivered",
+    "suppressed",
+)
+
+
+class Notification(IdMixin, Base):
+    """One event told to one recipient: the in-app inbox row, written for every recipient of every event.
+
+    ``event_key`` names the occurrence (``order.shipped:1042``) and ``recipient_key`` the person
+    (``user:12``, ``email:a@example.com``, ``phone:+919812345678``): the pair is unique, so planning the
+    same event twice writes nothing new."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("event_key", "recipient_key", name="uq_notifications_event_recipient"),
+        Index("ix_notifications_user_id_id", "user_id", "id"),
+    )
+
+    event: Mapped[str] = mapped_column(String(60))
+    event_key: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(30))
+    recipient_key: Mapped[str] = mapped_column(String(340))
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500))
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(IdMixin, Base):
+    """One notification sent by one channel. ``idempotency_key`` (event, recipient, channel) is unique, so
+    no plan, retry or crash can make two deliveries of one message on one channel; the provider is given
+    the same key and message id on every attempt."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_notification_deliveries_idempotency_key"),
+        Index("ix_notification_deliveries_provider_message", "channel", "provider_message_id"),
+        Index("ix_notification_deliveries_status_due", "status", "due_at"),
+    )
+
+    notification_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(400))
+    # The e-mail address, the E.164 phone number, or the push subscription's id.
+    address: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    provider: Mapped[str | None] = mapped_column(String(30))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set on a delivery made because an earlier channel failed for good.
+    fallback_from_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("notification_deliveries.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ContactPoint(IdMixin, Base):
+    """What the shop knows of a phone number on a messaging channel (``sms``, ``whatsapp``): whether its owner
+    opted out (STOP by text, or from their account) and when they last wrote to us (WhatsApp allows free text
+    only within 24 hours of that; outside it, only an approved template)."""
+
+    __tablename__ = "contact_points"
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_contact_points_channel_address"),)
+
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(320))
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opt_out_source: Mapped[str | None] = mapped_column(String(40))
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProviderCallback(IdMixin, Base):
+    """A verified callback from a messaging provider, stored once per (provider, callback id): a repeat is
+    acknowledged and changes nothing, as with the payment webhooks."""
+
+    __tablename__ = "notification_callbacks"
+    __table_args__ = (
+        UniqueConstraint("provider", "callback_id", name="uq_notification_callbacks_provider_id"),
+    )
+
+    provider: Mapped[str] = mapped_column(String(30))
+    callback_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,128 @@
+"""notifications, their deliveries, contact points and provider callbacks
+
+Revision ID: 0026
+Revises: 0025
+Create Date: 2026-12-13 09:00:00.000000
+
+One notification per event and recipient (the in-app inbox row), one delivery per channel with a unique
+idempotency key, what the shop knows of each phone number's consent and WhatsApp window, and the provider
+callbacks already seen.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import emporium.core.db
+
+revision: str = "0026"
+down_revision: str | None = "0025"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "contact_points",
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("address", sa.String(length=320), nullable=False),
+        sa.Column("opted_out_at", emporium.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("opt_out_source", sa.String(length=40), nullable=True),
+        sa.Column("last_inbound_at", emporium.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_points")),
+        sa.UniqueConstraint("channel", "address", name="uq_contact_points_channel_address"),
+    )
+    op.create_table(
+        "notification_callbacks",
+        sa.Column("provider", sa.String(length=30), nullable=False),
+        sa.Column("callback_id", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("received_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_callbacks")),
+        sa.UniqueConstraint("provider", "callback_id", name="uq_notification_callbacks_provider_id"),
+    )
+    op.create_table(
+        "notifications",
+        sa.Column("event", sa.String(length=60), nullable=False),
+        sa.Column("event_key", sa.String(length=200), nullable=False),
+        sa.Column("category", sa.String(length=30), nullable=False),
+        sa.Column("recipient_key", sa.String(length=340), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=True),
+        sa.Column("phone", sa.String(length=32), nullable=True),
+        sa.Column("locale", sa.String(length=16), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("link", sa.String(length=500), nullable=True),
+        sa.Column("context", sa.JSON(), nullable=False),
+        sa.Column("read_at", emporium.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+        sa.UniqueConstraint("event_key", "recipient_key", name="uq_notifications_event_recipient"),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_notifications_user_id_id", ["user_id", "id"], unique=False)
+
+    op.create_table(
+        "notification_deliveries",
+        sa.Column("notification_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=400), nullable=False),
+        sa.Column("address", sa.String(length=1000), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("due_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("provider", sa.String(length=30), nullable=True),
+        sa.Column("provider_message_id", sa.String(length=200), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("fallback_from_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", emporium.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["fallback_from_id"],
+            ["notification_deliveries.id"],
+            name=op.f("fk_notification_deliveries_fallback_from_id_notification_deliveries"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["notification_id"],
+            ["notifications.id"],
+            name=op.f("fk_notification_deliveries_notification_id_notifications"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_deliveries")),
+        sa.UniqueConstraint("idempotency_key", name="uq_notification_deliveries_idempotency_key"),
+    )
+    with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_notification_deliveries_notification_id"), ["notification_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_notification_deliveries_provider_message", ["channel", "provider_message_id"], unique=False
+        )
+        batch_op.create_index("ix_notification_deliveries_status_due", ["status", "due_at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_notification_deliveries_status_due")
+        batch_op.drop_index("ix_notification_deliveries_provider_message")
+        batch_op.drop_index(batch_op.f("ix_notification_deliveries_notification_id"))
+
+    op.drop_table("notification_deliveries")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_notifications_user_id_id")
+
+    op.drop_table("notifications")
+    op.drop_table("notification_callbacks")
+    op.drop_table("contact_points")

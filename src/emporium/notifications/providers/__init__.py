@@ -1,0 +1,1 @@
+"""The senders of each channel, behind one protocol (``base.Provider``)."""
