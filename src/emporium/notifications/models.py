@@ -132,3 +132,18 @@ class ProviderCallback(IdMixin, Base):
     callback_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(30))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PushSubscription(IdMixin, Base):
+    """A browser that allowed this shop's web push (RFC 8030): where to send (``endpoint``) and the keys
+    to encrypt for it (RFC 8291). An endpoint the push service answers 404 or 410 for is deleted."""
+
+    __tablename__ = "push_subscriptions"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -5,8 +5,8 @@ Revises: 0025
 Create Date: 2026-12-13 09:00:00.000000
 
 One notification per event and recipient (the in-app inbox row), one delivery per channel with a unique
-idempotency key, what the shop knows of each phone number's consent and WhatsApp window, and the provider
-callbacks already seen.
+idempotency key, what the shop knows of each phone number's consent and WhatsApp window, the provider
+callbacks already seen, and the browsers subscribed to web push.
 """
 
 from collections.abc import Sequence
@@ -112,8 +112,31 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_notification_deliveries_status_due", ["status", "due_at"], unique=False)
 
+    op.create_table(
+        "push_subscriptions",
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("endpoint", sa.String(length=1000), nullable=False),
+        sa.Column("p256dh", sa.String(length=200), nullable=False),
+        sa.Column("auth", sa.String(length=100), nullable=False),
+        sa.Column("user_agent", sa.String(length=255), nullable=True),
+        sa.Column("created_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", emporium.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_push_subscriptions_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_push_subscriptions")),
+        sa.UniqueConstraint("endpoint", name=op.f("uq_push_subscriptions_endpoint")),
+    )
+    with op.batch_alter_table("push_subscriptions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_push_subscriptions_user_id"), ["user_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("push_subscriptions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_push_subscriptions_user_id"))
+
+    op.drop_table("push_subscriptions")
     with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_notification_deliveries_status_due")
         batch_op.drop_index("ix_notification_deliveries_provider_message")

@@ -39,15 +39,20 @@ class OutboundMessage:
     html: str | None = None
     # An absolute URL the message opens (push click, in-app link).
     link: str | None = None
-    # WhatsApp outside the 24-hour window: the approved template and its body parameters.
+    # WhatsApp outside the 24-hour window: the event whose approved template must be used (None inside
+    # the window, where free text may go).
     template: str | None = None
-    template_params: tuple[str, ...] = ()
     # Web push: a newer message with the same topic replaces an undelivered older one (RFC 8030).
     topic: str | None = None
     ttl_seconds: int = 24 * 3600
     # Web push: the subscription's keys (``p256dh``, ``auth``).
     keys: Mapping[str, str] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    # E-mail headers of this message (``List-Unsubscribe``, ``List-Unsubscribe-Post``).
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # The event's facts as text (order number, tracking link, first name): a WhatsApp template's
+    # parameters are chosen from them by the provider's template registry.
+    context: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
