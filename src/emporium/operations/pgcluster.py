@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # Debian keeps each server version's tools here; the ones on PATH are wrappers without all their options.
 DEBIAN_SERVER_TOOLS = Path("/usr/lib/postgresql")
@@ -74,15 +75,16 @@ def _own(path: Path) -> None:
         shutil.chown(path, SERVER_USER)
 
 
+def _call(command: Sequence[str], *, text: bool = False) -> subprocess.CompletedProcess[Any]:
+    """Runs one of the server's own tools (as its user), arguments built here, no shell."""
+    return subprocess.run(  # noqa: S603 - see above
+        _as_server_user(command), capture_output=True, text=text, timeout=TOOL_TIMEOUT_SECONDS, check=False
+    )
+
+
 def _run(command: Sequence[str], *, log: Path | None = None) -> str:
     try:
-        done = subprocess.run(
-            _as_server_user(command),
-            capture_output=True,
-            text=True,
-            timeout=TOOL_TIMEOUT_SECONDS,
-            check=False,
-        )
+        done = _call(command, text=True)
     except subprocess.TimeoutExpired as exc:
         raise ClusterError(f"{command[0]} did not finish in {TOOL_TIMEOUT_SECONDS} s") from exc
     if done.returncode != 0:
@@ -123,13 +125,7 @@ class PgServer:
         _run([str(self.tools / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"], log=self.log)
 
     def running(self) -> bool:
-        status = subprocess.run(
-            _as_server_user([str(self.tools / "pg_ctl"), "-D", str(self.data), "status"]),
-            capture_output=True,
-            timeout=TOOL_TIMEOUT_SECONDS,
-            check=False,
-        )
-        return status.returncode == 0
+        return _call([str(self.tools / "pg_ctl"), "-D", str(self.data), "status"]).returncode == 0
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         """Runs ``statement`` with psql and returns its unaligned output (values only)."""
@@ -157,12 +153,7 @@ class PgServer:
         raise ClusterError(f"{self.name} did not replay up to {lsn} in {timeout} s")
 
     def force_stop(self) -> None:
-        subprocess.run(
-            _as_server_user([str(self.tools / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
-            capture_output=True,
-            timeout=TOOL_TIMEOUT_SECONDS,
-            check=False,
-        )
+        _call([str(self.tools / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
 
 
 def init_primary(tools: Path, root: Path, port: int | None = None, *, durable: bool = False) -> PgServer:
@@ -322,10 +313,7 @@ def start_topology(
         raise ClusterError("pgbouncer is not installed")
     root.mkdir(parents=True, exist_ok=True)
     _own(root)
-    if (
-        os.geteuid() == 0
-        and subprocess.run(_as_server_user(["test", "-w", str(root)]), check=False).returncode
-    ):
+    if os.geteuid() == 0 and _call(["test", "-w", str(root)]).returncode:
         raise ClusterError(f"the {SERVER_USER} user cannot reach {root}: choose a directory it can write to")
     topology = PgTopology(root, init_primary(tools, root), None, None)
     try:
