@@ -306,8 +306,14 @@ class Replica:
             PRIMARY_BIND: primary.engine.sync_engine,
             REPLICA_BIND: self.engine.sync_engine,
         }
+        # Bound to the primary for the code that asks ``session.bind`` which database it is on; the
+        # statements themselves go where ``RoutedSession.get_bind`` sends them.
         self.sessionmaker = async_sessionmaker(
-            expire_on_commit=False, autoflush=False, info=info, sync_session_class=RoutedSession
+            primary.engine,
+            expire_on_commit=False,
+            autoflush=False,
+            info=info,
+            sync_session_class=RoutedSession,
         )
         self.monitor = ReplicaMonitor(
             self.direct_reads.connect_kwargs,

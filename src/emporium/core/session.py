@@ -29,7 +29,17 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with ctx.db.session(
         read_only=read_only, announcer=announce_to(ctx.cache), from_replica=from_replica
     ) as session:
+        request.state.db_session = session
         yield session
+
+
+async def discard_request_session(request: Request) -> None:
+    """Rolls back the request's transaction, for a route that answers a lost database itself (the
+    storefront's "back soon" page): its session's exit comes after that answer, and must not commit a
+    transaction whose connection is gone (PendingRollbackError, a 500)."""
+    session: AsyncSession | None = getattr(request.state, "db_session", None)
+    if session is not None:
+        await session.rollback()
 
 
 async def _replica_serves(request: Request, replica: Replica) -> bool:

@@ -242,6 +242,9 @@ class PgBouncer:
             "max_client_conn = 500",
             # A server that went away is tried again soon, so the app recovers when it is back.
             "server_login_retry = 1",
+            # A request waits this long for a server connection, then fails (an outage: 503), instead of
+            # PgBouncer's 120 s while the primary is down.
+            "query_wait_timeout = 5",
             "ignore_startup_parameters = extra_float_digits",
             f"logfile = {self.log}",
             f"pidfile = {self.root / 'pgbouncer.pid'}",
