@@ -44,10 +44,10 @@ def caught_up(topology: PgTopology) -> None:
     topology.replica.wait_until_replayed(topology.primary.sql("SELECT pg_current_wal_lsn()"))
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    """Polls ``check`` until it holds; fails after ``timeout`` seconds saying ``what`` never happened."""
-    ends = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
+    """Polls ``check`` until it holds; fails after ``within`` seconds saying ``what`` never happened."""
+    ends = time.monotonic() + within
     while not await check():
         if time.monotonic() > ends:
-            raise AssertionError(f"not within {timeout} s: {what}")
+            raise AssertionError(f"not within {within} s: {what}")
         await asyncio.sleep(0.2)

@@ -92,7 +92,7 @@ def _run(command: Sequence[str], *, log: Path | None = None) -> str:
         raise ClusterError(
             f"{' '.join(command)} failed: {done.stderr.strip()} {done.stdout.strip()} {server_log}"
         )
-    return done.stdout
+    return str(done.stdout)
 
 
 @dataclass
@@ -304,10 +304,16 @@ class PgTopology:
 
 
 def start_topology(
-    root: Path, databases: Sequence[str] = ("emporium",), *, replica: bool = True, bouncer: bool = True
+    root: Path,
+    databases: Sequence[str] = ("emporium",),
+    *,
+    replica: bool = True,
+    bouncer: bool = True,
+    bouncer_pool_size: int = 20,
 ) -> PgTopology:
     """Starts the shape in ``root`` (made if missing): the ``databases`` exist on the primary (and so on
-    the replica); PgBouncer serves each as itself and, with a replica, as ``<name>_replica``."""
+    the replica); PgBouncer serves each as itself and, with a replica, as ``<name>_replica``, with at most
+    ``bouncer_pool_size`` server connections per database."""
     tools = server_tools()
     if tools is None or not (tools / "pg_ctl").exists():
         raise ClusterError("PostgreSQL's server tools (initdb, pg_ctl) are not installed")
@@ -328,7 +334,7 @@ def start_topology(
             routes = {name: (topology.primary, name) for name in databases}
             if topology.replica is not None:
                 routes |= {name + REPLICA_SUFFIX: (topology.replica, name) for name in databases}
-            topology.bouncer = PgBouncer(binary, root, free_port(), routes)
+            topology.bouncer = PgBouncer(binary, root, free_port(), routes, bouncer_pool_size)
             topology.bouncer.start()
     except BaseException:
         topology.stop()
