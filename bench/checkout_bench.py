@@ -269,8 +269,35 @@ async def _run_adds(url: str, db: Database, buyers: int, lines: int, concurrency
     )
 
 
-async def run(url: str, scenario: str, buyers: int, units: int, concurrency: int, lines: int = 1) -> None:
+async def _run_bare(url: str, requests: int, concurrency: int) -> None:
+    """The bare endpoint (bench/hello_app.py) through the same client at the same concurrency: the ceiling
+    of this machine and server setup in this run, to read the checkout's figures against."""
     _require_loopback(url)
+    latencies: list[float] = []
+    left = list(range(requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+
+        async def caller() -> None:
+            while left:
+                left.pop()
+                started = time.perf_counter()
+                (await client.get("/")).raise_for_status()
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    q = statistics.quantiles(latencies, n=100)
+    print(f"bare: {requests / elapsed:.0f} req/s  p50={q[49]:.0f} ms  p95={q[94]:.0f} ms  ({url})")
+
+
+async def run(
+    url: str, scenario: str, buyers: int, units: int, concurrency: int, lines: int = 1, bare: str | None = None
+) -> None:
+    _require_loopback(url)
+    if bare is not None:
+        await _run_bare(bare, max(buyers, 1000), concurrency)
     db = Database(os.environ["EMPORIUM_DATABASE_URL"])
     try:
         if scenario == "add":
@@ -337,13 +364,16 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=100, help="stock of the raced product (race only)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--lines", default="1", help="lines per add (add only); with --sql a list: 1,12,100")
+    parser.add_argument("--bare", help="also time the bare endpoint (bench/hello_app.py) at this URL first")
     parser.add_argument("--sql", action="store_true", help="count the SQL of one add in-process (add only)")
     args = parser.parse_args()
     line_counts = [int(n) for n in args.lines.split(",")]
     if args.sql:
         asyncio.run(count_add_sql(line_counts))
         return
-    asyncio.run(run(args.url, args.scenario, args.buyers, args.units, args.concurrency, line_counts[0]))
+    asyncio.run(
+        run(args.url, args.scenario, args.buyers, args.units, args.concurrency, line_counts[0], args.bare)
+    )
 
 
 if __name__ == "__main__":
