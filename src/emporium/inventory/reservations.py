@@ -6,8 +6,8 @@ order's lines on that pool: the 250 g and 1 kg boxes of one sweet add up on one 
 Reserving is a conditional UPDATE (only where the pool's free stock, see ``availability``, still covers the
 amount), so two buyers can never both take the last unit, in one process or many. On PostgreSQL the same
 statement first locks the pools in id order (a sub-select FOR UPDATE), so two orders holding the same pools
-in opposite order queue instead of deadlocking; SQLite serialises writers with BEGIN IMMEDIATE already. The statements are the inventory
-repository's; the order they run in is this module's.
+in opposite order queue instead of deadlocking; SQLite serialises writers with BEGIN IMMEDIATE already. The
+statements are the inventory repository's; the order they run in is this module's.
 """
 
 from __future__ import annotations
