@@ -18,6 +18,15 @@ environment) and prints the SQL statements it sent, per request and per line:
         --scenario add --lines 12 --buyers 2000 --concurrency 32
     EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py --scenario add --sql --lines 1,12,100
 
+Beside the bare endpoint, and two trees side by side (say main's and a branch's, served on one database on
+two ports): ``--rounds`` alternates the bare endpoint (bench/hello_app.py) and each shop of ``--url`` in
+rounds of one run, so a shared machine's changing load falls on all of them alike:
+
+    .venv/bin/uvicorn --app-dir bench hello_app:app --port 8132 --workers 2 --log-level warning &
+    EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py \
+        --url http://127.0.0.1:8131,http://127.0.0.1:8133 --bare http://127.0.0.1:8132 \
+        --scenario spread --buyers 300 --concurrency 8 --rounds 6
+
 For checkout, the guest carts are written straight into the database first (that is not what is
 measured); then every buyer sends one POST /api/v1/orders and the script prints orders/s, latencies and
 the oversell count read back from the database (pools whose reservations exceed their stock, and for
