@@ -18,6 +18,15 @@ environment) and prints the SQL statements it sent, per request and per line:
         --scenario add --lines 12 --buyers 2000 --concurrency 32
     EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py --scenario add --sql --lines 1,12,100
 
+Beside the bare endpoint, and two trees side by side (say main's and a branch's, served on one database on
+two ports): ``--rounds`` alternates the bare endpoint (bench/hello_app.py) and each shop of ``--url`` in
+rounds of one run, so a shared machine's changing load falls on all of them alike:
+
+    .venv/bin/uvicorn --app-dir bench hello_app:app --port 8132 --workers 2 --log-level warning &
+    EMPORIUM_DATABASE_URL=... .venv/bin/python bench/checkout_bench.py \
+        --url http://127.0.0.1:8131,http://127.0.0.1:8133 --bare http://127.0.0.1:8132 \
+        --scenario spread --buyers 300 --concurrency 8 --rounds 6
+
 For checkout, the guest carts are written straight into the database first (that is not what is
 measured); then every buyer sends one POST /api/v1/orders and the script prints orders/s, latencies and
 the oversell count read back from the database (pools whose reservations exceed their stock, and for
@@ -35,7 +44,9 @@ import secrets
 import socket
 import statistics
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -269,8 +280,123 @@ async def _run_adds(url: str, db: Database, buyers: int, lines: int, concurrency
     )
 
 
-async def run(url: str, scenario: str, buyers: int, units: int, concurrency: int, lines: int = 1) -> None:
+async def _run_bare(url: str, requests: int, concurrency: int) -> None:
+    """The bare endpoint (bench/hello_app.py) through the same client at the same concurrency: the ceiling
+    of this machine and server setup in this run, to read the checkout's figures against."""
     _require_loopback(url)
+    latencies: list[float] = []
+    left = list(range(requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+
+        async def caller() -> None:
+            while left:
+                left.pop()
+                started = time.perf_counter()
+                (await client.get("/")).raise_for_status()
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    q = statistics.quantiles(latencies, n=100)
+    print(f"bare: {requests / elapsed:.0f} req/s  p50={q[49]:.0f} ms  p95={q[94]:.0f} ms  ({url})")
+
+
+@dataclass
+class _Tally:
+    """What one target answered over the rounds: latencies, statuses and the time spent sending."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    def line(self, name: str, ok: int) -> str:
+        q = statistics.quantiles(self.latencies, n=100)
+        done = self.statuses.get(ok, 0)
+        return (
+            f"{name}: {done / self.elapsed:.0f}/s  p50={q[49]:.0f} ms  p95={q[94]:.0f} ms  "
+            f"p99={q[98]:.0f} ms  statuses={dict(sorted(self.statuses.items()))}"
+        )
+
+
+async def _drive(
+    client: httpx.AsyncClient, work: list[str], concurrency: int, send: Any, tally: _Tally
+) -> None:
+    """Send ``send(client, item)`` for every item, ``concurrency`` at a time, into ``tally``."""
+
+    async def sender() -> None:
+        while work:
+            item = work.pop()
+            started = time.perf_counter()
+            response = await send(client, item)
+            tally.latencies.append((time.perf_counter() - started) * 1000)
+            tally.statuses[response.status_code] = tally.statuses.get(response.status_code, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    tally.elapsed += time.perf_counter() - started
+
+
+async def run_rounds(urls: list[str], bare: str, buyers: int, concurrency: int, rounds: int) -> None:
+    """Checkout on each shop of ``urls`` (say main's tree and a branch, served side by side on one
+    database) and the bare endpoint, in alternating rounds: the machine's load, which moves on a shared
+    host, falls on all of them alike. Every shop gets the same baskets (the same random choice)."""
+    for url in [*urls, bare]:
+        _require_loopback(url)
+    db = Database(os.environ["EMPORIUM_DATABASE_URL"])
+    try:
+        body = _checkout_body(await _shipping_method(db))
+        tokens = {url: await _spread_carts(db, buyers) for url in urls}
+
+        async def checkout(client: httpx.AsyncClient, token: str) -> httpx.Response:
+            headers = {"X-Cart-Token": token, "Idempotency-Key": f"bench-{token}"}
+            return await client.post("/api/v1/orders", json=body, headers=headers)
+
+        async def hello(client: httpx.AsyncClient, _: str) -> httpx.Response:
+            return await client.get("/")
+
+        tallies = {url: _Tally() for url in [bare, *urls]}
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        clients = {url: httpx.AsyncClient(base_url=url, limits=limits, timeout=120) for url in tallies}
+        per_round = -(-buyers // rounds)
+        for n in range(rounds):
+            await _drive(clients[bare], ["/"] * per_round, concurrency, hello, tallies[bare])
+            for url in urls:
+                work = tokens[url][n * per_round : (n + 1) * per_round]
+                await _drive(clients[url], work, concurrency, checkout, tallies[url])
+        for client in clients.values():
+            await client.aclose()
+        print(f"buyers={buyers} per shop, concurrency={concurrency}, {rounds} alternating rounds")
+        print(tallies[bare].line(f"bare {bare}", 200))
+        for url in urls:
+            print(tallies[url].line(f"checkout {url} orders", 201))
+        print(f"oversold={await _oversold(db, None, 0)}")
+    finally:
+        await db.dispose()
+
+
+def _checkout_body(method_id: int) -> dict[str, Any]:
+    return {
+        "shipping_address": ADDRESS,
+        "shipping_method_id": method_id,
+        "payment_method": "test",
+        "guest": {"name": "Bench Buyer", "phone": "+12025550100", "email": "bench@example.com"},
+    }
+
+
+async def run(
+    url: str,
+    scenario: str,
+    buyers: int,
+    units: int,
+    concurrency: int,
+    lines: int = 1,
+    bare: str | None = None,
+) -> None:
+    _require_loopback(url)
+    if bare is not None:
+        await _run_bare(bare, max(buyers, 1000), concurrency)
     db = Database(os.environ["EMPORIUM_DATABASE_URL"])
     try:
         if scenario == "add":
@@ -282,12 +408,7 @@ async def run(url: str, scenario: str, buyers: int, units: int, concurrency: int
             tokens, race_pool = await _race_carts(db, buyers, units)
         else:
             tokens = await _spread_carts(db, buyers)
-        body = {
-            "shipping_address": ADDRESS,
-            "shipping_method_id": method_id,
-            "payment_method": "test",
-            "guest": {"name": "Bench Buyer", "phone": "+12025550100", "email": "bench@example.com"},
-        }
+        body = _checkout_body(method_id)
         latencies: list[float] = []
         statuses: dict[int, int] = {}
         queue: asyncio.Queue[str] = asyncio.Queue()
@@ -337,13 +458,27 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=100, help="stock of the raced product (race only)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--lines", default="1", help="lines per add (add only); with --sql a list: 1,12,100")
+    parser.add_argument("--bare", help="also time the bare endpoint (bench/hello_app.py) at this URL first")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="spread only: alternate the bare endpoint (--bare) and each shop of --url (comma-separated) "
+        "in this many rounds",
+    )
     parser.add_argument("--sql", action="store_true", help="count the SQL of one add in-process (add only)")
     args = parser.parse_args()
     line_counts = [int(n) for n in args.lines.split(",")]
     if args.sql:
         asyncio.run(count_add_sql(line_counts))
         return
-    asyncio.run(run(args.url, args.scenario, args.buyers, args.units, args.concurrency, line_counts[0]))
+    if args.rounds:
+        if not args.bare or args.scenario != "spread":
+            parser.error("--rounds compares the spread checkout with --bare")
+        asyncio.run(run_rounds(args.url.split(","), args.bare, args.buyers, args.concurrency, args.rounds))
+        return
+    asyncio.run(
+        run(args.url, args.scenario, args.buyers, args.units, args.concurrency, line_counts[0], args.bare)
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import ExecuteStyle
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from emporium.core.direct_reads import DirectReads
@@ -121,6 +122,31 @@ def count_statements(engine: AsyncEngine, direct: DirectReads | None = None) -> 
         event.remove(engine.sync_engine, "before_cursor_execute", record)
         if direct is not None:
             direct.observers.remove(statements.append)
+
+
+@contextmanager
+def count_executed(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every SQL statement the database executes while the block runs (savepoint and transaction
+    bookkeeping excluded), counted as the server counts them: an executemany runs its statement once per
+    parameter set (asyncpg and sqlite3 alike), so it appears here once per row; a multi-row INSERT that
+    SQLAlchemy batches into one statement ("insertmanyvalues") appears once per batch it sends."""
+    executed: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith(_BOOKKEEPING):
+            return
+        style = getattr(context, "execute_style", None)
+        runs = len(parameters) if many and style is ExecuteStyle.EXECUTEMANY else 1
+        executed.extend([statement] * runs)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield executed
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+_BOOKKEEPING = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT", "ROLLBACK")
 
 
 def data(response: httpx.Response, status: int = 200) -> Any:

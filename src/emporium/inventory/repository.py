@@ -218,11 +218,16 @@ class InventoryRepository:
     # Stock held by orders (one statement for all the pools of an order) ------------------------------
 
     async def reserve(self, draws: Mapping[int, int]) -> set[int]:
-        """Reserve each pool's draw where the pool still has it free; the ids of the pools reserved."""
+        """Reserve each pool's draw where the pool still has it free; the ids of the pools reserved.
+
+        One statement that first locks the pools in id order (its sub-select, as ``lock_free_stock``), then
+        updates those that still have the draw free: a pool changed meanwhile is checked again at its
+        newest version, so the condition holds when the row is written."""
         amount = _amount(draws)
+        locked = select(StockPool.id).where(StockPool.id.in_(sorted(draws))).order_by(StockPool.id)
         result = await self.session.execute(
             update(StockPool)
-            .where(StockPool.id.in_(sorted(draws)), _free >= amount)
+            .where(StockPool.id.in_(locked.with_for_update()), _free >= amount)
             .values(reserved=StockPool.reserved + amount)
             .returning(StockPool.id)
             .execution_options(synchronize_session=False)

@@ -4,10 +4,10 @@
 order's lines on that pool: the 250 g and 1 kg boxes of one sweet add up on one gram pool).
 
 Reserving is a conditional UPDATE (only where the pool's free stock, see ``availability``, still covers the
-amount), so two buyers can never both take the last unit, in one process or many. On PostgreSQL the pools
-are first locked in id order, so two orders holding the same pools in opposite order queue instead of
-deadlocking; SQLite serialises writers with BEGIN IMMEDIATE already. The statements are the inventory
-repository's; the order they run in is this module's.
+amount), so two buyers can never both take the last unit, in one process or many. On PostgreSQL the same
+statement first locks the pools in id order (a sub-select FOR UPDATE), so two orders holding the same pools
+in opposite order queue instead of deadlocking; SQLite serialises writers with BEGIN IMMEDIATE already. The
+statements are the inventory repository's; the order they run in is this module's.
 """
 
 from __future__ import annotations
@@ -46,16 +46,15 @@ class Reservations:
         if not draws:
             return
         pool_ids = sorted(draws)
-        available = await self.lock(session, pool_ids)
-        short = [Shortage(p, draws[p], available.get(p, 0)) for p in pool_ids]
-        short = [s for s in short if s.available < s.wanted]
-        if short:
-            raise _insufficient(short)
+        # One statement locks the pools in id order and reserves where the stock is free; only a refusal
+        # reads the pools again (still locked by it) to say what is left.
         reserved = await InventoryRepository(session).reserve(draws)
-        if len(reserved) != len(pool_ids):
-            # Cannot happen after the lock; kept as the rule's last line of defence. The caller's transaction
-            # rolls back, taking the reservations of the other pools with it.
-            raise _insufficient([Shortage(p, draws[p], 0) for p in pool_ids if p not in reserved])
+        if len(reserved) == len(pool_ids):
+            return
+        available = await self.lock(session, pool_ids)
+        short = [Shortage(p, draws[p], available.get(p, 0)) for p in pool_ids if p not in reserved]
+        # The caller's transaction rolls back, taking the reservations of the other pools with it.
+        raise _insufficient(short)
 
     async def release(self, session: AsyncSession, draws: Mapping[int, int]) -> None:
         """Give a reservation back (order cancelled or expired before the stock left)."""

@@ -69,7 +69,7 @@ async def place_order(
     )
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    read = await orders.read(session, placed.order)
+    read = await orders.read(session, placed.order, lines=placed.lines)
     if placed.order.user_id is None:
         # A guest's key to this order (send it back as X-Order-Token to read, pay or cancel it).
         read.access_token = order_access_token(ctx.settings, placed.order)

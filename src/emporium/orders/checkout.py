@@ -12,8 +12,9 @@
 Any refusal raises, and the request's transaction rolls all of it back: no order, no reservation and no
 coupon use are left behind.
 
-The number of SQL statements does not grow with the number of lines (a test holds it at 25 or fewer):
-the cart is read in one statement, all pools are reserved in one, all lines are inserted in one.
+The number of SQL statements the database runs does not grow with the number of lines (a test counts an
+executemany as one statement per row, as the server runs it): the cart is read in one statement, all pools
+are locked and reserved in one, all lines are inserted in one multi-row INSERT.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from emporium.notifications.service import notifications
 from emporium.orders import limits, schemas
 from emporium.orders.errors import OrderError
 from emporium.orders.lifecycle import PLACED_HOOKS, add_event
-from emporium.orders.models import Order, OrderStatus, PaymentStatus, StockState
+from emporium.orders.models import Order, OrderLine, OrderStatus, PaymentStatus, StockState
 from emporium.orders.names import payment_method_name
 from emporium.orders.repository import OrderRepository
 from emporium.orders.seen_quote import PriceChanged, SeenQuote, changes, expected_total_minor
@@ -64,6 +65,8 @@ class CartNotPurchasable(ValidationFailed):
 class Placed:
     order: Order
     replayed: bool
+    # The lines just written (None for a replay): the new order is shown without reading them again.
+    lines: list[OrderLine] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,10 +144,10 @@ class Checkout:
         priced = await self._price(session, settings, data, buyer, to_buy)
         self._check_shown(settings, data, to_buy, priced.quote, shown)
         await self._reserve_stock(session, to_buy)
-        order = await self._write_order(session, settings, data, buyer, to_buy, priced, client_address)
+        order, lines = await self._write_order(session, settings, data, buyer, to_buy, priced, client_address)
         await self._after_placed(session, settings, key, order, to_buy, priced.quote)
         count_after_commit(session, ORDERS_PLACED.labels(order.payment_method))
-        return Placed(order, replayed=False)
+        return Placed(order, replayed=False, lines=lines)
 
     # The steps, in the order ``place`` takes them -------------------------------------------------------
 
@@ -268,7 +271,7 @@ class Checkout:
         to_buy: CartToBuy,
         priced: _Priced,
         client_address: str | None,
-    ) -> Order:
+    ) -> tuple[Order, list[OrderLine]]:
         """The order row, its lines (one INSERT), the coupon's use and the "placed" event."""
         repo = OrderRepository(session)
         now = utcnow()
@@ -278,7 +281,7 @@ class Checkout:
         )
         session.add(order)
         await session.flush()
-        await repo.insert_lines(_line_values(order, to_buy, priced.quote))
+        lines = await repo.insert_lines(_line_values(order, to_buy, priced.quote))
         quote = priced.quote
         if quote.coupon is not None:
             await pricing.redeem(
@@ -290,7 +293,7 @@ class Checkout:
                 discount_minor=quote.totals.discount_minor,
             )
         add_event(session, order, "placed", actor_user_id=buyer.user_id, to_status=OrderStatus.PENDING)
-        return order
+        return order, lines
 
     async def _after_placed(
         self,

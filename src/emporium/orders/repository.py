@@ -63,10 +63,14 @@ class OrderRepository:
             value = (await self.session.execute(bump)).scalar_one()
         return int(value)
 
-    async def insert_lines(self, lines: Sequence[Mapping[str, Any]]) -> None:
-        """Every line of a new order in one INSERT (Core, no RETURNING: the ORM would send one statement
-        per line)."""
-        await self.session.execute(insert(OrderLine), lines)
+    async def insert_lines(self, lines: Sequence[Mapping[str, Any]]) -> list[OrderLine]:
+        """Every line of a new order in one multi-row INSERT ... RETURNING, whatever their number; the
+        lines come back as rows of the session, in id order (as ``lines`` reads them), so the new order is
+        shown without reading them again. Without RETURNING the rows would go as an executemany, which
+        the server runs as one statement per line; asking for RETURNING in the parameters' order would
+        make SQLite's driver send one INSERT per line too."""
+        result = await self.session.scalars(insert(OrderLine).returning(OrderLine), list(lines))
+        return sorted(result, key=lambda line: line.id)
 
     async def own_address(self, user_id: int, address_id: int) -> Address | None:
         result = await self.session.execute(

@@ -35,10 +35,20 @@ def phone_digits(phone: str | None) -> str:
 
 
 class OrderService:
-    async def read(self, session: AsyncSession, order: Order, *, staff: bool = False) -> schemas.OrderRead:
-        """The order with its lines and timeline; the timeline's internal notes only for ``staff``."""
+    async def read(
+        self,
+        session: AsyncSession,
+        order: Order,
+        *,
+        staff: bool = False,
+        lines: list[OrderLine] | None = None,
+    ) -> schemas.OrderRead:
+        """The order with its lines and timeline; the timeline's internal notes only for ``staff``.
+        ``lines``: the order's lines when the caller holds them all (it has just written them)."""
         repo = OrderRepository(session)
-        return order_read(order, await repo.lines(order.id), await repo.events(order.id), staff=staff)
+        if lines is None:
+            lines = await repo.lines(order.id)
+        return order_read(order, lines, await repo.events(order.id), staff=staff)
 
     async def order(self, session: AsyncSession, order_id: int, *, lock: bool = False) -> Order | None:
         """The order (locked FOR UPDATE with ``lock``) whoever it belongs to: who may see it is for
