@@ -50,6 +50,7 @@ from emporium.route_limits import ROUTE_CLASSES, classifier, identifier, webhook
 from emporium.settings import get_settings
 from emporium.web import api_docs
 from emporium.web.errors import error_pages
+from emporium.web.page_cache import SharedPageCache
 from emporium.web.router import router as web_router
 from emporium.wishlists.api import router as wishlists_router
 
@@ -136,7 +137,9 @@ def create_app(
     if settings.part(MediaSettings).media_storage == "local":
         app.include_router(local_media_router(settings))
     # The middleware added last is the outermost: the request id wraps everything, including a refused
-    # oversized body and the answer to an unhandled exception.
+    # oversized body and the answer to an unhandled exception. The shared page cache is the innermost:
+    # rate limits, the request id and the security headers apply to a kept page as to a drawn one.
+    app.add_middleware(SharedPageCache)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,
