@@ -76,7 +76,9 @@ async def test_a_kept_page_is_answered_without_sql(client: httpx.AsyncClient, ct
         assert statements == [], path
 
 
-async def test_a_new_price_or_stock_gives_the_page_a_new_etag(client: httpx.AsyncClient, ctx: AppContext) -> None:
+async def test_a_new_price_or_stock_gives_the_page_a_new_etag(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
     (pan,) = await kitchen(ctx)
     first = await client.get("/p/copper-pan")
     listed = await client.get("/c/kitchen")
@@ -88,7 +90,8 @@ async def test_a_new_price_or_stock_gives_the_page_a_new_etag(client: httpx.Asyn
         await session.commit()
     repriced = await client.get("/p/copper-pan", headers={"If-None-Match": first.headers["etag"]})
     assert repriced.status_code == 200
-    assert "$39.00" in repriced.text and "$45.00" not in repriced.text
+    assert "$39.00" in repriced.text
+    assert "$45.00" not in repriced.text
     assert repriced.headers["etag"] != first.headers["etag"]
     relisted = await client.get("/c/kitchen", headers={"If-None-Match": listed.headers["etag"]})
     assert relisted.status_code == 200
@@ -164,7 +167,9 @@ async def test_no_form_works_from_another_site(client: httpx.AsyncClient, ctx: A
         stolen = await client.post("/cart/add", data={**body, "csrf_token": stranger})
         assert stolen.status_code == 403
         # A visitor that has no CSRF cookie yet cannot post at all, not even with a valid-looking token.
-        fresh = await other.post("/account/sign-in", data={"email": "a@b.c", "password": "x", "csrf_token": token})
+        fresh = await other.post(
+            "/account/sign-in", data={"email": "a@b.c", "password": "x", "csrf_token": token}
+        )
         assert fresh.status_code == 403
     # The same form from this shop is taken.
     taken = await client.post("/cart/add", data=body, headers={"Origin": "http://testserver"})
@@ -198,7 +203,9 @@ async def test_statements_per_page_do_not_grow_with_the_page(make_context: MakeC
         for size in (2, 14):
             if size > 2:
                 async with ctx.db.session() as session:
-                    shelf = (await session.execute(select(Category).where(Category.slug == "kitchen"))).scalar_one()
+                    shelf = (
+                        await session.execute(select(Category).where(Category.slug == "kitchen"))
+                    ).scalar_one()
                     for n in range(size - 2):
                         await make_product(session, f"Copper Lid {n}", prices=("3.00",), category=shelf)
                     await session.commit()

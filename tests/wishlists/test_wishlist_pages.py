@@ -14,7 +14,7 @@ from emporium.inventory.models import StockPool
 from emporium.wishlists.models import Wishlist, WishlistItem
 from tests.inventory.factory import make_category, make_product
 from tests.support import count_statements
-from tests.web.conftest import csrf_token, token_of, visitor_token
+from tests.web.conftest import token_of, visitor_token
 from tests.web.test_account_pages import customer, web_sign_in
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
