@@ -20,12 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from emporium import __version__
 from emporium.catalog.cache import VERSION_KEY as CATALOG_STAMP
 from emporium.catalog.cache import PageStore, page_store
 from emporium.core import changes
@@ -34,6 +34,12 @@ from emporium.store.profile import VERSION_KEY as STORE_STAMP
 from emporium.web.browser import SESSION_COOKIE
 
 log = structlog.get_logger(__name__)
+
+# A new release draws its pages anew even where the kept ones outlive a restart (Redis).
+try:
+    RELEASE = metadata.version("emporium")
+except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    RELEASE = "source"
 
 # The paths of the shared pages (and nothing under them but the product page's own path).
 EXACT_PATHS = frozenset({"/", "/search"})
@@ -139,7 +145,7 @@ async def _stamps(ctx: AppContext) -> str:
 
 def _key(stamps: str, scope: Scope) -> str:
     address = f"{scope['path']}?{scope['query_string'].decode('latin-1')}"
-    digest = hashlib.sha256(f"{__version__}|{address}".encode()).hexdigest()[:40]
+    digest = hashlib.sha256(f"{RELEASE}|{address}".encode()).hexdigest()[:40]
     return f"page:html:{stamps}:{digest}"
 
 
