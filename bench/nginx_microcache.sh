@@ -28,8 +28,12 @@ command -v wrk >/dev/null || { echo "install wrk first (apt-get install wrk)" >&
 
 WORK=$(mktemp -d)
 mkdir -p "$WORK/logs" "$WORK/cache"
+# Started as root, nginx's workers run as nobody: they must be able to write the cache and temp files.
+chmod 0755 "$WORK"
+[[ $(id -u) == 0 ]] && chown nobody "$WORK/cache"
 cleanup() {
   [[ -f "$WORK/nginx.pid" ]] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  [[ -s "$WORK/logs/error.log" ]] && { echo "nginx error log:"; tail -5 "$WORK/logs/error.log"; } >&2
   sleep 0.5
   rm -rf "$WORK"
 }
