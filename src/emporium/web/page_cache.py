@@ -149,13 +149,21 @@ def _key(stamps: str, scope: Scope) -> str:
     return f"page:html:{stamps}:{digest}"
 
 
-def _shareable(messages: list[Message], key: str) -> Kept | None:
+def _public_headers(messages: list[Message]) -> list[tuple[bytes, bytes]] | None:
+    """The headers of a 200 the route marked ``public`` and that sets no cookie; None for anything else."""
     start = messages[0] if messages else None
     if start is None or start["type"] != "http.response.start" or start["status"] != 200:
         return None
     headers = [(k.lower(), v) for k, v in start.get("headers", [])]
     cache = next((v for k, v in headers if k == b"cache-control"), b"")
     if not cache.startswith(b"public") or any(k == b"set-cookie" for k, _ in headers):
+        return None
+    return headers
+
+
+def _shareable(messages: list[Message], key: str) -> Kept | None:
+    headers = _public_headers(messages)
+    if headers is None:
         return None
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     if len(body) > MAX_BODY_BYTES:
