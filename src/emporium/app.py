@@ -58,6 +58,7 @@ from emporium.route_limits import (
 from emporium.settings import get_settings
 from emporium.web import api_docs
 from emporium.web.errors import error_pages
+from emporium.web.page_cache import SharedPageCache
 from emporium.web.router import router as web_router
 from emporium.web.security import secure_cookies
 from emporium.wishlists.api import router as wishlists_router
@@ -145,7 +146,9 @@ def create_app(
     if settings.part(MediaSettings).media_storage == "local":
         app.include_router(local_media_router(settings))
     # The middleware added last is the outermost: the request id wraps everything, including a refused
-    # oversized body and the answer to an unhandled exception.
+    # oversized body and the answer to an unhandled exception. The shared page cache is the innermost:
+    # rate limits, the request id and the security headers apply to a kept page as to a drawn one.
+    app.add_middleware(SharedPageCache)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,

@@ -36,17 +36,30 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([A-Za-z0-9_-]+)">')
+# A shared page (home, category, product, search) carries no token: the visitor fragment brings it.
+VISITOR_TOKEN = re.compile(r'data-csrf-token="([A-Za-z0-9_-]+)"')
 
 
 def csrf_token(html: str) -> str:
-    found = CSRF_META.search(html)
+    found = CSRF_META.search(html) or VISITOR_TOKEN.search(html)
     assert found, "the page carries no CSRF token"
     return found.group(1)
 
 
+async def visitor_token(client: httpx.AsyncClient) -> str:
+    """The token the visitor fragment gives this browser, as shop.js reads it on a shared page."""
+    response = await client.get("/visitor", headers={"HX-Request": "true"})
+    assert response.status_code == 200, response.text
+    return csrf_token(response.text)
+
+
 async def token_of(client: httpx.AsyncClient, path: str = "/account/sign-in") -> str:
+    """The token a form of the page at ``path`` posts: the page's own, or on a shared page the one its
+    visitor fragment brings."""
     response = await client.get(path)
     assert response.status_code == 200, response.text
+    if CSRF_META.search(response.text) is None and 'hx-get="/visitor"' in response.text:
+        return await visitor_token(client)
     return csrf_token(response.text)
 
 

@@ -14,7 +14,7 @@ from emporium.inventory.models import StockPool
 from emporium.wishlists.models import Wishlist, WishlistItem
 from tests.inventory.factory import make_category, make_product
 from tests.support import count_statements
-from tests.web.conftest import csrf_token, token_of
+from tests.web.conftest import token_of, visitor_token
 from tests.web.test_account_pages import customer, web_sign_in
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -43,7 +43,8 @@ async def test_a_guest_hearts_a_product_and_sees_it_on_their_list(
     page = await client.get(f"/c/{category.slug}")
     assert 'class="heart heart--card"' in page.text
     assert f'hx-vals=\'{{"product_id": "{made.product.id}"}}\'' in page.text
-    token = csrf_token(page.text)
+    # A shared page: its visitor fragment brings the token shop.js sends.
+    token = await visitor_token(client)
     # Without the CSRF header htmx would send, the heart is refused.
     assert (await client.post("/wishlist/add", data={"product_id": str(made.product.id)})).status_code == 403
     pressed = await client.post(

@@ -180,21 +180,31 @@ class CatalogPages:
         return value
 
 
-_DISABLED = CatalogPages(store=None, stamp="", ttl_seconds=0)
+DISABLED_PAGES = CatalogPages(store=None, stamp="", ttl_seconds=0)
 
 
 async def catalog_pages(request: Request) -> CatalogPages:
+    """The request's view of the page cache, its stamp read once however many dependencies ask."""
+    found = getattr(request.state, "catalog_pages", None)
+    if isinstance(found, CatalogPages):
+        return found
+    pages = await _read_pages(request)
+    request.state.catalog_pages = pages
+    return pages
+
+
+async def _read_pages(request: Request) -> CatalogPages:
     ctx: AppContext = request.app.state.ctx
     ttl = ctx.settings.catalog_cache_ttl_seconds
     if ttl <= 0:
-        return _DISABLED
+        return DISABLED_PAGES
     try:
         stamp = await changes.read_stamp(ctx.cache, VERSION_KEY)
     except Exception as exc:
         log.warning("catalog_cache_unavailable", error=repr(exc))
-        return _DISABLED
+        return DISABLED_PAGES
     if ctx.db.replica is not None:
-        ttl = _replica_ttl(request, stamp, ttl, ctx.settings.replica_max_lag_seconds)
+        ttl = replica_ttl(request, stamp, ttl, ctx.settings.replica_max_lag_seconds)
     return CatalogPages(store=page_store(ctx.cache), stamp=stamp, ttl_seconds=ttl)
 
 
@@ -203,7 +213,7 @@ _first_seen: OrderedDict[str, float] = OrderedDict()
 _STAMPS_KEPT = 64
 
 
-def _replica_ttl(request: Request, stamp: str, ttl: int, max_lag: float) -> int:
+def replica_ttl(request: Request, stamp: str, ttl: int, max_lag: float) -> int:
     """A page the replica may answer, under a stamp younger than the replica's lag bound, may have been
     read before the replica applied the change that made the stamp: it is kept only for the bound, so
     the next reader after it gets the change (core/read_routing.py)."""

@@ -328,6 +328,7 @@ async def category_page(
         sorts=SORTS,
         sort=asked.sort,
         chips=_chips(path, params, names=brand_names, bands=bands),
+        shared=True,
     )
 
 
@@ -421,7 +422,7 @@ async def search_page(
         return redirect
     if not query:
         return await page.render(
-            "web/catalog/search.html.j2", title="Search", query="", result=None, params=params
+            "web/catalog/search.html.j2", title="Search", query="", result=None, params=params, shared=True
         )
 
     filters = SearchFilters(
@@ -456,4 +457,5 @@ async def search_page(
         suggest_url=page_url("/search", {**params, "q": result.did_you_mean})
         if result.did_you_mean
         else None,
+        shared=True,
     )

@@ -38,6 +38,7 @@ async def home(page: ShopPage) -> HTMLResponse:
         products=products,
         featured=featured,
         categories=await page.categories(),
+        shared=True,
     )
 
 

@@ -264,6 +264,8 @@ async def render_product(
             1,
             {str(k): str(v) for k, v in variant.options.items()} if variant else {},
         ),
+        # After a refused review the page shows that customer's form: never the shared page.
+        shared=review_form is None,
     )
 
 

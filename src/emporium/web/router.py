@@ -23,6 +23,7 @@ from emporium.web import (
     home,
     review_pages,
     seo,
+    visitor,
     wishlist_lists,
     wishlist_pages,
 )
@@ -45,6 +46,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     content_pages.router,
     wishlist_pages.router,
     wishlist_lists.router,
+    visitor.router,
 )
 
 router = page_router(dependencies=[Depends(require_csrf)])

@@ -5,15 +5,35 @@
 
   var SAFE = { GET: true, HEAD: true };
 
-  // htmx requests that can change something carry the page's CSRF token in a header (plain forms carry
-  // it in a hidden field instead).
+  // The browser's CSRF token: in the page itself (a page drawn for this visitor), or brought by the
+  // visitor fragment (/visitor) into a shared page, which is the same for everybody and carries none.
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && meta.content) return meta.content;
+    var holder = document.querySelector("[data-csrf-token]");
+    return holder ? holder.getAttribute("data-csrf-token") : "";
+  }
+
+  // htmx requests that can change something carry the token in a header (plain forms carry it in a
+  // hidden field instead).
   document.addEventListener("htmx:config:request", function (event) {
     var ctx = event.detail && event.detail.ctx;
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    if (!ctx || !ctx.request || !meta) return;
+    var token = csrfToken();
+    if (!ctx || !ctx.request || !token) return;
     var method = String(ctx.request.method || "GET").toUpperCase();
-    if (!SAFE[method]) ctx.request.headers["X-CSRF-Token"] = meta.content;
+    if (!SAFE[method]) ctx.request.headers["X-CSRF-Token"] = token;
   });
+
+  // A plain form of a shared page has an empty token field: it is filled as the form is sent.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || !form.querySelectorAll) return;
+    var fields = form.querySelectorAll('input[name="csrf_token"]');
+    var token = csrfToken();
+    for (var i = 0; i < fields.length; i++) {
+      if (!fields[i].value && token) fields[i].value = token;
+    }
+  }, true);
 
   // Escape closes the search suggestions and keeps the focus in the box.
   document.addEventListener("keydown", function (event) {
