@@ -438,8 +438,15 @@ def cluster_up(
     from emporium.operations.cluster import supervise, up
     from emporium.operations.cluster_files import ClusterError, ClusterPlan
 
+    # The caller's own settings (EMPORIUM_ENV, the SMTP server, limits...) reach every process of the shape.
+    own = {key: value for key, value in os.environ.items() if key.startswith("EMPORIUM_")}
     plan = ClusterPlan(
-        state_dir=state_dir.resolve(), apps=apps, workers=workers, base_port=base_port, broker=broker
+        state_dir=state_dir.resolve(),
+        apps=apps,
+        workers=workers,
+        base_port=base_port,
+        broker=broker,
+        extra_env=own,
     )
     try:
         supervisor = up(plan, demo=demo_data)

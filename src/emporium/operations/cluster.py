@@ -107,7 +107,9 @@ class Supervisor:
             if service.proc is not None and service.proc.poll() is not None:
                 raise ClusterError(f"{service.name} exited with {service.proc.returncode}: see logs/")
             if time.monotonic() > deadline:
-                raise ClusterError(f"{service.name} did not listen on {service.port} within {START_SECONDS} s")
+                raise ClusterError(
+                    f"{service.name} did not listen on {service.port} within {START_SECONDS} s"
+                )
             time.sleep(0.1)
 
     def stop(self, service: Service) -> None:
@@ -215,10 +217,13 @@ def _init_postgres(plan: ClusterPlan) -> None:
     _run_checked([*initdb, "-E", "UTF8", "--no-sync"], **_postgres_user())
 
 
-def _psql(plan: ClusterPlan, sql: str, database: str = "postgres") -> str:
+def _psql(plan: ClusterPlan, sql: str, **variables: str) -> str:
+    """One statement through psql, fed on stdin so that psql's :'name' quoting of the variables applies."""
     command = [str(plan.pg_bin / "psql"), "-h", "127.0.0.1", "-p", str(plan.pg_port), "-U", DB_USER]
+    command += ["-d", "postgres", "-tA", "-v", "ON_ERROR_STOP=1"]
+    command += [f"--set={name}={value}" for name, value in variables.items()]
     done = subprocess.run(  # noqa: S603
-        [*command, "-d", database, "-tAc", sql], capture_output=True, timeout=60, check=False
+        command, input=sql.encode(), capture_output=True, timeout=60, check=False
     )
     if done.returncode != 0:
         raise ClusterError(f"psql: {done.stderr.decode(errors='replace')}")
@@ -226,12 +231,21 @@ def _psql(plan: ClusterPlan, sql: str, database: str = "postgres") -> str:
 
 
 def _pg_ready(plan: ClusterPlan) -> bool:
-    command = [str(plan.pg_bin / "pg_isready"), "-q", "-U", DB_USER, "-h", "127.0.0.1", "-p", str(plan.pg_port)]
+    command = [
+        str(plan.pg_bin / "pg_isready"),
+        "-q",
+        "-U",
+        DB_USER,
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(plan.pg_port),
+    ]
     return subprocess.run(command, timeout=10, check=False).returncode == 0  # noqa: S603
 
 
 def _create_database(plan: ClusterPlan) -> None:
-    if _psql(plan, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'") != "1":
+    if _psql(plan, "SELECT 1 FROM pg_database WHERE datname = :'name'", name=DATABASE) != "1":
         _psql(plan, f"CREATE DATABASE {DATABASE}")
     # Through PgBouncer the app's connect-time jit=off is not passed on (core/db.py): set it on the database.
     _psql(plan, f"ALTER DATABASE {DATABASE} SET jit = off")

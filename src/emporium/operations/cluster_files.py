@@ -114,9 +114,13 @@ def app_environment(plan: ClusterPlan) -> dict[str, str]:
         "EMPORIUM_RATE_LIMIT_FILE": str(plan.path("limits.db")),
     }
     # The caller's own settings (a test's, an operator's) win over the shape's defaults, except the wiring.
-    return {**env, **plan.extra_env} | {
-        key: env[key] for key in ("EMPORIUM_DATABASE_URL", "EMPORIUM_REDIS_URL", "EMPORIUM_METRICS_DIR")
-    }
+    wiring = (
+        "EMPORIUM_DATABASE_URL",
+        "EMPORIUM_REDIS_URL",
+        "EMPORIUM_JOBS_BROKER_URL",
+        "EMPORIUM_METRICS_DIR",
+    )
+    return {**env, **plan.extra_env} | {key: env[key] for key in wiring}
 
 
 def _templates() -> Environment:
@@ -140,15 +144,19 @@ def render_site(
     media_url_prefix: str = "/media",
 ) -> str:
     """deploy/nginx/emporium.conf for these values (the one-machine shape's, or compose's)."""
-    return _templates().get_template("nginx/emporium.conf").render(
-        app_addresses=app_addresses,
-        listen=listen,
-        media_dir=media_dir,
-        cache_dir=cache_dir,
-        include_dir=include_dir,
-        trusted_proxy=trusted_proxy,
-        server_name=server_name,
-        media_url_prefix=media_url_prefix.rstrip("/"),
+    return (
+        _templates()
+        .get_template("nginx/emporium.conf")
+        .render(
+            app_addresses=app_addresses,
+            listen=listen,
+            media_dir=media_dir,
+            cache_dir=cache_dir,
+            include_dir=include_dir,
+            trusted_proxy=trusted_proxy,
+            server_name=server_name,
+            media_url_prefix=media_url_prefix.rstrip("/"),
+        )
     )
 
 
@@ -166,7 +174,10 @@ def render_compose_site() -> str:
         trusted_proxy="172.16.0.0/12",
         server_name="_",
     )
-    return "# Rendered from deploy/nginx/emporium.conf for compose.yaml: edit that template, not this file.\n" + site
+    return (
+        "# Rendered from deploy/nginx/emporium.conf for compose.yaml: edit that template, not this file.\n"
+        + site
+    )
 
 
 def render_nginx(plan: ClusterPlan) -> None:
@@ -187,8 +198,10 @@ def render_nginx(plan: ClusterPlan) -> None:
     )
     (target / "emporium.conf").write_text(site)
     # Run as root (a container, CI), nginx's workers take an unprivileged user.
-    main = _templates().get_template("local/nginx.conf").render(
-        state_dir=str(plan.state_dir), user="nobody nogroup" if os.geteuid() == 0 else None
+    main = (
+        _templates()
+        .get_template("local/nginx.conf")
+        .render(state_dir=str(plan.state_dir), user="nobody nogroup" if os.geteuid() == 0 else None)
     )
     (target / "nginx.conf").write_text(main)
 
