@@ -255,7 +255,7 @@ def _emporium(plan: ClusterPlan, *args: str, env: dict[str, str]) -> None:
     _run_checked([EMPORIUM, *args], env=env, cwd=plan.state_dir)
 
 
-def _infrastructure(plan: ClusterPlan) -> list[Service]:
+def infrastructure(plan: ClusterPlan) -> list[Service]:
     pg = plan.path("postgres")
     postgres = [str(plan.pg_bin / "postgres"), "-D", str(pg / "data"), "-p", str(plan.pg_port), "-k", str(pg)]
     pgbouncer = ["pgbouncer", str(plan.path("pgbouncer", "pgbouncer.ini"))]
@@ -279,7 +279,7 @@ def _infrastructure(plan: ClusterPlan) -> list[Service]:
     ]
 
 
-def _app_services(plan: ClusterPlan, env: dict[str, str]) -> list[Service]:
+def app_services(plan: ClusterPlan, env: dict[str, str]) -> list[Service]:
     services = []
     for index in range(plan.apps):
         port = plan.app_port(index)
@@ -307,7 +307,7 @@ def up(plan: ClusterPlan, *, demo: bool = False) -> Supervisor:
     _prepare(plan)
     _init_postgres(plan)
     supervisor = Supervisor(plan)
-    postgres, redis, pgbouncer, nginx = _infrastructure(plan)
+    postgres, redis, pgbouncer, nginx = infrastructure(plan)
     try:
         supervisor.start(postgres)
         _create_database(plan)
@@ -321,7 +321,7 @@ def up(plan: ClusterPlan, *, demo: bool = False) -> Supervisor:
             _emporium(plan, "demo", env=direct)
         # The hook of the streaming replica: started here, after the primary has its schema, and named to
         # the app processes through the replica's settings.
-        supervisor.start(*_app_services(plan, env))
+        supervisor.start(*app_services(plan, env))
         supervisor.start(nginx)
     except BaseException:
         supervisor.stop_all()
