@@ -213,6 +213,12 @@ def _init_postgres(plan: ClusterPlan) -> None:
     if os.geteuid() == 0:
         plan.state_dir.chmod(0o755)  # the postgres user reaches its folder through this one
         shutil.chown(root, "postgres", "postgres")
+        closed = [p for p in plan.state_dir.parents if not p.stat().st_mode & 0o001]
+        if closed:
+            raise ClusterError(
+                f"PostgreSQL runs as the postgres user, who cannot pass through {closed[0]}: choose a state "
+                "directory it can reach (under /tmp or /var/lib, say)"
+            )
     initdb = [str(plan.pg_bin / "initdb"), "-D", str(root / "data"), "-A", "trust", "-U", DB_USER]
     _run_checked([*initdb, "-E", "UTF8", "--no-sync"], **_postgres_user())
 
@@ -301,8 +307,15 @@ def _prepare(plan: ClusterPlan) -> None:
         shutil.chown(plan.path("pgbouncer"), "postgres", "postgres")
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def up(plan: ClusterPlan, *, demo: bool = False) -> Supervisor:
     """Start every part in order and return the supervisor, ready (call ``supervise`` to watch over it)."""
+    # Stopped while starting (Ctrl-C, SIGTERM from `down` or a test): what did start is stopped below.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _interrupt)
     _check_programs(plan)
     _prepare(plan)
     _init_postgres(plan)
