@@ -384,7 +384,7 @@ def _alive(pid: int | None) -> bool:
 
 def down(state_dir: Path, seconds: float = 90) -> bool:
     """Ask the supervisor to stop the shape; True when it did within ``seconds``."""
-    pid = read_state(state_dir).get("supervisor_pid")
+    pid = int(read_state(state_dir).get("supervisor_pid") or 0)
     if not _alive(pid):
         return True
     os.kill(pid, signal.SIGTERM)
