@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -154,8 +155,12 @@ async def test_the_lockout_and_the_address_limit_hold_across_processes(cluster: 
 
     net = secrets.randbelow(200)
     answers = await asyncio.gather(*(attempt(wrong, f"198.51.{net}.{n}") for n in range(10)))
-    codes = sorted(a.json()["error"]["code"] for a in answers)
-    assert codes == ["INVALID_CREDENTIALS"] * 5 + ["TOO_MANY_ATTEMPTS"] * 5, [a.text for a in answers]
+    codes = Counter(a.json()["error"]["code"] for a in answers)
+    # At most the 5 allowed guesses had their password checked, whichever process took them (an attempt
+    # counted in the instant the lock is set may be refused too); every other one was refused.
+    assert set(codes) <= {"INVALID_CREDENTIALS", "TOO_MANY_ATTEMPTS"}, [a.text for a in answers]
+    assert 1 <= codes["INVALID_CREDENTIALS"] <= 5, codes
+    assert codes["TOO_MANY_ATTEMPTS"] >= 5, codes
     locked = await attempt({**wrong, "password": STRONG_PASSWORD}, f"198.51.{net}.99")
     assert locked.status_code == 429
     assert locked.json()["error"]["code"] == "TOO_MANY_ATTEMPTS"
