@@ -114,6 +114,12 @@ class Cluster:
         path = self.state_dir / "logs" / f"{name}.log"
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
+    def status(self) -> str:
+        """What `emporium cluster status` says of this cluster."""
+        command = [EMPORIUM, "cluster", "status", "--state-dir", str(self.state_dir)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+        return done.stdout
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
         pid = int(self.service(name)["pid"])
         os.kill(pid, sig)
@@ -162,7 +168,11 @@ def _wait_ready(state_dir: Path, supervisor: subprocess.Popen[bytes]) -> None:
 
 
 def _take_down(state_dir: Path, supervisor: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the supervisor (it stops every part in order); then SIGKILL to whatever is left."""
+    """`emporium cluster down` (every part stopped in order), then SIGKILL to whatever is left."""
+    if supervisor.poll() is None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            down = [EMPORIUM, "cluster", "down", "--state-dir", str(state_dir)]
+            subprocess.run(down, capture_output=True, timeout=STOP_SECONDS, check=False)
     if supervisor.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(supervisor.pid, signal.SIGTERM)

@@ -5,6 +5,7 @@ checkout retried with its Idempotency-Key ends in exactly one order, and the pro
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import signal
 import time
@@ -111,6 +112,8 @@ async def test_killing_an_app_process_under_load_fails_no_get_and_doubles_no_ord
     assert len(set(ids)) == CHECKOUTS
     assert await _orders_of(cluster, ids) == CHECKOUTS
     assert restarted["restarts"] >= 1
+    status = cluster.status()
+    assert re.search(rf"^{victim} +pid {restarted['pid']} :\d+ up, restarts [1-9]", status, re.M), status
     async with cluster.client() as http:
         answers = [await http.get("/") for _ in range(6)]
     assert {answer.status_code for answer in answers} == {200}

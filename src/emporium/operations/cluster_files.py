@@ -105,6 +105,8 @@ def app_environment(plan: ClusterPlan) -> dict[str, str]:
         "EMPORIUM_PUBLIC_URL": plan.public_url,
         "EMPORIUM_SECRET_KEY": secret_key(plan),
         "EMPORIUM_DATABASE_URL": plan.pooled_url,
+        # Migrations, backups and bulk COPY go to PostgreSQL itself, never through the transaction pooler.
+        "EMPORIUM_DATABASE_MIGRATION_URL": plan.direct_url,
         "EMPORIUM_REDIS_URL": plan.redis_url,
         "EMPORIUM_JOBS_BROKER_URL": plan.broker_url,
         # nginx connects from loopback: only it may say who the client is.
@@ -116,6 +118,7 @@ def app_environment(plan: ClusterPlan) -> dict[str, str]:
     # The caller's own settings (a test's, an operator's) win over the shape's defaults, except the wiring.
     wiring = (
         "EMPORIUM_DATABASE_URL",
+        "EMPORIUM_DATABASE_MIGRATION_URL",
         "EMPORIUM_REDIS_URL",
         "EMPORIUM_JOBS_BROKER_URL",
         "EMPORIUM_METRICS_DIR",
