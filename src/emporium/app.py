@@ -34,6 +34,7 @@ from emporium.core.logging import configure_logging
 from emporium.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from emporium.core.outage import install_outage_handlers
 from emporium.core.proxies import TrustedProxyMiddleware
+from emporium.core.read_routing import ReadRouting, ReadYourWritesMiddleware
 from emporium.core.request_limits import RouteLimitMiddleware
 from emporium.core.sentry import init_sentry
 from emporium.inventory.api import router as inventory_router
@@ -46,11 +47,19 @@ from emporium.payments.gateways.razorpay.api import router as razorpay_router
 from emporium.payments.gateways.test.pages import router as payment_pages_router
 from emporium.pricing.api import router as pricing_router
 from emporium.reviews.api import router as reviews_router
-from emporium.route_limits import ROUTE_CLASSES, classifier, identifier, webhook_body_limit
+from emporium.route_limits import (
+    ROUTE_CLASSES,
+    classifier,
+    identifier,
+    replica_path,
+    signed_in_cookies,
+    webhook_body_limit,
+)
 from emporium.settings import get_settings
 from emporium.web import api_docs
 from emporium.web.errors import error_pages
 from emporium.web.router import router as web_router
+from emporium.web.security import secure_cookies
 from emporium.wishlists.api import router as wishlists_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
@@ -157,6 +166,14 @@ def create_app(
         identify=identifier(settings, context.tokens),
         pages=error_pages,
     )
+    if context.db.replica is not None:
+        app.state.read_routing = ReadRouting(
+            replica_path,
+            signed_in_cookies(settings),
+            settings.read_your_writes_seconds,
+            secure_cookies=secure_cookies(settings),
+        )
+        app.add_middleware(ReadYourWritesMiddleware, routing=app.state.read_routing)
     if settings.trusted_proxies:
         app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(RequestContextMiddleware)

@@ -35,7 +35,7 @@ def _context(settings: Settings) -> AppContext:
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Bring the database schema up to date (creates the SQLite file if needed)."""
     settings = get_settings()
-    upgrade(settings.database_url, revision)
+    upgrade(settings.migration_url, revision)
     typer.echo(f"Database is at revision {revision}.")
 
 
@@ -266,7 +266,7 @@ def backup(
     target = (archive or Path(f"emporium-backup-{stamp}.tar")).resolve()
     try:
         done = asyncio.run(
-            create_backup(settings.database_url, _media_place(settings), target, pg_bin_dir=pg_bin_dir)
+            create_backup(settings.migration_url, _media_place(settings), target, pg_bin_dir=pg_bin_dir)
         )
     except BackupError as exc:
         typer.echo(f"Error: backup failed: {exc}", err=True)
@@ -296,7 +296,7 @@ def restore(
     settings = get_settings()
     try:
         done = asyncio.run(
-            restore_backup(settings.database_url, _media_place(settings), archive, pg_bin_dir=pg_bin_dir)
+            restore_backup(settings.migration_url, _media_place(settings), archive, pg_bin_dir=pg_bin_dir)
         )
     except BackupError as exc:
         typer.echo(f"Error: restore failed: {exc}", err=True)

@@ -89,6 +89,23 @@ def _api_class(method: str, rest: str) -> str | None:
     return ACCOUNT
 
 
+# The anonymous reads the replica may answer (core/read_routing.py): the catalog, search and the storefront's
+# pages of them. Carts, checkout, orders, accounts, wishlists and the back office read from the primary.
+_REPLICA_PAGE_ROOTS = frozenset({"c", "p", "search", "pages", "sitemap.xml", "sitemaps", "robots.txt"})
+
+
+def replica_path(path: str) -> bool:
+    """Whether an anonymous GET of ``path`` may read from the replica."""
+    if path.startswith(_API):
+        return path[len(_API) :].split("/", 1)[0] in _CATALOG_API_ROOTS
+    return path == "/" or path[1:].split("/", 1)[0] in _REPLICA_PAGE_ROOTS
+
+
+def signed_in_cookies(settings: Settings) -> frozenset[str]:
+    """The cookies that make a request a signed-in customer's or staff member's."""
+    return frozenset({SESSION_COOKIE, cookie_name(settings)})
+
+
 def identifier(settings: Settings, tokens: Tokens) -> Callable[[Scope], str | None]:
     staff_cookie = cookie_name(settings)
     markers = (SESSION_COOKIE.encode() + b"=", staff_cookie.encode() + b"=")

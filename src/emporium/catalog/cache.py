@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -192,7 +193,28 @@ async def catalog_pages(request: Request) -> CatalogPages:
     except Exception as exc:
         log.warning("catalog_cache_unavailable", error=repr(exc))
         return _DISABLED
+    if ctx.db.replica is not None:
+        ttl = _replica_ttl(request, stamp, ttl, ctx.settings.replica_max_lag_seconds)
     return CatalogPages(store=page_store(ctx.cache), stamp=stamp, ttl_seconds=ttl)
+
+
+# When this process first saw each recent stamp (a few: they change with each catalog write).
+_first_seen: OrderedDict[str, float] = OrderedDict()
+_STAMPS_KEPT = 64
+
+
+def _replica_ttl(request: Request, stamp: str, ttl: int, max_lag: float) -> int:
+    """A page the replica may answer, under a stamp younger than the replica's lag bound, may have been
+    read before the replica applied the change that made the stamp: it is kept only for the bound, so
+    the next reader after it gets the change (core/read_routing.py)."""
+    routing = getattr(request.app.state, "read_routing", None)
+    if routing is None or not routing.may_use_replica(request):
+        return ttl
+    now = time.monotonic()
+    seen = _first_seen.setdefault(stamp, now)
+    if len(_first_seen) > _STAMPS_KEPT:
+        _first_seen.popitem(last=False)
+    return ttl if now - seen > max_lag else min(ttl, max(1, math.ceil(max_lag)))
 
 
 # Declare it as a route's first parameter: the stamp must be read before the request's first SQL

@@ -48,6 +48,18 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./var/emporium.db"
     database_echo: bool = False
+    # Scaled out (docs/scaling-database.md): a streaming replica that anonymous catalog, search and storefront
+    # reads go to while it is at most ``replica_max_lag_seconds`` behind; a client's own reads stay on the
+    # primary for ``read_your_writes_seconds`` after each of its writes.
+    database_replica_url: str | None = None
+    replica_max_lag_seconds: float = Field(default=2.0, gt=0, le=3600)
+    read_your_writes_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # "pgbouncer": the URLs lead to PgBouncer in transaction mode, so no statement is kept prepared on a
+    # server connection and no setting is sent at connect (PgBouncer refuses them).
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    # Migrations (emporium migrate, setup) run here when set: the direct connection to the primary, past
+    # the pooler (DDL and advisory locks want a session of their own).
+    database_migration_url: str | None = None
     redis_url: str | None = None
 
     # Background jobs: rows in the outbox table, carried by taskiq. Without a broker URL the
@@ -210,6 +222,22 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def migration_url(self) -> str:
+        """Where migrations run: the direct connection when one is set, else the shop's database."""
+        return self.database_migration_url or self.database_url
+
+    @model_validator(mode="after")
+    def _read_your_writes_outlasts_the_lag(self) -> Settings:
+        # After the marker expires the client reads the replica: it must hold the client's write by then.
+        replica = self.database_replica_url is not None
+        if replica and self.read_your_writes_seconds < self.replica_max_lag_seconds:
+            raise ValueError(
+                "EMPORIUM_READ_YOUR_WRITES_SECONDS must be at least EMPORIUM_REPLICA_MAX_LAG_SECONDS "
+                "(a client's write must be on the replica before its reads go back there)"
+            )
+        return self
 
     @property
     def sqlite_path(self) -> Path | None:

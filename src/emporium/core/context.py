@@ -18,10 +18,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from taskiq import AsyncBroker
 
+from emporium.core import metrics
 from emporium.core.cache import Cache, create_cache
 from emporium.core.changes import announce_to
 from emporium.core.config import Settings
-from emporium.core.db import Database
+from emporium.core.db import Database, ReplicaOptions
 from emporium.core.jobs.registry import HANDLERS
 from emporium.core.jobs.runner import JobRunner
 from emporium.core.ratelimit import RateLimiter, create_limiter
@@ -51,15 +52,26 @@ def job_runner(ctx: AppContext, broker: AsyncBroker | None = None) -> JobRunner:
     return JobRunner(ctx.db, ctx.settings, HANDLERS, ctx, broker, prepare=current)
 
 
+def database_of(settings: Settings) -> Database:
+    """The shop's database as the settings describe it: the primary, and the replica when one is set."""
+    replica = None
+    if settings.database_replica_url:
+        replica = ReplicaOptions(
+            settings.database_replica_url, settings.replica_max_lag_seconds, metrics.replica_lag_observed
+        )
+    return Database(
+        settings.database_url,
+        echo=settings.database_echo,
+        session_info={"jobs_max_attempts": settings.jobs_max_attempts},
+        replica=replica,
+        pooler=settings.database_pooler,
+    )
+
+
 def build_context(settings: Settings, db: Database | None = None) -> AppContext:
     ctx = AppContext(
         settings=settings,
-        db=db
-        or Database(
-            settings.database_url,
-            echo=settings.database_echo,
-            session_info={"jobs_max_attempts": settings.jobs_max_attempts},
-        ),
+        db=db or database_of(settings),
         cache=create_cache(settings.redis_url),
         limiter=create_limiter(
             settings.redis_url,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+from uuid import uuid4
 
 import structlog
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Select, TextClause, event, text
@@ -22,6 +24,10 @@ from sqlalchemy.types import TypeDecorator
 
 from emporium.core import changes
 from emporium.core.direct_reads import DirectReads
+from emporium.core.replicas import PRIMARY_BIND, REPLICA_BIND, ReplicaMonitor, RoutedSession
+
+# What stands between the app and PostgreSQL (setting ``database_pooler``).
+Pooler = Literal["none", "pgbouncer"]
 
 log = structlog.get_logger(__name__)
 
@@ -110,13 +116,32 @@ POSTGRES_SERVER_SETTINGS = {"jit": "off"}
 DIRECT_READ_SERVER_SETTINGS = POSTGRES_SERVER_SETTINGS | {"plan_cache_mode": "force_generic_plan"}
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def _unique_statement_name() -> str:
+    return f"__emporium_{uuid4().hex}__"
+
+
+def pooled_connect_args() -> dict[str, Any]:
+    """asyncpg through PgBouncer in transaction mode: each transaction may get another server connection,
+    so nothing is kept prepared on one (asyncpg's statement cache off, SQLAlchemy's too, and the statements
+    SQLAlchemy prepares named uniquely so two never collide on a server connection), and no setting is
+    sent at connect (PgBouncer refuses unknown startup parameters; set them on the database instead)."""
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def create_engine(url: str, *, echo: bool = False, pooler: Pooler = "none") -> AsyncEngine:
     # Bound values stay out of error messages and logs: they hold password hashes and e-mail addresses.
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs["connect_args"] = {"server_settings": dict(POSTGRES_SERVER_SETTINGS)}
+        if pooler == "pgbouncer":
+            kwargs["connect_args"] = pooled_connect_args()
+        else:
+            kwargs["connect_args"] = {"server_settings": dict(POSTGRES_SERVER_SETTINGS)}
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
@@ -129,9 +154,18 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 class Database:
     """One engine and its session factory; the app, the CLI and the job runner each hold one."""
 
-    def __init__(self, url: str, *, echo: bool = False, session_info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        session_info: dict[str, Any] | None = None,
+        replica: ReplicaOptions | None = None,
+        pooler: Pooler = "none",
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo)
+        self.pooler: Pooler = pooler
+        self.engine = create_engine(url, echo=echo, pooler=pooler)
         self.session_info = dict(session_info or {})
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=False, info=self.session_info
@@ -142,10 +176,14 @@ class Database:
         # SQLite gains nothing: its transactions cost no round trip and its driver no network.
         self.direct_reads: DirectReads | None = None
         if not url.startswith("sqlite"):
-            self.direct_reads = DirectReads(self.engine.url, self.engine.dialect, DIRECT_READ_SERVER_SETTINGS)
+            self.direct_reads = _direct_reads(self.engine, pooler)
             self.session_info[DIRECT_READS] = self.direct_reads
         # Told which change stamps (core/changes.py) a session's commits touched, after the commit.
         self.announcer: changes.Announcer | None = None
+        # The streaming replica some requests read from (core/read_routing.py); None: every read is here.
+        self.replica: Replica | None = None
+        if replica is not None and not url.startswith("sqlite"):
+            self.replica = Replica(self, replica, echo=echo)
 
     @classmethod
     def bound_to(
@@ -169,20 +207,31 @@ class Database:
         db.read_only_engine = None
         db.direct_reads = None
         db.announcer = None
+        db.replica = None
+        db.pooler = "none"
         return db
 
     @asynccontextmanager
     async def session(
-        self, *, read_only: bool = False, announcer: changes.Announcer | None = None
+        self,
+        *,
+        read_only: bool = False,
+        announcer: changes.Announcer | None = None,
+        from_replica: bool = False,
     ) -> AsyncIterator[AsyncSession]:
         """A unit of work: commits when the block ends, rolls back when it raises.
 
         Nothing is sent until the session is first used. ``read_only`` marks a transaction that should
-        not write (SQLite begins it DEFERRED). After the commit, the change stamps the session touched
-        go to ``announcer`` (default: this database's), also when a later part of the block failed.
+        not write (SQLite begins it DEFERRED). ``from_replica``: its reads go to the replica until it
+        writes (the caller checked the replica is fresh; ignored without one). After the commit, the
+        change stamps the session touched go to ``announcer`` (default: this database's), also when a
+        later part of the block failed.
         """
-        bind = self.read_only_engine if read_only else None
-        session = self.sessionmaker(**({"bind": bind} if bind is not None else {}))
+        if from_replica and self.replica is not None:
+            session = self.replica.sessionmaker()
+        else:
+            bind = self.read_only_engine if read_only else None
+            session = self.sessionmaker(**({"bind": bind} if bind is not None else {}))
         try:
             try:
                 yield session
@@ -219,8 +268,67 @@ class Database:
                 await session.rollback()
 
     async def dispose(self) -> None:
+        if self.replica is not None:
+            await self.replica.close()
         if self.direct_reads is not None:
             await self.direct_reads.close()
+        await self.engine.dispose()
+
+
+def _direct_reads(engine: AsyncEngine, pooler: Pooler) -> DirectReads:
+    if pooler == "pgbouncer":
+        # Unnamed statements, parsed again with each execution: PgBouncer may hand each read another
+        # server connection. No startup settings either (see ``pooled_connect_args``).
+        return DirectReads(engine.url, engine.dialect, {}, statement_cache_size=0)
+    return DirectReads(engine.url, engine.dialect, DIRECT_READ_SERVER_SETTINGS)
+
+
+@dataclass(frozen=True)
+class ReplicaOptions:
+    """Where the replica is and how far behind it may be (settings ``database_replica_url``,
+    ``replica_max_lag_seconds``); ``observe`` is told every lag measured (None: unreachable)."""
+
+    url: str
+    max_lag_seconds: float
+    observe: Callable[[float | None], None] | None = None
+
+
+class Replica:
+    """The replica's engine, direct reads and lag monitor, and sessions routed between it and the primary
+    (``RoutedSession``: reads here until the session writes)."""
+
+    def __init__(self, primary: Database, options: ReplicaOptions, *, echo: bool = False) -> None:
+        self.engine = create_engine(options.url, echo=echo, pooler=primary.pooler)
+        self.direct_reads = _direct_reads(self.engine, primary.pooler)
+        info = {
+            **primary.session_info,
+            DIRECT_READS: self.direct_reads,
+            PRIMARY_BIND: primary.engine.sync_engine,
+            REPLICA_BIND: self.engine.sync_engine,
+        }
+        # Bound to the primary for the code that asks ``session.bind`` which database it is on; the
+        # statements themselves go where ``RoutedSession.get_bind`` sends them.
+        self.sessionmaker = async_sessionmaker(
+            primary.engine,
+            expire_on_commit=False,
+            autoflush=False,
+            info=info,
+            sync_session_class=RoutedSession,
+        )
+        self.monitor = ReplicaMonitor(
+            self.direct_reads.connect_kwargs,
+            (primary.direct_reads or _direct_reads(primary.engine, primary.pooler)).connect_kwargs,
+            options.max_lag_seconds,
+            options.observe,
+        )
+
+    async def fresh(self) -> bool:
+        """Whether reads may go to the replica now (measured at most once a second)."""
+        return await self.monitor.fresh()
+
+    async def close(self) -> None:
+        await self.monitor.close()
+        await self.direct_reads.close()
         await self.engine.dispose()
 
 

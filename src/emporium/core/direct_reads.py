@@ -139,9 +139,22 @@ def _shape(compiled: SQLCompiler, values: Mapping[str, Any]) -> _Shape | None:
 class DirectReads:
     """A pool of plain asyncpg connections and the statements compiled for them, for one process."""
 
-    def __init__(self, url: URL, dialect: Dialect, server_settings: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        url: URL,
+        dialect: Dialect,
+        server_settings: Mapping[str, str],
+        *,
+        statement_cache_size: int | None = None,
+    ) -> None:
         _, connect_kwargs = dialect.create_connect_args(url)
-        self._connect_kwargs: dict[str, Any] = {**connect_kwargs, "server_settings": dict(server_settings)}
+        self._connect_kwargs: dict[str, Any] = {**connect_kwargs}
+        if server_settings:
+            self._connect_kwargs["server_settings"] = dict(server_settings)
+        if statement_cache_size is not None:
+            # 0 behind PgBouncer in transaction mode: asyncpg then sends each statement unnamed, parsed
+            # again in the same message as its execution, so it never depends on a server connection.
+            self._connect_kwargs["statement_cache_size"] = statement_cache_size
         self._dialect = dialect
         self._compiled = functools.lru_cache(maxsize=COMPILED_KEPT)(self._compile)
         # SQLAlchemy's rendering of an expanded statement took more of a worker's time than asyncpg's
@@ -164,6 +177,11 @@ class DirectReads:
             return await self._fetch(pool, query, arguments)
         except _LOST_CONNECTION:
             return await self._fetch(pool, query, arguments)
+
+    @property
+    def connect_kwargs(self) -> dict[str, Any]:
+        """What ``asyncpg.connect`` takes to reach this database as these reads do."""
+        return dict(self._connect_kwargs)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

@@ -22,6 +22,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     values,
@@ -93,6 +94,25 @@ NOTIFICATIONS = Counter(
     ("channel", "outcome"),
     registry=REGISTRY,
 )
+
+READ_SESSIONS = Counter(
+    "emporium_db_read_sessions_total",
+    "Sessions of requests the replica may serve, by the server they read from (replica, primary).",
+    ("server",),
+    registry=REGISTRY,
+)
+REPLICA_LAG = Gauge(
+    "emporium_replica_lag_seconds",
+    "How far behind the replica was at its last measure (-1: unreachable), the highest of the processes.",
+    ("replica",),
+    multiprocess_mode="max",
+    registry=REGISTRY,
+)
+
+
+def replica_lag_observed(lag: float | None) -> None:
+    REPLICA_LAG.labels("replica").set(-1.0 if lag is None else lag)
+
 
 _shared_directory: Path | None = None
 

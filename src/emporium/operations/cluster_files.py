@@ -107,6 +107,8 @@ def app_environment(plan: ClusterPlan) -> dict[str, str]:
         "EMPORIUM_DATABASE_URL": plan.pooled_url,
         # Migrations, backups and bulk COPY go to PostgreSQL itself, never through the transaction pooler.
         "EMPORIUM_DATABASE_MIGRATION_URL": plan.direct_url,
+        # No statement stays prepared across transactions: PgBouncer hands each to any server connection.
+        "EMPORIUM_DATABASE_POOLER": "pgbouncer",
         "EMPORIUM_REDIS_URL": plan.redis_url,
         "EMPORIUM_JOBS_BROKER_URL": plan.broker_url,
         # nginx connects from loopback: only it may say who the client is.
@@ -119,6 +121,7 @@ def app_environment(plan: ClusterPlan) -> dict[str, str]:
     wiring = (
         "EMPORIUM_DATABASE_URL",
         "EMPORIUM_DATABASE_MIGRATION_URL",
+        "EMPORIUM_DATABASE_POOLER",
         "EMPORIUM_REDIS_URL",
         "EMPORIUM_JOBS_BROKER_URL",
         "EMPORIUM_METRICS_DIR",

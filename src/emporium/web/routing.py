@@ -22,6 +22,7 @@ from emporium.core.errors import EmporiumError
 from emporium.core.middleware import INTERNAL_ERROR_MESSAGE
 from emporium.core.outage import MESSAGE as OUTAGE_MESSAGE
 from emporium.core.outage import OUTAGE_HEADERS, database_unavailable
+from emporium.core.session import discard_request_session
 from emporium.web.errors import error_pages
 
 log = structlog.get_logger(__name__)
@@ -42,6 +43,7 @@ class PageRoute(APIRoute):
             except Exception as exc:
                 if database_unavailable(exc):  # an outage to wait out: "back soon" (core/outage.py)
                     log.warning("database_unavailable", path=request.url.path, error_type=type(exc).__name__)
+                    await discard_request_session(request)
                     return await error_pages.render(request, 503, OUTAGE_MESSAGE, OUTAGE_HEADERS)
                 log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
                 return await error_pages.render(request, 500, INTERNAL_ERROR_MESSAGE)
