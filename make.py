@@ -3,6 +3,9 @@
 
     python3 make.py run     install everything, migrate, load the demo data once, create the admin, serve
     python3 make.py test    install everything the tests need, then lint, type-check and run the tests
+    python3 make.py test-topology
+                            the scaled-out shape's acceptance tests (tests/topology/): a cluster of nginx,
+                            app processes, workers, PgBouncer, PostgreSQL and Redis started for real
     python3 make.py lock    re-pin the Python dependencies after changing pyproject.toml
 
 Only the Python standard library is used here, so a fresh machine with Python 3.11+ can run it.
@@ -118,6 +121,22 @@ def cmd_test(pytest_args: list[str]) -> None:
     run(PYTHON, "-m", "pytest", "--numprocesses=auto", "--dist=loadfile", "--durations=30", *pytest_args)
 
 
+def cmd_test_topology(pytest_args: list[str]) -> None:
+    """tests/topology/, skipped by `test`: they start the whole shape (emporium cluster up) once, on this
+    machine, from the Debian packages of nginx, pgbouncer, redis-server and PostgreSQL 15's server."""
+    install_python("requirements-dev.lock")
+    install_frontend()
+    missing = [name for name in ("nginx", "pgbouncer", "redis-server") if shutil.which(name) is None]
+    if missing:
+        needed = ", ".join(missing)
+        sys.exit(f"the topology tests need {needed}: apt-get install nginx pgbouncer redis-server")
+    say("topology tests (nginx, app processes, workers, PgBouncer, PostgreSQL, Redis)")
+    env = {**os.environ, "EMPORIUM_TOPOLOGY_TESTS": "1"}
+    # One cluster for the session, so one process; -rP prints what the tests measured (duplicates, retries).
+    options = ["--numprocesses=0", "-rP", "--durations=10"]
+    run(PYTHON, "-m", "pytest", "tests/topology", *options, *pytest_args, env=env)
+
+
 def cmd_lock() -> None:
     ensure_venv()
     run(PYTHON, "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}")
@@ -138,12 +157,14 @@ def cmd_lock() -> None:
 
 
 def main() -> None:
-    commands = {"run": cmd_run, "test": cmd_test, "lock": cmd_lock}
+    commands = {"run": cmd_run, "test": cmd_test, "test-topology": cmd_test_topology, "lock": cmd_lock}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         sys.exit(2)
     if sys.argv[1] == "test":
         cmd_test(sys.argv[2:])
+    elif sys.argv[1] == "test-topology":
+        cmd_test_topology(sys.argv[2:])
     else:
         commands[sys.argv[1]]()  # type: ignore[operator]
 

@@ -411,5 +411,81 @@ def worker(
     asyncio.run(run())
 
 
+cluster_app = typer.Typer(
+    help="The scaled-out shape on one machine (nginx, app processes, workers, PgBouncer, PostgreSQL, Redis).",
+    no_args_is_help=True,
+)
+app.add_typer(cluster_app, name="cluster")
+StateDir = Annotated[
+    Path, typer.Option(file_okay=False, help="Where the cluster keeps its data, configuration and logs.")
+]
+
+
+@cluster_app.command("up")
+def cluster_up(
+    state_dir: StateDir = Path("var/cluster"),
+    apps: Annotated[int, typer.Option(min=1, max=32, help="App processes behind nginx.")] = 3,
+    workers: Annotated[int, typer.Option(min=0, max=16, help="`emporium worker` processes.")] = 2,
+    base_port: Annotated[
+        int, typer.Option(min=1024, max=65000, help="nginx's port; the other parts take the next ones.")
+    ] = 7400,
+    broker: Annotated[
+        str, typer.Option(help='"redis" (the cluster\'s own) or a broker URL such as amqp://.../vhost.')
+    ] = "redis",
+    demo_data: Annotated[bool, typer.Option("--demo/--no-demo", help="Load the demo data once.")] = False,
+) -> None:
+    """Start the whole shape and watch over it (a part that dies is started again); Ctrl-C stops it."""
+    from emporium.operations.cluster import supervise, up
+    from emporium.operations.cluster_files import ClusterError, ClusterPlan
+
+    # The caller's own settings (EMPORIUM_ENV, the SMTP server, limits...) reach every process of the shape.
+    own = {key: value for key, value in os.environ.items() if key.startswith("EMPORIUM_")}
+    plan = ClusterPlan(
+        state_dir=state_dir.resolve(),
+        apps=apps,
+        workers=workers,
+        base_port=base_port,
+        broker=broker,
+        extra_env=own,
+    )
+    try:
+        supervisor = up(plan, demo=demo_data)
+    except ClusterError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"The shop is up at {plan.public_url} ({apps} app processes, {workers} workers).", err=True)
+    supervise(supervisor)
+
+
+@cluster_app.command("down")
+def cluster_down(state_dir: StateDir = Path("var/cluster")) -> None:
+    """Stop a cluster started with `emporium cluster up`."""
+    from emporium.operations.cluster import down
+    from emporium.operations.cluster_files import ClusterError
+
+    try:
+        stopped = down(state_dir.resolve())
+    except ClusterError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if not stopped:
+        typer.echo("Error: the cluster did not stop in time.", err=True)
+        raise typer.Exit(1)
+    typer.echo("Stopped.")
+
+
+@cluster_app.command("status")
+def cluster_status(state_dir: StateDir = Path("var/cluster")) -> None:
+    """Each part of the cluster: its pid, port, whether it runs and how often it was started again."""
+    from emporium.operations.cluster import status_lines
+    from emporium.operations.cluster_files import ClusterError
+
+    try:
+        typer.echo("\n".join(status_lines(state_dir.resolve())))
+    except ClusterError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

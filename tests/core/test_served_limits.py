@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -64,8 +65,12 @@ async def test_the_lockout_and_the_auth_limit_hold_across_two_workers_without_re
                 for n in range(10)
             )
         )
-        codes = sorted(answer.json()["error"]["code"] for answer in answers)
-        assert codes == ["INVALID_CREDENTIALS"] * 5 + ["TOO_MANY_ATTEMPTS"] * 5, [a.text for a in answers]
+        codes = Counter(answer.json()["error"]["code"] for answer in answers)
+        # At most the 5 allowed guesses were checked (one counted in the instant the lock is set is
+        # refused too: accounts/service.py looks for the lock again after counting).
+        assert set(codes) <= {"INVALID_CREDENTIALS", "TOO_MANY_ATTEMPTS"}, [a.text for a in answers]
+        assert 1 <= codes["INVALID_CREDENTIALS"] <= 5, codes
+        assert codes["TOO_MANY_ATTEMPTS"] >= 5, codes
         for _ in range(4):
             right = await _request("POST", f"{base}{LOGIN}", json={**wrong, "password": STRONG_PASSWORD})
             assert right.status_code == 429

@@ -68,3 +68,8 @@ async def topology(topology_root: Path) -> AsyncIterator[PgTopology]:
         yield started
     finally:
         started.stop()
+
+
+# The whole shape (nginx, app processes, workers, PgBouncer, PostgreSQL, Redis), one per session:
+# tests/topology/cluster_fixture.py.
+from tests.topology.cluster_fixture import cluster  # noqa: E402, F401

@@ -212,6 +212,12 @@ class AuthService:
             raise RateLimited(
                 ctx.settings.login_lockout_seconds, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS
             )
+        # Locking clears the count (after setting the lock): an attempt that looked for the lock before it
+        # was set and counted after the clear would pass as a first failure. Looking again after counting
+        # sees the lock in that case (both in the one shared store, in that order).
+        remaining = await ctx.limiter.locked_for(lock_key)
+        if remaining:
+            raise RateLimited(remaining, LOCKED_OUT, code=AccountError.TOO_MANY_ATTEMPTS)
 
     @staticmethod
     async def _second_factor(session: AsyncSession, ctx: AppContext, user: User, code: str | None) -> bool:

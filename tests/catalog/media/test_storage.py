@@ -50,6 +50,14 @@ async def test_local_storage_round_trip(tmp_path: Path) -> None:
         await storage.read("products/1/abc-thumb.webp")
 
 
+async def test_local_files_are_readable_by_a_web_server_in_front(tmp_path: Path) -> None:
+    # nginx serves the media folder itself (deploy/nginx/emporium.conf) as a user other than the app's.
+    storage = LocalStorage(tmp_path, "/media/")
+    await storage.put("products/1/abc-thumb.webp", b"bytes", "image/webp")
+    mode = (tmp_path / "products" / "1" / "abc-thumb.webp").stat().st_mode & 0o777
+    assert mode == 0o644
+
+
 @pytest.mark.parametrize("key", UNSAFE_KEYS)
 async def test_local_storage_refuses_keys_that_could_leave_its_folder(tmp_path: Path, key: str) -> None:
     root = tmp_path / "media"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 # Names carry the content hash, so a stored file never changes: caches may keep it for a year.
+MEDIA_FILE_MODE = 0o644
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 _KEY_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
@@ -93,6 +94,9 @@ class LocalStorage:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
+                # mkstemp makes the file private; these are public images that a web server in front
+                # (nginx, as another user, deploy/nginx/emporium.conf) reads from disk.
+                os.fchmod(handle.fileno(), MEDIA_FILE_MODE)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
