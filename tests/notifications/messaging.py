@@ -1,4 +1,4 @@
-"""What the SMS and WhatsApp tests share: credentials, settings pointing at the fakes, messages, deliveries."""
+"""What the SMS and WhatsApp tests share: credentials, settings pointing at the fakes, messages, rows."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from emporium.notifications.models import Delivery, Notification
 from emporium.notifications.providers.base import OutboundMessage
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
-AUTH_TOKEN = "f3b1c0ffee5e7a1b2c3d4e5f60718293"  # noqa: S105
+AUTH_TOKEN = "f3b1c0ffee5e7a1b2c3d4e5f60718293"
 SERVICE_SID = "MG" + "fedcba9876543210" * 2
 FROM_NUMBER = "+15005550006"
 PHONE_NUMBER_ID = "106540352242922"
-ACCESS_TOKEN = "EAAG-test-access-token-for-the-fake-graph"  # noqa: S105
-APP_SECRET = "whatsapp-app-secret-for-the-tests-0123"  # noqa: S105
-VERIFY_TOKEN = "whatsapp-verify-token-for-the-tests-0123"  # noqa: S105
+ACCESS_TOKEN = "EAAG-test-access-token-for-the-fake-graph"
+APP_SECRET = "whatsapp-app-secret-for-the-tests-0123"
+VERIFY_TOKEN = "whatsapp-verify-token-for-the-tests-0123"
 CUSTOMER = "+919812345678"
 
 
