@@ -389,3 +389,13 @@ async def test_unconfigured_webhooks_refuse_everything(make_context: MakeContext
         query = {"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"}
         assert error(await plain.get(WHATSAPP, params=query), 403)["code"] == "FORBIDDEN"
     assert await callbacks(ctx) == 0
+
+
+async def test_webhook_bodies_are_bounded_like_the_payment_webhooks(
+    client: httpx.AsyncClient, mctx: AppContext
+) -> None:
+    huge = b"{" + b" " * mctx.settings.webhook_max_body_bytes + b"}"
+    for path in (WHATSAPP, STATUS, INBOUND):
+        response = await client.post(path, content=huge, headers={"Content-Type": "application/json"})
+        assert error(response, 413)["code"]
+    assert await callbacks(mctx) == 0

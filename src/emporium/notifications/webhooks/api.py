@@ -35,7 +35,6 @@ async def twilio_status(request: Request, ctx: Ctx, session: DbSession) -> Envel
 
 @router.post(
     "/twilio-inbound",
-    response_class=Response,
     responses={**errors_doc(400), 200: {"content": {"application/xml": {}}, "description": "TwiML"}},
 )
 async def twilio_inbound(request: Request, ctx: Ctx, session: DbSession) -> Response:
@@ -49,7 +48,6 @@ async def twilio_inbound(request: Request, ctx: Ctx, session: DbSession) -> Resp
 
 @router.get(
     "/whatsapp",
-    response_class=PlainTextResponse,
     responses={**errors_doc(403, 422), 200: {"content": {"text/plain": {}}, "description": "The challenge"}},
 )
 async def whatsapp_verify(
