@@ -23,6 +23,7 @@ from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.notifications.contact_repository import ContactRepository
 from emporium.notifications.models import ContactPoint, Delivery, ProviderCallback
+from emporium.route_limits import classifier
 from tests.conftest import MakeContext
 from tests.notifications.messaging import (
     APP_SECRET,
@@ -399,3 +400,19 @@ async def test_webhook_bodies_are_bounded_like_the_payment_webhooks(
         response = await client.post(path, content=huge, headers={"Content-Type": "application/json"})
         assert error(response, 413)["code"]
     assert await callbacks(mctx) == 0
+
+
+def test_messaging_webhooks_are_not_rate_limited(mctx: AppContext) -> None:
+    classify = classifier(mctx.settings)
+    for path in (STATUS, INBOUND, WHATSAPP):
+        assert classify("POST", path) is None
+    assert classify("GET", WHATSAPP) is None
+
+
+async def test_a_message_from_a_sender_that_is_no_phone_number_is_kept_not_acted_on(
+    client: httpx.AsyncClient, mctx: AppContext
+) -> None:
+    message = {**wa_text("wamid.in8", "STOP"), "from": "US.13491208655302741918"}
+    assert data(await post_whatsapp(client, wa_body(messages=[message]))) == {"new_events": 1}
+    assert await contact_points(mctx) == 0
+    assert await callbacks(mctx) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from emporium.notifications.providers.whatsapp import CHANNEL, NAME
 from emporium.notifications.webhooks.common import START, STOP, WebhookRefused, keyword
 
 SIGNATURE_PREFIX = "sha256="
+PHONE = re.compile(r"\+?[1-9][0-9]{6,14}")
 # WhatsApp's statuses that move a delivery (``deleted``, ``warning``... are only noted).
 STATUSES = {name: name for name in ("sent", "delivered", "read", "failed")}
 
@@ -52,7 +54,8 @@ class _Button(BaseModel):
 
 class _Message(BaseModel):
     id: str = Field(min_length=1, max_length=150)
-    sender: str = Field(alias="from", pattern=r"^\+?[1-9][0-9]{6,14}$")
+    # A phone number (``wa_id``) today; anything else (Meta's coming user ids) is stored, not acted on.
+    sender: str = Field(alias="from", min_length=1, max_length=64)
     timestamp: int
     type: str
     text: _Text | None = None
@@ -138,6 +141,8 @@ async def _status(contacts: ContactRepository, status: _Status) -> bool:
 async def _inbound(contacts: ContactRepository, message: _Message) -> bool:
     if not await contacts.first_callback(NAME, message.id, "inbound"):
         return False
+    if not PHONE.fullmatch(message.sender):
+        return True
     address = "+" + message.sender.removeprefix("+")
     await contacts.note_inbound(CHANNEL, address, datetime.fromtimestamp(message.timestamp, UTC))
     text = message.text.body if message.text else (message.button.text if message.button else "")
