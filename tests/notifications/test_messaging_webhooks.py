@@ -23,14 +23,18 @@ from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.notifications.contact_repository import ContactRepository
 from emporium.notifications.models import ContactPoint, Delivery, ProviderCallback
+from emporium.notifications.providers.twilio_sms import twilio_sms_provider
 from emporium.route_limits import classifier
 from tests.conftest import MakeContext
+from tests.notifications.fake_twilio import FakeTwilio
 from tests.notifications.messaging import (
+    ACCOUNT_SID,
     APP_SECRET,
     AUTH_TOKEN,
     CUSTOMER,
     PHONE_NUMBER_ID,
     VERIFY_TOKEN,
+    outbound,
     sent_delivery,
     twilio_settings,
     whatsapp_settings,
@@ -416,3 +420,31 @@ async def test_a_message_from_a_sender_that_is_no_phone_number_is_kept_not_acted
     assert data(await post_whatsapp(client, wa_body(messages=[message]))) == {"new_events": 1}
     assert await contact_points(mctx) == 0
     assert await callbacks(mctx) == 1
+
+
+async def test_the_status_callback_twilio_is_given_is_accepted_when_twilio_calls_it(
+    make_context: MakeContext,
+) -> None:
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    fake.start()
+    ctx = make_context(public_url=PUBLIC, **twilio_settings(fake.url))
+    sender = twilio_sms_provider(ctx.settings)
+    assert sender is not None
+    try:
+        result = await sender.send(outbound("sms"))
+    finally:
+        await sender.aclose()
+        fake.stop()
+    assert result.provider_message_id is not None
+    delivery = await sent_delivery(ctx.db, "sms", result.provider_message_id)
+    callback_url = fake.state.messages[0].fields["StatusCallback"]
+    assert callback_url.startswith(PUBLIC + STATUS + "?sent=")
+    fields = {
+        "MessageSid": result.provider_message_id,
+        "MessageStatus": "delivered",
+        "AccountSid": ACCOUNT_SID,
+    }
+    async with asgi_client(create_app(ctx=ctx)) as http:
+        response = await post_twilio(http, callback_url.removeprefix(PUBLIC), fields)
+    assert data(response) == {"received": True, "duplicate": False}
+    assert await delivery_status(ctx, delivery) == ("delivered", None)
