@@ -448,3 +448,13 @@ async def test_the_status_callback_twilio_is_given_is_accepted_when_twilio_calls
         response = await post_twilio(http, callback_url.removeprefix(PUBLIC), fields)
     assert data(response) == {"received": True, "duplicate": False}
     assert await delivery_status(ctx, delivery) == ("delivered", None)
+
+
+async def test_other_fields_of_the_webhook_are_acknowledged(
+    client: httpx.AsyncClient, mctx: AppContext
+) -> None:
+    review = {"event": "APPROVED", "message_template_id": 594425479261596, "message_template_name": "x"}
+    change = {"field": "message_template_status_update", "value": review}
+    payload = {"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [change]}]}
+    assert data(await post_whatsapp(client, json.dumps(payload).encode())) == {"new_events": 0}
+    assert await callbacks(mctx) == 0

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,7 +74,9 @@ class _Value(BaseModel):
 
 class _Change(BaseModel):
     field: str
-    value: _Value
+    # Read as message events only when ``field`` is ``messages``: the same webhook also tells of template
+    # reviews, quality ratings and account updates, each shaped its own way (acknowledged, not acted on).
+    value: dict[str, Any]
 
 
 class _Entry(BaseModel):
@@ -117,7 +119,10 @@ def _verified(settings: WhatsAppSettings, body: bytes, headers: Mapping[str, str
 def _ours(settings: WhatsAppSettings, payload: _Payload) -> list[_Value]:
     """The message events of this shop's number (an app may serve several numbers)."""
     changes = [change for entry in payload.entry for change in entry.changes]
-    values = [change.value for change in changes if change.field == "messages"]
+    try:
+        values = [_Value.model_validate(change.value) for change in changes if change.field == "messages"]
+    except ValidationError as exc:
+        raise WebhookRefused("The event could not be read.") from exc
     number = settings.whatsapp_phone_number_id
     return [value for value in values if number is None or value.metadata.phone_number_id == number]
 
