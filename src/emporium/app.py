@@ -39,6 +39,7 @@ from emporium.core.request_limits import RouteLimitMiddleware
 from emporium.core.sentry import init_sentry
 from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
+from emporium.notifications.webhooks.api import router as messaging_webhooks_router
 from emporium.operations.api import router as health_router
 from emporium.orders.api import router as orders_router
 from emporium.payments.api import router as payments_router
@@ -90,6 +91,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     crypto_payments_router,
     payment_pages_router,
     razorpay_router,
+    messaging_webhooks_router,
 )
 
 

@@ -11,11 +11,12 @@ from functools import lru_cache
 
 from emporium.catalog.media.config import MediaSettings
 from emporium.notifications.config import MailSettings
+from emporium.notifications.messaging_config import MessagingSettings
 from emporium.payments.config import PaymentSettings
 from emporium.reviews.config import ReviewSettings
 
 
-class AppSettings(PaymentSettings, MediaSettings, MailSettings, ReviewSettings):
+class AppSettings(PaymentSettings, MediaSettings, MailSettings, MessagingSettings, ReviewSettings):
     """Every setting of the shop."""
 
 

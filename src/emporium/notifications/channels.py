@@ -5,11 +5,21 @@ offers (or switches on) a channel whose messages would never leave."""
 from __future__ import annotations
 
 from emporium.core.config import Settings
+from emporium.notifications.messaging_config import MessagingSettings
 
 EMAIL = "email"
+SMS = "sms"
+WHATSAPP = "whatsapp"
 
 
 def sendable_channels(settings: Settings) -> tuple[str, ...]:
     """The channels a customer may choose, in the order pages list them. Every shop sends e-mail; a sender
-    of another channel adds it here when ``settings`` configure it."""
-    return (EMAIL,)
+    of another channel adds it here when ``settings`` configure it (its development mode counts: production
+    refuses to start with one, core/production.py)."""
+    channels = [EMAIL]
+    if isinstance(settings, MessagingSettings):
+        if settings.twilio_configured() or settings.sms_development_mode:
+            channels.append(SMS)
+        if settings.whatsapp_configured() or settings.whatsapp_development_mode:
+            channels.append(WHATSAPP)
+    return tuple(channels)
