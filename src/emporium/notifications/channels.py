@@ -5,11 +5,17 @@ offers (or switches on) a channel whose messages would never leave."""
 from __future__ import annotations
 
 from emporium.core.config import Settings
+from emporium.notifications.config import PushSettings
 
 EMAIL = "email"
+PUSH = "push"
 
 
 def sendable_channels(settings: Settings) -> tuple[str, ...]:
     """The channels a customer may choose, in the order pages list them. Every shop sends e-mail; a sender
     of another channel adds it here when ``settings`` configure it."""
-    return (EMAIL,)
+    channels = [EMAIL]
+    # Web push needs the shop's VAPID key pair: browsers subscribe with its public half.
+    if isinstance(settings, PushSettings) and settings.push_configured:
+        channels.append(PUSH)
+    return tuple(channels)
