@@ -94,7 +94,8 @@ async def test_marking_read_one_then_all(client: httpx.AsyncClient, ctx: AppCont
     answer = await client.put(f"{API}/{ids[1]}/read", headers=ada.headers)
     read = data(answer)
     assert answer.json()["message"] == "Notification marked as read"
-    assert read["is_read"] is True and read["read_at"] is not None
+    assert read["is_read"] is True
+    assert read["read_at"] is not None
     # Again: still read, the first time kept.
     assert data(await client.put(f"{API}/{ids[1]}/read", headers=ada.headers))["read_at"] == read["read_at"]
     assert data(await client.get(f"{API}/unread-count", headers=ada.headers)) == {"unread_count": 2}

@@ -144,7 +144,8 @@ async def test_the_storefront_control_uses_the_session_and_its_csrf_token(
     bad = await http.post(
         path, json={**subscription, "endpoint": "https://evil.example/x"}, headers={"X-CSRF-Token": token}
     )
-    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "endpoint"
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"][0]["field"] == "endpoint"
     made = await http.post(path, json=subscription, headers={"X-CSRF-Token": token})
     assert made.status_code == 201, made.text
     assert [row[1] for row in await stored(push_ctx)] == [FCM]
@@ -158,7 +159,8 @@ async def test_the_service_worker_is_served_at_the_root(http: httpx.AsyncClient)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/javascript")
     assert answer.headers["cache-control"] == "no-cache"
-    assert 'addEventListener("push"' in answer.text and 'addEventListener("notificationclick"' in answer.text
+    assert 'addEventListener("push"' in answer.text
+    assert 'addEventListener("notificationclick"' in answer.text
 
 
 def test_loopback_endpoints_only_outside_production(push_ctx: AppContext) -> None:

@@ -95,9 +95,8 @@ async def test_a_push_arrives_signed_encrypted_and_with_its_headers(
     assert got.claims["sub"] == "mailto:help@shop.test"
     assert got.claims["aud"] == push_service.origin
     assert result.provider == "webpush"
-    assert result.provider_message_id and result.provider_message_id.startswith(
-        push_service.origin + "/message/"
-    )
+    assert result.provider_message_id
+    assert result.provider_message_id.startswith(push_service.origin + "/message/")
 
 
 async def test_one_topic_per_order_and_urgency_by_category(
@@ -170,7 +169,8 @@ async def test_push_is_offered_only_with_a_key_pair(settings: AppSettings) -> No
     configured = push_settings(settings)
     assert "push" in sendable_channels(configured)
     provider = webpush_provider(configured)
-    assert provider is not None and provider.channel == "push"
+    assert provider is not None
+    assert provider.channel == "push"
     await provider.aclose()
 
 
