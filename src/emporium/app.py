@@ -38,6 +38,7 @@ from emporium.core.read_routing import ReadRouting, ReadYourWritesMiddleware
 from emporium.core.request_limits import RouteLimitMiddleware
 from emporium.core.sentry import init_sentry
 from emporium.inventory.api import router as inventory_router
+from emporium.notifications.api import inbox_router, push_router
 from emporium.notifications.api import router as mailbox_router
 from emporium.notifications.webhooks.api import router as messaging_webhooks_router
 from emporium.operations.api import router as health_router
@@ -79,6 +80,8 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
     users_router,
     mailbox_router,
+    inbox_router,
+    push_router,
     inventory_router,
     cart_router,
     wishlists_router,

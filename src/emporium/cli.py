@@ -226,11 +226,46 @@ def create_admin(
 def setup(
     demo_data: Annotated[bool, typer.Option("--demo/--no-demo", help="Load the demo data once.")] = True,
 ) -> None:
-    """Migrate, load the demo data once and make sure an admin exists. Safe to run again: keeps every row."""
+    """Migrate, load the demo data once, make sure an admin exists and that the shop has a web push (VAPID)
+    key pair. Safe to run again: keeps every row and every key."""
     migrate("head")
     if demo_data:
         demo(products=None)
     create_admin(email=None, password=None, reset=False)
+    _ensure_vapid_keys(Path(ENV_FILE))
+
+
+ENV_FILE = ".env"
+
+
+def _ensure_vapid_keys(env_file: Path) -> None:
+    """Make the shop's VAPID key pair when neither half is set, and keep it in the .env file the settings
+    read, beside the other settings (the environment stays the home of secrets: nothing goes to the
+    database). A pair set by the environment, or by an earlier run, is kept as it is."""
+    from emporium.notifications.vapid import generate_keys
+
+    settings = get_settings()
+    if settings.vapid_private_key is not None or settings.vapid_public_key:
+        if not settings.push_configured:
+            typer.echo(
+                "Web push: set both EMPORIUM_VAPID_PRIVATE_KEY and EMPORIUM_VAPID_PUBLIC_KEY.", err=True
+            )
+        else:
+            typer.echo("Web push keys: unchanged.")
+        return
+    keys = generate_keys()
+    existing = env_file.read_text() if env_file.exists() else ""
+    lines = [
+        "" if not existing or existing.endswith("\n") else "\n",
+        "# Web push (VAPID) keys made by `emporium setup`: keep them, or browsers must subscribe again.\n",
+        f"EMPORIUM_VAPID_PRIVATE_KEY={keys.private_key}\n",
+        f"EMPORIUM_VAPID_PUBLIC_KEY={keys.public_key}\n",
+    ]
+    descriptor = os.open(env_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a") as handle:
+        handle.write("".join(lines))
+    get_settings.cache_clear()
+    typer.echo(f"Web push keys: made and kept in {env_file}.")
 
 
 def _media_place(settings: Any) -> Any:

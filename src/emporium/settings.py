@@ -10,13 +10,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 from emporium.catalog.media.config import MediaSettings
-from emporium.notifications.config import MailSettings
+from emporium.notifications.config import MailSettings, PushSettings
 from emporium.notifications.messaging_config import MessagingSettings
 from emporium.payments.config import PaymentSettings
 from emporium.reviews.config import ReviewSettings
 
 
-class AppSettings(PaymentSettings, MediaSettings, MailSettings, MessagingSettings, ReviewSettings):
+class AppSettings(
+    PaymentSettings, MediaSettings, MailSettings, MessagingSettings, ReviewSettings, PushSettings
+):
     """Every setting of the shop."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from emporium.cli import app as cli
 from emporium.core.context import build_context
 from emporium.core.db import Base, create_engine
 from emporium.demo.service import DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD
+from emporium.notifications.vapid import public_key_for
 from emporium.settings import get_settings
 from tests.conftest import make_settings, sign_up
 from tests.core.processes import EMPORIUM, run
@@ -45,6 +47,8 @@ async def test_setup_creates_a_shop_and_running_it_again_keeps_every_row(tmp_pat
         "EMPORIUM_ARGON2_TIME_COST": "1",
         "EMPORIUM_ARGON2_PARALLELISM": "1",
         "EMPORIUM_LOG_LEVEL": "WARNING",
+        # The source under test when it is not the installed one (a checkout beside the installed package).
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
     }
     first = await run([EMPORIUM, "setup"], env, tmp_path, limit_seconds=90)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -54,6 +58,14 @@ async def test_setup_creates_a_shop_and_running_it_again_keeps_every_row(tmp_pat
     assert password, first.stdout
     assert email.group(1) == "admin@emporium.localhost"
     assert len(password.group(1)) >= 12
+    # The web push key pair, made once and kept beside the settings (the .env file they read).
+    env_text = (tmp_path / ".env").read_text()
+    private = re.search(r"^EMPORIUM_VAPID_PRIVATE_KEY=(\S+)$", env_text, re.MULTILINE)
+    public = re.search(r"^EMPORIUM_VAPID_PUBLIC_KEY=(\S+)$", env_text, re.MULTILINE)
+    assert private, env_text
+    assert public, env_text
+    assert public_key_for(private.group(1)) == public.group(1)
+    assert (tmp_path / ".env").stat().st_mode & 0o077 == 0
 
     before = await snapshot(url)
     assert len(before["users"]) == 6  # the demo customer, the four demo reviewers and the admin
@@ -84,6 +96,8 @@ async def test_setup_creates_a_shop_and_running_it_again_keeps_every_row(tmp_pat
     assert password.group(1) not in second.stdout
     assert "unchanged" in second.stdout
     assert "already loaded" in second.stdout
+    assert "Web push keys: unchanged." in second.stdout
+    assert (tmp_path / ".env").read_text() == env_text
     assert await snapshot(url) == before
 
 

@@ -5,11 +5,13 @@ offers (or switches on) a channel whose messages would never leave."""
 from __future__ import annotations
 
 from emporium.core.config import Settings
+from emporium.notifications.config import PushSettings
 from emporium.notifications.messaging_config import MessagingSettings
 
 EMAIL = "email"
 SMS = "sms"
 WHATSAPP = "whatsapp"
+PUSH = "push"
 
 
 def sendable_channels(settings: Settings) -> tuple[str, ...]:
@@ -22,4 +24,7 @@ def sendable_channels(settings: Settings) -> tuple[str, ...]:
             channels.append(SMS)
         if settings.whatsapp_configured() or settings.whatsapp_development_mode:
             channels.append(WHATSAPP)
+    # Web push needs the shop's VAPID key pair: browsers subscribe with its public half.
+    if isinstance(settings, PushSettings) and settings.push_configured:
+        channels.append(PUSH)
     return tuple(channels)

@@ -25,6 +25,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 # The shop's own files, in the package next to this module.
 OWN_FILES = (
     "shop.js",
+    "push.js",
     "checkout.js",
     "admin.js",
     "admin-products.js",
