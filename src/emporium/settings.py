@@ -10,12 +10,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 from emporium.catalog.media.config import MediaSettings
-from emporium.notifications.config import MailSettings
+from emporium.notifications.config import MailSettings, NotificationSettings
 from emporium.payments.config import PaymentSettings
 from emporium.reviews.config import ReviewSettings
 
 
-class AppSettings(PaymentSettings, MediaSettings, MailSettings, ReviewSettings):
+class AppSettings(PaymentSettings, MediaSettings, MailSettings, NotificationSettings, ReviewSettings):
     """Every setting of the shop."""
 
 

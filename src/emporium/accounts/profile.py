@@ -15,8 +15,8 @@ from emporium.accounts.service import RESET_PASSWORD
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import NotFound, ValidationFailed
-from emporium.core.mail import queue_email
 from emporium.core.messages import field_name, human_message
+from emporium.core.notify import Recipient, notify, occurrence
 
 
 def wrong_password(field: str) -> ValidationFailed:
@@ -74,10 +74,11 @@ class ProfileService:
         await repo.revoke_user_sessions(user.id, now, "password_changed", keep=current_session_id)
         # A reset link mailed before the change must not undo it.
         await repo.void_one_time_tokens(user.id, RESET_PASSWORD, now)
-        queue_email(
+        notify(
             session,
-            to=user.email,
-            template="password_changed",
+            "account.password_changed",
+            key=occurrence("account.password_changed", user.id),
+            recipients=[Recipient(user_id=user.id, email=user.email)],
             context={"shop_name": ctx.settings.shop_name, "first_name": user.first_name},
         )
 

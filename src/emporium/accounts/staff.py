@@ -32,7 +32,7 @@ from emporium.audit.service import audit
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import BadRequest, Conflict, Forbidden, NotFound
-from emporium.core.mail import queue_email
+from emporium.core.notify import Recipient, notify, occurrence
 from emporium.core.permissions import STAFF_ROLES, Permission, Role, has_permission
 from emporium.core.security import hash_token, new_opaque_token
 
@@ -279,10 +279,11 @@ class StaffService:
                 email=user.email,
             )
         )
-        queue_email(
+        notify(
             session,
-            to=user.email,
-            template="staff_invitation",
+            "account.staff_invitation",
+            key=occurrence("account.staff_invitation", user.id),
+            recipients=[Recipient(user_id=user.id, email=user.email)],
             context={
                 "shop_name": ctx.settings.shop_name,
                 "first_name": user.first_name,
