@@ -38,6 +38,7 @@ from emporium.core.request_limits import RouteLimitMiddleware
 from emporium.core.sentry import init_sentry
 from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import router as mailbox_router
+from emporium.notifications.preferences_api import router as notification_preferences_router
 from emporium.operations.api import router as health_router
 from emporium.orders.api import router as orders_router
 from emporium.payments.api import router as payments_router
@@ -68,6 +69,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
     users_router,
     mailbox_router,
+    notification_preferences_router,
     inventory_router,
     cart_router,
     wishlists_router,

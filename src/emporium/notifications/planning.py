@@ -90,16 +90,26 @@ def _address(target: Target, channel: str) -> str | None:
 
 
 async def _guest_allows(
-    session: AsyncSession, settings: Settings, spec: EventSpec, target: Target, channel: str
+    session: AsyncSession,
+    settings: Settings,
+    spec: EventSpec,
+    target: Target,
+    channel: str,
+    skip: frozenset[str],
 ) -> bool:
+    """A guest gets e-mail unless they unsubscribed; order messages go by the shop's first guest phone
+    channel when they gave no e-mail address, or when their e-mail failed for good (``skip``)."""
     if channel == EMAIL:
         return accepts(await choices_of(session, target.key), spec.category, channel)
-    if channel not in PHONE_CHANNELS or target.email or spec.category != "orders":
+    if channel not in PHONE_CHANNELS or spec.category != "orders" or (target.email and EMAIL not in skip):
         return False
     offered = [
         c
         for c in settings.part(NotificationSettings).notifications_guest_phone_channels
-        if c in sendable_channels(settings) and c in spec.channels and rendering.offers(spec, c)
+        if c in sendable_channels(settings)
+        and c in spec.channels
+        and rendering.offers(spec, c)
+        and c not in skip
     ]
     return bool(offered) and offered[0] == channel
 
@@ -128,7 +138,7 @@ async def allowed_channels(
         ):
             continue
         if target.user_id is None:
-            if not await _guest_allows(session, settings, spec, target, channel):
+            if not await _guest_allows(session, settings, spec, target, channel, skip):
                 continue
         else:
             if choices is None:

@@ -14,11 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emporium.core.config import Settings
 from emporium.core.db import utcnow
 from emporium.core.notify import Recipient
+from emporium.notifications import schemas
+from emporium.notifications.channels import sendable_channels
+from emporium.notifications.config import NotificationSettings
 from emporium.notifications.events import ALL, EMAIL, PUSH
 from emporium.notifications.preference_repository import PreferenceRepository
 
@@ -57,7 +62,7 @@ class Choice:
     channel: str
     enabled: bool
     locked: bool
-    consent_at: str | None
+    consent_at: datetime | None
     consent_source: str | None
 
 
@@ -81,7 +86,7 @@ async def table_of(session: AsyncSession, user_id: int, channels: tuple[str, ...
                         {} if row is None else {(category, channel): row.enabled}, category, channel
                     ),
                     locked=(category, channel) in LOCKED,
-                    consent_at=row.consent_at.isoformat() if row and row.consent_at else None,
+                    consent_at=row.consent_at if row else None,
                     consent_source=row.consent_source if row else None,
                 )
             )
@@ -143,3 +148,52 @@ async def export_choices(session: AsyncSession, user_id: int) -> list[dict[str, 
         }
         for r in rows
     ]
+
+
+async def preferences_of(session: AsyncSession, settings: Settings, user_id: int) -> schemas.PreferencesRead:
+    """What the account page and the API show: every category on every channel the shop sends."""
+    channels = sendable_channels(settings)
+    table = await table_of(session, user_id, channels)
+    schedule = await PreferenceRepository(session).schedule(user_id)
+    categories = []
+    for category in CATEGORIES:
+        row = [c for c in table if c.category == category]
+        consented = next((c for c in row if c.consent_at), None)
+        categories.append(
+            schemas.CategoryRead(
+                category=category,
+                channels=[
+                    schemas.ChannelChoiceRead(channel=c.channel, enabled=c.enabled, locked=c.locked)
+                    for c in row
+                ],
+                consent_at=consented.consent_at if consented else None,
+                consent_source=consented.consent_source if consented else None,
+            )
+        )
+    shop = settings.part(NotificationSettings)
+    return schemas.PreferencesRead(
+        channels=list(channels),
+        categories=categories,
+        quiet_hours=schedule.quiet_hours if schedule else None,
+        time_zone=schedule.time_zone if schedule else None,
+        default_quiet_hours=shop.notifications_quiet_hours,
+        default_time_zone=settings.timezone,
+    )
+
+
+async def update_preferences(
+    session: AsyncSession, settings: Settings, user_id: int, data: schemas.PreferencesUpdate, *, source: str
+) -> schemas.PreferencesRead:
+    """Apply the choices on channels the shop sends (others are left as they were) and the quiet hours."""
+    channels = set(sendable_channels(settings))
+    for choice in data.choices:
+        if choice.channel in channels:
+            await choose(session, user_id, choice.category, choice.channel, choice.enabled, source=source)
+    fields = data.model_fields_set
+    if "quiet_hours" in fields or "time_zone" in fields:
+        repo = PreferenceRepository(session)
+        current = await repo.schedule(user_id)
+        hours = data.quiet_hours if "quiet_hours" in fields else (current.quiet_hours if current else None)
+        zone_name = data.time_zone if "time_zone" in fields else (current.time_zone if current else None)
+        await repo.put_schedule(user_id, hours, zone_name)
+    return await preferences_of(session, settings, user_id)

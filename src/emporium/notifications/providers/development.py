@@ -8,8 +8,17 @@ from emporium.core.db import Database
 from emporium.core.jobs import current_job_id
 from emporium.core.metrics import NOTIFICATIONS
 from emporium.notifications.delivery_repository import DeliveryRepository
+from emporium.notifications.events import EMAIL, EVENTS
 from emporium.notifications.models import DevMailMessage
 from emporium.notifications.providers.base import OutboundMessage, SendResult
+
+
+def _template(message: OutboundMessage) -> str:
+    """E-mail keeps its template's name, as the mailbox always showed; other channels name the event."""
+    spec = EVENTS.get(message.event)
+    if message.channel == EMAIL and spec is not None and spec.email_template:
+        return spec.email_template
+    return message.event
 
 
 class DevelopmentProvider:
@@ -32,7 +41,7 @@ class DevelopmentProvider:
                     subject=message.subject[:500],
                     text_body=text,
                     html_body=message.html or "",
-                    template=message.event,
+                    template=_template(message),
                     job_id=current_job_id(),
                     channel=self.channel,
                 )
