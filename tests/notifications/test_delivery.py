@@ -14,9 +14,11 @@ from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.notify import Recipient
-from emporium.notifications.models import NotificationSchedule
+from emporium.notifications.models import Delivery, NotificationSchedule
+from emporium.notifications.planning import schedule_delivery
 from emporium.notifications.providers import registry
 from emporium.notifications.providers.base import DeliveryFailed, OutboundMessage, SendResult
+from emporium.notifications.push_repository import PushSubscriptionRepository
 from tests.conftest import MakeContext
 from tests.notifications.helpers import (
     at,
@@ -28,7 +30,7 @@ from tests.notifications.helpers import (
     set_choice,
     tell,
 )
-from tests.support import free_port
+from tests.support import SmtpServer, free_port
 
 REVIEW = {
     "category": "review_request",
@@ -221,3 +223,61 @@ async def test_a_provider_down_is_retried_then_failed_with_its_error(make_contex
     assert (row.status, row.attempts) == ("failed", 3)
     assert row.error is not None
     assert "SMTPConnectError" in row.error
+
+
+class FakePush:
+    """A push provider that accepts some endpoints and answers 410 Gone for the others."""
+
+    name = "fake-push"
+    channel = "push"
+
+    def __init__(self, gone: set[str], seen: list[str]) -> None:
+        self.gone = gone
+        self.seen = seen
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.seen.append(message.to)
+        if message.to in self.gone:
+            raise DeliveryFailed("410 Gone", permanent=True, gone=True)
+        return SendResult(provider=self.name, provider_message_id=f"push-{len(self.seen)}")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_push_goes_to_every_browser_and_forgets_the_gone_ones(
+    dev: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    old, new = "https://push.example/old", "https://push.example/new"
+    monkeypatch.setitem(registry.FACTORIES, "push", [lambda settings: FakePush({old}, seen)])
+    user_id = await make_user(dev, "browsers@example.com")
+    async with dev.db.session() as session:
+        for endpoint in (old, new):
+            await PushSubscriptionRepository(session).save(user_id, endpoint, "p256dh-key", "auth-key", None)
+    await tell(dev, "order.shipped", "order.shipped:7", Recipient(user_id=user_id))
+    await dev.jobs.run_until_idle()
+    push = next(d for d in await deliveries(dev, "order.shipped:7") if d.channel == "push")
+    assert (push.status, push.provider) == ("sent", "fake-push")
+    assert sorted(seen) == [new, old]
+    async with dev.db.session() as session:
+        left = await PushSubscriptionRepository(session).of_user(user_id)
+    assert [s.endpoint for s in left] == [new]
+
+
+async def test_a_delivery_sent_again_keeps_its_message_id(ctx: AppContext, smtp: SmtpServer) -> None:
+    """Should a worker die between the server's acceptance and the commit, the repeat carries the same
+    Message-ID, so the receiving side can drop the copy."""
+    user_id = await make_user(ctx, "again@example.com")
+    await tell(ctx, "order.shipped", "order.shipped:7", Recipient(user_id=user_id))
+    await ctx.jobs.run_until_idle()
+    [row] = await deliveries(ctx, "order.shipped:7")
+    async with ctx.db.session() as session:  # as if the record of the send had been lost
+        lost = update(Delivery).where(Delivery.id == row.id).values(status="pending", due_at=utcnow())
+        await session.execute(lost)
+        schedule_delivery(session, row.id, utcnow(), utcnow())
+    await ctx.jobs.run_until_idle()
+    first, second = smtp.sink.to("again@example.com")
+    assert first.message["Message-ID"] == second.message["Message-ID"]
+    [again] = await deliveries(ctx, "order.shipped:7")
+    assert first.message["Message-ID"] == again.provider_message_id

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts import schemas
 from emporium.accounts.errors import AccountError
-from emporium.accounts.models import AuthSession, NotificationPreferences, OneTimeToken, RefreshToken, User
+from emporium.accounts.models import AuthSession, OneTimeToken, RefreshToken, User
 from emporium.accounts.repository import AccountRepository
 from emporium.accounts.two_factor import two_factor
 from emporium.core.context import AppContext
@@ -130,7 +130,6 @@ class AuthService:
             # as for a taken address rather than with a 500.
             log.info("register_raced", email_key=_email_key(email))
             return
-        session.add(NotificationPreferences(user_id=user.id))
         notify(
             session,
             "account.welcome",
@@ -165,7 +164,6 @@ class AuthService:
         )
         session.add(user)
         await session.flush()
-        session.add(NotificationPreferences(user_id=user.id))
         return user
 
     # Signing in

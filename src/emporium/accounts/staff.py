@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.errors import AccountError
-from emporium.accounts.models import NotificationPreferences, OneTimeToken, User
+from emporium.accounts.models import OneTimeToken, User
 from emporium.accounts.repository import AccountRepository
 from emporium.accounts.staff_repository import StaffRepository
 from emporium.accounts.two_factor import is_enabled, two_factor
@@ -137,7 +137,6 @@ class StaffService:
         except IntegrityError as exc:
             # The same address registered or invited by a concurrent request.
             raise _exists() from exc
-        session.add(NotificationPreferences(user_id=user.id))
         self._send_invitation(session, ctx, by, user)
         audit.record(
             session,

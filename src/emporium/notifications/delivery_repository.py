@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,20 +147,6 @@ class DeliveryRepository:
             .limit(limit)
         )
         return [(d, n) for d, n in rows.tuples()]
-
-    async def failed(self, limit: int) -> list[tuple[Delivery, Notification]]:
-        rows = await self.session.execute(
-            select(Delivery, Notification)
-            .join(Notification, Notification.id == Delivery.notification_id)
-            .where(Delivery.status.in_(("failed", "undelivered")))
-            .order_by(Delivery.id.desc())
-            .limit(limit)
-        )
-        return [(d, n) for d, n in rows.tuples()]
-
-    async def count_by_status(self) -> dict[str, int]:
-        rows = await self.session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
-        return {status: int(n) for status, n in rows.tuples()}
 
     async def told(self, user_id: int) -> list[Notification]:
         rows = await self.session.execute(

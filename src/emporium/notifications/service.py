@@ -53,6 +53,7 @@ class SentMail:
     finished_at: datetime | None
     last_error: str | None
     channel: str = EMAIL
+    to_staff: bool = False
 
 
 def _sent_mail(delivery: Delivery, note: Notification) -> SentMail:
@@ -73,6 +74,7 @@ def _sent_mail(delivery: Delivery, note: Notification) -> SentMail:
         finished_at=delivery.sent_at,
         last_error=delivery.error,
         channel=delivery.channel,
+        to_staff=note.category == "staff",
     )
 
 
@@ -112,14 +114,15 @@ class NotificationService:
             for d, n in await DeliveryRepository(session).about_order(number, _ORDER_MAIL_LIMIT)
         ]
 
-    async def failed_deliveries(self, session: AsyncSession, limit: int = 100) -> list[SentMail]:
-        return [_sent_mail(d, n) for d, n in await DeliveryRepository(session).failed(limit)]
-
     async def resend_last_about_order(self, session: AsyncSession, to: str, number: str) -> SentMail:
         """Send the last e-mail about an order again, as it was (same template and content; a new
         Message-ID, since it is a new message). NotFound when none was sent."""
         repo = DeliveryRepository(session)
-        rows = [(d, n) for d, n in await repo.about_order(number, _ORDER_MAIL_LIMIT) if d.channel == EMAIL]
+        rows = [
+            (d, n)
+            for d, n in await repo.about_order(number, _ORDER_MAIL_LIMIT)
+            if d.channel == EMAIL and n.category != "staff"
+        ]
         if not rows:
             raise NotFound("No e-mail about this order is on record: none was sent yet.")
         last, note = rows[-1]

@@ -8,7 +8,8 @@ One notification per event and recipient (the in-app inbox row), one delivery pe
 idempotency key, what the shop knows of each phone number's consent and WhatsApp window, the provider
 callbacks already seen, the browsers subscribed to web push; each recipient's choices per category and
 channel (the old channel booleans of notification_preferences carried over), quiet hours and daily budgets;
-the channel of a message kept in the development mailbox.
+the channel of a message kept in the development mailbox. The channel booleans of notification_preferences
+become choices and their table goes.
 """
 
 from collections.abc import Sequence
@@ -136,6 +137,8 @@ def upgrade() -> None:
 
     _choices_tables()
     _carry_over_preferences()
+    # The choices replace the channel booleans.
+    op.drop_table("notification_preferences")
 
 
 def _choices_tables() -> None:
@@ -242,6 +245,25 @@ def _carry_over_preferences() -> None:
 
 
 def downgrade() -> None:
+    # The choices do not fit the old booleans: every customer is back at the old defaults.
+    op.create_table(
+        "notification_preferences",
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("email", sa.Boolean(), nullable=False),
+        sa.Column("sms", sa.Boolean(), nullable=False),
+        sa.Column("push", sa.Boolean(), nullable=False),
+        sa.Column("whatsapp", sa.Boolean(), nullable=False),
+        sa.Column("promotional", sa.Boolean(), nullable=False),
+        sa.Column("created_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", emporium.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notification_preferences_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notification_preferences")),
+    )
     with op.batch_alter_table("dev_mailbox", schema=None) as batch_op:
         batch_op.drop_column("channel")
     op.drop_table("notification_budgets")

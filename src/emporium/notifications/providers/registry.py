@@ -19,7 +19,7 @@ from emporium.notifications.providers.base import Provider
 from emporium.notifications.providers.development import DevelopmentProvider
 from emporium.notifications.providers.email import SmtpEmailProvider
 
-ProviderFactory = Callable[[Settings], "Provider | None"]
+ProviderFactory = Callable[[Settings], Provider | None]
 
 FACTORIES: dict[str, list[ProviderFactory]] = {}
 
