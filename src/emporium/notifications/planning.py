@@ -114,6 +114,26 @@ async def _guest_allows(
     return bool(offered) and offered[0] == channel
 
 
+def _offered(spec: EventSpec, channel: str, sendable: set[str], skip: frozenset[str]) -> bool:
+    """Whether the event may use ``channel`` at all (whoever the recipient)."""
+    return (
+        channel not in skip
+        and channel in spec.channels
+        and channel in sendable
+        and not (spec.security and channel != EMAIL)
+        and rendering.offers(spec, channel)
+    )
+
+
+async def _reachable(session: AsyncSession, channel: str, address: str, target: Target) -> bool:
+    """The contact point is usable: a phone number not opted out, a user with a browser subscribed."""
+    if channel in PHONE_CHANNELS:
+        return not await ContactRepository(session).opted_out(channel, address)
+    if channel == PUSH:
+        return bool(await PushSubscriptionRepository(session).of_user(target.user_id or 0))
+    return True
+
+
 async def allowed_channels(
     session: AsyncSession,
     settings: Settings,
@@ -128,14 +148,7 @@ async def allowed_channels(
     allowed = []
     for channel in FALLBACK_ORDER:
         address = _address(target, channel)
-        if (
-            channel in skip
-            or address is None
-            or channel not in spec.channels
-            or channel not in sendable
-            or (spec.security and channel != EMAIL)
-            or not rendering.offers(spec, channel)
-        ):
+        if address is None or not _offered(spec, channel, sendable, skip):
             continue
         if target.user_id is None:
             if not await _guest_allows(session, settings, spec, target, channel, skip):
@@ -145,11 +158,8 @@ async def allowed_channels(
                 choices = await choices_of(session, target.key)
             if not accepts(choices, spec.category, channel):
                 continue
-        if channel in PHONE_CHANNELS and await ContactRepository(session).opted_out(channel, address):
-            continue
-        if channel == PUSH and not await PushSubscriptionRepository(session).of_user(target.user_id or 0):
-            continue
-        allowed.append((channel, address))
+        if await _reachable(session, channel, address, target):
+            allowed.append((channel, address))
     return allowed
 
 

@@ -46,7 +46,10 @@ def _development_allowed(settings: Settings, channel: str) -> bool:
 
 def provider_for(settings: Settings, db: Database, channel: str) -> Provider | None:
     """The provider that sends ``channel`` now; None when the shop cannot send it."""
-    for factory in (*FACTORIES.get(channel, ()), *((_smtp,) if channel == EMAIL else ())):
+    factories: list[ProviderFactory] = [*FACTORIES.get(channel, ())]
+    if channel == EMAIL:
+        factories.append(_smtp)
+    for factory in factories:
         provider = factory(settings)
         if provider is not None:
             return provider
