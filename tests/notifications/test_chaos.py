@@ -37,7 +37,7 @@ QUEUE = "emporium:notify-chaos-test-jobs"  # this test's own list
 CUSTOMERS = 100
 EVENTS = ("order.shipped", "order.delivered")
 KILL_AT = (20, 60, 100, 140)  # e-mails accepted by the server when a worker is killed
-LEASE_SECONDS = 2
+LEASE_SECONDS = 5
 SENT = ("sent", "delivered")
 
 
@@ -105,6 +105,7 @@ async def test_killed_workers_lose_nothing_repeat_little_and_respect_every_choic
         EMPORIUM_JOBS_BROKER_QUEUE=QUEUE,
         EMPORIUM_JOBS_LEASE_SECONDS=str(LEASE_SECONDS),
         EMPORIUM_NOTIFICATIONS_QUIET_HOURS="",
+        EMPORIUM_NOTIFICATIONS_SEND_TIMEOUT_SECONDS="2",
         EMPORIUM_NOTIFICATIONS_DEVELOPMENT_CHANNELS='["sms"]',
     )
     command = [EMPORIUM, "worker", "--concurrency", "10"]
@@ -139,14 +140,17 @@ async def test_killed_workers_lose_nothing_repeat_little_and_respect_every_choic
     emails = Counter(str(m.message["Message-ID"]) for m in sink.messages)
     texts = Counter((m.to_address, m.template) for m in kept)
     repeats = (sum(emails.values()) - len(emails)) + (sum(texts.values()) - len(texts))
-    print(f"\n{len(deliveries)} deliveries, {len(KILL_AT)} kills: {repeats} sent twice")
+    cut_short = sum(job.lapses for job in await rows(committed_db, Job) if job.name == DELIVER_JOB)
+    print(
+        f"\n{len(deliveries)} deliveries, {len(KILL_AT)} kills cutting {cut_short} sends short: "
+        f"{sum(emails.values()) - len(emails)} e-mails and {sum(texts.values()) - len(texts)} texts sent twice"
+    )
 
     # Nothing lost: every transactional event reached its customer on at least one channel.
     reached = {d.notification_id for d in deliveries if d.status in SENT}
     assert set(notes) == reached
     assert len(emails) == CUSTOMERS * len(EVENTS)
     # A repeat needs a kill between a provider's acceptance and its record, in a run the kill cut short.
-    cut_short = sum(job.lapses for job in await rows(committed_db, Job) if job.name == DELIVER_JOB)
     assert repeats <= cut_short
     # No text to a number that opted out, none inside quiet hours (those wait, never dropped).
     assert not {to for to, _ in texts} & (kinds["opted_out"] | kinds["quiet"])

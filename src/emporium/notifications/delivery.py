@@ -68,6 +68,12 @@ def _unsubscribe_headers(context: dict[str, Any]) -> dict[str, str]:
     return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
+def claim_seconds(settings: Settings) -> float:
+    """How long a claimed delivery is held for its run: past the send's time limit and the record after it,
+    so a second run (a lapsed job sent again) never takes a delivery whose first run is still sending."""
+    return 2 * settings.part(NotificationSettings).notifications_send_timeout_seconds + 10
+
+
 async def _quiet_until(
     session: AsyncSession, settings: Settings, delivery: Delivery, note: Notification, spec: EventSpec
 ) -> datetime | None:
@@ -127,7 +133,7 @@ async def prepare(session: AsyncSession, settings: Settings, delivery_id: int) -
     for quiet hours: rescheduled); an Outcome: it fails without being sent (opted out, cannot render)."""
     now = clock.now()
     repo = DeliveryRepository(session)
-    delivery = await repo.claim(delivery_id, now, settings.jobs_lease_seconds)
+    delivery = await repo.claim(delivery_id, now, claim_seconds(settings))
     if delivery is None:
         current = await repo.delivery(delivery_id)
         if current is not None and current.status in OPEN:
@@ -282,5 +288,10 @@ async def deliver(settings: Settings, db: Database, delivery_id: int) -> str | N
     if prepared is None:
         return None
     outcome = prepared if isinstance(prepared, Outcome) else await send(settings, db, prepared)
+    # Once sent, the record is finished even if the run is cancelled meanwhile (the job's lease ended).
+    return await asyncio.shield(_record(settings, db, delivery_id, outcome))
+
+
+async def _record(settings: Settings, db: Database, delivery_id: int, outcome: Outcome) -> str:
     async with db.session() as session:
         return await record(session, settings, delivery_id, outcome)

@@ -22,6 +22,16 @@ from emporium.notifications.providers.base import DeliveryFailed, OutboundMessag
 _PERMANENT = range(500, 600)
 
 
+_QUITTING: set[asyncio.Task[None]] = set()
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    try:
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError):
+        client.close()
+
+
 def message_key(idempotency_key: str) -> str:
     """A Message-ID local part fixed by the delivery (hex: what an SMTP header may carry)."""
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
@@ -67,16 +77,25 @@ class SmtpEmailProvider:
         )
         mail = build(settings, message)
         try:
-            # Leaving the block sends QUIT; a server that hangs up instead changes nothing (the mail is sent).
-            async with client:
-                await client.send_message(mail)
+            await client.connect()
+            await client.send_message(mail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             NOTIFICATIONS.labels("email", "failed").inc()
+            client.close()
             codes = [error.code for error in exc.recipients]
             raise DeliveryFailed(f"refused: {exc}", permanent=all(c in _PERMANENT for c in codes)) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             NOTIFICATIONS.labels("email", "failed").inc()
+            client.close()
             raise DeliveryFailed(f"{type(exc).__name__}: {exc}", permanent=False) from exc
+        except BaseException:  # cancelled by the send's time limit: no connection is left open
+            client.close()
+            raise
+        # The server has the mail: the delivery is recorded now, while QUIT goes on its own (a server that
+        # hangs up instead changes nothing), so a worker killed meanwhile does not send the mail again.
+        task = asyncio.create_task(_quit(client))
+        _QUITTING.add(task)
+        task.add_done_callback(_QUITTING.discard)
         NOTIFICATIONS.labels("email", "sent").inc()
         return SendResult(provider=self.name, provider_message_id=str(mail["Message-ID"]))
 
