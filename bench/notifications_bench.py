@@ -34,6 +34,7 @@ from emporium.accounts.models import User
 from emporium.core.db import Database, utcnow
 from emporium.core.jobs.models import Job
 from emporium.core.notify import Recipient, notify
+from emporium.install import wire
 from emporium.notifications.models import Delivery, DevMailMessage, Notification, NotificationChoice
 from emporium.notifications.preferences import choose
 
@@ -161,6 +162,7 @@ async def main() -> None:
     url = os.environ.get("EMPORIUM_DATABASE_URL", "")
     if not url.startswith("postgresql") or "bench" not in url:
         raise SystemExit("set EMPORIUM_DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
+    wire()  # the job handlers, so the planning job can be enqueued here
     db = Database(url)
     try:
         reference, _, _ = await _round(db, args, deliveries=False)

@@ -141,9 +141,10 @@ async def test_killed_workers_lose_nothing_repeat_little_and_respect_every_choic
     texts = Counter((m.to_address, m.template) for m in kept)
     repeats = (sum(emails.values()) - len(emails)) + (sum(texts.values()) - len(texts))
     cut_short = sum(job.lapses for job in await rows(committed_db, Job) if job.name == DELIVER_JOB)
+    twice_email, twice_text = sum(emails.values()) - len(emails), sum(texts.values()) - len(texts)
     print(
         f"\n{len(deliveries)} deliveries, {len(KILL_AT)} kills cutting {cut_short} sends short: "
-        f"{sum(emails.values()) - len(emails)} e-mails and {sum(texts.values()) - len(texts)} texts sent twice"
+        f"{twice_email} e-mails and {twice_text} texts sent twice"
     )
 
     # Nothing lost: every transactional event reached its customer on at least one channel.
