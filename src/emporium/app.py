@@ -40,6 +40,7 @@ from emporium.core.sentry import init_sentry
 from emporium.inventory.api import router as inventory_router
 from emporium.notifications.api import inbox_router, push_router
 from emporium.notifications.api import router as mailbox_router
+from emporium.notifications.preferences_api import router as notification_preferences_router
 from emporium.notifications.webhooks.api import router as messaging_webhooks_router
 from emporium.operations.api import router as health_router
 from emporium.orders.api import router as orders_router
@@ -82,6 +83,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     mailbox_router,
     inbox_router,
     push_router,
+    notification_preferences_router,
     inventory_router,
     cart_router,
     wishlists_router,

@@ -10,14 +10,20 @@ from __future__ import annotations
 from functools import lru_cache
 
 from emporium.catalog.media.config import MediaSettings
-from emporium.notifications.config import MailSettings, PushSettings
+from emporium.notifications.config import MailSettings, NotificationSettings, PushSettings
 from emporium.notifications.messaging_config import MessagingSettings
 from emporium.payments.config import PaymentSettings
 from emporium.reviews.config import ReviewSettings
 
 
 class AppSettings(
-    PaymentSettings, MediaSettings, MailSettings, MessagingSettings, ReviewSettings, PushSettings
+    PaymentSettings,
+    MediaSettings,
+    MailSettings,
+    NotificationSettings,
+    MessagingSettings,
+    ReviewSettings,
+    PushSettings,
 ):
     """Every setting of the shop."""
 

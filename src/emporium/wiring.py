@@ -20,6 +20,7 @@ from emporium.core import changes
 from emporium.core.context import AppContext, SettingsSource, register_settings_source
 from emporium.core.jobs.registry import register_job
 from emporium.core.jobs.schedule import periodic
+from emporium.notifications.attachments import AttachmentBuilder, register_attachments
 from emporium.orders.lifecycle import (
     MovedHook,
     OrderHook,
@@ -61,6 +62,10 @@ class Wiring:
 
     def order_moved_hook(self, hook: MovedHook) -> None:
         register_moved_hook(hook)
+
+    def notification_attachments(self, event: str, builder: AttachmentBuilder) -> None:
+        """Attach the files ``builder`` makes to the e-mail of ``event`` (notifications/attachments.py)."""
+        register_attachments(event, builder)
 
     def cache_watch(self, tables: Iterable[str], stamp: str) -> None:
         """Change the cache stamp ``stamp`` after every commit that wrote to one of ``tables``."""

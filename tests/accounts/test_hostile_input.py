@@ -34,7 +34,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [
         "/api/v1/users/addresses",
         {"full_name": "Ada", "line1": "1 Road", "city": "London", "postal_code": "N1", "country": "GB"},
     ),
-    ("PUT", "/api/v1/users/preferences/notifications", {"email": False}),
+    ("PUT", "/api/v1/users/preferences/notifications", {"quiet_hours": "22:00-07:00"}),
 ]
 IDS = [f"{method} {path.removeprefix('/api/v1')}" for method, path, _ in ENDPOINTS]
 OPTIONAL_FIELDS_ONLY = {"/api/v1/users/profile", "/api/v1/users/preferences/notifications"}

@@ -7,10 +7,11 @@ import json
 import httpx
 from sqlalchemy import func, select
 
-from emporium.accounts.models import Address, AuthSession, NotificationPreferences, OneTimeToken
+from emporium.accounts.models import Address, AuthSession, OneTimeToken
 from emporium.core.context import AppContext
 from emporium.core.jobs.models import Job
-from emporium.notifications.service import SEND_EMAIL_JOB
+from emporium.core.notify import PLAN_JOB
+from emporium.notifications.models import Notification, NotificationChoice
 from tests.accounts.helpers import login, login_body, user_id_of, user_row, users_with_email
 from tests.conftest import Shopper, sign_up
 from tests.support import SmtpServer, bearer, data, error
@@ -35,7 +36,9 @@ async def test_export_holds_profile_addresses_preferences_and_sessions(
     data(await client.post(ADDRESSES, json=HOME, headers=shopper.headers), 201)
     data(await client.post(ADDRESSES, json={**HOME, "city": "Oxford"}, headers=shopper.headers), 201)
     await client.put(
-        "/api/v1/users/preferences/notifications", json={"promotional": True}, headers=shopper.headers
+        "/api/v1/users/preferences/notifications",
+        json={"choices": [{"category": "marketing", "channel": "email", "enabled": True}]},
+        headers=shopper.headers,
     )
     await client.post(
         "/api/v1/auth/login",
@@ -61,13 +64,9 @@ async def test_export_holds_profile_addresses_preferences_and_sessions(
     assert "password" not in json.dumps(export).lower()
     assert sorted(a["city"] for a in export["addresses"]) == ["London", "Oxford"]
     assert export["addresses"][0]["is_default"] is True
-    assert export["notification_preferences"] == {
-        "email": True,
-        "sms": False,
-        "push": False,
-        "whatsapp": False,
-        "promotional": True,
-    }
+    [consent] = export["notifications"]["preferences"]
+    assert (consent["category"], consent["channel"], consent["enabled"]) == ("marketing", "email", True)
+    assert (consent["consent_source"], consent["consent_at"] is not None) == ("api", True)
     assert len(export["sessions"]) == 2
     assert "PhoneApp/1.0" in [s["user_agent"] for s in export["sessions"]]
     assert all(s["ip_address"] for s in export["sessions"])
@@ -107,7 +106,7 @@ async def test_delete_account_erases_personal_data_and_keeps_the_row(
     assert row.is_active is False
     assert await users_with_email(ctx, "ada@example.com") == []
     async with ctx.db.session() as session:
-        for model in (Address, OneTimeToken, NotificationPreferences):
+        for model in (Address, OneTimeToken, NotificationChoice, Notification):
             left = await session.scalar(
                 select(func.count()).select_from(model).where(model.user_id == user_id)
             )
@@ -181,8 +180,10 @@ async def test_erasure_forgets_the_address_in_mail_jobs_and_sends_nothing_queued
 
     assert smtp.sink.to(shopper.email) == []
     async with ctx.db.session() as session:
-        jobs = (await session.execute(select(Job).where(Job.name == SEND_EMAIL_JOB))).scalars().all()
-    assert jobs, "the mails of this test are jobs"
+        jobs = (await session.execute(select(Job).where(Job.name == PLAN_JOB))).scalars().all()
+        told = (await session.execute(select(Notification))).scalars().all()
+    assert jobs, "the mails of this test are planning jobs"
+    assert told == []  # what was told to the customer is gone with them
     assert all(shopper.email not in json.dumps(job.payload) for job in jobs)
     assert {job.status for job in jobs} == {"done", "dead"}
     assert any(job.status == "dead" and job.last_error == "recipient erased their account" for job in jobs)

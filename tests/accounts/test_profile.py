@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+import pytest
 
 from emporium.core.context import AppContext
 from tests.accounts.helpers import login, login_body, user_id_of, user_row
@@ -185,34 +188,74 @@ async def test_change_password_needs_a_session(client: httpx.AsyncClient) -> Non
     error(response, 401)
 
 
+def _choices(prefs: dict[str, Any]) -> dict[tuple[str, str], bool]:
+    return {(c["category"], s["channel"]): s["enabled"] for c in prefs["categories"] for s in c["channels"]}
+
+
 async def test_notification_preferences(client: httpx.AsyncClient, shopper: Shopper) -> None:
     defaults = data(await client.get(PREFERENCES, headers=shopper.headers))
-    # Only e-mail is on until the customer chooses: no channel this shop cannot send defaults to on.
-    assert defaults == {"email": True, "sms": False, "push": False, "whatsapp": False, "promotional": False}
-
-    changed = data(
-        await client.put(
-            PREFERENCES, json={"sms": False, "promotional": True, "bogus": True}, headers=shopper.headers
-        )
+    # Every category on every channel the shop sends; text messages and offers stay off until chosen.
+    assert defaults["channels"] == ["email", "sms", "whatsapp", "push"]
+    choices = _choices(defaults)
+    assert (choices["orders", "email"], choices["orders", "sms"], choices["marketing", "email"]) == (
+        True,
+        False,
+        False,
     )
-    assert changed == {"email": True, "sms": False, "push": False, "whatsapp": False, "promotional": True}
+    assert (defaults["quiet_hours"], defaults["default_quiet_hours"]) == (None, "21:00-08:00")
+
+    body = {
+        "choices": [
+            {"category": "orders", "channel": "email", "enabled": False},
+            {"category": "orders", "channel": "sms", "enabled": True},
+            {"category": "marketing", "channel": "email", "enabled": True},
+            # E-mail of account messages cannot be switched off: asked, nothing changes.
+            {"category": "account", "channel": "email", "enabled": False},
+        ],
+        "quiet_hours": "22:30-07:00",
+        "time_zone": "Europe/Paris",
+        "bogus": True,
+    }
+    changed = data(await client.put(PREFERENCES, json=body, headers=shopper.headers))
+    choices = _choices(changed)
+    assert (choices["orders", "email"], choices["orders", "sms"], choices["account", "email"]) == (
+        False,
+        True,
+        True,
+    )
+    marketing = next(c for c in changed["categories"] if c["category"] == "marketing")
+    assert marketing["consent_source"] == "api"
+    assert marketing["consent_at"] is not None
+    assert (changed["quiet_hours"], changed["time_zone"]) == ("22:30-07:00", "Europe/Paris")
     assert data(await client.get(PREFERENCES, headers=shopper.headers)) == changed
 
     # Another customer's preferences are their own.
-    other = await client.post(
-        "/api/v1/auth/register", json={"email": "bob@example.com", "password": shopper.password}
+    data(
+        await client.post(
+            "/api/v1/auth/register", json={"email": "bob@example.com", "password": shopper.password}
+        ),
+        201,
     )
-    data(other, 201)
     bob = await login(client, "bob@example.com", shopper.password)
     assert data(await client.get(PREFERENCES, headers=bearer(bob["access_token"]))) == defaults
 
 
-async def test_notification_preferences_refuse_null_and_non_booleans(
-    client: httpx.AsyncClient, shopper: Shopper
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"choices": [{"category": "orders", "channel": "email", "enabled": None}]}, "choices.0.enabled"),
+        ({"choices": [{"category": "orders", "channel": "email", "enabled": "maybe"}]}, "choices.0.enabled"),
+        ({"choices": [{"category": "gossip", "channel": "email", "enabled": True}]}, "choices.0.category"),
+        ({"choices": [{"category": "orders", "channel": "fax", "enabled": True}]}, "choices.0.channel"),
+        ({"quiet_hours": "late"}, "quiet_hours"),
+        ({"quiet_hours": "25:00-07:00"}, "quiet_hours"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone"),
+    ],
+)
+async def test_notification_preferences_refuse_what_they_cannot_mean(
+    client: httpx.AsyncClient, shopper: Shopper, body: dict[str, Any], field: str
 ) -> None:
-    err = error(await client.put(PREFERENCES, json={"email": None}, headers=shopper.headers), 422)
-    assert [d["field"] for d in err["details"]] == ["email"]
-    err = error(await client.put(PREFERENCES, json={"sms": "maybe"}, headers=shopper.headers), 422)
-    assert [d["field"] for d in err["details"]] == ["sms"]
-    assert data(await client.get(PREFERENCES, headers=shopper.headers))["email"] is True
+    err = error(await client.put(PREFERENCES, json=body, headers=shopper.headers), 422)
+    assert [d["field"] for d in err["details"]] == [field]
+    assert _choices(data(await client.get(PREFERENCES, headers=shopper.headers)))["orders", "email"] is True
     error(await client.get(PREFERENCES), 401)

@@ -24,12 +24,20 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_only_email_without_a_messaging_provider(database_url: str) -> None:
-    assert sendable_channels(make_settings(database_url, None)) == ("email",)
+    settings = make_settings(database_url, None, notifications_development_channels=[])
+    assert sendable_channels(settings) == ("email",)
 
 
-def test_a_configured_provider_or_its_development_mode_adds_its_channel(database_url: str) -> None:
+def test_development_channels_are_offered_outside_production(database_url: str) -> None:
+    settings = make_settings(database_url, None, notifications_development_channels=["whatsapp", "sms"])
+    assert sendable_channels(settings) == ("email", "sms", "whatsapp")
+
+
+def test_a_configured_provider_adds_its_channel(database_url: str) -> None:
     def channels(**values: object) -> tuple[str, ...]:
-        return sendable_channels(make_settings(database_url, None, **values))
+        return sendable_channels(
+            make_settings(database_url, None, notifications_development_channels=[], **values)
+        )
 
     assert channels(**twilio_settings()) == ("email", "sms")
     assert channels(**twilio_settings(twilio_messaging_service_sid=None, twilio_from_number=FROM_NUMBER)) == (
@@ -38,15 +46,8 @@ def test_a_configured_provider_or_its_development_mode_adds_its_channel(database
     )
     # Credentials without a messaging service or a sender number send nothing.
     assert channels(**twilio_settings(twilio_messaging_service_sid=None)) == ("email",)
-    assert channels(sms_development_mode=True) == ("email", "sms")
     assert channels(**whatsapp_settings()) == ("email", "whatsapp")
-    assert channels(whatsapp_development_mode=True, sms_development_mode=True) == ("email", "sms", "whatsapp")
-
-
-@pytest.mark.parametrize("setting", ["sms_development_mode", "whatsapp_development_mode"])
-def test_production_refuses_a_development_sender(setting: str) -> None:
-    with pytest.raises(ConfigurationError, match=f"EMPORIUM_{setting.upper()}"):
-        production(**{setting: True})
+    assert channels(**twilio_settings(), **whatsapp_settings()) == ("email", "sms", "whatsapp")
 
 
 def test_production_needs_whatsapps_webhook_secrets_with_whatsapp() -> None:

@@ -33,7 +33,7 @@ async def _deliver(
 
 
 async def _opt_in(client: httpx.AsyncClient, shopper: Shopper) -> None:
-    body = {"promotional": True}
+    body = {"choices": [{"category": "review_request", "channel": "email", "enabled": True}]}
     data(await client.put("/api/v1/users/preferences/notifications", json=body, headers=shopper.headers))
 
 

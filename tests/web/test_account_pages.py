@@ -15,7 +15,6 @@ from emporium.accounts.models import Address, User
 from emporium.app import create_app
 from emporium.catalog.models import Product
 from emporium.core.context import AppContext
-from emporium.web import account_pages
 from tests.conftest import MakeContext, Shopper, sign_up
 from tests.inventory.factory import make_product
 from tests.orders.factory import ADDRESS, make_cart, make_shipping
@@ -376,37 +375,72 @@ async def test_change_password_signs_out_other_sessions(client: httpx.AsyncClien
     assert login.status_code == 200
 
 
+def _choices(prefs: dict[str, Any]) -> dict[tuple[str, str], bool]:
+    return {(c["category"], s["channel"]): s["enabled"] for c in prefs["categories"] for s in c["channels"]}
+
+
 async def test_notification_preferences(client: httpx.AsyncClient) -> None:
     shopper, token = await customer(client)
     page = await client.get("/account/notifications")
-    assert re.search(r'id="prefs-email" name="email" type="checkbox" checked', page.text)
-    # Only what this shop can send is offered: e-mail (and consent to offers), no SMS, push or WhatsApp.
-    assert not re.search(r'name="(sms|push|whatsapp)"', page.text)
-    assert "Text messages" not in page.text
+    assert re.search(r'id="prefs-orders-email" name="orders:email" type="checkbox" checked', page.text)
+    assert re.search(r'id="prefs-orders-sms" name="orders:sms" type="checkbox">', page.text)
+    # E-mail of account messages is shown on and cannot be changed.
+    assert re.search(r'name="account:email" type="checkbox" checked disabled', page.text)
     response = await client.post(
-        "/account/notifications", data={"sms": "on", "promotional": "on", "csrf_token": token}
+        "/account/notifications",
+        data={"orders:sms": "on", "marketing:email": "on", "quiet_hours": "22:00-07:00", "csrf_token": token},
     )
     assert response.headers["location"] == "/account/notifications?saved=1"
     prefs = data(await client.get("/api/v1/users/preferences/notifications", headers=shopper.headers))
-    # A channel the page did not offer cannot be switched on through it.
-    assert prefs == {"email": False, "sms": False, "push": False, "whatsapp": False, "promotional": True}
+    choices = _choices(prefs)
+    # Unticked boxes are off, ticked ones on; account e-mail stays on whatever the form says.
+    assert (choices["orders", "email"], choices["orders", "sms"], choices["marketing", "email"]) == (
+        False,
+        True,
+        True,
+    )
+    assert choices["account", "email"] is True
+    assert (
+        next(c for c in prefs["categories"] if c["category"] == "marketing")["consent_source"]
+        == "account_page"
+    )
+    assert prefs["quiet_hours"] == "22:00-07:00"
     page = await client.get("/account/notifications?saved=1")
-    assert re.search(r'id="prefs-promotional" name="promotional" type="checkbox" checked', page.text)
-    assert not re.search(r'id="prefs-email" name="email" type="checkbox" checked', page.text)
+    assert "Your preferences were saved." in page.text
+    assert re.search(r'name="marketing:email" type="checkbox" checked', page.text)
+    assert 'value="22:00-07:00"' in page.text
 
 
-async def test_notification_preferences_follow_the_channels_the_shop_sends(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+async def test_notification_preferences_refuse_quiet_hours_they_cannot_read(
+    client: httpx.AsyncClient,
 ) -> None:
-    """Once a shop sends text messages too, the page offers them, off until the customer says so."""
-    monkeypatch.setattr(account_pages, "sendable_channels", lambda settings: ("email", "sms"))
     shopper, token = await customer(client)
-    page = await client.get("/account/notifications")
-    assert re.search(r'id="prefs-sms" name="sms" type="checkbox"(?! checked)', page.text)
-    assert not re.search(r'name="(push|whatsapp)"', page.text)
-    await client.post("/account/notifications", data={"email": "on", "sms": "on", "csrf_token": token})
+    response = await client.post(
+        "/account/notifications",
+        data={"orders:email": "on", "quiet_hours": "after dinner", "csrf_token": token},
+    )
+    assert response.status_code == 200
+    assert 'aria-invalid="true"' in response.text
+    assert 'value="after dinner"' in response.text
     prefs = data(await client.get("/api/v1/users/preferences/notifications", headers=shopper.headers))
-    assert (prefs["email"], prefs["sms"], prefs["push"]) == (True, True, False)
+    assert prefs["quiet_hours"] is None
+
+
+async def test_notification_preferences_follow_the_channels_the_shop_sends(make_context: MakeContext) -> None:
+    """A shop that sends only e-mail offers only e-mail: no box for a channel that would never send."""
+    ctx = make_context(notifications_development_channels=[])
+    async with asgi_client(create_app(ctx=ctx)) as client:
+        shopper, token = await customer(client)
+        page = await client.get("/account/notifications")
+        assert re.search(r'name="orders:email" type="checkbox" checked', page.text)
+        assert not re.search(r'name="\w+:(sms|push|whatsapp)"', page.text)
+        await client.post("/account/notifications", data={"orders:sms": "on", "csrf_token": token})
+        prefs = data(await client.get("/api/v1/users/preferences/notifications", headers=shopper.headers))
+    assert prefs["channels"] == ["email"]
+    assert _choices(prefs) == {(c, "email"): c == "account" for c in _CATEGORIES}
+
+
+_CATEGORIES = ("account", "orders", "marketing", "back_in_stock", "abandoned_cart", "review_request")
 
 
 # Addresses ----------------------------------------------------------------------------------------------

@@ -191,16 +191,3 @@ async def update_address(
 async def delete_address(address_id: IdPath, user: CurrentUser, session: DbSession) -> Envelope[None]:
     await profiles.delete_address(session, user, address_id)
     return ok(None, "Address deleted.")
-
-
-@users_router.get("/preferences/notifications", responses=errors_doc(401))
-async def get_preferences(user: CurrentUser, session: DbSession) -> Envelope[schemas.PreferencesRead]:
-    return ok(schemas.PreferencesRead.model_validate(await profiles.preferences(session, user)))
-
-
-@users_router.put("/preferences/notifications", responses=errors_doc(401, 422))
-async def update_preferences(
-    data: schemas.PreferencesUpdate, user: CurrentUser, session: DbSession
-) -> Envelope[schemas.PreferencesRead]:
-    prefs = await profiles.update_preferences(session, user, data)
-    return ok(schemas.PreferencesRead.model_validate(prefs), "Preferences saved.")

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts import privacy
 from emporium.accounts.errors import AccountError
-from emporium.accounts.models import Address, AuthSession, NotificationPreferences, User
+from emporium.accounts.models import Address, AuthSession, User
 from emporium.accounts.repository import AccountRepository
 from emporium.accounts.staff_repository import CustomerLookup, StaffRepository
 from emporium.audit.schemas import Actor, AuditedObject
@@ -72,7 +72,6 @@ class CustomerAccount:
 
     user: User
     addresses: list[Address]
-    preferences: NotificationPreferences | None
     sessions: list[AuthSession]
 
     @property
@@ -125,7 +124,6 @@ class CustomerService:
         return CustomerAccount(
             user=user,
             addresses=list(await repo.addresses_of(user.id)),
-            preferences=await repo.preferences(user.id),
             sessions=list(await repo.sessions_of(user.id)),
         )
 

@@ -72,20 +72,6 @@ Index(
 )
 
 
-class NotificationPreferences(TimestampMixin, Base):
-    """Which channels a customer accepts (seed 002 ``user_preferences``)."""
-
-    __tablename__ = "notification_preferences"
-
-    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    email: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Off until chosen: a channel the customer never turned on sends them nothing.
-    sms: Mapped[bool] = mapped_column(Boolean, default=False)
-    push: Mapped[bool] = mapped_column(Boolean, default=False)
-    whatsapp: Mapped[bool] = mapped_column(Boolean, default=False)
-    promotional: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
 class AuthSession(IdMixin, Base):
     """One signed-in device. Its refresh tokens form a family; revoking it ends its access tokens too."""
 

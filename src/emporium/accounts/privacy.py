@@ -42,7 +42,6 @@ def _iso(value: Any) -> Any:
 
 async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
     repo = AccountRepository(session)
-    prefs = await repo.preferences(user.id)
     data: dict[str, Any] = {
         "exported_at": utcnow().isoformat(),
         "account": {
@@ -78,9 +77,6 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
             }
             for a in await repo.addresses_of(user.id)
         ],
-        "notification_preferences": None
-        if prefs is None
-        else {c: getattr(prefs, c) for c in ("email", "sms", "push", "whatsapp", "promotional")},
         "sessions": [
             {
                 "created_at": _iso(s.created_at),
@@ -113,9 +109,6 @@ async def scrub(session: AsyncSession, user: User) -> None:
     now = utcnow()
     await repo.delete_addresses(user.id)
     await repo.delete_one_time_tokens(user.id)
-    prefs = await repo.preferences(user.id)
-    if prefs is not None:
-        await session.delete(prefs)
     await repo.revoke_user_sessions(user.id, now, "account_erased")
     user.email = f"erased-{user.id}@erased.invalid"
     user.first_name = None

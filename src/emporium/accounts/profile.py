@@ -9,14 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts import schemas
 from emporium.accounts.errors import AccountError
-from emporium.accounts.models import Address, NotificationPreferences, User
+from emporium.accounts.models import Address, User
 from emporium.accounts.repository import AccountRepository
 from emporium.accounts.service import RESET_PASSWORD
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import NotFound, ValidationFailed
-from emporium.core.mail import queue_email
 from emporium.core.messages import field_name, human_message
+from emporium.core.notify import Recipient, notify, occurrence
 
 
 def wrong_password(field: str) -> ValidationFailed:
@@ -74,10 +74,11 @@ class ProfileService:
         await repo.revoke_user_sessions(user.id, now, "password_changed", keep=current_session_id)
         # A reset link mailed before the change must not undo it.
         await repo.void_one_time_tokens(user.id, RESET_PASSWORD, now)
-        queue_email(
+        notify(
             session,
-            to=user.email,
-            template="password_changed",
+            "account.password_changed",
+            key=occurrence("account.password_changed", user.id),
+            recipients=[Recipient(user_id=user.id, email=user.email)],
             context={"shop_name": ctx.settings.shop_name, "first_name": user.first_name},
         )
 
@@ -138,28 +139,6 @@ class ProfileService:
         remaining = await AccountRepository(session).addresses_of(user.id)
         if remaining:
             remaining[0].is_default = True
-
-    # Notification preferences
-    async def preferences(self, session: AsyncSession, user: User) -> NotificationPreferences:
-        """The saved preferences, or the defaults, unsaved: reading them never writes."""
-        prefs = await AccountRepository(session).preferences(user.id)
-        if prefs is None:
-            prefs = NotificationPreferences(
-                user_id=user.id, email=True, sms=False, push=False, whatsapp=False, promotional=False
-            )
-        return prefs
-
-    async def update_preferences(
-        self, session: AsyncSession, user: User, data: schemas.PreferencesUpdate
-    ) -> NotificationPreferences:
-        prefs = await self.preferences(session, user)
-        if prefs not in session:
-            session.add(prefs)
-        for field, value in data.model_dump(exclude_unset=True).items():
-            if value is None:
-                raise ValidationFailed(details=[{"field": field, "message": "Use true or false."}])
-            setattr(prefs, field, value)
-        return prefs
 
 
 profiles = ProfileService()

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.accounts.models import (
     Address,
     AuthSession,
-    NotificationPreferences,
     OneTimeToken,
     RefreshToken,
     User,
@@ -176,5 +175,3 @@ class AccountRepository:
         await self.session.execute(delete(Address).where(Address.user_id == user_id))
 
     # Preferences
-    async def preferences(self, user_id: int) -> NotificationPreferences | None:
-        return await self.session.get(NotificationPreferences, user_id)

@@ -220,24 +220,6 @@ class AddressRead(BaseModel):
     updated_at: datetime
 
 
-class PreferencesRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    email: bool
-    sms: bool
-    push: bool
-    whatsapp: bool
-    promotional: bool
-
-
-class PreferencesUpdate(Input):
-    email: bool | None = None
-    sms: bool | None = None
-    push: bool | None = None
-    whatsapp: bool | None = None
-    promotional: bool | None = None
-
-
 class StaffInvitationIn(Input):
     """The back office's invitation form (accounts/staff.py)."""
 

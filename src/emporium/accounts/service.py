@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts import schemas
 from emporium.accounts.errors import AccountError
-from emporium.accounts.models import AuthSession, NotificationPreferences, OneTimeToken, RefreshToken, User
+from emporium.accounts.models import AuthSession, OneTimeToken, RefreshToken, User
 from emporium.accounts.repository import AccountRepository
 from emporium.accounts.two_factor import two_factor
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import BadRequest, RateLimited, Unauthorized
-from emporium.core.mail import queue_email
+from emporium.core.notify import Recipient, notify, occurrence
 from emporium.core.permissions import Role, permissions_of
 from emporium.core.security import InvalidToken, hash_token, new_opaque_token
 
@@ -102,10 +102,11 @@ class AuthService:
         existing = await repo.user_by_email(email)
         if existing is not None:
             if existing.is_active:
-                queue_email(
+                notify(
                     session,
-                    to=existing.email,
-                    template="account_exists",
+                    "account.exists",
+                    key=occurrence("account.exists", existing.id),
+                    recipients=[Recipient(user_id=existing.id, email=existing.email)],
                     context=self._mail_context(
                         ctx, existing, reset_page_url=f"{ctx.settings.public_url}/account/forgot-password"
                     ),
@@ -129,8 +130,13 @@ class AuthService:
             # as for a taken address rather than with a 500.
             log.info("register_raced", email_key=_email_key(email))
             return
-        session.add(NotificationPreferences(user_id=user.id))
-        queue_email(session, to=email, template="welcome", context=self._mail_context(ctx, user))
+        notify(
+            session,
+            "account.welcome",
+            key=occurrence("account.welcome", user.id),
+            recipients=[Recipient(user_id=user.id, email=email)],
+            context=self._mail_context(ctx, user),
+        )
         await self._send_verification(session, ctx, user)
         log.info("user_registered", user_id=user.id)
 
@@ -158,7 +164,6 @@ class AuthService:
         )
         session.add(user)
         await session.flush()
-        session.add(NotificationPreferences(user_id=user.id))
         return user
 
     # Signing in
@@ -314,10 +319,11 @@ class AuthService:
         token = await self._new_one_time_token(
             session, user, VERIFY_EMAIL, ctx.settings.verify_token_ttl_seconds, email=user.email
         )
-        queue_email(
+        notify(
             session,
-            to=user.email,
-            template="verify_email",
+            "account.verify_email",
+            key=occurrence("account.verify_email", user.id),
+            recipients=[Recipient(user_id=user.id, email=user.email)],
             context=self._mail_context(
                 ctx,
                 user,
@@ -362,10 +368,11 @@ class AuthService:
         await repo.void_one_time_tokens(user.id, RESET_PASSWORD, now)
         ttl = ctx.settings.reset_token_ttl_seconds
         token = await self._new_one_time_token(session, user, RESET_PASSWORD, ttl)
-        queue_email(
+        notify(
             session,
-            to=user.email,
-            template="reset_password",
+            "account.password_reset",
+            key=occurrence("account.password_reset", user.id),
+            recipients=[Recipient(user_id=user.id, email=user.email)],
             context=self._mail_context(
                 ctx,
                 user,
@@ -394,8 +401,12 @@ class AuthService:
         # The reset link reached this mailbox, which proves the address as well as a verification would.
         if user.email_verified_at is None:
             user.email_verified_at = now
-        queue_email(
-            session, to=user.email, template="password_changed", context=self._mail_context(ctx, user)
+        notify(
+            session,
+            "account.password_changed",
+            key=occurrence("account.password_changed", user.id),
+            recipients=[Recipient(user_id=user.id, email=user.email)],
+            context=self._mail_context(ctx, user),
         )
 
     async def _new_one_time_token(

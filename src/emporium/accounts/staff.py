@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.accounts.errors import AccountError
-from emporium.accounts.models import NotificationPreferences, OneTimeToken, User
+from emporium.accounts.models import OneTimeToken, User
 from emporium.accounts.repository import AccountRepository
 from emporium.accounts.staff_repository import StaffRepository
 from emporium.accounts.two_factor import is_enabled, two_factor
@@ -32,7 +32,7 @@ from emporium.audit.service import audit
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.errors import BadRequest, Conflict, Forbidden, NotFound
-from emporium.core.mail import queue_email
+from emporium.core.notify import Recipient, notify, occurrence
 from emporium.core.permissions import STAFF_ROLES, Permission, Role, has_permission
 from emporium.core.security import hash_token, new_opaque_token
 
@@ -137,7 +137,6 @@ class StaffService:
         except IntegrityError as exc:
             # The same address registered or invited by a concurrent request.
             raise _exists() from exc
-        session.add(NotificationPreferences(user_id=user.id))
         self._send_invitation(session, ctx, by, user)
         audit.record(
             session,
@@ -279,10 +278,11 @@ class StaffService:
                 email=user.email,
             )
         )
-        queue_email(
+        notify(
             session,
-            to=user.email,
-            template="staff_invitation",
+            "account.staff_invitation",
+            key=occurrence("account.staff_invitation", user.id),
+            recipients=[Recipient(user_id=user.id, email=user.email)],
             context={
                 "shop_name": ctx.settings.shop_name,
                 "first_name": user.first_name,

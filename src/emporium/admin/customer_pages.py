@@ -23,6 +23,7 @@ from emporium.core.errors import ValidationFailed
 from emporium.core.pagination import PageParams
 from emporium.core.params import IdPath
 from emporium.core.permissions import Permission
+from emporium.notifications import preferences
 from emporium.orders.schemas import OrderFilters
 from emporium.orders.service import orders
 from emporium.payments.customer_value import customer_value
@@ -101,6 +102,7 @@ async def customer_page(page: CustomersRead, user_id: IdPath) -> Response:
         order_count=order_count,
         lifetime=await customer_value.lifetime(page.session, user.id),
         history=await audit.for_object(page.session, "user", user.id, limit=20),
+        preferences=await preferences.preferences_of(page.session, page.settings, user.id),
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,13 +38,3 @@ def production_problems(settings: Settings) -> list[str]:
     if settings.metrics_token is not None and weak_secret(settings.metrics_token.get_secret_value()):
         problems.append(f"EMPORIUM_METRICS_TOKEN is too easy to guess ({MAKE_A_SECRET})")
     return problems
-
-
-def development_senders(switches: Mapping[str, bool]) -> list[str]:
-    """A channel's development mode keeps its messages in the shop (the development mailbox): in production
-    a customer would believe they were told. ``switches``: each such setting's variable and its value."""
-    return [
-        f"{name} must be off in production: its messages never leave the shop"
-        for name, on in switches.items()
-        if on
-    ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 
 from emporium.core.config import Settings
-from emporium.core.production import MAKE_A_SECRET, development_senders, weak_secret
+from emporium.core.production import MAKE_A_SECRET, weak_secret
 
 WEEK_SECONDS = 7 * 24 * 3600
 
@@ -24,8 +24,6 @@ class TwilioSettings(Settings):
     # A status callback older than this is refused: Twilio stops retrying long before, so an older one is a
     # replay (its send time is in the signed callback URL).
     twilio_callback_max_age_seconds: int = Field(default=WEEK_SECONDS, ge=60)
-    # Keep SMS in the development mailbox instead of sending them (refused in production).
-    sms_development_mode: bool = False
     # The answer to HELP; default: the shop's name and the STOP/START keywords.
     sms_help_text: str | None = Field(default=None, max_length=320)
 
@@ -54,7 +52,6 @@ class WhatsAppSettings(Settings):
     whatsapp_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     # Meta retries a webhook for up to seven days; an event older than this is a replay.
     whatsapp_callback_max_age_seconds: int = Field(default=WEEK_SECONDS + 3600, ge=60)
-    whatsapp_development_mode: bool = False
 
     def whatsapp_configured(self) -> bool:
         return bool(self.whatsapp_phone_number_id and self.whatsapp_access_token)
@@ -65,14 +62,6 @@ class MessagingSettings(TwilioSettings, WhatsAppSettings):
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()
-        problems.extend(
-            development_senders(
-                {
-                    "EMPORIUM_SMS_DEVELOPMENT_MODE": self.sms_development_mode,
-                    "EMPORIUM_WHATSAPP_DEVELOPMENT_MODE": self.whatsapp_development_mode,
-                }
-            )
-        )
         if self.whatsapp_configured() and not (self.whatsapp_app_secret and self.whatsapp_verify_token):
             problems.append(
                 "EMPORIUM_WHATSAPP_APP_SECRET and EMPORIUM_WHATSAPP_VERIFY_TOKEN are needed with WhatsApp: "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emporium.core.db import Base, BigId, IdMixin, UTCDateTime, utcnow
@@ -22,6 +22,8 @@ class DevMailMessage(IdMixin, Base):
     html_body: Mapped[str] = mapped_column(Text)
     template: Mapped[str] = mapped_column(String(100))
     job_id: Mapped[int | None] = mapped_column()
+    # ``email``, or the channel whose development provider kept the message (``sms``, ``whatsapp``, ``push``).
+    channel: Mapped[str] = mapped_column(String(20), default="email", server_default="email")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -147,3 +149,47 @@ class PushSubscription(IdMixin, Base):
     user_agent: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationChoice(IdMixin, Base):
+    """A recipient's choice for one category on one channel (``orders`` by ``sms``: on). No row means the
+    category's default (notifications/preferences.py). ``recipient_key`` is ``user:12`` for a customer and
+    ``email:a@example.com`` for a guest who unsubscribed from a link; a consent (marketing) keeps when and
+    where it was given."""
+
+    __tablename__ = "notification_choices"
+    __table_args__ = (
+        UniqueConstraint("recipient_key", "category", "channel", name="uq_notification_choices_key"),
+    )
+
+    recipient_key: Mapped[str] = mapped_column(String(340))
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(30))
+    channel: Mapped[str] = mapped_column(String(20))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_source: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class NotificationSchedule(Base):
+    """A customer's own quiet hours (``22:00-07:30``; empty: none) and time zone; None: the shop's."""
+
+    __tablename__ = "notification_schedules"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class NotificationBudget(Base):
+    """How many non-transactional messages one recipient was sent on one channel on one (UTC) day, when no
+    Redis shares the count: taken with one conditional UPDATE, so concurrent planners never exceed it."""
+
+    __tablename__ = "notification_budgets"
+
+    recipient_key: Mapped[str] = mapped_column(String(340), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, default=0)

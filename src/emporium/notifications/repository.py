@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Text, and_, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.db import utcnow
 from emporium.core.jobs.models import Job, JobStatus
 from emporium.core.mail import SEND_EMAIL_JOB
+from emporium.core.notify import PLAN_JOB
 from emporium.notifications.models import DevMailMessage
 
 ERASED_PAYLOAD = {"erased": True}
@@ -50,16 +51,20 @@ class NotificationRepository:
         """Forget the mail kept for ``email`` and the e-mail jobs addressed to it: mail not sent yet is not
         sent at all, and every job, sent or not, loses the address and the details it carried."""
         await self.session.execute(delete(DevMailMessage).where(DevMailMessage.to_address == email))
-        addressed = (Job.name == SEND_EMAIL_JOB, Job.payload["to"].as_string() == email)
+        # Planning jobs name their recipients in a list: found by the address anywhere in the payload.
+        addressed = or_(
+            and_(Job.name == SEND_EMAIL_JOB, Job.payload["to"].as_string() == email),
+            and_(Job.name == PLAN_JOB, cast(Job.payload, Text).contains(f'"{email}"')),
+        )
         await self.session.execute(
             update(Job)
-            .where(*addressed, Job.status == JobStatus.PENDING)
+            .where(addressed, Job.status == JobStatus.PENDING)
             .values(status=JobStatus.DEAD, finished_at=utcnow(), last_error="recipient erased their account")
             .execution_options(synchronize_session=False)
         )
         await self.session.execute(
             update(Job)
-            .where(*addressed)
+            .where(addressed)
             .values(payload=ERASED_PAYLOAD)
             .execution_options(synchronize_session=False)
         )

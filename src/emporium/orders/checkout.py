@@ -36,8 +36,7 @@ from emporium.core.errors import NotFound, ValidationFailed
 from emporium.core.metrics import ORDERS_PLACED, count_after_commit
 from emporium.core.money import display_money, from_minor
 from emporium.inventory.reservations import reservations
-from emporium.notifications.service import notifications
-from emporium.orders import limits, schemas
+from emporium.orders import limits, notices, schemas
 from emporium.orders.errors import OrderError
 from emporium.orders.lifecycle import PLACED_HOOKS, add_event
 from emporium.orders.models import Order, OrderLine, OrderStatus, PaymentStatus, StockState
@@ -311,12 +310,7 @@ class Checkout:
                 session, scope=key.scope, operation=OPERATION, key=key.key, resource_id=order.id
             )
         await carts.clear(session, settings, to_buy.cart)
-        notifications.queue_email(
-            session,
-            to=order.contact_email,
-            template="order_confirmation",
-            context=_confirmation_context(settings, order, to_buy, quote),
-        )
+        notices.placed(session, settings, order, _confirmation_context(settings, order, to_buy, quote))
         for hook in PLACED_HOOKS:
             await hook(session, settings, order)
         await session.flush()

@@ -4,6 +4,7 @@ erasure."""
 
 from __future__ import annotations
 
+from emporium.orders.notices import receipt
 from emporium.orders.privacy import erase_orders, export_orders
 from emporium.orders.tasks import EXPIRE_UNPAID_JOB, FORGET_KEYS_JOB, expire_unpaid_job, forget_keys_job
 from emporium.wiring import Wiring
@@ -15,3 +16,5 @@ def install(wiring: Wiring) -> None:
     wiring.periodic(EXPIRE_UNPAID_JOB, every_seconds=60)
     wiring.periodic(FORGET_KEYS_JOB, every_seconds=24 * 3600)
     wiring.privacy_hooks("orders", exporter=export_orders, eraser=erase_orders)
+    # The payment receipt: the order's invoice, attached to the "payment received" e-mail.
+    wiring.notification_attachments("payment.received", receipt)

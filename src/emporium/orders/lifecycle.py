@@ -23,11 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emporium.core.config import Settings
 from emporium.core.errors import Conflict
 from emporium.inventory.reservations import reservations
-from emporium.notifications.service import notifications
-from emporium.orders import invoicing
+from emporium.orders import invoicing, notices
 from emporium.orders.errors import OrderError
 from emporium.orders.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus, StockState
-from emporium.orders.names import order_status_name
 from emporium.orders.repository import OrderRepository
 from emporium.pricing.service import pricing
 
@@ -124,24 +122,6 @@ def add_event(
     return event
 
 
-def queue_status_mail(session: AsyncSession, settings: Settings, order: Order, *, template: str) -> None:
-    notifications.queue_email(
-        session,
-        to=order.contact_email,
-        template=template,
-        context={
-            "shop_name": settings.shop_name,
-            "name": order.contact_name,
-            "number": order.number,
-            "status": order_status_name(order.status).lower(),
-            "carrier": order.carrier,
-            "tracking_number": order.tracking_number,
-            "order_url": f"{settings.public_url}/account/orders/{order.id}",
-            "track_url": f"{settings.public_url}/track?order_number={order.number}",
-        },
-    )
-
-
 class Lifecycle:
     async def move(
         self,
@@ -178,7 +158,7 @@ class Lifecycle:
             to_status=target,
             note=note,
         )
-        queue_status_mail(session, settings, order, template="order_status")
+        notices.moved(session, settings, order, target)
         if target is S.CONFIRMED:
             # Last, so the invoice counter's lock is held for as little of the transaction as possible.
             await invoicing.issue(session, settings, order)
@@ -198,6 +178,7 @@ class Lifecycle:
             return False
         order.payment_status = PaymentStatus.PAID
         add_event(session, order, "payment", actor_user_id=actor_user_id, data={"payment_status": "paid"})
+        notices.payment_received(session, settings, order)
         if order.status == S.PENDING:
             await self.move(session, settings, order, S.CONFIRMED, actor_user_id=actor_user_id)
         else:

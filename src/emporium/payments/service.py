@@ -20,6 +20,7 @@ from emporium.core.errors import Conflict
 from emporium.core.jobs import enqueue
 from emporium.core.metrics import PAYMENTS, REFUNDS, count_after_commit
 from emporium.core.money import from_minor
+from emporium.orders import notices
 from emporium.orders.lifecycle import add_event, lifecycle
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
 from emporium.orders.names import order_status_name, payment_status_name
@@ -149,6 +150,8 @@ class PaymentService:
             order.expires_at = utcnow() + timedelta(hours=settings.offline_order_timeout_hours)
             waiting = gateway.name == BANK_TRANSFER
             order.payment_status = PaymentStatus.PENDING_VERIFICATION if waiting else PaymentStatus.AWAITING
+            if waiting:
+                notices.payment_awaiting(session, settings, order)
         add_event(
             session,
             order,
@@ -224,6 +227,13 @@ class PaymentService:
             )
             await self.refresh_status(session, order)
             add_event(session, order, "payment_failed", actor_user_id=None, note=result.error)
+            notices.payment_failed(
+                session,
+                settings,
+                order,
+                reason=result.error,
+                attempt=f"{payment.gateway}:{payment.reference}",
+            )
             return
         payment.state = result.state
 

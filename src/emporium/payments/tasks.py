@@ -11,6 +11,7 @@ from emporium.core.config import Settings
 from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.jobs import PermanentJobError, enqueue
+from emporium.orders import notices
 from emporium.orders.lifecycle import add_event
 from emporium.orders.models import Order, OrderStatus, PaymentStatus
 from emporium.orders.service import orders
@@ -150,6 +151,7 @@ def queue_test_webhook(session: AsyncSession, event: dict[str, Any]) -> None:
 async def prepare_placed(session: AsyncSession, settings: Settings, order: Order) -> None:
     if order.payment_method == BANK_TRANSFER:
         order.payment_status = PaymentStatus.PENDING_VERIFICATION
+        notices.payment_awaiting(session, settings, order)
 
 
 async def refund_cancelled(session: AsyncSession, settings: Settings, order: Order) -> None:

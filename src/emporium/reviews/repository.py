@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emporium.accounts.models import NotificationPreferences, User
+from emporium.accounts.models import User
 from emporium.catalog.models import Product, ProductStatus
 from emporium.reviews.models import (
     ProductRating,
@@ -346,17 +346,11 @@ class ReviewRepository:
         )
         return result.scalar_one_or_none() is not None
 
-    async def wants_review_requests(self, user_id: int) -> bool:
-        """An active customer who accepts e-mail and has turned promotional messages on (a review request is
-        one: a channel or topic never turned on sends nothing)."""
-        row = (
-            await self.session.execute(
-                select(NotificationPreferences.email, NotificationPreferences.promotional)
-                .join(User, User.id == NotificationPreferences.user_id)
-                .where(User.id == user_id, User.is_active.is_(True), User.erased_at.is_(None))
-            )
-        ).one_or_none()
-        return row is not None and bool(row.email) and bool(row.promotional)
+    async def active_customer(self, user_id: int) -> bool:
+        row = await self.session.execute(
+            select(User.id).where(User.id == user_id, User.is_active.is_(True), User.erased_at.is_(None))
+        )
+        return row.scalar_one_or_none() is not None
 
     async def products_named(self, product_ids: Sequence[int]) -> list[tuple[str, str]]:
         """The names and slugs of the active products among ``product_ids``, by name."""

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.config import Settings
 from emporium.core.db import utcnow
-from emporium.notifications.service import notifications
+from emporium.core.notify import Recipient, notify
+from emporium.notifications.preferences import accepts, choices_of
 from emporium.orders.schemas import OrderStatus
 from emporium.orders.service import orders
 from emporium.reviews.config import ReviewSettings
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from emporium.orders.models import Order
 
 CATEGORY = "review_request"
-TEMPLATE = "review_request"
+EVENT = "review.request"
 BATCH = 200
 
 
@@ -59,10 +60,11 @@ async def send_due(
             continue
         assert order is not None
         base = settings.public_url.rstrip("/")
-        notifications.queue_email(
+        notify(
             session,
-            to=order.contact_email,
-            template=TEMPLATE,
+            EVENT,
+            key=f"{EVENT}:{order.id}",
+            recipients=[Recipient(user_id=order.user_id, email=order.contact_email)],
             context={
                 "category": CATEGORY,
                 "shop_name": settings.shop_name,
@@ -81,9 +83,14 @@ async def _skip_reason(repo: ReviewRepository, order: Order | None) -> str | Non
         return "order_gone"
     if order.user_id is None:
         return "guest_order"
-    if not await repo.wants_review_requests(order.user_id):
+    if not await repo.active_customer(order.user_id) or not await wants(repo.session, order.user_id):
         return "not_wanted"
     return None
+
+
+async def wants(session: AsyncSession, user_id: int) -> bool:
+    """Whether the customer opted in to review requests by e-mail (promotional: off until chosen)."""
+    return accepts(await choices_of(session, f"user:{user_id}"), CATEGORY, "email")
 
 
 async def _products(session: AsyncSession, repo: ReviewRepository, order: Order) -> list[tuple[str, str]]:

@@ -24,7 +24,9 @@ from emporium.accounts.profile import profiles
 from emporium.accounts.service import auth
 from emporium.core.errors import BadRequest, EmporiumError
 from emporium.core.messages import field_name, human_message
+from emporium.notifications import preferences
 from emporium.notifications.channels import sendable_channels
+from emporium.notifications.schemas import PreferencesRead, PreferencesUpdate
 from emporium.web.page import NO_STORE, PageContext, ShopPage
 from emporium.web.places import home_country
 from emporium.web.routing import page_router
@@ -38,21 +40,15 @@ RateLimited = [Depends(auth_rate_limit)]
 Flag = Annotated[bool, Query()]
 TokenParam = Annotated[str, Query(max_length=4096)]
 FieldErrors = dict[str, str]
-PREFERENCE_CHANNELS = (
-    ("email", "E-mail", "Order confirmations, shipping updates and account notices."),
-    ("sms", "Text messages", "Short updates about your orders to your phone."),
-    ("push", "Push notifications", "Alerts on devices where you allowed them."),
-    ("whatsapp", "WhatsApp", "Order updates through WhatsApp."),
-    ("promotional", "Offers and news", "Now and then: new products and sales."),
-)
-# Not a channel: consent to offers, which are sent by e-mail.
-TOPICS = frozenset({"promotional"})
-
-
-def _offered(page: PageContext) -> list[tuple[str, str, str]]:
-    """The choices this shop can honour: the channels it can send by, and the consent to offers."""
-    sendable = set(sendable_channels(page.settings))
-    return [c for c in PREFERENCE_CHANNELS if c[0] in sendable or c[0] in TOPICS]
+CHANNEL_LABELS = {"email": "E-mail", "sms": "Text message", "whatsapp": "WhatsApp", "push": "Push"}
+CATEGORY_LABELS = {
+    "account": ("Account and security", "Sign-in, password and account notices. E-mail always stays on."),
+    "orders": ("My orders", "Confirmations, payments, shipping and delivery."),
+    "marketing": ("Offers and news", "Now and then: new products and sales."),
+    "back_in_stock": ("Back in stock", "When something you asked about can be bought again."),
+    "abandoned_cart": ("Cart reminders", "A reminder of what you left in your cart."),
+    "review_request": ("Review requests", "After a delivery: how did you like it?"),
+}
 
 
 # Shared by the account pages ------------------------------------------------------------------------------
@@ -367,12 +363,27 @@ async def notifications_page(page: ShopPage, saved: Flag = False) -> HTMLRespons
     customer = page.customer
     if customer is None:
         return sign_in_first(page)
-    prefs = await profiles.preferences(page.session, customer)
+    prefs = await preferences.preferences_of(page.session, page.settings, customer.id)
+    return await _notifications_form(page, prefs, errors={}, saved=saved)
+
+
+async def _notifications_form(
+    page: PageContext,
+    prefs: PreferencesRead,
+    *,
+    errors: FieldErrors,
+    saved: bool,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
     return await page.render(
         NOTIFICATIONS,
         title="Notifications",
         section="notifications",
-        channels=[(name, label, hint, bool(getattr(prefs, name))) for name, label, hint in _offered(page)],
+        prefs=prefs,
+        channel_labels=CHANNEL_LABELS,
+        category_labels=CATEGORY_LABELS,
+        values=values or {"quiet_hours": prefs.quiet_hours or "", "time_zone": prefs.time_zone or ""},
+        errors=errors,
         saved=saved,
     )
 
@@ -383,10 +394,24 @@ async def update_notifications(request: Request, page: ShopPage) -> HTMLResponse
     if customer is None:
         return sign_in_first(page, "/account/notifications")
     form = await request.form()
-    # An unticked box is not sent at all: every channel not in the form is switched off.
-    # A channel the page did not offer is left as it was.
-    data = schemas.PreferencesUpdate(**{name: form.get(name) == "on" for name, _, _ in _offered(page)})
-    await profiles.update_preferences(page.session, customer, data)
+    # An unticked box is not sent at all: every offered box not in the form is switched off.
+    channels = sendable_channels(page.settings)
+    choices = [
+        {"category": category, "channel": channel, "enabled": form.get(f"{category}:{channel}") == "on"}
+        for category in CATEGORY_LABELS
+        for channel in channels
+    ]
+    values = {name: str(form.get(name) or "").strip() for name in ("quiet_hours", "time_zone")}
+    try:
+        data = PreferencesUpdate(
+            choices=choices, quiet_hours=values["quiet_hours"] or None, time_zone=values["time_zone"] or None
+        )
+    except ValidationError as exc:
+        prefs = await preferences.preferences_of(page.session, page.settings, customer.id)
+        return await _notifications_form(page, prefs, errors=field_errors(exc), saved=False, values=values)
+    await preferences.update_preferences(
+        page.session, page.settings, customer.id, data, source="account_page"
+    )
     return page.redirect("/account/notifications?saved=1")
 
 

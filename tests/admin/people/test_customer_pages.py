@@ -181,7 +181,11 @@ async def test_a_customers_page(
         "country": "US",
     }
     data(await client.post("/api/v1/users/addresses", json=address, headers=ada.headers), 201)
-    await client.put("/api/v1/users/preferences/notifications", json={"sms": True}, headers=ada.headers)
+    await client.put(
+        "/api/v1/users/preferences/notifications",
+        json={"choices": [{"category": "orders", "channel": "sms", "enabled": True}]},
+        headers=ada.headers,
+    )
     await _order(ctx, _id(ada), "ORD-2026-900001", 5000, 5000, 1500)
     await _order(ctx, _id(ada), "ORD-2026-900002", 2500, 2500, 0)
     agent = await staff_client("support")
@@ -193,8 +197,8 @@ async def test_a_customers_page(
     assert "$60.00" in text  # 50.00 + 25.00 captured, less 15.00 refunded; the failed capture does not count
     assert "12 Main Street" in text
     assert "Springfield" in text
-    assert "SMS: <strong>yes</strong>" in text
-    assert "Promotions: <strong>no</strong>" in text
+    assert "Orders: <strong>email, sms, push</strong>" in text
+    assert "Marketing: <strong>nothing</strong>" in text
     assert "live" in text  # the session signed in through the API
     # Support reads, but is offered no change.
     assert "/deactivate" not in text

@@ -101,10 +101,14 @@ def _event_item(event: OrderEvent, order: Order) -> TimelineItem:
     )
 
 
+_CHANNEL_TITLES = {"email": "E-mail", "sms": "Text message", "whatsapp": "WhatsApp message", "push": "Push"}
+
+
 def _mail_item(mail: SentMail) -> TimelineItem:
+    audience = "staff" if mail.to_staff else "the customer"
     return TimelineItem(
         at=mail.created_at,
-        title="E-mail to the customer",
+        title=f"{_CHANNEL_TITLES.get(mail.channel, mail.channel)} to {audience}",
         detail=mail.subject,
         note=mail.last_error if mail.state == "failed" else None,
         who="automatic",
@@ -143,7 +147,8 @@ async def render_order(
     session = page.session
     lines = await orders.lines(session, order)
     events = await orders.events(session, order)
-    mails = await notifications.mail_about_order(session, order.contact_email, order.number)
+    # Every message about the order on every channel, each with its state (and its error once failed).
+    mails = await notifications.deliveries_about_order(session, order.number)
     money = await back_office_money.refund_view(session, order, lines)
     ledger = await fetch.transactions_of(session, order.id)
     entries = await audit.for_object(session, "order", order.id)
@@ -165,7 +170,9 @@ async def render_order(
         billing_lines=address_lines(order.billing_address or {}, locale),
         timeline=timeline(events, mails, order),
         entries=entries,
-        actions=actions(page, order, money.refundable_minor, bool(mails)),
+        actions=actions(
+            page, order, money.refundable_minor, any(m.channel == "email" and not m.to_staff for m in mails)
+        ),
         refund_key=secrets.token_urlsafe(18),
         zone=shop_zone(page.settings),
     )
