@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 
 from emporium.app import create_app
 from emporium.core.context import AppContext
@@ -16,9 +17,14 @@ from emporium.notifications.models import Notification
 from emporium.notifications.preferences import choose
 from tests.conftest import MakeContext, sign_up
 from tests.inventory.factory import staff_headers
+from tests.notifications.fake_twilio import FakeTwilio
 from tests.notifications.helpers import deliveries, mailbox
+from tests.notifications.messaging import ACCOUNT_SID, AUTH_TOKEN, twilio_settings
 from tests.orders.conftest import place_for
-from tests.support import data, free_port
+from tests.support import asgi_client, data, free_port
+
+# The address the shop is published at: Twilio signs callbacks against it, whatever host the request names.
+PUBLIC = "https://shop.example"
 
 
 @pytest.fixture
@@ -88,3 +94,46 @@ async def test_a_mail_server_down_never_holds_an_order(make_context: MakeContext
     assert [(d.channel, d.status, d.attempts) for d in rows] == [("email", "failed", 2)]
     assert rows[0].error is not None
     assert "SMTPConnectError" in rows[0].error
+
+
+async def test_with_twilio_the_shipping_notice_leaves_by_the_sdk_and_twilio_reports_it_delivered(
+    make_context: MakeContext,
+) -> None:
+    """The same journey with the real sender: the notice reaches the fake Twilio REST API through the
+    official SDK (not the development mailbox), and Twilio's signed status callback marks it delivered."""
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    fake.start()
+    try:
+        ctx = make_context(
+            with_smtp=False, notifications_quiet_hours="", public_url=PUBLIC, **twilio_settings(fake.url)
+        )
+        async with asgi_client(create_app(ctx=ctx)) as http:
+            shopper = await sign_up(http, "grace@example.com", first_name="Grace", phone="+1 202 555 0172")
+            me = data(await http.get("/api/v1/users/profile", headers=shopper.headers))
+            async with ctx.db.session() as session:
+                await choose(session, me["id"], "orders", "email", False, source="account")
+                await choose(session, me["id"], "orders", "sms", True, source="account")
+            placed = await place_for(http, ctx, shopper, payment_method="cash_on_delivery")
+            await _ship(http, ctx, placed.order["id"])
+            await ctx.jobs.run_until_idle()
+
+            [shipped] = [m for m in fake.state.messages if "DHL" in m.fields["Body"]]
+            # Order messages go to the phone given with the order (tests/orders/factory.py's address), which
+            # may differ from the account's.
+            assert me["phone"] == "+12025550172"
+            assert shipped.fields["To"] == "+12025550143"
+            assert await mailbox(ctx, "sms") == []
+            [delivery] = await deliveries(ctx, f"order.shipped:{placed.order['id']}")
+            assert (delivery.channel, delivery.provider_message_id) == ("sms", shipped.sid)
+
+            callback = shipped.fields["StatusCallback"]
+            fields = {"MessageSid": shipped.sid, "MessageStatus": "delivered", "AccountSid": ACCOUNT_SID}
+            signature = str(RequestValidator(AUTH_TOKEN).compute_signature(callback, fields))
+            answer = await http.post(
+                callback.removeprefix(PUBLIC), data=fields, headers={"X-Twilio-Signature": signature}
+            )
+            assert data(answer)["duplicate"] is False
+    finally:
+        fake.stop()
+    [delivery] = await deliveries(ctx, f"order.shipped:{placed.order['id']}")
+    assert delivery.status == "delivered"

@@ -163,10 +163,11 @@ async def test_keys_that_are_not_a_p256_point_fail_for_good(
 
 
 async def test_push_is_offered_only_with_a_key_pair(settings: AppSettings) -> None:
-    bare = make_settings(settings.database_url, None)
+    # Outside production, push without keys would be kept in the development mailbox: none here.
+    bare = make_settings(settings.database_url, None, notifications_development_channels=[])
     assert webpush_provider(bare) is None
     assert "push" not in sendable_channels(bare)
-    configured = push_settings(settings)
+    configured = push_settings(settings, notifications_development_channels=[])
     assert "push" in sendable_channels(configured)
     provider = webpush_provider(configured)
     assert provider is not None
