@@ -37,6 +37,7 @@ from emporium.core.proxies import TrustedProxyMiddleware
 from emporium.core.request_limits import RouteLimitMiddleware
 from emporium.core.sentry import init_sentry
 from emporium.inventory.api import router as inventory_router
+from emporium.journeys.api import router as journeys_router
 from emporium.notifications.api import router as mailbox_router
 from emporium.operations.api import router as health_router
 from emporium.orders.api import router as orders_router
@@ -51,6 +52,7 @@ from emporium.settings import get_settings
 from emporium.web import api_docs
 from emporium.web.errors import error_pages
 from emporium.web.router import router as web_router
+from emporium.web.unsubscribe_pages import router as unsubscribe_router
 from emporium.wishlists.api import router as wishlists_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
@@ -62,6 +64,8 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     search_router,
     catalog_router,
     web_router,
+    # One-click unsubscribe: posted by mail clients without cookies, so outside the pages' CSRF check.
+    unsubscribe_router,
     admin_router,
     csv_router,
     media_router,
@@ -71,6 +75,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     inventory_router,
     cart_router,
     wishlists_router,
+    journeys_router,
     orders_router,
     reviews_router,
     pricing_router,

@@ -10,12 +10,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from emporium.catalog.media.config import MediaSettings
+from emporium.journeys.config import JourneySettings
 from emporium.notifications.config import MailSettings
 from emporium.payments.config import PaymentSettings
 from emporium.reviews.config import ReviewSettings
 
 
-class AppSettings(PaymentSettings, MediaSettings, MailSettings, ReviewSettings):
+class AppSettings(PaymentSettings, MediaSettings, MailSettings, ReviewSettings, JourneySettings):
     """Every setting of the shop."""
 
 

@@ -21,6 +21,7 @@ from emporium.web import (
     checkout_review,
     content_pages,
     home,
+    journey_pages,
     review_pages,
     seo,
     wishlist_lists,
@@ -45,6 +46,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     content_pages.router,
     wishlist_pages.router,
     wishlist_lists.router,
+    journey_pages.router,
 )
 
 router = page_router(dependencies=[Depends(require_csrf)])
