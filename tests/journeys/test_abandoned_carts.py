@@ -85,7 +85,11 @@ async def test_an_ordered_cart_an_empty_stock_and_a_silent_guest_are_left_alone(
     await _customer_cart(ctx, shopper)
     async with ctx.db.session() as session:
         method = await make_shipping(session, price="5.00")
-    body = {"shipping_address": ADDRESS, "shipping_method_id": method.id, "payment_method": "cash_on_delivery"}
+    body = {
+        "shipping_address": ADDRESS,
+        "shipping_method_id": method.id,
+        "payment_method": "cash_on_delivery",
+    }
     data(await client.post("/api/v1/orders", json=body, headers=shopper.headers), 201)
     # Sold out: the pool's stock is all reserved by nobody else's cart, so nothing in it can be bought.
     other = await sign_up(client, "grace@example.com")
@@ -111,7 +115,9 @@ async def test_a_guest_who_typed_an_email_at_checkout_gets_the_link_that_brings_
 
     assert await scan(ctx, utcnow() + 2 * HOUR) == 1
     [reminder] = await planned(ctx, EVENT)
-    assert reminder["recipients"] == [{"user_id": None, "email": "guest@example.com", "phone": None, "locale": None}]
+    assert reminder["recipients"] == [
+        {"user_id": None, "email": "guest@example.com", "phone": None, "locale": None}
+    ]
     link = urlsplit(reminder["link"]).path
 
     # Another browser (the phone the e-mail was opened on) gets exactly that cart.

@@ -126,6 +126,7 @@ class InventoryService:
         )
         if pool.on_hand:
             repo.record(pool.id, pool.on_hand, pool.on_hand, reason, actor_user_id)
+        await stock_changed(session, [pool.id])
         return pool
 
     async def open_pools(
@@ -147,6 +148,7 @@ class InventoryService:
         for pool in pools:
             if pool.on_hand:
                 repo.record(pool.id, pool.on_hand, pool.on_hand, reason, actor_user_id)
+        await stock_changed(session, [pool.id for pool in pools])
         return pools
 
     async def pool(self, session: AsyncSession, pool_id: int) -> StockPool | None:

@@ -31,6 +31,15 @@ CONFIRM_PURPOSE = "stock-alert-confirm"
 
 
 @dataclass(frozen=True)
+class BackInStockEdge:
+    """A variant came back with ``units`` available at ``edge_at`` (edges.py)."""
+
+    variant_id: int
+    units: int
+    edge_at: datetime
+
+
+@dataclass(frozen=True)
 class Subscribed:
     alert: StockAlert
     confirmation_sent: bool
@@ -114,19 +123,21 @@ class StockAlerts:
         return alert
 
     async def send_back_in_stock(
-        self, session: AsyncSession, settings: Settings, variant_id: int, now: datetime
+        self, session: AsyncSession, settings: Settings, edge: BackInStockEdge, now: datetime
     ) -> int:
-        """Send the variant's waiting alerts, a few per unit available now; how many were sent."""
+        """Send the edge's batch of the variant's waiting alerts: a few per unit that came back (fewer if
+        fewer are left now), less what this edge sent already; how many were sent."""
         repo = JourneyRepository(session)
-        found = await repo.variant(variant_id)
+        found = await repo.variant(edge.variant_id)
         if found is None:
             return 0
         variant, product, pool = found
-        units = units_available(pool.on_hand, pool.reserved, variant.draw_per_unit)
+        units = min(edge.units, units_available(pool.on_hand, pool.reserved, variant.draw_per_unit))
         if units <= 0 or not variant.is_active or product.status != ProductStatus.ACTIVE:
             return 0
         per_unit = settings.part(JourneySettings).back_in_stock_per_unit
-        taken = await repo.take_pending_alerts(variant_id, per_unit * units, now)
+        room = per_unit * units - await repo.count_notified_since(edge.variant_id, edge.edge_at)
+        taken = await repo.take_pending_alerts(edge.variant_id, room, now) if room > 0 else []
         url = _product_url(settings, product.slug)
         for alert in taken:
             recipient = Recipient(user_id=alert.user_id) if alert.user_id else Recipient(email=alert.email)

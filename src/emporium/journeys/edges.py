@@ -61,8 +61,10 @@ async def stock_changed(session: AsyncSession, pool_ids: Collection[int]) -> Non
         elif not armed and not low:
             armed = True
         if pool.free > pool.last_free:
-            for variant_id in await repo.variants_back(pool.pool_id, pool.last_free, pool.free):
-                enqueue(session, BACK_IN_STOCK_JOB, {"variant_id": variant_id})
+            for variant_id, draw in await repo.variants_back(pool.pool_id, pool.last_free, pool.free):
+                # The edge's batch: its size is fixed now, so running the job again sends no more.
+                edge = {"variant_id": variant_id, "units": pool.free // draw, "edge_at": utcnow().isoformat()}
+                enqueue(session, BACK_IN_STOCK_JOB, edge)
         if (pool.free, armed) != (pool.last_free, pool.low_armed):
             changed.append((pool.pool_id, pool.free, armed))
     await repo.save_watch(changed)

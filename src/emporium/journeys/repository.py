@@ -284,16 +284,16 @@ class JourneyRepository:
             )
         )
 
-    async def variants_back(self, pool_id: int, before: int, after: int) -> list[int]:
+    async def variants_back(self, pool_id: int, before: int, after: int) -> list[tuple[int, int]]:
         """Variants of the pool that could sell no unit with ``before`` free and can with ``after``, and
-        have alerts waiting."""
+        have alerts waiting; each with its draw per unit."""
         waiting = exists().where(
             StockAlert.variant_id == ProductVariant.id,
             StockAlert.notified_at.is_(None),
             StockAlert.confirmed_at.is_not(None),
         )
         result = await self.session.execute(
-            select(ProductVariant.id)
+            select(ProductVariant.id, ProductVariant.draw_per_unit)
             .where(
                 ProductVariant.pool_id == pool_id,
                 ProductVariant.draw_per_unit > before,
@@ -302,4 +302,12 @@ class JourneyRepository:
             )
             .order_by(ProductVariant.id)
         )
-        return [int(i) for i in result.scalars()]
+        return [(int(i), int(draw)) for i, draw in result.all()]
+
+    async def count_notified_since(self, variant_id: int, since: datetime) -> int:
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(StockAlert)
+            .where(StockAlert.variant_id == variant_id, StockAlert.notified_at >= since)
+        )
+        return int(result.scalar_one())

@@ -11,7 +11,7 @@ from emporium.core.context import AppContext
 from emporium.core.db import utcnow
 from emporium.core.jobs import PermanentJobError
 from emporium.journeys.abandoned import abandoned_carts
-from emporium.journeys.alerts import stock_alerts
+from emporium.journeys.alerts import BackInStockEdge, stock_alerts
 from emporium.journeys.config import JourneySettings
 from emporium.journeys.edges import BACK_IN_STOCK_JOB
 
@@ -45,10 +45,13 @@ async def scan_job(ctx: AppContext, payload: dict[str, Any]) -> None:
 
 
 async def back_in_stock_job(ctx: AppContext, payload: dict[str, Any]) -> None:
-    variant_id = payload.get("variant_id")
-    if not isinstance(variant_id, int):
-        raise PermanentJobError(f"a back-in-stock job needs a variant id, not {variant_id!r}")
+    try:
+        edge = BackInStockEdge(
+            int(payload["variant_id"]), int(payload["units"]), datetime.fromisoformat(payload["edge_at"])
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentJobError(f"not a back-in-stock edge: {payload!r}") from exc
     async with ctx.db.session() as session:
-        sent = await stock_alerts.send_back_in_stock(session, ctx.settings, variant_id, utcnow())
+        sent = await stock_alerts.send_back_in_stock(session, ctx.settings, edge, utcnow())
     if sent:
-        log.info("back_in_stock_alerts", variant_id=variant_id, count=sent)
+        log.info("back_in_stock_alerts", variant_id=edge.variant_id, count=sent)

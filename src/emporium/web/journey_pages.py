@@ -64,6 +64,7 @@ async def notify_me(page: ShopPage, variant_id: FormField = "", email: FormField
         "web/journeys/alert_saved.html.j2",
         title="We will let you know",
         confirmation_sent=subscribed.confirmation_sent,
+        confirmed=False,
     )
 
 
