@@ -17,7 +17,7 @@ from emporium.journeys.edges import BACK_IN_STOCK_JOB
 from emporium.journeys.models import StockAlert
 from emporium.journeys.tasks import back_in_stock_job
 from tests.conftest import Shopper
-from tests.inventory.factory import Made, make_product, staff_headers
+from tests.inventory.factory import Made, make_pool, make_product, staff_headers
 from tests.journeys.helpers import jobs, planned
 from tests.support import data, error
 from tests.web.conftest import csrf_token
@@ -115,8 +115,6 @@ async def test_a_gram_pool_brings_back_only_the_boxes_it_can_fill(
     client: httpx.AsyncClient, ctx: AppContext, shopper: Shopper
 ) -> None:
     async with ctx.db.session() as session:
-        from tests.inventory.factory import make_pool
-
         grams = await make_pool(session, "Barfi", unit="g", on_hand=100)
         sweet = await make_product(session, "Barfi", prices=("4.00", "7.00"), pool=grams, draws=(250, 1000))
     small, large = sweet.variants
@@ -167,13 +165,15 @@ async def _page_token(client: httpx.AsyncClient, slug: str) -> tuple[str, str]:
 async def test_notify_me_on_the_product_page_for_a_guest(client: httpx.AsyncClient, ctx: AppContext) -> None:
     mug = await _sold_out(ctx, "Green mug")
     html, token = await _page_token(client, mug.product.slug)
-    assert 'formaction="/stock-alerts"' in html and 'name="email"' in html
+    assert 'formaction="/stock-alerts"' in html
+    assert 'name="email"' in html
     variant_id = str(mug.variants[0].id)
 
     saved = await client.post(
         "/stock-alerts", data={"csrf_token": token, "variant_id": variant_id, "email": "gu@example.com"}
     )
-    assert saved.status_code == 200 and "Check your e-mail" in saved.text
+    assert saved.status_code == 200
+    assert "Check your e-mail" in saved.text
     [asked] = await planned(ctx, "stock.alert_confirm")
     assert asked["recipients"][0]["email"] == "gu@example.com"
     async with ctx.db.session() as session:
@@ -183,7 +183,8 @@ async def test_notify_me_on_the_product_page_for_a_guest(client: httpx.AsyncClie
     confirm = urlsplit(asked["context"]["confirm_url"]).path
     assert "gu@" not in confirm
     confirmed = await client.get(confirm)
-    assert confirmed.status_code == 200 and "Alert confirmed" in confirmed.text
+    assert confirmed.status_code == 200
+    assert "Alert confirmed" in confirmed.text
     async with ctx.db.session() as session:
         alert = (
             await session.execute(select(StockAlert).execution_options(populate_existing=True))
@@ -192,7 +193,8 @@ async def test_notify_me_on_the_product_page_for_a_guest(client: httpx.AsyncClie
 
     tampered = confirm[:-3] + ("AAA" if not confirm.endswith("AAA") else "BBB")
     refused = await client.get(tampered)
-    assert refused.status_code == 400 and "text/html" in refused.headers["content-type"]
+    assert refused.status_code == 400
+    assert "text/html" in refused.headers["content-type"]
 
 
 @pytest.mark.parametrize(
@@ -232,12 +234,15 @@ async def test_notify_me_is_one_click_when_signed_in(
     body = {"csrf_token": csrf_token(page.text), "email": shopper.email, "password": shopper.password}
     assert (await client.post("/account/sign-in", data=body)).status_code == 303
     html, token = await _page_token(client, mug.product.slug)
-    assert 'formaction="/stock-alerts"' in html and 'name="email"' not in html
+    assert 'formaction="/stock-alerts"' in html
+    assert 'name="email"' not in html
     saved = await client.post(
         "/stock-alerts", data={"csrf_token": token, "variant_id": str(mug.variants[0].id)}
     )
-    assert saved.status_code == 200 and "We will tell you" in saved.text
+    assert saved.status_code == 200
+    assert "We will tell you" in saved.text
     assert await planned(ctx, "stock.alert_confirm") == []
     async with ctx.db.session() as session:
         alert = (await session.execute(select(StockAlert))).scalar_one()
-    assert alert.user_id is not None and alert.confirmed_at is not None
+    assert alert.user_id is not None
+    assert alert.confirmed_at is not None

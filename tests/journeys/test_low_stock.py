@@ -54,7 +54,8 @@ async def test_a_pool_crossing_its_threshold_tells_staff_once_until_restocked(
     assert len(await planned(ctx, "staff.low_stock")) == 1
     await adjust(-9)  # 10 -> 1: a new crossing
     second = await planned(ctx, "staff.low_stock")
-    assert len(second) == 2 and second[0]["key"] != second[1]["key"]
+    assert len(second) == 2
+    assert second[0]["key"] != second[1]["key"]
     assert second[1]["context"]["available"] == "1"
 
 
