@@ -19,6 +19,7 @@ from emporium.journeys.tasks import back_in_stock_job
 from tests.conftest import Shopper
 from tests.inventory.factory import Made, make_pool, make_product, staff_headers
 from tests.journeys.helpers import jobs, planned
+from tests.orders.factory import make_cart, make_shipping
 from tests.support import data, error
 from tests.web.conftest import csrf_token
 
@@ -246,3 +247,28 @@ async def test_notify_me_is_one_click_when_signed_in(
         alert = (await session.execute(select(StockAlert))).scalar_one()
     assert alert.user_id is not None
     assert alert.confirmed_at is not None
+
+
+async def test_a_cancelled_order_giving_back_the_last_units_is_an_edge(
+    client: httpx.AsyncClient, ctx: AppContext, shopper: Shopper
+) -> None:
+    me = data(await client.get(f"{API}/users/profile", headers=shopper.headers))
+    async with ctx.db.session() as session:
+        mug = await make_product(session, "Last mug", prices=("9.00",), on_hand=2)
+        method = await make_shipping(session, price="5.00")
+        await make_cart(session, [(mug.variants[0], 2)], user_id=me["id"])
+    address = {"full_name": "Ada", "line1": "1 Square", "city": "Washington", "region": "DC"}
+    address |= {"postal_code": "20001", "country": "US"}
+    body = {
+        "shipping_address": address,
+        "shipping_method_id": method.id,
+        "payment_method": "cash_on_delivery",
+    }
+    order = data(await client.post(f"{API}/orders", json=body, headers=shopper.headers), 201)
+    await _guest_alert(ctx, mug.variants[0].id, "late@example.com", confirm=True)  # sold out: both reserved
+
+    data(await client.put(f"{API}/orders/{order['id']}/cancel", headers=shopper.headers))
+    assert [(j["variant_id"], j["units"]) for j in await _send_waiting(ctx)] == [(mug.variants[0].id, 2)]
+    assert [p["recipients"][0]["email"] for p in await planned(ctx, "stock.back_in_stock")] == [
+        "late@example.com"
+    ]
