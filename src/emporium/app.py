@@ -38,6 +38,7 @@ from emporium.core.read_routing import ReadRouting, ReadYourWritesMiddleware
 from emporium.core.request_limits import RouteLimitMiddleware
 from emporium.core.sentry import init_sentry
 from emporium.inventory.api import router as inventory_router
+from emporium.journeys.api import router as journeys_router
 from emporium.notifications.api import inbox_router, push_router
 from emporium.notifications.api import router as mailbox_router
 from emporium.notifications.preferences_api import router as notification_preferences_router
@@ -64,6 +65,7 @@ from emporium.web.errors import error_pages
 from emporium.web.page_cache import SharedPageCache
 from emporium.web.router import router as web_router
 from emporium.web.security import secure_cookies
+from emporium.web.unsubscribe_pages import router as unsubscribe_router
 from emporium.wishlists.api import router as wishlists_router
 
 # Each domain router carries the full /api/v1 prefix itself (see core/params.py).
@@ -75,6 +77,8 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     search_router,
     catalog_router,
     web_router,
+    # One-click unsubscribe: posted by mail clients without cookies, so outside the pages' CSRF check.
+    unsubscribe_router,
     admin_router,
     csv_router,
     media_router,
@@ -87,6 +91,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     inventory_router,
     cart_router,
     wishlists_router,
+    journeys_router,
     orders_router,
     reviews_router,
     pricing_router,

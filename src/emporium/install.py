@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from emporium.cart.install import install as install_cart
 from emporium.catalog.install import install as install_catalog
+from emporium.journeys.install import install as install_journeys
 from emporium.notifications.install import install as install_notifications
 from emporium.operations.install import install as install_operations
 from emporium.orders.install import install as install_orders
@@ -35,6 +36,7 @@ INSTALLS: tuple[Install, ...] = (
     install_payments,
     install_reviews,
     install_operations,
+    install_journeys,
 )
 
 

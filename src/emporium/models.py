@@ -10,6 +10,7 @@ from emporium.core.db import Base
 from emporium.core.jobs import models as jobs_models
 from emporium.demo import models as demo_models
 from emporium.inventory import models as inventory_models
+from emporium.journeys import models as journeys_models
 from emporium.notifications import models as notifications_models
 from emporium.orders import models as orders_models
 from emporium.payments import models as payments_models
@@ -30,6 +31,7 @@ __all__ = [
     "idempotency_models",
     "inventory_models",
     "jobs_models",
+    "journeys_models",
     "metadata",
     "notifications_models",
     "orders_models",

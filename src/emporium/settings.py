@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from emporium.catalog.media.config import MediaSettings
+from emporium.journeys.config import JourneySettings
 from emporium.notifications.config import MailSettings, NotificationSettings, PushSettings
 from emporium.notifications.messaging_config import MessagingSettings
 from emporium.payments.config import PaymentSettings
@@ -24,6 +25,7 @@ class AppSettings(
     MessagingSettings,
     ReviewSettings,
     PushSettings,
+    JourneySettings,
 ):
     """Every setting of the shop."""
 

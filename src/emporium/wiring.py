@@ -20,6 +20,7 @@ from emporium.core import changes
 from emporium.core.context import AppContext, SettingsSource, register_settings_source
 from emporium.core.jobs.registry import register_job
 from emporium.core.jobs.schedule import periodic
+from emporium.inventory.hooks import StockHook, register_stock_hook
 from emporium.notifications.attachments import AttachmentBuilder, register_attachments
 from emporium.orders.lifecycle import (
     MovedHook,
@@ -66,6 +67,10 @@ class Wiring:
     def notification_attachments(self, event: str, builder: AttachmentBuilder) -> None:
         """Attach the files ``builder`` makes to the e-mail of ``event`` (notifications/attachments.py)."""
         register_attachments(event, builder)
+
+    def stock_hook(self, hook: StockHook) -> None:
+        """Run ``hook`` in every transaction that changes a pool's stock (inventory/hooks.py)."""
+        register_stock_hook(hook)
 
     def cache_watch(self, tables: Iterable[str], stamp: str) -> None:
         """Change the cache stamp ``stamp`` after every commit that wrote to one of ``tables``."""

@@ -335,7 +335,10 @@ async def test_checkout_sql_statements_do_not_grow_with_lines(
     one = await _budget_checkout(client, ctx, engine, 1)
     twelve = await _budget_checkout(client, ctx, engine, 12)
     assert len(twelve) == len(one), "\n".join(twelve)
-    assert len(one) <= 20, "\n".join(one)
+    # 20, and 2 for the stock edges (journeys/edges.py: the pools' last free stock read and written, so a
+    # variant coming back into stock or a pool falling under its threshold is told once), and 1 for the
+    # staff's own notice of the new order (a second outbox job beside the customer's).
+    assert len(one) <= 23, "\n".join(one)
     assert sum(s.lstrip().upper().startswith("INSERT INTO ORDER_LINES") for s in twelve) == 1
 
 

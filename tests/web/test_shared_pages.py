@@ -144,6 +144,25 @@ async def test_the_visitor_fragment_brings_the_visitors_own_parts(
     assert "set-cookie" not in page.headers
 
 
+async def test_only_the_visitor_fragment_gives_a_first_time_visitor_its_csrf_cookie(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """The product page loads its heart beside the visitor fragment: were both to make a seed, the cookie
+    that arrived last would not match the token the page holds, and "Add to cart" would be refused."""
+    (pan,) = await kitchen(ctx)
+    heart = await client.get(f"/wishlist/heart/{pan.product.id}")
+    assert heart.status_code == 200
+    assert "set-cookie" not in heart.headers
+    token = await visitor_token(client)
+    assert token not in heart.text
+    added = await client.post(
+        "/cart/add",
+        data={"csrf_token": token, "variant_id": str(pan.variants[0].id), "quantity": "1"},
+        headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert added.status_code == 303, added.text
+
+
 async def test_no_form_works_from_another_site(client: httpx.AsyncClient, ctx: AppContext) -> None:
     (pan,) = await kitchen(ctx)
     token = await token_of(client, "/p/copper-pan")

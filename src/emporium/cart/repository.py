@@ -84,6 +84,22 @@ class CartRepository:
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def rekey_guest_cart(self, cart_id: int, digest: str, now: datetime) -> bool:
+        """Give a live guest cart a new token digest (its old token stops working); False if there is none."""
+        result = await self.session.execute(
+            update(Cart)
+            .where(
+                Cart.id == cart_id,
+                Cart.user_id.is_(None),
+                Cart.token_hash.is_not(None),
+                Cart.expires_at > now,
+            )
+            .values(token_hash=digest)
+            .returning(Cart.id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.scalar_one_or_none() is not None
+
     async def any_cart_of_user(self, user_id: int) -> Cart | None:
         """Also an expired one: a customer has one cart row, renewed rather than duplicated."""
         return (await self.session.execute(select(Cart).where(Cart.user_id == user_id))).scalar_one_or_none()

@@ -487,6 +487,11 @@ class CartService:
         digest = token_digest(token) if token else None
         return await CartRepository(session).item_count(user_id=user_id, token_digest=digest, now=utcnow())
 
+    async def reissue_guest_token(self, session: AsyncSession, cart_id: int) -> str | None:
+        """A new token for a live guest cart, the old one void (a recovery link); None if there is none."""
+        made, repo = new_token(), CartRepository(session)
+        return made if await repo.rekey_guest_cart(cart_id, token_digest(made), utcnow()) else None
+
     async def remove_expired(self, session: AsyncSession, limit: int) -> int:
         """Delete up to ``limit`` carts past their expiry (their lines go with them); how many."""
         return await CartRepository(session).delete_expired(utcnow(), limit)

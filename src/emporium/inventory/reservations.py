@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emporium.core.errors import Conflict
 from emporium.inventory.errors import InventoryError
+from emporium.inventory.hooks import stock_changed
 from emporium.inventory.repository import InventoryRepository
 
 
@@ -49,18 +50,19 @@ class Reservations:
         # One statement locks the pools in id order and reserves where the stock is free; only a refusal
         # reads the pools again (still locked by it) to say what is left.
         reserved = await InventoryRepository(session).reserve(draws)
-        if len(reserved) == len(pool_ids):
-            return
-        available = await self.lock(session, pool_ids)
-        short = [Shortage(p, draws[p], available.get(p, 0)) for p in pool_ids if p not in reserved]
-        # The caller's transaction rolls back, taking the reservations of the other pools with it.
-        raise _insufficient(short)
+        if len(reserved) != len(pool_ids):
+            available = await self.lock(session, pool_ids)
+            short = [Shortage(p, draws[p], available.get(p, 0)) for p in pool_ids if p not in reserved]
+            # The caller's transaction rolls back, taking the reservations of the other pools with it.
+            raise _insufficient(short)
+        await stock_changed(session, pool_ids)
 
     async def release(self, session: AsyncSession, draws: Mapping[int, int]) -> None:
         """Give a reservation back (order cancelled or expired before the stock left)."""
         if not draws:
             return
         await InventoryRepository(session).release(draws)
+        await stock_changed(session, list(draws))
 
     async def deduct(
         self, session: AsyncSession, draws: Mapping[int, int], *, reason: str, actor_user_id: int | None
@@ -79,6 +81,7 @@ class Reservations:
             return
         repo = InventoryRepository(session)
         _record(repo, draws, await repo.restock(draws), 1, reason, actor_user_id)
+        await stock_changed(session, list(draws))
 
 
 def _record(

@@ -20,6 +20,7 @@ from emporium.core.keyset import KeysetPage, decode_cursor, encode_cursor
 from emporium.inventory import schemas
 from emporium.inventory.availability import units_available
 from emporium.inventory.errors import InventoryError
+from emporium.inventory.hooks import stock_changed
 from emporium.inventory.models import StockAdjustment, StockPool
 from emporium.inventory.repository import InventoryRepository
 
@@ -125,6 +126,7 @@ class InventoryService:
         )
         if pool.on_hand:
             repo.record(pool.id, pool.on_hand, pool.on_hand, reason, actor_user_id)
+        await stock_changed(session, [pool.id])
         return pool
 
     async def open_pools(
@@ -146,6 +148,7 @@ class InventoryService:
         for pool in pools:
             if pool.on_hand:
                 repo.record(pool.id, pool.on_hand, pool.on_hand, reason, actor_user_id)
+        await stock_changed(session, [pool.id for pool in pools])
         return pools
 
     async def pool(self, session: AsyncSession, pool_id: int) -> StockPool | None:
@@ -228,6 +231,10 @@ class InventoryService:
                 )
         await repo.write_pools(rows)
         await repo.record_many(recorded)
+        await stock_changed(
+            session,
+            [pool_id for pool_id, change in changes.items() if change.on_hand != pools[pool_id].on_hand],
+        )
 
     # A product's pools ----------------------------------------------------------------------------------
 
@@ -285,6 +292,7 @@ class InventoryService:
             if after != before:
                 repo.record(item.pool_id, after - before, after, item.reason, actor_user_id)
         await session.flush()
+        await stock_changed(session, [item.pool_id for item in data.pools])
         return await self.product_inventory(session, product_id)
 
     async def adjust(
@@ -303,6 +311,7 @@ class InventoryService:
             )
         adjustment = repo.record(pool_id, data.delta, after, data.reason, actor_user_id)
         await session.flush()
+        await stock_changed(session, [pool_id])
         return adjustment
 
     async def adjustments(
@@ -426,6 +435,7 @@ class InventoryService:
         if on_hand != before:
             self.recount(session, pool, on_hand, reason=reason, actor_user_id=actor_user_id)
             await session.flush()
+            await stock_changed(session, [pool_id])
         return Change(before, on_hand)
 
     async def set_threshold(self, session: AsyncSession, pool_id: int, threshold: int) -> Change:
@@ -437,6 +447,7 @@ class InventoryService:
         change = Change(pool.low_stock_threshold, threshold)
         pool.low_stock_threshold = threshold
         await session.flush()
+        await stock_changed(session, [pool_id])
         return change
 
 

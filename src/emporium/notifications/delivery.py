@@ -93,7 +93,8 @@ async def _quiet_until(
 async def _message(
     session: AsyncSession, settings: Settings, delivery: Delivery, note: Notification, spec: EventSpec
 ) -> OutboundMessage:
-    context = dict(note.context)
+    # Every template may name the shop and the notification's own page; the event's facts win.
+    context = {"shop_name": settings.shop_name, "link": note.link, **note.context}
     rendered = rendering.for_channel(spec, delivery.channel, delivery.address, context)
     template = None
     if delivery.channel == WHATSAPP and not await ContactRepository(session).window_open(

@@ -70,6 +70,18 @@ EVENTS: dict[str, EventSpec] = {
             link=_STAFF_ORDER,
         ),
         EventSpec("review.request", "review_request", False, (EMAIL,), "review_request"),
+        EventSpec(
+            "staff.low_stock",
+            "staff",
+            True,
+            (EMAIL, PUSH),
+            "staff_low_stock",
+            link="/admin/inventory/{pool_id}",
+        ),
+        # The journeys (journeys/): their links come with the notification (``notify``'s ``link``).
+        EventSpec("cart.abandoned", "abandoned_cart", False, (EMAIL, PUSH), "cart_abandoned"),
+        EventSpec("stock.alert_confirm", "back_in_stock", True, (EMAIL,), "stock_alert_confirm"),
+        EventSpec("stock.back_in_stock", "back_in_stock", False, (EMAIL, SMS, PUSH), "stock_back_in_stock"),
     )
 }
 

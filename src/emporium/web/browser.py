@@ -110,9 +110,9 @@ class Browser:
         self.new_session_cookie = None
         self.drop_session_cookie = True
 
-    def apply(self, response: Response) -> None:
+    def apply(self, response: Response, *, give_seed: bool = True) -> None:
         secure = secure_cookies(self.settings)
-        if self.seed_is_new:
+        if self.seed_is_new and give_seed:
             response.set_cookie(
                 CSRF_COOKIE,
                 self.csrf_seed,

@@ -24,6 +24,7 @@ from emporium.cart.service import carts
 from emporium.core.errors import EmporiumError, NotFound, ValidationFailed
 from emporium.core.idempotency import IdempotencyKeyReused
 from emporium.inventory.errors import InventoryError
+from emporium.journeys.abandoned import abandoned_carts
 from emporium.orders import limits, schemas
 from emporium.orders.checkout import CartEmpty, CartNotPurchasable, checkout
 from emporium.orders.errors import OrderError
@@ -193,13 +194,16 @@ async def review_page(page: ShopPage) -> HTMLResponse | RedirectResponse:
 async def review(request: Request, page: ShopPage) -> HTMLResponse | RedirectResponse:
     """The first step's form: checked, kept, and on to the review."""
     form = await CheckoutForm.read(request)
-    if await _cart_with_lines(page) is None:
+    cart = await _cart_with_lines(page)
+    if cart is None:
         return page.redirect("/cart")
     data = _order_input(form, page, for_review=True)
     if data is not None and await _where(page, data) is None:
         form.errors["address_id"] = "Choose one of your addresses or enter a new one."
     if data is None or form.errors:
         return await _details_page(page, form, status_code=422)
+    if data.guest is not None:  # kept with the cart, to remind the guest should they leave it
+        await abandoned_carts.remember_guest_email(page.session, cart.id, str(data.guest.email))
     kept = read_state(page.settings, page.request)
     state = _state_of(form)
     if kept is not None:  # back from "Change the details": the review's choices stay

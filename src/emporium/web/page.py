@@ -162,15 +162,23 @@ class PageContext:
         self.browser.apply(response)
         return response
 
-    async def fragment(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-        """A piece of a page for htmx to swap in: no layout, so no statements for it."""
+    async def fragment(
+        self, template: str, *, status_code: int = 200, issues_token: bool = False, **context: Any
+    ) -> HTMLResponse:
+        """A piece of a page for htmx to swap in: no layout, so no statements for it.
+
+        A browser without a CSRF cookie gets its first one from the visitor fragment only
+        (``issues_token``): fragments loaded beside it (the product page's heart) would each make a seed
+        of their own, and the last cookie to arrive would not match the token the page holds. Without a
+        cookie they carry no token; their forms take the page's (shop.js)."""
+        first_visit = self.browser.seed_is_new and not issues_token
         values = layout_defaults(self.settings, self.request)
-        values.update(customer=self.customer, csrf_token=self.browser.csrf_token)
+        values.update(customer=self.customer, csrf_token="" if first_visit else self.browser.csrf_token)
         values.update(context)
         html = environment().get_template(template).render(values)
         cache = cache_control(self.request.method, self.customer is not None)
         response = html_response(self.settings, html, status_code=status_code, cache=cache)
-        self.browser.apply(response)
+        self.browser.apply(response, give_seed=not first_visit)
         return response
 
     def redirect(self, url: str) -> RedirectResponse:

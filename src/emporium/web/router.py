@@ -22,6 +22,7 @@ from emporium.web import (
     content_pages,
     home,
     inbox_pages,
+    journey_pages,
     review_pages,
     seo,
     visitor,
@@ -49,6 +50,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     wishlist_pages.router,
     wishlist_lists.router,
     visitor.router,
+    journey_pages.router,
 )
 
 router = page_router(dependencies=[Depends(require_csrf)])

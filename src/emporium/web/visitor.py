@@ -36,6 +36,7 @@ async def visitor(page: ShopPage) -> HTMLResponse:
     signed-in customer, one for the cart count (none for a visitor with neither)."""
     return await page.fragment(
         "web/fragments/visitor.html.j2",
+        issues_token=True,
         cart_count=await page.cart_count(),
         visitor_token=page.browser.csrf_token,
         visitor_path=_page_path(page.request),

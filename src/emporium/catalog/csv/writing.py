@@ -22,6 +22,7 @@ from emporium.catalog.models import Brand, Category, Product, ProductStatus, Pro
 from emporium.catalog.repository import CatalogRepository
 from emporium.catalog.sanitize import sanitize_description
 from emporium.core.money import to_minor
+from emporium.inventory.hooks import stock_changed
 from emporium.inventory.models import StockPool
 from emporium.inventory.service import BelowReserved, NewPool, inventory
 
@@ -76,6 +77,8 @@ async def write_rows(
         pools = await _pools(run, chunk)
         _variants(run, chunk, pools)
         await session.flush()
+        # Counts and thresholds set above (through the ORM): the stock hooks see them, as for any change.
+        await stock_changed(session, [pool.id for pool in pools])
         if progress is not None:
             progress(len(chunk))
     await _refresh_products(session, list(run.touched.values()))

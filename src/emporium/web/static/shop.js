@@ -24,15 +24,40 @@
     if (!SAFE[method]) ctx.request.headers["X-CSRF-Token"] = token;
   });
 
-  // A plain form of a shared page has an empty token field: it is filled as the form is sent.
+  // A plain form of a shared page has an empty token field: it is filled as the form is sent. A shopper
+  // quicker than the visitor fragment (a click before it arrived) is not refused: the form waits for this
+  // browser's token from /visitor, then goes (the same button, so its formaction holds).
+  var TOKEN_IN_FRAGMENT = /data-csrf-token="([A-Za-z0-9_-]+)"/;
+
+  function fill(fields, token) {
+    for (var i = 0; i < fields.length; i++) {
+      if (!fields[i].value) fields[i].value = token;
+    }
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form || !form.querySelectorAll) return;
     var fields = form.querySelectorAll('input[name="csrf_token"]');
+    var empty = Array.prototype.some.call(fields, function (field) { return !field.value; });
+    if (!empty) return;
     var token = csrfToken();
-    for (var i = 0; i < fields.length; i++) {
-      if (!fields[i].value && token) fields[i].value = token;
+    if (token) {
+      fill(fields, token);
+      return;
     }
+    event.preventDefault();
+    var submitter = event.submitter || null;
+    fetch("/visitor", { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        var found = TOKEN_IN_FRAGMENT.exec(html);
+        // Without a token the form still goes: the shop answers with a page that says what to do.
+        fill(fields, found ? found[1] : "-");
+      }, function () { fill(fields, "-"); })
+      .then(function () {
+        if (form.requestSubmit) form.requestSubmit(submitter); else form.submit();
+      });
   }, true);
 
   // Escape closes the search suggestions and keeps the focus in the box.
