@@ -188,8 +188,7 @@ def _check_programs(plan: ClusterPlan) -> None:
     missing = [name for name, found in needed.items() if found is None]
     if missing:
         raise ClusterError(
-            f"missing: {', '.join(missing)} (Debian: apt-get install nginx pgbouncer redis-server "
-            "postgresql-15)"
+            f"missing: {', '.join(missing)} (Debian: apt-get install nginx pgbouncer redis-server postgresql)"
         )
     taken = [port for port in _ports(plan) if _port_open(port)]
     if taken:

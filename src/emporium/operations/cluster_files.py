@@ -15,10 +15,13 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from emporium.operations.pgcluster import server_tools
+
 DATABASE = "emporium"
 # The replica's database as the app names it through PgBouncer (as pgcluster.py's REPLICA_SUFFIX).
 REPLICA_DATABASE = f"{DATABASE}_replica"
 DB_USER = "postgres"
+# Where the server's tools are when none is installed yet (Debian bookworm's version), for the error message.
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 # The templates: in a source checkout next to src/, in an image wherever EMPORIUM_DEPLOY_DIR says.
 SOURCE_DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
@@ -45,7 +48,8 @@ class ClusterPlan:
     # "redis" (the cluster's own Redis, database 1) or a broker URL (amqp://... with a vhost of its own).
     broker: str = "redis"
     replica: bool = False
-    pg_bin: Path = PG_BIN
+    # The newest server installed (Debian keeps each version's tools in /usr/lib/postgresql/<version>/bin).
+    pg_bin: Path = field(default_factory=lambda: server_tools() or PG_BIN)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
