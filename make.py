@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -77,20 +78,66 @@ def install_frontend() -> None:
 CHROMIUM = Path("/usr/bin/chromium")
 
 
+SUDO = [] if os.geteuid() == 0 else ["sudo"]
+
+
+def apt_install(packages: list[str], purpose: str) -> bool:
+    """Debian packages, with apt-get (through sudo unless root); False where there is no apt-get."""
+    apt_get = shutil.which("apt-get")
+    if apt_get is None:
+        return False
+    apt, names = " ".join([*SUDO, "apt-get"]), " ".join(packages)
+    say(f"installing {names} for {purpose}: {apt} update && {apt} install -y {names}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(*SUDO, apt_get, "update", env=env)
+    run(*SUDO, apt_get, "install", "-y", *packages, env=env)
+    return True
+
+
 def install_browser() -> None:
     """The browser tests drive Debian's chromium (never a downloaded browser); install it where apt-get is."""
     if CHROMIUM.exists():
         return
-    apt_get = shutil.which("apt-get")
-    if apt_get is None:
+    if not apt_install(["chromium"], "the browser tests"):
         say(f"{CHROMIUM} is missing and apt-get is not available: the browser tests will be skipped")
+
+
+# The topology tests' programs: the Debian package of each, and how to tell it is installed.
+TOPOLOGY_PACKAGES: dict[str, Callable[[], bool]] = {
+    "nginx": lambda: shutil.which("nginx") is not None,
+    "pgbouncer": lambda: any(Path(p).exists() for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")),
+    "redis-server": lambda: shutil.which("redis-server") is not None,
+    # Debian's default server version; the cluster takes the newest one in /usr/lib/postgresql/.
+    "postgresql": lambda: any(Path("/usr/lib/postgresql").glob("*/bin/pg_basebackup")),
+    # The RabbitMQ broker test starts a node of its own (it is skipped without the package).
+    "rabbitmq-server": lambda: Path("/usr/lib/rabbitmq/bin/rabbitmq-server").exists(),
+}
+# apt starts these as system services on install; the cluster runs its own instances, so they are stopped
+# and disabled again. The servers a machine shares (PostgreSQL, Redis, RabbitMQ) are left as they are.
+OWN_INSTANCES = ("nginx", "pgbouncer")
+
+
+def stop_system_service(name: str) -> None:
+    if Path("/run/systemd/system").exists() and shutil.which("systemctl"):
+        command = [*SUDO, "systemctl", "disable", "--now", name]
+    elif shutil.which("service"):
+        command = [*SUDO, "service", name, "stop"]
+    else:
         return
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    apt = " ".join([*sudo, "apt-get"])
-    say(f"installing chromium for the browser tests: {apt} update && {apt} install -y chromium")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run(*sudo, apt_get, "update", env=env)
-    run(*sudo, apt_get, "install", "-y", "chromium", env=env)
+    say(f"stopping the system's {name} (the cluster starts its own): {' '.join(command)}")
+    if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:  # noqa: S603
+        say(f"could not stop the system's {name}; the cluster uses its own ports anyway")
+
+
+def install_topology_packages() -> None:
+    missing = [package for package, present in TOPOLOGY_PACKAGES.items() if not present()]
+    if not missing:
+        return
+    if not apt_install(missing, "the topology tests"):
+        sys.exit(f"the topology tests need {', '.join(missing)} (Debian packages) and apt-get is not here")
+    for name in OWN_INSTANCES:
+        if name in missing:
+            stop_system_service(name)
 
 
 def emporium(*args: str) -> None:
@@ -123,13 +170,11 @@ def cmd_test(pytest_args: list[str]) -> None:
 
 def cmd_test_topology(pytest_args: list[str]) -> None:
     """tests/topology/, skipped by `test`: they start the whole shape (emporium cluster up) once, on this
-    machine, from the Debian packages of nginx, pgbouncer, redis-server and PostgreSQL 15's server."""
+    machine, from the Debian packages of nginx, pgbouncer, redis-server and PostgreSQL's server (installed
+    with apt-get when missing, as the browser is for `test`)."""
     install_python("requirements-dev.lock")
     install_frontend()
-    missing = [name for name in ("nginx", "pgbouncer", "redis-server") if shutil.which(name) is None]
-    if missing:
-        needed = ", ".join(missing)
-        sys.exit(f"the topology tests need {needed}: apt-get install nginx pgbouncer redis-server")
+    install_topology_packages()
     say("topology tests (nginx, app processes, workers, PgBouncer, PostgreSQL, Redis)")
     env = {**os.environ, "EMPORIUM_TOPOLOGY_TESTS": "1"}
     # One cluster for the session, so one process; -rP prints what the tests measured (duplicates, retries).

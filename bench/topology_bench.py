@@ -1,14 +1,18 @@
 """The scaled-out shape under load: the product list, the product page and checkout through nginx with 1,
 2 and 3 app processes (`emporium cluster up`), beside a bare Starlette endpoint measured in the same run;
 and what nginx and PgBouncer cost per request (/health straight from an app process and through nginx;
-reads from an app process through PgBouncer and from one on PostgreSQL directly).
+reads from an app process through PgBouncer and from one on PostgreSQL directly). With ``--replica``: the
+product list and page through nginx without and with the streaming replica (`cluster up --replica`), side
+by side, each half beside the bare endpoint.
 
     .venv/bin/python bench/topology_bench.py                  # 1, 2 and 3 app processes, 10 s a figure
     .venv/bin/python bench/topology_bench.py --apps 3 --duration 5s
+    .venv/bin/python bench/topology_bench.py --replica --apps 3 --duration 8s
 
-Needs wrk (apt-get install wrk) and what the cluster needs (nginx, pgbouncer, redis-server, PostgreSQL 15).
+Needs wrk (apt-get install wrk) and what the cluster needs (nginx, pgbouncer, redis-server, PostgreSQL).
 Loopback only; every cluster it starts is stopped at the end, even on failure. The catalog cache is off
-(EMPORIUM_CATALOG_CACHE_TTL_SECONDS=0) so that every page reads the database through the pooler.
+(EMPORIUM_CATALOG_CACHE_TTL_SECONDS=0) and nginx's page micro-cache is passed by (``Pragma: no-cache``) so
+that every page reads the database through the pooler.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ import httpx
 BIN = Path(sys.executable).parent
 HERE = Path(__file__).resolve().parent
 BASE_PORT = 27600
+# nginx's micro-cache would answer the anonymous pages itself (deploy/nginx/microcache.conf): pass it by.
+PAST_THE_PAGE_CACHE = {"Pragma": "no-cache"}
 SETTINGS = {
     "EMPORIUM_LOG_LEVEL": "WARNING",
     "EMPORIUM_CATALOG_CACHE_TTL_SECONDS": "0",
@@ -80,9 +86,9 @@ def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[subp
 
 
 @contextlib.contextmanager
-def cluster(state_dir: Path, apps: int) -> Iterator[dict[str, object]]:
+def cluster(state_dir: Path, apps: int, *, replica: bool = False) -> Iterator[dict[str, object]]:
     command = [str(BIN / "emporium"), "cluster", "up", "--state-dir", str(state_dir)]
-    command += ["--apps", str(apps), "--base-port", str(BASE_PORT)]
+    command += ["--apps", str(apps), "--base-port", str(BASE_PORT), *(["--replica"] if replica else [])]
     with process(command, environment(), state_dir.parent / f"cluster-{apps}.log") as supervisor:
         deadline = time.monotonic() + 300
         state: dict[str, object] = {}
@@ -96,11 +102,19 @@ def cluster(state_dir: Path, apps: int) -> Iterator[dict[str, object]]:
         yield state
 
 
-def wrk(url: str, duration: str, connections: int, script: Path | None = None) -> tuple[float, str, str]:
+def wrk(
+    url: str,
+    duration: str,
+    connections: int,
+    script: Path | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[float, str, str]:
     """Requests a second, p50 and p99 of one wrk run (after an unmeasured warm-up of 2 s)."""
-    warm = ["wrk", "-t", "2", "-c", str(connections), "-d", "2s", url]
+    header_options = [part for name, value in (headers or {}).items() for part in ("-H", f"{name}: {value}")]
+    warm = ["wrk", "-t", "2", "-c", str(connections), "-d", "2s", *header_options, url]
     subprocess.run(warm, capture_output=True, check=True)  # noqa: S603
     command = ["wrk", "--latency", "--timeout", "10s", "-t", "2", "-c", str(connections), "-d", duration]
+    command += header_options
     if script is not None:
         command += ["-s", str(script)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
@@ -145,6 +159,7 @@ def main() -> None:
     parser.add_argument("--duration", default="10s")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--buyers", type=int, default=400)
+    parser.add_argument("--replica", action="store_true", help="without and with the replica, side by side")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("install wrk first (apt-get install wrk)")
@@ -156,6 +171,10 @@ def main() -> None:
     try:
         with process([*hello, "--log-level", "warning"], environment(), root / "hello.log"):
             wait_for(f"http://127.0.0.1:{hello_port}/")
+            if args.replica:
+                for apps in args.apps:
+                    compare_replica(state_dir, apps, args, f"http://127.0.0.1:{hello_port}/")
+                return
             print("| what | requests/s | p50 | p99 |\n|---|---|---|---|", flush=True)
             for apps in args.apps:
                 measure_shape(state_dir, apps, args, f"http://127.0.0.1:{hello_port}/")
@@ -163,19 +182,62 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def load_demo(state_dir: Path, direct: str) -> None:
+    """The demo shop, once per state directory (later clusters on it find it there)."""
+    if not (state_dir / "demo-loaded").exists():
+        subprocess.run(  # noqa: S603
+            [str(BIN / "emporium"), "demo", "--no-images"],
+            env=environment(EMPORIUM_DATABASE_URL=direct),
+            cwd=state_dir,
+            check=True,
+            capture_output=True,
+        )
+        (state_dir / "demo-loaded").touch()
+
+
+def read_sessions(shop: str) -> dict[str, float]:
+    """The app processes' emporium_db_read_sessions_total by server, summed at /metrics."""
+    counts = {"primary": 0.0, "replica": 0.0}
+    for line in httpx.get(shop + "/metrics", timeout=30).text.splitlines():
+        found = re.match(r'emporium_db_read_sessions_total\{server="(\w+)"\} (\S+)', line)
+        if found:
+            counts[found.group(1)] += float(found.group(2))
+    return counts
+
+
+def compare_replica(state_dir: Path, apps: int, args: argparse.Namespace, hello: str) -> None:
+    """The same pages through nginx on the same data, the cluster started without and then with the replica
+    (its base backup taken of the primary the first half filled)."""
+    figures: dict[bool, list[tuple[float, str, str]]] = {}
+    served: dict[str, float] = {}
+    for replica in (False, True):
+        with cluster(state_dir, apps, replica=replica) as state:
+            shop = str(state["public_url"])
+            load_demo(state_dir, str(state["direct_url"]))
+            category, product = pages(shop)
+            before = read_sessions(shop)
+            figures[replica] = [
+                wrk(hello, args.duration, args.connections),
+                wrk(shop + category, args.duration, args.connections, headers=PAST_THE_PAGE_CACHE),
+                wrk(shop + product, args.duration, args.connections, headers=PAST_THE_PAGE_CACHE),
+            ]
+            after = read_sessions(shop)
+            served = {server: after[server] - before[server] for server in after} if replica else served
+    labels = ["bare Starlette endpoint (1 process), same run", f"product list {category}", "product page"]
+    print(f"\n{apps} app processes through nginx | without the replica | with the replica | ratio")
+    print("|---|---|---|---|")
+    for index, label in enumerate(labels):
+        (r0, p50_0, p99_0), (r1, p50_1, p99_1) = figures[False][index], figures[True][index]
+        without, with_replica = f"{r0:,.0f}/s ({p50_0}, {p99_0})", f"{r1:,.0f}/s ({p50_1}, {p99_1})"
+        print(f"| {label} | {without} | {with_replica} | {r1 / r0:.2f} |")
+    print(f"reads the replica served while measured with it: {served}", flush=True)
+
+
 def measure_shape(state_dir: Path, apps: int, args: argparse.Namespace, hello: str) -> None:
     with cluster(state_dir, apps) as state:
         shop = str(state["public_url"])
         direct = str(state["direct_url"])
-        if not (state_dir / "demo-loaded").exists():
-            subprocess.run(  # noqa: S603
-                [str(BIN / "emporium"), "demo", "--no-images"],
-                env=environment(EMPORIUM_DATABASE_URL=direct),
-                cwd=state_dir,
-                check=True,
-                capture_output=True,
-            )
-            (state_dir / "demo-loaded").touch()
+        load_demo(state_dir, direct)
         category, product = pages(shop)
         row(
             f"bare Starlette endpoint (1 process), beside {apps} app process(es)",

@@ -468,6 +468,9 @@ def cluster_up(
         str, typer.Option(help='"redis" (the cluster\'s own) or a broker URL such as amqp://.../vhost.')
     ] = "redis",
     demo_data: Annotated[bool, typer.Option("--demo/--no-demo", help="Load the demo data once.")] = False,
+    replica: Annotated[
+        bool, typer.Option("--replica/--no-replica", help="A streaming replica answers the anonymous reads.")
+    ] = False,
 ) -> None:
     """Start the whole shape and watch over it (a part that dies is started again); Ctrl-C stops it."""
     from emporium.operations.cluster import supervise, up
@@ -481,6 +484,7 @@ def cluster_up(
         workers=workers,
         base_port=base_port,
         broker=broker,
+        replica=replica,
         extra_env=own,
     )
     try:
@@ -488,7 +492,8 @@ def cluster_up(
     except ClusterError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"The shop is up at {plan.public_url} ({apps} app processes, {workers} workers).", err=True)
+    parts = f"{apps} app processes, {workers} workers" + (", a read replica" if replica else "")
+    typer.echo(f"The shop is up at {plan.public_url} ({parts}).", err=True)
     supervise(supervisor)
 
 

@@ -13,7 +13,13 @@ import pytest
 import yaml
 
 from emporium.operations.cluster import app_services, infrastructure
-from emporium.operations.cluster_files import ClusterPlan, deploy_dir, render_all, render_compose_site
+from emporium.operations.cluster_files import (
+    ClusterPlan,
+    deploy_dir,
+    process_environment,
+    render_all,
+    render_compose_site,
+)
 
 DEPLOY = deploy_dir()
 
@@ -90,3 +96,33 @@ def test_the_systemd_units_run_the_cluster_commands() -> None:
     assert worker["Service"]["ExecStart"].split()[1] == "worker"
     assert worker["Service"]["Restart"] == "always"
     assert (units / "emporium.target").exists()
+
+
+def test_a_replica_gets_its_own_pgbouncer_entry_and_the_app_processes_read_it(tmp_path: Path) -> None:
+    plan = ClusterPlan(state_dir=tmp_path, base_port=7400, replica=True)
+    render_all(plan)
+    ini = configparser.ConfigParser()
+    ini.read(tmp_path / "pgbouncer" / "pgbouncer.ini")
+    assert ini["databases"]["emporium_replica"] == "host=127.0.0.1 port=7404 dbname=emporium"
+    # A request fails in seconds while a server is down, and the pool finds it again a second after.
+    assert ini["pgbouncer"]["query_wait_timeout"] == "5"
+    assert ini["pgbouncer"]["server_login_retry"] == "1"
+    env = process_environment(plan, {})
+    assert (
+        env["EMPORIUM_DATABASE_REPLICA_URL"]
+        == "postgresql+asyncpg://postgres@127.0.0.1:7402/emporium_replica"
+    )
+    assert env["EMPORIUM_DATABASE_URL"] == "postgresql+asyncpg://postgres@127.0.0.1:7402/emporium"
+
+
+def test_without_a_replica_no_replica_url_reaches_the_app_processes(tmp_path: Path) -> None:
+    plan = ClusterPlan(
+        state_dir=tmp_path, extra_env={"EMPORIUM_DATABASE_REPLICA_URL": "postgresql+asyncpg://elsewhere/x"}
+    )
+    render_all(plan)
+    ini = configparser.ConfigParser()
+    ini.read(tmp_path / "pgbouncer" / "pgbouncer.ini")
+    assert set(ini["databases"]) == {"emporium"}
+    # Neither the caller's settings nor a shell's variable wire the cluster to a replica it does not have.
+    env = process_environment(plan, {"EMPORIUM_DATABASE_REPLICA_URL": "postgresql+asyncpg://elsewhere/y"})
+    assert "EMPORIUM_DATABASE_REPLICA_URL" not in env

@@ -1,6 +1,7 @@
-"""One scaled-out shop for the topology tests: `emporium cluster up` as an operator runs it (PostgreSQL of its
-own, PgBouncer, Redis, 3 app processes, 2 workers, nginx), started once per session in a process group of
-its own and always taken down, every part of it, even when a test or the start fails."""
+"""One scaled-out shop for the topology tests: `emporium cluster up --replica` as an operator runs it
+(PostgreSQL of its own with a streaming replica, PgBouncer, Redis, 3 app processes, 2 workers, nginx),
+started once per session in a process group of its own and always taken down, every part of it, even when a
+test or the start fails."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
@@ -34,6 +36,7 @@ WORKERS = 2
 START_SECONDS = 240
 STOP_SECONDS = 120
 SMTP_SECONDS = 0.05
+METRICS_TOKEN = "topology-metrics-token-not-a-secret"
 # As tests/conftest.py: tests place many orders from one client. The sign-in limit stays low, so the tests
 # can show it holds across the app processes.
 TEST_SETTINGS = {
@@ -54,6 +57,8 @@ TEST_SETTINGS = {
     # A claim whose worker was killed lapses, and its job is sent again, within seconds.
     "EMPORIUM_JOBS_LEASE_SECONDS": "5",
     "EMPORIUM_LOG_LEVEL": "WARNING",
+    # /metrics sums every app process (multiprocess mode); the tests read it through nginx with this.
+    "EMPORIUM_METRICS_TOKEN": METRICS_TOKEN,
     "PYTHONUNBUFFERED": "1",
 }
 
@@ -76,10 +81,11 @@ def _free(port: int) -> bool:
 
 
 def free_base_port() -> int:
-    """A base port whose whole range (nginx, PostgreSQL, PgBouncer, Redis, the app processes) is free."""
+    """A base port whose whole range (nginx, PostgreSQL, PgBouncer, Redis, the replica, the app processes) is
+    free."""
     for _ in range(50):
         base = random.randrange(20000, 50000, 20)
-        if all(_free(port) for port in [*range(base, base + 4), *range(base + 10, base + 10 + APPS)]):
+        if all(_free(port) for port in [*range(base, base + 5), *range(base + 10, base + 10 + APPS)]):
             return base
     raise AssertionError("no free range of ports")
 
@@ -101,6 +107,28 @@ class Cluster:
     @property
     def direct_url(self) -> str:
         return str(self.state()["direct_url"])
+
+    @property
+    def replica_url(self) -> str:
+        """The replica itself, past PgBouncer."""
+        return str(self.state()["replica_direct_url"])
+
+    async def caught_up(self, seconds: float = 30) -> None:
+        """Until the replica has applied everything written on the primary so far (what a test seeded
+        directly is then what anonymous reads, served by the replica, find)."""
+        primary = await asyncpg.connect(_plain(self.direct_url))
+        try:
+            written = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+        finally:
+            await primary.close()
+        replica = await asyncpg.connect(_plain(self.replica_url))
+        try:
+            deadline = time.monotonic() + seconds
+            while not await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", written):
+                assert time.monotonic() < deadline, f"the replica did not replay up to {written}"
+                await asyncio.sleep(0.05)
+        finally:
+            await replica.close()
 
     def service(self, name: str) -> dict[str, Any]:
         service: dict[str, Any] = self.state()["services"][name]
@@ -137,6 +165,11 @@ class Cluster:
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=60, **kwargs)
+
+
+def _plain(url: str) -> str:
+    """An SQLAlchemy URL as asyncpg takes it."""
+    return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 def _listening(port: int | None) -> bool:
@@ -198,7 +231,7 @@ def cluster() -> Iterator[Cluster]:
     # In /tmp itself: the postgres user (PostgreSQL will not run as root) must reach its data folder.
     state_dir = Path(tempfile.mkdtemp(prefix="emporium-cluster-"))
     command = [EMPORIUM, "cluster", "up", "--state-dir", str(state_dir), "--base-port", str(free_base_port())]
-    command += ["--apps", str(APPS), "--workers", str(WORKERS)]
+    command += ["--apps", str(APPS), "--workers", str(WORKERS), "--replica"]
     output = (state_dir / "supervisor.log").open("wb")
     supervisor = subprocess.Popen(
         command,

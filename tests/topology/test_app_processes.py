@@ -36,6 +36,8 @@ async def _seed(cluster: Cluster) -> tuple[str, int, list[str]]:
             method = await make_shipping(session)
             tokens = [await make_cart(session, [(made.variants[0], 1)]) for _ in range(CHECKOUTS)]
             slug = made.product.slug
+        # The anonymous reads of the product are the replica's: it has the product before they start.
+        await cluster.caught_up()
         return slug, method.id, tokens
     finally:
         await db.dispose()

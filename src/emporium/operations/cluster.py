@@ -1,7 +1,8 @@
 """`emporium cluster up|down|status`: the scaled-out shape on one machine, for development and the topology
-tests. PostgreSQL (a private cluster), PgBouncer in transaction mode, Redis, N app processes, the workers and
-nginx, each in a process group of its own, watched by one supervisor that starts again whatever dies (as
-systemd's Restart=always does in production, deploy/systemd/) and stops everything on SIGTERM or Ctrl-C.
+tests. PostgreSQL (a private cluster) and, with ``--replica``, its streaming replica, PgBouncer in
+transaction mode, Redis, N app processes, the workers and nginx, each in a process group of its own, watched
+by one supervisor that starts again whatever dies (as systemd's Restart=always does in production,
+deploy/systemd/) and stops everything on SIGTERM or Ctrl-C.
 
 The supervisor writes ``cluster.json`` in the state directory: its own pid, each part's pid, how many times
 each was restarted, and whether the shape is ready; ``down`` and ``status`` read it.
@@ -28,9 +29,11 @@ from emporium.operations.cluster_files import (
     DB_USER,
     ClusterError,
     ClusterPlan,
-    app_environment,
+    process_environment,
     render_all,
 )
+from emporium.operations.pgcluster import ClusterError as ToolError
+from emporium.operations.pgcluster import base_backup
 
 STATE_FILE = "cluster.json"
 START_SECONDS = 60
@@ -153,6 +156,8 @@ class Supervisor:
             "public_url": self.plan.public_url,
             "direct_url": self.plan.direct_url,
             "pooled_url": self.plan.pooled_url,
+            "replica_url": self.plan.replica_url,
+            "replica_direct_url": _replica_direct_url(self.plan),
             "redis_url": self.plan.redis_url,
             "broker_url": self.plan.broker_url,
             "services": {
@@ -177,11 +182,13 @@ def _check_programs(plan: ClusterPlan) -> None:
         "redis-server": shutil.which("redis-server"),
         "postgres": str(plan.pg_bin / "postgres") if (plan.pg_bin / "postgres").exists() else None,
     }
+    if plan.replica:
+        basebackup = plan.pg_bin / "pg_basebackup"
+        needed["pg_basebackup"] = str(basebackup) if basebackup.exists() else None
     missing = [name for name, found in needed.items() if found is None]
     if missing:
         raise ClusterError(
-            f"missing: {', '.join(missing)} (Debian: apt-get install nginx pgbouncer redis-server "
-            "postgresql-15)"
+            f"missing: {', '.join(missing)} (Debian: apt-get install nginx pgbouncer redis-server postgresql)"
         )
     taken = [port for port in _ports(plan) if _port_open(port)]
     if taken:
@@ -194,6 +201,7 @@ def _ports(plan: ClusterPlan) -> list[int]:
         plan.pg_port,
         plan.bouncer_port,
         plan.redis_port,
+        *([plan.replica_port] if plan.replica else []),
         *(plan.app_port(i) for i in range(plan.apps)),
     ]
 
@@ -236,7 +244,29 @@ def _psql(plan: ClusterPlan, sql: str, **variables: str) -> str:
     return done.stdout.decode().strip()
 
 
-def _pg_ready(plan: ClusterPlan) -> bool:
+def _replica_direct_url(plan: ClusterPlan) -> str | None:
+    """The replica itself, past PgBouncer (the tests' and an operator's look at it)."""
+    if not plan.replica:
+        return None
+    return f"postgresql+asyncpg://{DB_USER}@127.0.0.1:{plan.replica_port}/{DATABASE}"
+
+
+def _init_replica(plan: ClusterPlan) -> None:
+    """The replica's data: a base backup of the running primary (``pg_basebackup -R``, pgcluster.py's), kept
+    on later starts, when it streams on from where it stopped."""
+    root = plan.path("replica")
+    if (root / "data" / "PG_VERSION").exists():
+        return
+    root.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    try:
+        base_backup(plan.pg_bin, plan.pg_port, root / "data")
+    except ToolError as exc:
+        raise ClusterError(f"the replica's base backup failed: {exc}") from exc
+
+
+def _pg_ready(plan: ClusterPlan, port: int | None = None) -> bool:
     command = [
         str(plan.pg_bin / "pg_isready"),
         "-q",
@@ -245,7 +275,7 @@ def _pg_ready(plan: ClusterPlan) -> bool:
         "-h",
         "127.0.0.1",
         "-p",
-        str(plan.pg_port),
+        str(port or plan.pg_port),
     ]
     return subprocess.run(command, timeout=10, check=False).returncode == 0  # noqa: S603
 
@@ -283,6 +313,21 @@ def infrastructure(plan: ClusterPlan) -> list[Service]:
         Service("pgbouncer", pgbouncer, port=plan.bouncer_port, as_postgres=True, stop_signal=signal.SIGINT),
         Service("nginx", nginx, port=plan.http_port, stop_signal=signal.SIGQUIT),
     ]
+
+
+def replica_service(plan: ClusterPlan) -> Service:
+    """The hot standby: the primary's own settings came with the base backup; it only listens elsewhere."""
+    root = plan.path("replica")
+    command = [str(plan.pg_bin / "postgres"), "-D", str(root / "data"), "-p", str(plan.replica_port)]
+    command += ["-k", str(root), "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"]
+    return Service(
+        "replica",
+        command,
+        port=plan.replica_port,
+        as_postgres=True,
+        ready=lambda: _pg_ready(plan, plan.replica_port),
+        stop_signal=signal.SIGINT,
+    )
 
 
 def app_services(plan: ClusterPlan, env: dict[str, str]) -> list[Service]:
@@ -326,14 +371,16 @@ def up(plan: ClusterPlan, *, demo: bool = False) -> Supervisor:
         _create_database(plan)
         supervisor.start(redis)
         supervisor.start(pgbouncer)
-        env = {**os.environ, **app_environment(plan)}
+        env = process_environment(plan, dict(os.environ))
         # Migrations (and the demo data's bulk writes) go to PostgreSQL itself, not through the pooler.
         direct = {**env, "EMPORIUM_DATABASE_URL": plan.direct_url}
         _emporium(plan, "migrate", env=direct)
         if demo:
             _emporium(plan, "demo", env=direct)
-        # The hook of the streaming replica: started here, after the primary has its schema, and named to
-        # the app processes through the replica's settings.
+        if plan.replica:
+            # After the migrations: the base backup carries the schema, and streams whatever comes next.
+            _init_replica(plan)
+            supervisor.start(replica_service(plan))
         supervisor.start(*app_services(plan, env))
         supervisor.start(nginx)
     except BaseException:
@@ -401,6 +448,8 @@ def status_lines(state_dir: Path) -> list[str]:
     supervisor = "running" if _alive(state.get("supervisor_pid")) else "stopped"
     lines = [f"supervisor {state.get('supervisor_pid')}: {supervisor}, ready: {state.get('ready')}"]
     lines.append(f"shop: {state['public_url']}")
+    if state.get("replica_url"):
+        lines.append(f"replica: {state['replica_direct_url']} (the app reads it as {state['replica_url']})")
     for name, service in state["services"].items():
         running = "up" if _alive(service["pid"]) else "down"
         port = f" :{service['port']}" if service["port"] else ""

@@ -15,8 +15,13 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from emporium.operations.pgcluster import server_tools
+
 DATABASE = "emporium"
+# The replica's database as the app names it through PgBouncer (as pgcluster.py's REPLICA_SUFFIX).
+REPLICA_DATABASE = f"{DATABASE}_replica"
 DB_USER = "postgres"
+# Where the server's tools are when none is installed yet (Debian bookworm's version), for the error message.
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 # The templates: in a source checkout next to src/, in an image wherever EMPORIUM_DEPLOY_DIR says.
 SOURCE_DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
@@ -43,7 +48,8 @@ class ClusterPlan:
     # "redis" (the cluster's own Redis, database 1) or a broker URL (amqp://... with a vhost of its own).
     broker: str = "redis"
     replica: bool = False
-    pg_bin: Path = PG_BIN
+    # The newest server installed (Debian keeps each version's tools in /usr/lib/postgresql/<version>/bin).
+    pg_bin: Path = field(default_factory=lambda: server_tools() or PG_BIN)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -62,6 +68,10 @@ class ClusterPlan:
     def redis_port(self) -> int:
         return self.base_port + 3
 
+    @property
+    def replica_port(self) -> int:
+        return self.base_port + 4
+
     def app_port(self, index: int) -> int:
         return self.base_port + 10 + index
 
@@ -76,6 +86,13 @@ class ClusterPlan:
     @property
     def pooled_url(self) -> str:
         return f"postgresql+asyncpg://{DB_USER}@127.0.0.1:{self.bouncer_port}/{DATABASE}"
+
+    @property
+    def replica_url(self) -> str | None:
+        """The replica through PgBouncer (docs/scaling-database.md): its own pool, the same pooler setting."""
+        if not self.replica:
+            return None
+        return f"postgresql+asyncpg://{DB_USER}@127.0.0.1:{self.bouncer_port}/{REPLICA_DATABASE}"
 
     @property
     def redis_url(self) -> str:
@@ -99,6 +116,18 @@ def secret_key(plan: ClusterPlan) -> str:
     return path.read_text().strip()
 
 
+# The settings that wire the processes to the shape's own parts: the shape decides them, never the caller.
+WIRING = (
+    "EMPORIUM_DATABASE_URL",
+    "EMPORIUM_DATABASE_MIGRATION_URL",
+    "EMPORIUM_DATABASE_POOLER",
+    "EMPORIUM_DATABASE_REPLICA_URL",
+    "EMPORIUM_REDIS_URL",
+    "EMPORIUM_JOBS_BROKER_URL",
+    "EMPORIUM_METRICS_DIR",
+)
+
+
 def app_environment(plan: ClusterPlan) -> dict[str, str]:
     """The EMPORIUM_* settings every app process and worker of the cluster shares."""
     env = {
@@ -117,16 +146,18 @@ def app_environment(plan: ClusterPlan) -> dict[str, str]:
         "EMPORIUM_METRICS_DIR": str(plan.path("metrics")),
         "EMPORIUM_RATE_LIMIT_FILE": str(plan.path("limits.db")),
     }
+    if plan.replica_url is not None:
+        # Anonymous catalog reads go to the replica (core/read_routing.py); an empty value: no replica.
+        env["EMPORIUM_DATABASE_REPLICA_URL"] = plan.replica_url
     # The caller's own settings (a test's, an operator's) win over the shape's defaults, except the wiring.
-    wiring = (
-        "EMPORIUM_DATABASE_URL",
-        "EMPORIUM_DATABASE_MIGRATION_URL",
-        "EMPORIUM_DATABASE_POOLER",
-        "EMPORIUM_REDIS_URL",
-        "EMPORIUM_JOBS_BROKER_URL",
-        "EMPORIUM_METRICS_DIR",
-    )
-    return {**env, **plan.extra_env} | {key: env[key] for key in wiring}
+    settings = {**env, **plan.extra_env} | {key: env[key] for key in WIRING if key in env}
+    return {key: value for key, value in settings.items() if key in env or key not in WIRING}
+
+
+def process_environment(plan: ClusterPlan, inherited: dict[str, str]) -> dict[str, str]:
+    """The app processes' whole environment: ``inherited`` (the caller's) without any wiring of its own (a
+    replica URL left in the shell must not reach a cluster started without one), then the shape's."""
+    return {k: v for k, v in inherited.items() if k not in WIRING} | app_environment(plan)
 
 
 def _templates() -> Environment:
@@ -166,6 +197,8 @@ def render_site(
     )
 
 
+# Where deploy/nginx/microcache-http.conf keeps the pages (Debian's layout); the one-machine shape's own.
+PAGE_CACHE_DIR = "/var/cache/nginx/emporium-pages"
 COMPOSE_SITE = Path("compose") / "nginx.conf"
 
 
@@ -190,9 +223,14 @@ def render_nginx(plan: ClusterPlan) -> None:
     target = plan.path("nginx")
     include_dir = target / "conf.d"
     include_dir.mkdir(parents=True, exist_ok=True)
-    # Snippets installed next to the site (the storefront micro-cache) are included as they are.
-    for snippet in (deploy_dir() / "nginx").glob("microcache*.conf"):
-        shutil.copyfile(snippet, include_dir / snippet.name)
+    # The storefront micro-cache is installed next to the site, its cache kept under the state directory.
+    shutil.copyfile(deploy_dir() / "nginx" / "microcache.conf", include_dir / "microcache.conf")
+    zone = (deploy_dir() / "nginx" / "microcache-http.conf").read_text()
+    if PAGE_CACHE_DIR not in zone:
+        raise ClusterError(f"deploy/nginx/microcache-http.conf no longer keeps its pages in {PAGE_CACHE_DIR}")
+    (include_dir / "microcache-http.conf").write_text(
+        zone.replace(PAGE_CACHE_DIR, str(target / "cache" / "pages"))
+    )
     site = render_site(
         app_addresses=[f"127.0.0.1:{plan.app_port(i)}" for i in range(plan.apps)],
         listen=f"127.0.0.1:{plan.http_port}",
@@ -220,6 +258,8 @@ def render_pgbouncer(plan: ClusterPlan) -> None:
         database=DATABASE,
         server_host="127.0.0.1",
         server_port=plan.pg_port,
+        replica_database=REPLICA_DATABASE,
+        replica_port=plan.replica_port if plan.replica else None,
         listen_addr="127.0.0.1",
         listen_port=plan.bouncer_port,
         socket_dir=str(target),

@@ -179,25 +179,17 @@ def init_primary(tools: Path, root: Path, port: int | None = None, *, durable: b
     return server
 
 
+def base_backup(tools: Path, primary_port: int, data: Path) -> None:
+    """``data`` made a hot standby of the primary on ``primary_port`` (``pg_basebackup -R``: it streams from
+    it once started). The one way both this module and ``emporium cluster up --replica`` make a replica."""
+    basebackup = [str(tools / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port), "-U", SERVER_USER]
+    _run([*basebackup, "-D", str(data), "-R", "-X", "stream", "-c", "fast", "--no-sync"])
+
+
 def init_replica(primary: PgServer, root: Path, port: int | None = None, name: str = "replica") -> PgServer:
     """A hot standby of ``primary`` in ``root/<name>`` (``pg_basebackup -R``: it streams from it), started."""
     server = PgServer(primary.tools, root, port or free_port(), name)
-    basebackup = [str(primary.tools / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port)]
-    _run(
-        [
-            *basebackup,
-            "-U",
-            SERVER_USER,
-            "-D",
-            str(server.data),
-            "-R",
-            "-X",
-            "stream",
-            "-c",
-            "fast",
-            "--no-sync",
-        ]
-    )
+    base_backup(primary.tools, primary.port, server.data)
     server.start()
     return server
 
