@@ -1,4 +1,5 @@
-"""No mail is lost when a process dies: the outbox row outlives it and a worker delivers it once."""
+"""No mail is lost when a process dies: the outbox row (the notification's planning job) outlives it and a
+worker plans and delivers it once."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from emporium.accounts.models import User
 from emporium.core.db import Database, utcnow
 from emporium.core.jobs.models import Job, JobStatus
-from emporium.notifications.service import SEND_EMAIL_JOB
+from emporium.core.notify import PLAN_JOB
 from emporium.settings import AppSettings
 from tests.conftest import MakeContext
 from tests.core.processes import HERE, process_env, run, run_worker_once
@@ -25,7 +26,7 @@ SUBJECTS = ["Confirm your e-mail address", "Welcome to Emporium"]
 
 async def outbox(db: Database) -> list[Job]:
     async with db.session() as session:
-        rows = await session.execute(select(Job).where(Job.name == SEND_EMAIL_JOB).order_by(Job.id))
+        rows = await session.execute(select(Job).where(Job.name == PLAN_JOB).order_by(Job.id))
         return list(rows.scalars().all())
 
 
@@ -59,7 +60,8 @@ async def test_killed_after_commit_before_the_send_still_delivers_once(
     assert smtp.sink.to(email) == []
 
     worker_env = process_env(settings, smtp)
-    assert await run_worker_once(worker_env, tmp_path) == 2
+    # Two plans, then the two e-mail deliveries they queued.
+    assert await run_worker_once(worker_env, tmp_path) == 4
     assert sorted(m.subject for m in smtp.sink.to(email)) == SUBJECTS
     jobs = await outbox(committed_db)
     assert [(j.status, j.attempts) for j in jobs] == [(JobStatus.DONE, 1)] * 2
@@ -92,7 +94,7 @@ async def test_killed_while_holding_a_claim_delivers_after_the_lease_lapses(
     assert await make_committed_context(jobs_lease_seconds=lease).jobs.claim() == []
 
     await asyncio.sleep(max(0.0, (locked_until - utcnow()).total_seconds()) + 0.2)
-    assert await run_worker_once(env, tmp_path) == 2
+    assert await run_worker_once(env, tmp_path) == 4  # the two plans and their two deliveries
     assert sorted(m.subject for m in smtp.sink.to(email)) == SUBJECTS
     jobs = await outbox(committed_db)
     # A lapsed claim is no failed attempt; nor a lapse, as the process died before running the jobs.

@@ -163,6 +163,25 @@ async def test_only_the_visitor_fragment_gives_a_first_time_visitor_its_csrf_coo
     assert added.status_code == 303, added.text
 
 
+async def test_a_browser_without_script_adds_to_the_cart_from_a_shared_page(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """A shared page carries no token and script brings it; without script a browser that holds nothing of
+    the shop may post once on its own word that the shop's page sent it, and never from another site."""
+    (pan,) = await kitchen(ctx)
+    form = {"variant_id": str(pan.variants[0].id), "quantity": "1", "csrf_token": ""}
+    elsewhere = await client.post("/cart/add", data=form, headers={"Sec-Fetch-Site": "cross-site"})
+    assert elsewhere.status_code == 403
+    unsaid = await client.post("/cart/add", data=form)  # no word on where it came from: the token is needed
+    assert unsaid.status_code == 403
+    added = await client.post("/cart/add", data=form, headers={"Sec-Fetch-Site": "same-origin"})
+    assert added.status_code == 303, added.text
+    assert "shop_csrf" in added.headers.get("set-cookie", "")
+    # Now the browser holds a cart and a seed: its next form needs the token like any other.
+    again = await client.post("/cart/add", data=form, headers={"Sec-Fetch-Site": "same-origin"})
+    assert again.status_code == 403
+
+
 async def test_no_form_works_from_another_site(client: httpx.AsyncClient, ctx: AppContext) -> None:
     (pan,) = await kitchen(ctx)
     token = await token_of(client, "/p/copper-pan")

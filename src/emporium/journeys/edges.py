@@ -49,6 +49,7 @@ def _low_stock(session: AsyncSession, pool: WatchedPool) -> None:
 async def stock_changed(session: AsyncSession, pool_ids: Collection[int]) -> None:
     repo = JourneyRepository(session)
     changed: list[tuple[int, int, bool]] = []
+    rises: dict[int, tuple[int, int]] = {}
     for pool in await repo.watched_pools(pool_ids):
         low = pool.free <= pool.threshold
         if pool.last_free is None or pool.low_armed is None:
@@ -61,12 +62,17 @@ async def stock_changed(session: AsyncSession, pool_ids: Collection[int]) -> Non
         elif not armed and not low:
             armed = True
         if pool.free > pool.last_free:
-            for variant_id, draw in await repo.variants_back(pool.pool_id, pool.last_free, pool.free):
-                # The edge's batch: its size is fixed now, so running the job again sends no more.
-                edge = {"variant_id": variant_id, "units": pool.free // draw, "edge_at": utcnow().isoformat()}
-                enqueue(session, BACK_IN_STOCK_JOB, edge)
+            rises[pool.pool_id] = (pool.last_free, pool.free)
         if (pool.free, armed) != (pool.last_free, pool.low_armed):
             changed.append((pool.pool_id, pool.free, armed))
+    for pool_id, variant_id, draw in await repo.variants_back(rises):
+        # The edge's batch: its size is fixed now, so running the job again sends no more.
+        units = rises[pool_id][1] // draw
+        enqueue(
+            session,
+            BACK_IN_STOCK_JOB,
+            {"variant_id": variant_id, "units": units, "edge_at": utcnow().isoformat()},
+        )
     await repo.save_watch(changed)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -284,25 +284,27 @@ class JourneyRepository:
             )
         )
 
-    async def variants_back(self, pool_id: int, before: int, after: int) -> list[tuple[int, int]]:
-        """Variants of the pool that could sell no unit with ``before`` free and can with ``after``, and
-        have alerts waiting; each with its draw per unit."""
+    async def variants_back(self, rises: Mapping[int, tuple[int, int]]) -> list[tuple[int, int, int]]:
+        """Of the pools whose free stock rose (``pool_id: (before, after)``), the variants that could sell no
+        unit with ``before`` free and can with ``after``, and have alerts waiting: ``(pool_id, variant_id,
+        draw per unit)``. One statement for every pool of the change (a save of a hundred pools included)."""
+        if not rises:
+            return []
         waiting = exists().where(
             StockAlert.variant_id == ProductVariant.id,
             StockAlert.notified_at.is_(None),
             StockAlert.confirmed_at.is_not(None),
         )
         result = await self.session.execute(
-            select(ProductVariant.id, ProductVariant.draw_per_unit)
-            .where(
-                ProductVariant.pool_id == pool_id,
-                ProductVariant.draw_per_unit > before,
-                ProductVariant.draw_per_unit <= after,
-                waiting,
-            )
-            .order_by(ProductVariant.id)
+            select(ProductVariant.pool_id, ProductVariant.id, ProductVariant.draw_per_unit)
+            .where(ProductVariant.pool_id.in_(sorted(rises)), waiting)
+            .order_by(ProductVariant.pool_id, ProductVariant.id)
         )
-        return [(int(i), int(draw)) for i, draw in result.all()]
+        return [
+            (int(pool_id), int(variant_id), int(draw))
+            for pool_id, variant_id, draw in result.all()
+            if rises[int(pool_id)][0] < draw <= rises[int(pool_id)][1]
+        ]
 
     async def count_notified_since(self, variant_id: int, since: datetime) -> int:
         result = await self.session.execute(

@@ -5,7 +5,9 @@ Two locks, both required (docs/decisions.md, "Shared pages and CSRF"):
   origin (``Origin``); a request another site made is refused whatever it carries;
 - the token: the HMAC of the browser's CSRF seed cookie (web/browser.py), which only a page or fragment
   of this shop gives out. A first-time visitor gets it from the visitor fragment (web/visitor.py), so a
-  shared page that carries no token still posts with one.
+  shared page that carries no token still posts with one. A browser without script never loads that
+  fragment: while it holds nothing of the shop, its own word that the shop's page sent the form is enough
+  (``first_post_of_a_stranger``); the answer gives it a seed, and every later form needs the token.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
+from emporium.cart.service import CART_TOKEN_COOKIE
 from emporium.core.config import Settings
 from emporium.core.errors import Forbidden
-from emporium.web.browser import CSRF_FIELD, CSRF_HEADER, Browser
+from emporium.web.browser import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Browser
 from emporium.web.errors import PageError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -51,6 +54,20 @@ def from_elsewhere(request: Request, settings: Settings) -> bool:
     return origin.lower() not in own
 
 
+def first_post_of_a_stranger(request: Request, browser: Browser) -> bool:
+    """A browser that holds nothing of this shop (no CSRF seed, no session, no cart) and says its own page
+    sent the request: a shared page posted without script (it carries no token, and only the visitor
+    fragment, loaded by script, hands one out). A forged request could only act for a stranger, with
+    nothing of theirs to reach; the browser's own word on where the form came from is required (a request
+    without ``Sec-Fetch-Site`` or ``Origin`` still needs the token)."""
+    if not browser.seed_is_new or SESSION_COOKIE in request.cookies or CART_TOKEN_COOKIE in request.cookies:
+        return False
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site.lower() == "same-origin"
+    return request.headers.get("Origin") is not None  # from_elsewhere has checked it is this shop
+
+
 async def require_csrf(request: Request) -> None:
     """A POST (PUT, PATCH, DELETE) must come from this shop's own pages and carry the browser's token in
     the ``csrf_token`` form field or the ``X-CSRF-Token`` header (htmx requests, see shop.js). Refused
@@ -60,6 +77,8 @@ async def require_csrf(request: Request) -> None:
     browser = Browser.of(request)
     if from_elsewhere(request, browser.settings):
         raise CsrfRefused()
+    if first_post_of_a_stranger(request, browser):
+        return
     presented = request.headers.get(CSRF_HEADER)
     if presented is None:
         try:
