@@ -49,7 +49,8 @@ def _migration_0013() -> ModuleType:
     """Migration 0013, whose ``product_search_refresh`` this one extends (file names start with digits)."""
     path = Path(__file__).with_name("20261206_0013_search_option_values.py")
     spec = importlib.util.spec_from_file_location("emporium_migration_0013", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
