@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 
-from emporium.catalog.models import ProductImage, ProductVariant
+from emporium.catalog.models import Product, ProductImage, ProductVariant
 from emporium.catalog.search.facets import value_order
 from emporium.core.context import AppContext
 from tests.catalog.conftest import Shop
@@ -373,6 +373,41 @@ async def test_category_facets_follow_catalog_changes_and_read_in_order(
     after = facet_counts((await client.get("/c/apparel")).text)
     assert after[("o.colour", "Navy")] == (2, False)
     assert ("o.size", "XL") not in after
+
+
+async def test_category_facets_follow_every_kind_of_variant_write(
+    client: httpx.AsyncClient, catalog: Shop, ctx: AppContext
+) -> None:
+    """On PostgreSQL the facets read each product's option sets from its row (migration 0030p), written by
+    the variant triggers: statements that bypass the catalog service still show at once."""
+    await clothes_shop(catalog)
+    variants = ProductVariant.__table__
+    hoodie = select(Product.id).where(Product.name == "Navy Hoodie").scalar_subquery()
+    writes = [
+        # The Plain Tee's navy XL becomes teal: Navy loses a product, Teal and its size stay.
+        update(variants).where(variants.c.sku == "C4-2").values(options={"colour": "Teal", "size": "XL"}),
+        # The Rain Jacket's yellow variant is switched on.
+        update(variants).where(variants.c.sku == "C2-1").values(is_active=True),
+        # The Zip Hoodie's small black is deleted; it still has a medium black.
+        delete(variants).where(variants.c.sku == "C1-0"),
+        # The Knit Beanie's only variant moves to the Navy Hoodie (acme): the beanie has no option left.
+        update(variants).where(variants.c.sku == "C5-0").values(product_id=hoodie),
+    ]
+    async with ctx.db.session() as session:
+        for write in writes:
+            await session.execute(write)
+    found = facet_counts((await client.get("/c/apparel")).text)
+    assert found[("o.colour", "Navy")] == (2, False)  # the Navy Hoodie and the Rain Jacket, not the tee
+    assert found[("o.colour", "Teal")] == (1, False)
+    assert found[("o.colour", "Yellow")] == (1, False)
+    assert found[("o.size", "S")] == (2, False)  # the Navy Hoodie and the tee: the Zip Hoodie's is gone
+    assert found[("o.size", "XL")] == (1, False)
+    assert found[("o.size", "One size")] == (2, False)  # the scarf, and the Navy Hoodie now
+    assert found[("o.colour", "Black")] == (2, False)  # both hoodies; the beanie has none
+    assert found[("brand", "orbit")] == (1, False)  # the beanie is still there, without options
+    teal = facet_counts((await client.get("/c/apparel?o.colour=Teal")).text)
+    assert teal[("o.size", "XL")] == (1, False)
+    assert cards((await client.get("/c/apparel?o.colour=Teal")).text) == ["plain-tee"]
 
 
 def test_option_values_read_small_to_large() -> None:

@@ -104,6 +104,10 @@ class Product(IdMixin, TimestampMixin, Base):
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
     # Units sold, maintained by the orders domain; the "popularity" sort.
     sold_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # PostgreSQL: the distinct option sets of the active variants (a JSON array of their texts), written by
+    # the search index's refresh for the category facets (migration 0030p); never written here, never read
+    # with the product. SQLite leaves it NULL.
+    option_sets: Mapped[str | None] = mapped_column(Text, deferred=True)
 
 
 # Staff look products up by a piece of their name (catalog/lookup.py): a trigram index serves the

@@ -59,7 +59,8 @@ def _scope_sql(filters: ProductFilters, params: dict[str, Any]) -> str:
         clauses.append("p.rating_average >= :min_rating")
     if filters.in_stock is not None:
         clauses.append(_IN_STOCK if filters.in_stock else f"NOT {_IN_STOCK}")
-    return "SELECT p.id, p.brand_id FROM products p WHERE " + " AND ".join(clauses)
+    # PostgreSQL: each product's option sets as kept on its row (migration 0030p), so no variant is read.
+    return "SELECT p.id, p.brand_id, p.option_sets FROM products p WHERE " + " AND ".join(clauses)
 
 
 def _groups(postgres: bool) -> str:
@@ -67,31 +68,29 @@ def _groups(postgres: bool) -> str:
     sets), ``n`` of them; ``sets (options, name, value)``: each distinct option set's text unpacked once; and
     ``gpairs (gid, name, value)``: the option values of each group.
 
-    PostgreSQL groups the products by brand and by the list of their active variants' option texts: 15,000
-    shirts in two colours of five and four sizes are a few dozen groups, so that everything after reading
-    the variants works on those, and no variant's JSON is unpacked (the list is in the order the variants
-    are read, so one set may make two groups; the counts add up all the same). Each product's variants are
-    read by its index, so a small category never reads the variants of a large one. SQLite (small
-    catalogs) keeps a group per product."""
+    PostgreSQL groups the products by brand and by the distinct option texts of their active variants, kept
+    on the product row as a sorted JSON array (``option_sets``, migration 0030p, written by the search
+    index's refresh whenever a variant with options changes): 15,000 shirts in two colours of five and four
+    sizes are a few dozen groups, so that everything after reading the products works on those, and no
+    variant is read or its JSON unpacked but once per distinct set. SQLite (small catalogs) reads the
+    variants and keeps a group per product."""
     value = option_value(postgres)
     unpacked = option_pairs(postgres, "t", text=True)
     if postgres:
         return f"""
         groups AS MATERIALIZED (
             SELECT ROW_NUMBER() OVER () AS gid, brand_id, sig, n FROM (
-                SELECT brand_id, sig, COUNT(*) AS n FROM (
-                    SELECT s.brand_id, (
-                        SELECT array_agg(CAST(v.options AS TEXT)) FROM product_variants v
-                        WHERE v.product_id = s.id AND v.is_active = :true) AS sig
-                    FROM scope s) signed
-                GROUP BY brand_id, sig) alike),
+                SELECT s.brand_id, s.option_sets AS sig, COUNT(*) AS n FROM scope s
+                GROUP BY s.brand_id, s.option_sets) alike),
+        members AS MATERIALIZED (
+            SELECT g.gid, u.options FROM groups g
+            CROSS JOIN json_array_elements_text(CAST(COALESCE(g.sig, '[]') AS JSON)) AS u(options)),
         sets AS MATERIALIZED (
             SELECT t.options, oj.key AS name, {value} AS value
-            FROM (SELECT DISTINCT unnest(sig) AS options FROM groups) t CROSS JOIN {unpacked} oj
+            FROM (SELECT DISTINCT options FROM members) t CROSS JOIN {unpacked} oj
             WHERE oj.key IS NOT NULL),
         gpairs AS MATERIALIZED (
-            SELECT DISTINCT g.gid, e.name, e.value
-            FROM groups g CROSS JOIN unnest(g.sig) AS u(options) JOIN sets e ON e.options = u.options)"""
+            SELECT DISTINCT m.gid, e.name, e.value FROM members m JOIN sets e ON e.options = m.options)"""
     return f"""
         variants AS MATERIALIZED (
             SELECT v.product_id, CAST(v.options AS TEXT) AS options
