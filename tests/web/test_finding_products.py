@@ -378,7 +378,7 @@ async def test_category_facets_follow_catalog_changes_and_read_in_order(
 async def test_category_facets_follow_every_kind_of_variant_write(
     client: httpx.AsyncClient, catalog: Shop, ctx: AppContext
 ) -> None:
-    """On PostgreSQL the facets read each product's option sets from its row (migration 0030p), written by
+    """On PostgreSQL the facets read each product's option sets from its row (migration 0028), written by
     the variant triggers: statements that bypass the catalog service still show at once."""
     await clothes_shop(catalog)
     variants = ProductVariant.__table__

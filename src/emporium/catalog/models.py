@@ -105,7 +105,7 @@ class Product(IdMixin, TimestampMixin, Base):
     # Units sold, maintained by the orders domain; the "popularity" sort.
     sold_count: Mapped[int] = mapped_column(BigInteger, default=0)
     # PostgreSQL: the distinct option sets of the active variants (a JSON array of their texts), written by
-    # the search index's refresh for the category facets (migration 0030p); never written here, never read
+    # the search index's refresh for the category facets (migration 0028); never written here, never read
     # with the product. SQLite leaves it NULL.
     option_sets: Mapped[str | None] = mapped_column(Text, deferred=True)
 

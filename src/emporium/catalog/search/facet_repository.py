@@ -59,7 +59,7 @@ def _scope_sql(filters: ProductFilters, params: dict[str, Any]) -> str:
         clauses.append("p.rating_average >= :min_rating")
     if filters.in_stock is not None:
         clauses.append(_IN_STOCK if filters.in_stock else f"NOT {_IN_STOCK}")
-    # PostgreSQL: each product's option sets as kept on its row (migration 0030p), so no variant is read.
+    # PostgreSQL: each product's option sets as kept on its row (migration 0028), so no variant is read.
     return "SELECT p.id, p.brand_id, p.option_sets FROM products p WHERE " + " AND ".join(clauses)
 
 
@@ -69,7 +69,7 @@ def _groups(postgres: bool) -> str:
     ``gpairs (gid, name, value)``: the option values of each group.
 
     PostgreSQL groups the products by brand and by the distinct option texts of their active variants, kept
-    on the product row as a sorted JSON array (``option_sets``, migration 0030p, written by the search
+    on the product row as a sorted JSON array (``option_sets``, migration 0028, written by the search
     index's refresh whenever a variant with options changes): 15,000 shirts in two colours of five and four
     sizes are a few dozen groups, so that everything after reading the products works on those, and no
     variant is read or its JSON unpacked but once per distinct set. SQLite (small catalogs) reads the

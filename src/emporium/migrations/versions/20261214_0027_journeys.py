@@ -1,6 +1,6 @@
 """journeys: abandoned-cart reminders, guest checkout e-mails, back-in-stock alerts, pool watch
 
-Revision ID: 0027d
+Revision ID: 0027
 Revises: 0026
 Create Date: 2026-12-14 09:00:00.000000
 
@@ -16,7 +16,7 @@ from alembic import op
 
 import emporium.core.db
 
-revision: str = "0027d"
+revision: str = "0027"
 down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """products: the distinct option sets of each product's active variants, for the category facets
 
-Revision ID: 0030p
-Revises: 0026
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-12-14 09:00:00.000000
 
 A category page's facets group the category's products by brand and by the option sets (``{"size": "M",
@@ -28,8 +28,8 @@ from types import ModuleType
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0030p"
-down_revision: str | None = "0026"
+revision: str = "0028"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
