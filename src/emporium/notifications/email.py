@@ -91,6 +91,20 @@ def this_host_name() -> str:
     return socket.getfqdn()
 
 
+async def smtp_client(settings: MailSettings) -> aiosmtplib.SMTP:
+    """A client of the configured SMTP server, not yet connected (this host's name looked up once)."""
+    return aiosmtplib.SMTP(
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        start_tls=settings.smtp_starttls,
+        use_tls=settings.smtp_use_tls,
+        timeout=settings.smtp_timeout_seconds,
+        local_hostname=await asyncio.to_thread(this_host_name),
+    )
+
+
 async def deliver(
     app_settings: Settings,
     db: Database,
@@ -108,16 +122,7 @@ async def deliver(
     """
     settings = app_settings.part(MailSettings)
     if settings.smtp_host:
-        client = aiosmtplib.SMTP(
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            start_tls=settings.smtp_starttls,
-            use_tls=settings.smtp_use_tls,
-            timeout=settings.smtp_timeout_seconds,
-            local_hostname=await asyncio.to_thread(this_host_name),
-        )
+        client = await smtp_client(settings)
         accepted = False
         try:
             # Leaving the block sends QUIT; a server that hangs up instead changes nothing (the mail is sent).

@@ -15,7 +15,7 @@ import aiosmtplib
 
 from emporium.core.metrics import NOTIFICATIONS
 from emporium.notifications.config import MailSettings
-from emporium.notifications.email import message_id, this_host_name
+from emporium.notifications.email import message_id, smtp_client
 from emporium.notifications.providers.base import DeliveryFailed, OutboundMessage, SendResult
 
 # SMTP replies that say the address itself will never take this mail (RFC 5321 5xx on the recipient).
@@ -65,16 +65,7 @@ class SmtpEmailProvider:
 
     async def send(self, message: OutboundMessage) -> SendResult:
         settings = self.settings
-        client = aiosmtplib.SMTP(
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            start_tls=settings.smtp_starttls,
-            use_tls=settings.smtp_use_tls,
-            timeout=settings.smtp_timeout_seconds,
-            local_hostname=await asyncio.to_thread(this_host_name),
-        )
+        client = await smtp_client(settings)
         mail = build(settings, message)
         try:
             await client.connect()
